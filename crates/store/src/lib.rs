@@ -1,1 +1,40 @@
-//! placeholder
+//! The store: the only crate of muster that holds SQL. It opens SQLite (the embedded default) or
+//! PostgreSQL from a URL, runs the one migration set on either, and offers the batch reads and
+//! writes the use cases need. Both backends go through sqlx's `Any` driver with one code path:
+//! the SQL is written in the subset both read the same way, with `$N` placeholders (SQLite
+//! accepts them too). It knows nothing of spreadsheets and does not judge data: callers hand it
+//! records that the domain crate has already checked.
+
+mod catalog;
+mod connect;
+mod migrate;
+mod records;
+mod sql;
+mod users;
+
+pub use catalog::{load_catalog, upsert_named, upsert_roles, Catalog, NamedKind};
+pub use connect::{Backend, DatabaseUrl, Store};
+pub use records::{NamedRecord, RoleRecord, UserRecord};
+pub use users::{
+    email_owners, export_users, fetch_users, replace_memberships, upsert_users, ExportUserRow,
+    Membership, UserFilter,
+};
+
+pub use sqlx::AnyConnection as Connection;
+pub use sqlx::Transaction;
+
+/// Everything that can go wrong in the store. The database's own message is kept because it is
+/// what an operator needs to fix an unreachable or misconfigured server.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url:?}: {source}")]
+    Connect { url: DatabaseUrl, source: sqlx::Error },
+    #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://…")]
+    UnsupportedUrl(DatabaseUrl),
+    #[error("migration {version} failed: {source}")]
+    Migration { version: i64, source: sqlx::Error },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,149 @@
+//! The raw command-line surface, as clap sees it. Checking (entity names, delimiters, yes/no)
+//! happens in the command modules, which turn these into the engine's types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "muster", version, about = "Bulk user management through spreadsheets")]
+pub struct Cli {
+    /// Directory of the embedded SQLite store.
+    #[arg(long, global = true, env = "MUSTER_DATA_DIR", default_value = "muster-data")]
+    pub data_dir: PathBuf,
+    /// sqlite:PATH or postgres://…; overrides --data-dir's store.
+    #[arg(long, global = true, env = "MUSTER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import users, groups, roles or departments from a CSV, XLSX or ODS file.
+    Import(ImportArgs),
+    /// Export users, groups, roles or departments as CSV, XLSX or ODS.
+    Export(ExportArgs),
+    /// Manage roles.
+    Role(CatalogArgs),
+    /// Manage user groups.
+    Group(CatalogArgs),
+    /// Manage departments.
+    Department(CatalogArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EntityArg {
+    Users,
+    Groups,
+    Roles,
+    Departments,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Xlsx,
+    Ods,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    /// What the sheet holds; recognised from the sheet name or headers when absent.
+    #[arg(long, value_enum)]
+    pub entity: Option<EntityArg>,
+    /// Validate and show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply the valid rows even if others fail (default: all or nothing).
+    #[arg(long)]
+    pub partial: bool,
+    /// Refuse rows whose key already exists instead of updating them.
+    #[arg(long)]
+    pub create_only: bool,
+    /// Create groups named in a users sheet that do not exist yet.
+    #[arg(long)]
+    pub create_groups: bool,
+    /// The sheet to read in an XLSX/ODS workbook.
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// CSV delimiter: `,` `;` `tab` or any single character (sniffed when absent).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// CSV encoding label such as utf-8, utf-16le, windows-1252 (detected when absent).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Print one JSON object on stdout instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(value_enum)]
+    pub entity: EntityArg,
+    /// Output format; taken from the -o file's extension when absent, else CSV.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Output file, or - for stdout (the default).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub department: Option<String>,
+    #[arg(long)]
+    pub group: Option<String>,
+    #[arg(long)]
+    pub role: Option<String>,
+    #[arg(long, value_enum)]
+    pub active: Option<YesNo>,
+    /// Case-insensitive text in username, name or e-mail.
+    #[arg(long)]
+    pub search: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub action: CatalogAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogAction {
+    /// Create the entry, or update its description (and a role's permissions) if it exists.
+    Add {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// Permission codes (roles only), e.g. users.read; repeat or separate with commas.
+        #[arg(long = "permission", value_delimiter = ',')]
+        permissions: Vec<String>,
+    },
+}
+
+impl From<EntityArg> for muster_engine::Entity {
+    fn from(arg: EntityArg) -> Self {
+        match arg {
+            EntityArg::Users => muster_engine::Entity::Users,
+            EntityArg::Groups => muster_engine::Entity::Groups,
+            EntityArg::Roles => muster_engine::Entity::Roles,
+            EntityArg::Departments => muster_engine::Entity::Departments,
+        }
+    }
+}
+
+impl From<FormatArg> for muster_engine::Format {
+    fn from(arg: FormatArg) -> Self {
+        match arg {
+            FormatArg::Csv => muster_engine::Format::Csv,
+            FormatArg::Xlsx => muster_engine::Format::Xlsx,
+            FormatArg::Ods => muster_engine::Format::Ods,
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! Header rows: which column holds which field. Headers match case-, space- and
+//! punctuation-insensitively and through aliases, because admins bring sheets from other systems
+//! ("E-mail address", "Login", "Enabled"). Every header problem is reported at once, with the
+//! nearest known header when a typo is likely, so a file is fixed in one round trip.
+
+use std::fmt;
+
+use crate::entity::{Entity, Field, FIELD_COUNT};
+use crate::text::squash;
+
+/// Every field an import of `entity` accepts, in template order.
+pub fn import_fields(entity: Entity) -> &'static [Field] {
+    use Field::*;
+    match entity {
+        Entity::Users => &[
+            Username, Name, Password, Department, Email, Phone, Active, IgnoreMfa, Roles, Groups,
+            Locale, Timezone, PasswordHash,
+        ],
+        Entity::Groups => &[GroupName, Description],
+        Entity::Roles => &[RoleName, Description, Permissions],
+        Entity::Departments => &[DepartmentName, Description],
+    }
+}
+
+/// The columns an export of `entity` writes, in order. Never a secret column.
+pub fn export_fields(entity: Entity) -> &'static [Field] {
+    use Field::*;
+    match entity {
+        Entity::Users => &[
+            Username, Name, Department, Email, Phone, Active, IgnoreMfa, Roles, Groups, Locale,
+            Timezone, CreatedAt, UpdatedAt, LastLogin,
+        ],
+        Entity::Groups => &[GroupName, Description],
+        Entity::Roles => &[RoleName, Description, Permissions],
+        Entity::Departments => &[DepartmentName, Description],
+    }
+}
+
+/// Squashed spellings (see [`squash`]) accepted for each field, per sheet; the canonical header
+/// squashed is always the first alias of its field.
+fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
+    use Field::*;
+    const TIMESTAMPS: [(&str, Field); 6] = [
+        ("createdat", CreatedAt),
+        ("created", CreatedAt),
+        ("updatedat", UpdatedAt),
+        ("updated", UpdatedAt),
+        ("modifiedat", UpdatedAt),
+        ("lastmodified", UpdatedAt),
+    ];
+    const USERS: &[(&str, Field)] = &[
+        ("username", Username),
+        ("login", Username),
+        ("loginname", Username),
+        ("loginid", Username),
+        ("userid", Username),
+        ("uid", Username),
+        ("user", Username),
+        ("userlogin", Username),
+        ("account", Username),
+        ("accountname", Username),
+        ("name", Name),
+        ("displayname", Name),
+        ("fullname", Name),
+        ("realname", Name),
+        ("password", Password),
+        ("pwd", Password),
+        ("passwd", Password),
+        ("initialpassword", Password),
+        ("passwordhash", PasswordHash),
+        ("hash", PasswordHash),
+        ("pwdhash", PasswordHash),
+        ("hashedpassword", PasswordHash),
+        ("department", Department),
+        ("dept", Department),
+        ("departmentname", Department),
+        ("email", Email),
+        ("emailaddress", Email),
+        ("mail", Email),
+        ("mailaddress", Email),
+        ("phone", Phone),
+        ("telephone", Phone),
+        ("phonenumber", Phone),
+        ("telephonenumber", Phone),
+        ("tel", Phone),
+        ("mobile", Phone),
+        ("mobilephone", Phone),
+        ("mobilenumber", Phone),
+        ("active", Active),
+        ("enabled", Active),
+        ("isactive", Active),
+        ("isenabled", Active),
+        ("ignoremfa", IgnoreMfa),
+        ("skipmfa", IgnoreMfa),
+        ("mfaexempt", IgnoreMfa),
+        ("bypassmfa", IgnoreMfa),
+        ("ignore2fa", IgnoreMfa),
+        ("skip2fa", IgnoreMfa),
+        ("roles", Roles),
+        ("role", Roles),
+        ("usergroup", Groups),
+        ("usergroups", Groups),
+        ("groups", Groups),
+        ("group", Groups),
+        ("locale", Locale),
+        ("language", Locale),
+        ("lang", Locale),
+        ("timezone", Timezone),
+        ("tz", Timezone),
+        ("createdat", CreatedAt),
+        ("created", CreatedAt),
+        ("updatedat", UpdatedAt),
+        ("updated", UpdatedAt),
+        ("modifiedat", UpdatedAt),
+        ("lastmodified", UpdatedAt),
+        ("lastlogin", LastLogin),
+        ("lastloginat", LastLogin),
+        ("lastsignin", LastLogin),
+    ];
+    const GROUPS: &[(&str, Field)] = &[
+        ("group", GroupName),
+        ("groupname", GroupName),
+        ("name", GroupName),
+        ("groups", GroupName),
+        ("usergroup", GroupName),
+        ("usergroupname", GroupName),
+        ("description", Description),
+        ("desc", Description),
+        TIMESTAMPS[0], TIMESTAMPS[1], TIMESTAMPS[2], TIMESTAMPS[3], TIMESTAMPS[4], TIMESTAMPS[5],
+    ];
+    const ROLES: &[(&str, Field)] = &[
+        ("role", RoleName),
+        ("rolename", RoleName),
+        ("name", RoleName),
+        ("roles", RoleName),
+        ("description", Description),
+        ("desc", Description),
+        ("permissions", Permissions),
+        ("permission", Permissions),
+        ("permissioncodes", Permissions),
+        ("rights", Permissions),
+        TIMESTAMPS[0], TIMESTAMPS[1], TIMESTAMPS[2], TIMESTAMPS[3], TIMESTAMPS[4], TIMESTAMPS[5],
+    ];
+    const DEPARTMENTS: &[(&str, Field)] = &[
+        ("department", DepartmentName),
+        ("departmentname", DepartmentName),
+        ("name", DepartmentName),
+        ("departments", DepartmentName),
+        ("dept", DepartmentName),
+        ("description", Description),
+        ("desc", Description),
+        TIMESTAMPS[0], TIMESTAMPS[1], TIMESTAMPS[2], TIMESTAMPS[3], TIMESTAMPS[4], TIMESTAMPS[5],
+    ];
+    match entity {
+        Entity::Users => USERS,
+        Entity::Groups => GROUPS,
+        Entity::Roles => ROLES,
+        Entity::Departments => DEPARTMENTS,
+    }
+}
+
+fn lookup(entity: Entity, squashed: &str) -> Option<Field> {
+    aliases(entity)
+        .iter()
+        .find(|(alias, _)| *alias == squashed)
+        .map(|&(_, field)| field)
+}
+
+/// Error path only: the canonical header of the field whose alias is nearest to an unknown
+/// header, if near enough to be a typo ("Emial" → "E-mail").
+fn suggest(entity: Entity, squashed: &str) -> Option<&'static str> {
+    if squashed.is_empty() {
+        return None;
+    }
+    aliases(entity)
+        .iter()
+        .map(|&(alias, field)| (strsim::normalized_damerau_levenshtein(squashed, alias), field))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, field)| field.header())
+}
+
+/// What is wrong with a header row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeaderErrorKind {
+    /// No field of this sheet matches the header.
+    Unknown { suggestion: Option<&'static str> },
+    /// The column maps to a field an earlier column already supplies.
+    Duplicate { field: Field, first_column: usize, first_header: String },
+    /// A blank header cell with named columns to its right: its data would be lost.
+    Blank,
+    /// The sheet's key column is absent.
+    Missing { field: Field },
+}
+
+/// One problem of a header row. `column` is 0-based, `None` for a missing column; `header` is
+/// the text as written (the canonical header for a missing column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderError {
+    pub column: Option<usize>,
+    pub header: String,
+    pub kind: HeaderErrorKind,
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            HeaderErrorKind::Unknown { suggestion: Some(s) } => {
+                write!(f, "`{}`: unknown column; did you mean `{s}`?", self.header)
+            }
+            HeaderErrorKind::Unknown { suggestion: None } => {
+                write!(f, "`{}`: unknown column", self.header)
+            }
+            HeaderErrorKind::Duplicate { field, first_header, .. } => write!(
+                f,
+                "`{}`: duplicate column; `{first_header}` already supplies {}",
+                self.header,
+                field.header()
+            ),
+            HeaderErrorKind::Blank => match self.column {
+                Some(c) => write!(f, "column {} has no header", c + 1),
+                None => f.write_str("a column has no header"),
+            },
+            HeaderErrorKind::Missing { field } => {
+                write!(f, "`{}`: required column is missing", field.header())
+            }
+        }
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
+/// Which file column holds which field, for one sheet.
+#[derive(Clone, Debug)]
+pub struct HeaderMap {
+    entity: Entity,
+    columns: [Option<usize>; FIELD_COUNT],
+    fields: Vec<Option<Field>>,
+    headers: Vec<String>,
+}
+
+impl HeaderMap {
+    pub fn entity(&self) -> Entity {
+        self.entity
+    }
+
+    /// 0-based file column of `field`, if the sheet has it.
+    pub fn column(&self, field: Field) -> Option<usize> {
+        self.columns[field as usize]
+    }
+
+    pub fn has(&self, field: Field) -> bool {
+        self.column(field).is_some()
+    }
+
+    /// The field of a file column; `None` past the header or for an ignored trailing blank.
+    pub fn field_at(&self, column: usize) -> Option<Field> {
+        self.fields.get(column).copied().flatten()
+    }
+
+    /// Number of header cells, not counting trailing blank ones (spreadsheets often report a few
+    /// empty formatted columns past the data).
+    pub fn width(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// The header of a column as written in the file; "" past the header.
+    pub fn header_text(&self, column: usize) -> &str {
+        self.headers.get(column).map_or("", String::as_str)
+    }
+
+    /// The fields present, in file column order.
+    pub fn fields(&self) -> impl Iterator<Item = (usize, Field)> + '_ {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter_map(|(column, field)| field.map(|f| (column, f)))
+    }
+}
+
+/// Maps a header row for `entity`, reporting every problem: unknown headers (with a suggestion),
+/// duplicates, blank headers before the last named one, a missing key column.
+pub fn map_headers(entity: Entity, headers: &[&str]) -> Result<HeaderMap, Vec<HeaderError>> {
+    let width = headers
+        .iter()
+        .rposition(|h| !h.trim().is_empty())
+        .map_or(0, |last| last + 1);
+    let mut columns = [None; FIELD_COUNT];
+    let mut fields = Vec::with_capacity(width);
+    let mut errors = Vec::new();
+    for (column, &header) in headers[..width].iter().enumerate() {
+        let field = map_one(entity, column, header, &columns, headers);
+        match field {
+            Ok(f) => {
+                columns[f as usize] = Some(column);
+                fields.push(Some(f));
+            }
+            Err(e) => {
+                errors.push(e);
+                fields.push(None);
+            }
+        }
+    }
+    let key = Field::key_of(entity);
+    if columns[key as usize].is_none() {
+        errors.push(HeaderError {
+            column: None,
+            header: key.header().to_owned(),
+            kind: HeaderErrorKind::Missing { field: key },
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let headers = headers[..width].iter().map(|h| (*h).to_owned()).collect();
+    Ok(HeaderMap { entity, columns, fields, headers })
+}
+
+fn map_one(
+    entity: Entity,
+    column: usize,
+    header: &str,
+    columns: &[Option<usize>; FIELD_COUNT],
+    headers: &[&str],
+) -> Result<Field, HeaderError> {
+    let error = |kind| HeaderError { column: Some(column), header: header.trim().to_owned(), kind };
+    if header.trim().is_empty() {
+        return Err(error(HeaderErrorKind::Blank));
+    }
+    let squashed = squash(header);
+    let Some(field) = lookup(entity, &squashed) else {
+        return Err(error(HeaderErrorKind::Unknown { suggestion: suggest(entity, &squashed) }));
+    };
+    if let Some(first_column) = columns[field as usize] {
+        let first_header = headers[first_column].trim().to_owned();
+        return Err(error(HeaderErrorKind::Duplicate { field, first_column, first_header }));
+    }
+    Ok(field)
+}
+
+/// Squashed headers that only a users sheet has: a sheet with one of them is a users sheet even
+/// if its Username column is missing (then `map_headers` says so, which is the useful error).
+const USERS_ONLY: &[&str] = &[
+    "username", "login", "loginname", "loginid", "userid", "uid", "user", "userlogin", "account",
+    "accountname", "password", "passwordhash", "email", "emailaddress", "mail", "phone",
+    "telephone", "phonenumber", "mobile", "active", "enabled", "isactive", "ignoremfa", "skipmfa",
+    "mfaexempt", "locale", "timezone", "lastlogin", "displayname", "fullname",
+];
+const ROLES_HINT: &[&str] = &["role", "rolename", "roles", "permissions", "permission", "permissioncodes"];
+const GROUPS_HINT: &[&str] = &["group", "groupname", "groups", "usergroup", "usergroups", "usergroupname"];
+const DEPARTMENTS_HINT: &[&str] = &["department", "departmentname", "departments", "dept"];
+
+/// Recognises the entity of a sheet: a sheet name naming an entity wins; otherwise the headers
+/// decide (users: a Username-ish or other users-only header; roles: Role/Permissions; groups:
+/// Group; departments: Department). `None` when nothing, or more than one kind, matches.
+pub fn detect_entity(headers: &[&str], sheet_name: Option<&str>) -> Option<Entity> {
+    if let Some(entity) = sheet_name.and_then(Entity::parse) {
+        return Some(entity);
+    }
+    let squashed: Vec<String> = headers.iter().map(|h| squash(h)).collect();
+    let has_any = |set: &[&str]| squashed.iter().any(|h| set.contains(&h.as_str()));
+    if has_any(USERS_ONLY) {
+        return Some(Entity::Users);
+    }
+    let candidates = [
+        (has_any(ROLES_HINT), Entity::Roles),
+        (has_any(GROUPS_HINT), Entity::Groups),
+        (has_any(DEPARTMENTS_HINT), Entity::Departments),
+    ];
+    let mut found = candidates.iter().filter(|(hit, _)| *hit).map(|&(_, e)| e);
+    match (found.next(), found.next()) {
+        (Some(entity), None) => Some(entity),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: [&str; 12] = [
+        "Username", "Name", "Password", "Department", "E-mail", "Phone", "Active", "Ignore MFA",
+        "Roles", "User group", "Locale", "Timezone",
+    ];
+
+    #[test]
+    fn template_headers_map_in_order() {
+        let map = map_headers(Entity::Users, &TEMPLATE).unwrap();
+        let expected = &import_fields(Entity::Users)[..12];
+        for (i, &field) in expected.iter().enumerate() {
+            assert_eq!(map.column(field), Some(i));
+            assert_eq!(map.field_at(i), Some(field));
+            assert_eq!(field.header(), TEMPLATE[i]);
+        }
+        assert_eq!(map.width(), 12);
+        assert!(!map.has(Field::PasswordHash));
+        assert_eq!(map.header_text(4), "E-mail");
+    }
+
+    #[test]
+    fn canonical_headers_match_for_every_entity() {
+        for entity in Entity::ALL {
+            let headers: Vec<&str> = import_fields(entity).iter().map(|f| f.header()).collect();
+            assert!(map_headers(entity, &headers).is_ok(), "{entity}");
+            let headers: Vec<&str> = export_fields(entity).iter().map(|f| f.header()).collect();
+            assert!(map_headers(entity, &headers).is_ok(), "{entity}");
+            assert_eq!(detect_entity(&headers, None), Some(entity));
+        }
+    }
+
+    #[test]
+    fn aliases_and_spelling() {
+        let headers = [
+            "LOGIN", "Full name", "E mail", "e_mail address", "Telephone", "Enabled", "skip-MFA",
+            "role", "Groups", "lang", "TZ", "Password_Hash", "Dept", "Last login",
+        ];
+        // "E mail" and "e_mail address" are one field: only the second is a duplicate.
+        let errs = map_headers(Entity::Users, &headers).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].column, Some(3));
+        let mut headers = headers.to_vec();
+        headers.remove(3);
+        let map = map_headers(Entity::Users, &headers).unwrap();
+        assert_eq!(map.column(Field::Username), Some(0));
+        assert_eq!(map.column(Field::Email), Some(2));
+        assert_eq!(map.column(Field::Groups), Some(7));
+        assert_eq!(map.column(Field::PasswordHash), Some(10));
+        assert_eq!(map.column(Field::LastLogin), Some(12));
+        for h in ["E-mail", "email", "E mail", "E_MAIL"] {
+            let map = map_headers(Entity::Users, &["Username", h]).unwrap();
+            assert_eq!(map.field_at(1), Some(Field::Email));
+        }
+    }
+
+    #[test]
+    fn sheet_specific_aliases() {
+        let map = map_headers(Entity::Groups, &["Name", "Description"]).unwrap();
+        assert_eq!(map.column(Field::GroupName), Some(0));
+        let map = map_headers(Entity::Roles, &["Role name", "Permission codes"]).unwrap();
+        assert_eq!(map.column(Field::Permissions), Some(1));
+        let map = map_headers(Entity::Departments, &["Department", "Description"]).unwrap();
+        assert_eq!(map.column(Field::DepartmentName), Some(0));
+        // "Group" in a users sheet is the user's groups, not a key.
+        let map = map_headers(Entity::Users, &["Username", "Group"]).unwrap();
+        assert_eq!(map.field_at(1), Some(Field::Groups));
+    }
+
+    #[test]
+    fn unknown_header_suggests_nearest() {
+        let errs = map_headers(Entity::Users, &["Username", "Emial", "Frobnicate"]).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert_eq!(errs[0].column, Some(1));
+        assert_eq!(errs[0].kind, HeaderErrorKind::Unknown { suggestion: Some("E-mail") });
+        assert_eq!(errs[0].to_string(), "`Emial`: unknown column; did you mean `E-mail`?");
+        assert_eq!(errs[1].kind, HeaderErrorKind::Unknown { suggestion: None });
+        let errs = map_headers(Entity::Users, &["Usrname"]).unwrap_err();
+        assert_eq!(errs[0].kind, HeaderErrorKind::Unknown { suggestion: Some("Username") });
+    }
+
+    #[test]
+    fn duplicate_header() {
+        let errs = map_headers(Entity::Users, &["Username", "Email", "E-mail"]).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].column, Some(2));
+        assert!(matches!(
+            errs[0].kind,
+            HeaderErrorKind::Duplicate { field: Field::Email, first_column: 1, .. }
+        ));
+        assert_eq!(errs[0].to_string(), "`E-mail`: duplicate column; `Email` already supplies E-mail");
+    }
+
+    #[test]
+    fn missing_key_and_blank_headers() {
+        let errs = map_headers(Entity::Users, &["Name", "", "E-mail", "", " "]).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].column, Some(1));
+        assert_eq!(errs[0].kind, HeaderErrorKind::Blank);
+        assert_eq!(errs[1].column, None);
+        assert_eq!(errs[1].kind, HeaderErrorKind::Missing { field: Field::Username });
+        assert_eq!(errs[1].to_string(), "`Username`: required column is missing");
+        // Trailing blanks are ignored.
+        let map = map_headers(Entity::Users, &["Username", "", ""]).unwrap();
+        assert_eq!(map.width(), 1);
+        assert!(map_headers(Entity::Roles, &["Description"]).is_err());
+        assert!(map_headers(Entity::Users, &[]).is_err());
+    }
+
+    #[test]
+    fn detect() {
+        assert_eq!(detect_entity(&["Name"], Some("Roles")), Some(Entity::Roles));
+        assert_eq!(detect_entity(&TEMPLATE, Some("Sheet1")), Some(Entity::Users));
+        assert_eq!(detect_entity(&["Login", "Name"], None), Some(Entity::Users));
+        assert_eq!(detect_entity(&["Name", "E-mail", "Roles"], None), Some(Entity::Users));
+        assert_eq!(detect_entity(&["Role", "Description", "Permissions"], None), Some(Entity::Roles));
+        assert_eq!(detect_entity(&["Group", "Description"], None), Some(Entity::Groups));
+        assert_eq!(detect_entity(&["Department", "Description"], None), Some(Entity::Departments));
+        assert_eq!(detect_entity(&["Name", "Description"], None), None);
+        assert_eq!(detect_entity(&["Group", "Department"], None), None);
+        assert_eq!(detect_entity(&[], None), None);
+    }
+}

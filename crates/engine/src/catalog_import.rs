@@ -1,0 +1,162 @@
+//! Planning and applying a groups, departments or roles sheet. These tables are small, so the
+//! planner works against the catalog loaded whole at the start of the import: create or update by
+//! name key, descriptions and permission sets authoritative when their column is present.
+
+use std::collections::BTreeMap;
+
+use muster_domain::{Description, EntityName, Field, HeaderMap, Patch, Permission, ADMINISTRATOR_ROLE};
+use muster_store::{Catalog, Connection, NamedKind, NamedRecord, RoleRecord};
+
+use crate::issue::{Issue, IssueKind, Position};
+use crate::report::ImportReport;
+use crate::seen::FileKeys;
+use crate::source::{cell_issue, Record};
+use crate::user_import::fail_row;
+
+pub(crate) struct CatalogPlanner {
+    pub sheet: String,
+    pub map: HeaderMap,
+    pub create_only: bool,
+    pub now: i64,
+    pub catalog: Catalog,
+    names: FileKeys,
+}
+
+/// One catalog row after parsing, whatever its entity.
+struct CatalogRow {
+    name: EntityName,
+    description: Patch<Description>,
+    permissions: Option<Patch<std::collections::BTreeSet<Permission>>>,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Department,
+    Group,
+    Role,
+}
+
+#[derive(Default)]
+pub(crate) struct CatalogWrites {
+    departments: Vec<NamedRecord>,
+    groups: Vec<NamedRecord>,
+    roles: Vec<RoleRecord>,
+}
+
+impl CatalogPlanner {
+    pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, now: i64) -> Self {
+        CatalogPlanner { sheet, map, create_only, now, catalog, names: FileKeys::default() }
+    }
+
+    pub fn plan(&mut self, rows: Vec<(u64, Record)>, report: &mut ImportReport) -> CatalogWrites {
+        let mut writes = CatalogWrites::default();
+        for (row, record) in rows {
+            let row_data = match record {
+                Record::Department(d) => CatalogRow { name: d.name, description: d.description, permissions: None, kind: Kind::Department },
+                Record::Group(g) => CatalogRow { name: g.name, description: g.description, permissions: None, kind: Kind::Group },
+                Record::Role(r) => CatalogRow { name: r.name, description: r.description, permissions: Some(r.permissions), kind: Kind::Role },
+                Record::User(_) => continue,
+            };
+            if let Err(issues) = self.plan_row(row, row_data, report, &mut writes) {
+                fail_row(report, issues);
+            }
+        }
+        writes
+    }
+
+    fn key_field(kind: Kind) -> Field {
+        match kind {
+            Kind::Department => Field::DepartmentName,
+            Kind::Group => Field::GroupName,
+            Kind::Role => Field::RoleName,
+        }
+    }
+
+    fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
+        match self.map.column(field) {
+            Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
+            None => Issue { position: Position { sheet: self.sheet.clone(), row, column: None }, kind },
+        }
+    }
+
+    fn plan_row(&mut self, row: u64, data: CatalogRow, report: &mut ImportReport, writes: &mut CatalogWrites) -> Result<(), Vec<Issue>> {
+        let key_field = Self::key_field(data.kind);
+        let key = data.name.key().to_owned();
+        let mut issues = Vec::new();
+        if let Some(first_row) = self.names.first_seen(&key, row) {
+            issues.push(self.issue(row, key_field, IssueKind::DuplicateKey { key: data.name.as_str().to_owned(), first_row }));
+        }
+        let existing = self.existing(data.kind, &key);
+        if self.create_only && existing.is_some() {
+            issues.push(self.issue(row, key_field, IssueKind::AlreadyExists(data.name.as_str().to_owned())));
+        }
+        let mut next = existing.clone().unwrap_or_else(|| RoleRecord {
+            named: NamedRecord { name_key: key.clone(), name: data.name.as_str().to_owned(), description: String::new(), created_at: self.now, updated_at: self.now },
+            permissions: Vec::new(),
+        });
+        if let Patch::Set(description) = &data.description {
+            next.named.description = description.as_str().to_owned();
+        }
+        if let Some(Patch::Set(permissions)) = &data.permissions {
+            next.permissions = permissions.iter().map(|p| p.code().to_owned()).collect();
+            next.permissions.sort();
+        }
+        if data.kind == Kind::Role && key == ADMINISTRATOR_ROLE && existing.as_ref() != Some(&next) {
+            issues.push(self.issue(row, Field::Permissions, IssueKind::BuiltinRole));
+        }
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        match &existing {
+            Some(old) if *old == next => {
+                report.counts.unchanged += 1;
+                return Ok(());
+            }
+            Some(_) => report.counts.updated += 1,
+            None => report.counts.created += 1,
+        }
+        next.named.updated_at = self.now;
+        self.remember(data.kind, &next);
+        match data.kind {
+            Kind::Department => writes.departments.push(next.named),
+            Kind::Group => writes.groups.push(next.named),
+            Kind::Role => writes.roles.push(next),
+        }
+        Ok(())
+    }
+
+    /// The current state of a catalog entry, as a role record (departments and groups simply
+    /// have no permissions).
+    fn existing(&self, kind: Kind, key: &str) -> Option<RoleRecord> {
+        let named = |map: &BTreeMap<String, NamedRecord>| map.get(key).map(|n| RoleRecord { named: n.clone(), permissions: Vec::new() });
+        match kind {
+            Kind::Department => named(&self.catalog.departments),
+            Kind::Group => named(&self.catalog.groups),
+            Kind::Role => self.catalog.roles.get(key).cloned(),
+        }
+    }
+
+    fn remember(&mut self, kind: Kind, record: &RoleRecord) {
+        let key = record.named.name_key.clone();
+        match kind {
+            Kind::Department => {
+                self.catalog.departments.insert(key, record.named.clone());
+            }
+            Kind::Group => {
+                self.catalog.groups.insert(key, record.named.clone());
+            }
+            Kind::Role => {
+                self.catalog.roles.insert(key, record.clone());
+            }
+        }
+    }
+}
+
+impl CatalogWrites {
+    pub async fn write(self, conn: &mut Connection) -> Result<(), muster_store::StoreError> {
+        muster_store::upsert_named(conn, NamedKind::Department, &self.departments).await?;
+        muster_store::upsert_named(conn, NamedKind::Group, &self.groups).await?;
+        muster_store::upsert_roles(conn, &self.roles).await
+    }
+}

@@ -1,0 +1,164 @@
+//! The export use case: users (streamed from the store, filtered), groups, roles and departments
+//! written as CSV, XLSX or ODS with exactly the headers the import reads, so an export imported
+//! unchanged is a no-op. Passwords and hashes are never exported. The roles export in XLSX/ODS
+//! adds a permission matrix sheet for people to read.
+
+use std::io::Write;
+
+use futures_util::StreamExt;
+use muster_domain::{export_fields, Entity, EntityName, Field, Permission, PERMISSION_MATRIX_SHEET};
+use muster_sheets::{Format, WorkbookWriter, WriteError};
+use muster_store::{ExportUserRow, Store, StoreError, UserFilter};
+
+use crate::timefmt::rfc3339_utc;
+
+/// Filters by display name; they are matched by key, so case does not matter.
+#[derive(Clone, Debug, Default)]
+pub struct ExportFilter {
+    pub department: Option<String>,
+    pub group: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub search: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub rows: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export: {0}")]
+    Write(#[from] WriteError),
+    #[error("{kind} `{name}` does not exist")]
+    UnknownName { kind: &'static str, name: String },
+    #[error("the filters --department, --group, --role and --active apply to users only")]
+    FilterNotApplicable,
+}
+
+pub async fn export(
+    store: &Store,
+    entity: Entity,
+    format: Format,
+    filter: &ExportFilter,
+    out: Box<dyn Write + Send>,
+) -> Result<ExportSummary, ExportError> {
+    let mut writer = muster_sheets::writer(format, out);
+    let rows = match entity {
+        Entity::Users => export_users(store, filter, writer.as_mut()).await?,
+        _ => export_catalog(store, entity, format, filter, writer.as_mut()).await?,
+    };
+    writer.finish()?;
+    Ok(ExportSummary { rows })
+}
+
+fn headers(entity: Entity) -> Vec<&'static str> {
+    export_fields(entity).iter().map(|f| f.header()).collect()
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "Yes" } else { "No" }
+}
+
+async fn export_users(store: &Store, filter: &ExportFilter, writer: &mut (dyn WorkbookWriter + Send)) -> Result<u64, ExportError> {
+    let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
+    let key_of = |kind: &'static str, name: &Option<String>, exists: &dyn Fn(&str) -> bool| -> Result<Option<String>, ExportError> {
+        let Some(name) = name else { return Ok(None) };
+        let key = EntityName::parse(name).map(|n| n.key().to_owned()).unwrap_or_default();
+        if exists(&key) { Ok(Some(key)) } else { Err(ExportError::UnknownName { kind, name: name.clone() }) }
+    };
+    let store_filter = UserFilter {
+        department_key: key_of("department", &filter.department, &|k| catalog.departments.contains_key(k))?,
+        group_key: key_of("group", &filter.group, &|k| catalog.groups.contains_key(k))?,
+        role_key: key_of("role", &filter.role, &|k| catalog.roles.contains_key(k))?,
+        active: filter.active,
+        search: filter.search.clone(),
+    };
+    writer.start_sheet(Entity::Users.sheet_name(), &headers(Entity::Users))?;
+    let mut stream = muster_store::export_users(store.pool(), store_filter);
+    let mut count = 0;
+    while let Some(user) = stream.next().await {
+        let cells = user_cells(&user?);
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        writer.write_row(&refs)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn user_cells(user: &ExportUserRow) -> Vec<String> {
+    export_fields(Entity::Users)
+        .iter()
+        .map(|field| match field {
+            Field::Username => user.username.clone(),
+            Field::Name => user.name.clone(),
+            Field::Department => user.department.clone().unwrap_or_default(),
+            Field::Email => user.email.clone().unwrap_or_default(),
+            Field::Phone => user.phone.clone().unwrap_or_default(),
+            Field::Active => yes_no(user.active).to_owned(),
+            Field::IgnoreMfa => yes_no(user.ignore_mfa).to_owned(),
+            Field::Roles => user.roles.join(", "),
+            Field::Groups => user.groups.join(", "),
+            Field::Locale => user.locale.clone().unwrap_or_default(),
+            Field::Timezone => user.timezone.clone().unwrap_or_default(),
+            Field::CreatedAt => rfc3339_utc(user.created_at),
+            Field::UpdatedAt => rfc3339_utc(user.updated_at),
+            Field::LastLogin => user.last_login_at.map(rfc3339_utc).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+async fn export_catalog(
+    store: &Store,
+    entity: Entity,
+    format: Format,
+    filter: &ExportFilter,
+    writer: &mut (dyn WorkbookWriter + Send),
+) -> Result<u64, ExportError> {
+    if filter.department.is_some() || filter.group.is_some() || filter.role.is_some() || filter.active.is_some() {
+        return Err(ExportError::FilterNotApplicable);
+    }
+    let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
+    let search = filter.search.as_deref().map(str::to_lowercase);
+    let wanted = |name: &str| search.as_deref().map_or(true, |s| name.to_lowercase().contains(s));
+    writer.start_sheet(entity.sheet_name(), &headers(entity))?;
+    let mut count = 0;
+    match entity {
+        Entity::Departments | Entity::Groups => {
+            let map = if entity == Entity::Departments { &catalog.departments } else { &catalog.groups };
+            for record in map.values().filter(|r| wanted(&r.name)) {
+                writer.write_row(&[&record.name, &record.description])?;
+                count += 1;
+            }
+        }
+        Entity::Roles => {
+            let roles: Vec<_> = catalog.roles.values().filter(|r| wanted(&r.named.name)).collect();
+            for role in &roles {
+                writer.write_row(&[&role.named.name, &role.named.description, &role.permissions.join(", ")])?;
+                count += 1;
+            }
+            if format != Format::Csv {
+                write_matrix(writer, &roles)?;
+            }
+        }
+        Entity::Users => {}
+    }
+    Ok(count)
+}
+
+/// Permissions down, roles across, `Yes` where the role holds the permission.
+fn write_matrix(writer: &mut (dyn WorkbookWriter + Send), roles: &[&muster_store::RoleRecord]) -> Result<(), WriteError> {
+    let mut header = vec!["Permission"];
+    header.extend(roles.iter().map(|r| r.named.name.as_str()));
+    writer.start_sheet(PERMISSION_MATRIX_SHEET, &header)?;
+    for permission in Permission::ALL {
+        let mut cells = vec![permission.code()];
+        cells.extend(roles.iter().map(|r| if r.permissions.iter().any(|p| p == permission.code()) { "Yes" } else { "" }));
+        writer.write_row(&cells)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! Import problems as data. An `Issue` is a position plus a kind; the message is the kind's
+//! `Display`, written so that an administrator can fix the cell without reading code. No message
+//! ever quotes a password or a password hash.
+
+use serde::{Serialize, Serializer};
+
+/// Where a problem is: the sheet, the row number a spreadsheet program shows (the header is
+/// row 1; 0 means the file as a whole), and the column header as written in the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Position {
+    pub sheet: String,
+    pub row: u64,
+    pub column: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Issue {
+    #[serde(flatten)]
+    pub position: Position,
+    #[serde(rename = "message", serialize_with = "display")]
+    pub kind: IssueKind,
+}
+
+fn display<S: Serializer>(kind: &IssueKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(kind)
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.position;
+        write!(f, "{}", p.sheet)?;
+        if p.row > 0 {
+            write!(f, ", row {}", p.row)?;
+        }
+        if let Some(column) = &p.column {
+            write!(f, ", column {column}")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueKind {
+    #[error("{0}")]
+    Read(muster_sheets::ReadErrorKind),
+    #[error("{0}")]
+    Header(muster_domain::HeaderError),
+    #[error("{0}")]
+    Field(muster_domain::FieldErrorKind),
+    #[error("the file is {size} bytes, over the limit of {limit} bytes")]
+    FileTooLarge { size: u64, limit: u64 },
+    #[error("the file has no rows")]
+    EmptyFile,
+    #[error("the file has a header row but no data rows")]
+    HeaderOnly,
+    #[error("cannot tell whether this sheet holds users, groups, roles or departments from its name or headers; pass --entity")]
+    UnknownEntity,
+    #[error("the cell holds the spreadsheet error {0}")]
+    CellError(String),
+    #[error("`{key}` appears again: first on row {first_row}")]
+    DuplicateKey { key: String, first_row: u64 },
+    #[error("e-mail `{email}` is also on row {first_row}")]
+    DuplicateEmail { email: String, first_row: u64 },
+    #[error("e-mail `{email}` already belongs to user `{owner}`")]
+    EmailTaken { email: String, owner: String },
+    #[error("role `{0}` does not exist")]
+    UnknownRole(String),
+    #[error("group `{0}` does not exist (pass --create-groups to create it)")]
+    UnknownGroup(String),
+    #[error("`{0}` already exists and the import is create-only")]
+    AlreadyExists(String),
+    #[error("a new user needs a Name")]
+    NameRequired,
+    #[error("{0}")]
+    Password(muster_credentials::PolicyViolation),
+    #[error("{0}")]
+    PasswordHash(muster_credentials::HashRejection),
+    #[error("the password could not be hashed: {0}")]
+    Hashing(String),
+    #[error("the built-in administrator role cannot be changed by an import")]
+    BuiltinRole,
+    #[error("`{0}` is not a permission code")]
+    UnknownPermission(String),
+}

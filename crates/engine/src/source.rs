@@ -1,0 +1,236 @@
+//! The reading side of an import, on its own thread: it opens the file, picks the sheet,
+//! recognises the entity from the sheet name or headers, maps the headers, and turns each row
+//! into a checked domain record (or the row's problems). Rows travel to the planner in bounded
+//! batches, so reading and validation overlap with database work and memory stays flat however
+//! long the file is.
+
+use std::path::PathBuf;
+
+use muster_domain::{
+    detect_entity, map_headers, parse_department_row, parse_group_row, parse_role_row,
+    parse_user_row, DepartmentRow, Entity, FieldError, GroupRow, HeaderMap, RoleRow, UserRow,
+};
+use muster_sheets::{Cell, ReadOptions, Row, Workbook};
+use tokio::sync::mpsc;
+
+use crate::issue::{Issue, IssueKind, Position};
+
+/// Rows per batch: large enough to amortise a database round trip, small enough to stay cheap.
+pub(crate) const BATCH_ROWS: usize = 2_000;
+
+pub(crate) enum Record {
+    User(UserRow),
+    Group(GroupRow),
+    Department(DepartmentRow),
+    Role(RoleRow),
+}
+
+/// One data row: its number and either its record or all of its problems.
+pub(crate) struct Parsed {
+    pub row: u64,
+    pub record: Result<Record, Vec<Issue>>,
+}
+
+pub(crate) struct SheetInfo {
+    pub sheet: String,
+    pub entity: Entity,
+    pub map: HeaderMap,
+    pub format: muster_sheets::Format,
+    pub encoding: Option<&'static str>,
+}
+
+pub(crate) enum Event {
+    Started(SheetInfo),
+    Batch(Vec<Parsed>),
+    /// The file cannot be read further (or at all); the issue says where and why.
+    Fatal(Issue),
+}
+
+pub(crate) struct SourceRequest {
+    pub path: PathBuf,
+    pub display_name: String,
+    pub entity: Option<Entity>,
+    pub sheet: Option<String>,
+    pub options: ReadOptions,
+}
+
+/// Starts the reader thread. Dropping the receiver stops it at the next batch.
+pub(crate) fn spawn(request: SourceRequest) -> mpsc::Receiver<Event> {
+    let (tx, rx) = mpsc::channel(4);
+    std::thread::Builder::new()
+        .name("muster-import-reader".into())
+        .spawn(move || {
+            if let Err(issue) = read_all(&request, &tx) {
+                let _ = tx.blocking_send(Event::Fatal(issue));
+            }
+        })
+        .expect("spawning the reader thread");
+    rx
+}
+
+fn file_issue(sheet: &str, kind: IssueKind) -> Issue {
+    Issue { position: Position { sheet: sheet.to_owned(), row: 0, column: None }, kind }
+}
+
+fn read_issue(sheet: &str, error: muster_sheets::ReadError) -> Issue {
+    let position = Position {
+        sheet: error.sheet.clone().unwrap_or_else(|| sheet.to_owned()),
+        row: error.row.unwrap_or(0),
+        column: error.column.map(column_letter),
+    };
+    Issue { position, kind: IssueKind::Read(error.kind) }
+}
+
+/// Spreadsheet column name of a 1-based column number: 1 → A, 27 → AA.
+pub(crate) fn column_letter(mut column: usize) -> String {
+    let mut letters = Vec::new();
+    while column > 0 {
+        let rem = (column - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        column = (column - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
+    let name = &request.display_name;
+    let mut workbook = Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e))?;
+    let format = workbook.format();
+    let encoding = workbook.encoding_name();
+    let sheet = choose_sheet(&workbook, request);
+    let mut rows = workbook.rows(sheet.as_deref()).map_err(|e| read_issue(name, e))?;
+    let sheet_label = sheet.clone().unwrap_or_else(|| name.clone());
+    let header = match rows.next() {
+        None => return Err(file_issue(&sheet_label, IssueKind::EmptyFile)),
+        Some(Err(e)) => return Err(read_issue(&sheet_label, e)),
+        Some(Ok(row)) => row,
+    };
+    let headers: Vec<&str> = header.cells.iter().map(Cell::as_str).collect();
+    let entity = request
+        .entity
+        .or_else(|| detect_entity(&headers, sheet.as_deref()))
+        .ok_or_else(|| file_issue(&sheet_label, IssueKind::UnknownEntity))?;
+    let map = map_headers(entity, &headers).map_err(|errors| header_issues(&sheet_label, errors, tx))?;
+    let info = SheetInfo { sheet: sheet_label.clone(), entity, map, format, encoding };
+    let map = info.map.clone();
+    if tx.blocking_send(Event::Started(info)).is_err() {
+        return Ok(());
+    }
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut data_rows = 0u64;
+    for item in rows {
+        match item {
+            Ok(row) => {
+                data_rows += 1;
+                batch.push(parse_row(&sheet_label, entity, &map, &row));
+            }
+            Err(error) if error.is_fatal() => return Err(read_issue(&sheet_label, error)),
+            Err(error) => {
+                data_rows += 1;
+                let row = error.row.unwrap_or(0);
+                batch.push(Parsed { row, record: Err(vec![read_issue(&sheet_label, error)]) });
+            }
+        }
+        if batch.len() == BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            if tx.blocking_send(Event::Batch(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if data_rows == 0 {
+        let issue = Issue { position: Position { sheet: sheet_label, row: 2, column: None }, kind: IssueKind::HeaderOnly };
+        return Err(issue);
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Event::Batch(batch));
+    }
+    Ok(())
+}
+
+/// `--sheet` wins; otherwise the sheet named for the requested entity; otherwise the first.
+fn choose_sheet(workbook: &Workbook, request: &SourceRequest) -> Option<String> {
+    if request.sheet.is_some() {
+        return request.sheet.clone();
+    }
+    let names = workbook.sheet_names();
+    if let Some(entity) = request.entity {
+        if let Some(name) = names.iter().find(|n| n.eq_ignore_ascii_case(entity.sheet_name())) {
+            return Some(name.clone());
+        }
+    }
+    names.into_iter().next()
+}
+
+/// All header problems but the last are sent as their own events; the last one is returned as
+/// the fatal issue, so the caller sees every bad header at once.
+fn header_issues(sheet: &str, errors: Vec<muster_domain::HeaderError>, tx: &mpsc::Sender<Event>) -> Issue {
+    let mut issues: Vec<Issue> = errors
+        .into_iter()
+        .map(|error| Issue {
+            position: Position { sheet: sheet.to_owned(), row: 1, column: Some(error.header.clone()) },
+            kind: IssueKind::Header(error),
+        })
+        .collect();
+    let last = issues.pop().unwrap_or_else(|| file_issue(sheet, IssueKind::UnknownEntity));
+    for issue in issues {
+        let _ = tx.blocking_send(Event::Fatal(issue));
+    }
+    last
+}
+
+fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed {
+    let mut issues = Vec::new();
+    let mut cells: Vec<&str> = Vec::with_capacity(map.width());
+    for (index, cell) in row.cells.iter().enumerate().take(map.width()) {
+        if let Cell::Error(code) = cell {
+            issues.push(cell_issue(sheet, row.number, map, index, IssueKind::CellError(code.clone())));
+            cells.push("");
+        } else {
+            cells.push(cell.as_str());
+        }
+    }
+    cells.resize(map.width(), "");
+    let bad_columns: Vec<usize> = row
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Cell::Error(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let parsed = match entity {
+        Entity::Users => parse_user_row(map, &cells).map(Record::User),
+        Entity::Groups => parse_group_row(map, &cells).map(Record::Group),
+        Entity::Departments => parse_department_row(map, &cells).map(Record::Department),
+        Entity::Roles => parse_role_row(map, &cells).map(Record::Role),
+    };
+    let record = match parsed {
+        Ok(record) if issues.is_empty() => Ok(record),
+        Ok(_) => Err(issues),
+        Err(errors) => {
+            // A cell that held a spreadsheet error was passed on as blank; its own issue says
+            // more than "is required", so the domain's complaint about it is dropped.
+            issues.extend(field_issues(sheet, row.number, map, errors, &bad_columns));
+            Err(issues)
+        }
+    };
+    Parsed { row: row.number, record }
+}
+
+fn field_issues<'a>(
+    sheet: &'a str,
+    row: u64,
+    map: &'a HeaderMap,
+    errors: Vec<FieldError>,
+    skip: &'a [usize],
+) -> impl Iterator<Item = Issue> + 'a {
+    errors
+        .into_iter()
+        .filter(move |e| !skip.contains(&e.column))
+        .map(move |e| cell_issue(sheet, row, map, e.column, IssueKind::Field(e.kind)))
+}
+
+pub(crate) fn cell_issue(sheet: &str, row: u64, map: &HeaderMap, column: usize, kind: IssueKind) -> Issue {
+    Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(map.header_text(column).to_owned()) }, kind }
+}

@@ -1,0 +1,377 @@
+//! Planning and applying a users sheet, one batch at a time. For each batch the planner looks up
+//! the existing users and e-mail owners it needs, merges each row into the stored record (a
+//! present column is authoritative, an absent one untouched), settles passwords on every core,
+//! and classifies the row as created, updated or unchanged. Unchanged rows cost no write at all,
+//! which is what makes a re-import of the same file write nothing.
+
+use std::collections::HashMap;
+
+use muster_credentials::{check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword, Verification, PROVISIONAL};
+use muster_domain::{EntityName, Field, HeaderMap, Patch, UserRow};
+use muster_store::{Catalog, Connection, Membership, NamedKind, NamedRecord, UserRecord};
+use rayon::prelude::*;
+
+use crate::context::{Context, RngRef};
+use crate::issue::{Issue, IssueKind, Position};
+use crate::report::ImportReport;
+use crate::source::cell_issue;
+use crate::seen::FileKeys;
+
+pub(crate) struct UserPlanner {
+    pub sheet: String,
+    pub map: HeaderMap,
+    pub create_only: bool,
+    pub create_groups: bool,
+    pub now: i64,
+    pub catalog: Catalog,
+    usernames: FileKeys,
+    emails: FileKeys,
+    new_departments: Vec<NamedRecord>,
+    new_groups: Vec<NamedRecord>,
+    policy: PasswordPolicy,
+}
+
+/// A row that passed every check, waiting for its password to be settled.
+struct Candidate {
+    row: u64,
+    record: UserRecord,
+    existing: Option<UserRecord>,
+    password: Option<PlainPassword>,
+}
+
+/// What one batch writes.
+#[derive(Default)]
+pub(crate) struct UserWrites {
+    departments: Vec<NamedRecord>,
+    groups: Vec<NamedRecord>,
+    users: Vec<UserRecord>,
+    role_users: Vec<String>,
+    role_pairs: Vec<(String, String)>,
+    group_users: Vec<String>,
+    group_pairs: Vec<(String, String)>,
+}
+
+impl UserPlanner {
+    pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, create_groups: bool, now: i64) -> Self {
+        UserPlanner {
+            sheet,
+            map,
+            create_only,
+            create_groups,
+            now,
+            catalog,
+            usernames: FileKeys::default(),
+            emails: FileKeys::default(),
+            new_departments: Vec::new(),
+            new_groups: Vec::new(),
+            policy: PasswordPolicy::default(),
+        }
+    }
+
+    /// Checks and plans one batch; returns what it would write. Issues go into the report.
+    pub async fn plan(
+        &mut self,
+        conn: &mut Connection,
+        rows: Vec<(u64, UserRow)>,
+        report: &mut ImportReport,
+        ctx: &Context,
+    ) -> Result<UserWrites, muster_store::StoreError> {
+        let keys: Vec<&str> = rows.iter().map(|(_, r)| r.username.key()).collect();
+        let existing: HashMap<String, UserRecord> =
+            muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+        let email_keys: Vec<&str> = rows
+            .iter()
+            .filter_map(|(_, r)| match &r.email {
+                Patch::Set(Some(email)) => Some(email.key()),
+                _ => None,
+            })
+            .collect();
+        let owners = muster_store::email_owners(conn, &email_keys).await?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for (row, user) in rows {
+            let old = existing.get(user.username.key()).cloned();
+            match self.check_row(row, user, old, &owners) {
+                Ok(candidate) => candidates.push(candidate),
+                Err(issues) => fail_row(report, issues),
+            }
+        }
+        let candidates = self.settle_passwords(candidates, report, ctx);
+        Ok(self.classify(candidates, report))
+    }
+
+    fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
+        match self.map.column(field) {
+            Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
+            None => Issue { position: Position { sheet: self.sheet.clone(), row, column: Some(field.header().to_owned()) }, kind },
+        }
+    }
+
+    fn check_row(
+        &mut self,
+        row: u64,
+        user: UserRow,
+        existing: Option<UserRecord>,
+        owners: &HashMap<String, String>,
+    ) -> Result<Candidate, Vec<Issue>> {
+        let mut issues = Vec::new();
+        let key = user.username.key();
+        if let Some(first_row) = self.usernames.first_seen(key, row) {
+            issues.push(self.issue(row, Field::Username, IssueKind::DuplicateKey { key: user.username.as_str().to_owned(), first_row }));
+        }
+        if self.create_only && existing.is_some() {
+            issues.push(self.issue(row, Field::Username, IssueKind::AlreadyExists(user.username.as_str().to_owned())));
+        }
+        if existing.is_none() && matches!(user.name, Patch::Keep) {
+            issues.push(self.issue(row, Field::Name, IssueKind::NameRequired));
+        }
+        if let Patch::Set(Some(email)) = &user.email {
+            if let Some(first_row) = self.emails.first_seen(email.key(), row) {
+                issues.push(self.issue(row, Field::Email, IssueKind::DuplicateEmail { email: email.as_str().to_owned(), first_row }));
+            } else if let Some(owner) = owners.get(email.key()).filter(|owner| owner.as_str() != key) {
+                issues.push(self.issue(row, Field::Email, IssueKind::EmailTaken { email: email.as_str().to_owned(), owner: owner.clone() }));
+            }
+        }
+        if let Patch::Set(roles) = &user.roles {
+            for role in roles.iter().filter(|r| !self.catalog.roles.contains_key(r.key())) {
+                issues.push(self.issue(row, Field::Roles, IssueKind::UnknownRole(role.as_str().to_owned())));
+            }
+        }
+        if let Patch::Set(groups) = &user.groups {
+            if !self.create_groups {
+                for group in groups.iter().filter(|g| !self.catalog.groups.contains_key(g.key())) {
+                    issues.push(self.issue(row, Field::Groups, IssueKind::UnknownGroup(group.as_str().to_owned())));
+                }
+            }
+        }
+        let password = self.check_secrets(row, &user, &mut issues);
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        let record = self.merge(&user, existing.as_ref());
+        Ok(Candidate { row, record, existing, password })
+    }
+
+    /// Checks a plaintext password against the policy, or an imported hash against the accepted
+    /// schemes; the hash is stored at once, the plaintext is returned to be hashed in bulk.
+    fn check_secrets(&self, row: u64, user: &UserRow, issues: &mut Vec<Issue>) -> Option<PlainPassword> {
+        if let Some(secret) = &user.password {
+            let password = PlainPassword::new(secret.expose().to_owned());
+            match self.policy.check(&password, user.username.as_str()) {
+                Ok(()) => return Some(password),
+                Err(violation) => issues.push(self.issue(row, Field::Password, IssueKind::Password(violation))),
+            }
+        }
+        if let Some(secret) = &user.password_hash {
+            if let Err(rejection) = check_imported_hash(secret.expose()) {
+                issues.push(self.issue(row, Field::PasswordHash, IssueKind::PasswordHash(rejection)));
+            }
+        }
+        None
+    }
+
+    /// The stored record after this row: the existing one (or a new one) with every present
+    /// column applied. Departments and groups it names but that do not exist yet are noted for
+    /// creation here, once the row is known to be valid.
+    fn merge(&mut self, user: &UserRow, existing: Option<&UserRecord>) -> UserRecord {
+        let mut record = existing.cloned().unwrap_or_else(|| self.new_record(user));
+        if let Patch::Set(name) = &user.name {
+            record.name = name.as_str().to_owned();
+        }
+        if let Patch::Set(department) = &user.department {
+            record.department_key = department.as_ref().map(|d| self.ensure_department(d));
+        }
+        if let Patch::Set(email) = &user.email {
+            record.email = email.as_ref().map(|e| e.as_str().to_owned());
+            record.email_key = email.as_ref().map(|e| e.key().to_owned());
+        }
+        if let Patch::Set(phone) = &user.phone {
+            record.phone = phone.as_ref().map(|p| p.as_str().to_owned());
+        }
+        if let Patch::Set(active) = user.active {
+            record.active = active;
+        }
+        if let Patch::Set(ignore_mfa) = user.ignore_mfa {
+            record.ignore_mfa = ignore_mfa;
+        }
+        if let Patch::Set(locale) = &user.locale {
+            record.locale = locale.as_ref().map(|l| l.as_str().to_owned());
+        }
+        if let Patch::Set(timezone) = &user.timezone {
+            record.timezone = timezone.as_ref().map(|t| t.as_str().to_owned());
+        }
+        if let Patch::Set(roles) = &user.roles {
+            record.role_keys = sorted_keys(roles);
+        }
+        if let Patch::Set(groups) = &user.groups {
+            for group in groups {
+                self.ensure_group(group);
+            }
+            record.group_keys = sorted_keys(groups);
+        }
+        if let Some(hash) = &user.password_hash {
+            if let Ok(imported) = check_imported_hash(hash.expose()) {
+                record.password_hash = imported.stored;
+            }
+        }
+        record
+    }
+
+    fn new_record(&self, user: &UserRow) -> UserRecord {
+        UserRecord {
+            username_key: user.username.key().to_owned(),
+            username: user.username.as_str().to_owned(),
+            name: String::new(),
+            email: None,
+            email_key: None,
+            phone: None,
+            department_key: None,
+            active: true,
+            ignore_mfa: false,
+            locale: None,
+            timezone: None,
+            password_hash: PROVISIONAL.to_owned(),
+            created_at: self.now,
+            updated_at: self.now,
+            last_login_at: None,
+            role_keys: Vec::new(),
+            group_keys: Vec::new(),
+        }
+    }
+
+    fn ensure_department(&mut self, name: &EntityName) -> String {
+        if !self.catalog.departments.contains_key(name.key()) {
+            let record = self.named(name);
+            self.catalog.departments.insert(record.name_key.clone(), record.clone());
+            self.new_departments.push(record);
+        }
+        name.key().to_owned()
+    }
+
+    fn ensure_group(&mut self, name: &EntityName) {
+        if !self.catalog.groups.contains_key(name.key()) {
+            let record = self.named(name);
+            self.catalog.groups.insert(record.name_key.clone(), record.clone());
+            self.new_groups.push(record);
+        }
+    }
+
+    fn named(&self, name: &EntityName) -> NamedRecord {
+        NamedRecord {
+            name_key: name.key().to_owned(),
+            name: name.as_str().to_owned(),
+            description: String::new(),
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+
+    /// A plaintext that already matches the stored hash keeps it (so a re-import is unchanged);
+    /// every other plaintext is hashed with argon2id. Both run on every core.
+    fn settle_passwords(&self, mut candidates: Vec<Candidate>, report: &mut ImportReport, ctx: &Context) -> Vec<Candidate> {
+        let matches: Vec<bool> = candidates
+            .par_iter()
+            .map(|c| match (&c.password, &c.existing) {
+                (Some(password), Some(old)) => {
+                    matches!(verify_password(&old.password_hash, password), Ok(Verification::Match { needs_rehash: false }))
+                }
+                _ => false,
+            })
+            .collect();
+        let pending: Vec<usize> = (0..candidates.len())
+            .filter(|&i| candidates[i].password.is_some() && !matches[i])
+            .collect();
+        if pending.is_empty() {
+            return candidates;
+        }
+        let passwords: Vec<&PlainPassword> = pending.iter().filter_map(|&i| candidates[i].password.as_ref()).collect();
+        let hashed = {
+            let mut rng = ctx.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            hash_passwords(&passwords, &mut RngRef(rng.as_mut()))
+        };
+        match hashed {
+            Ok(hashes) => {
+                for (&i, hash) in pending.iter().zip(hashes) {
+                    candidates[i].record.password_hash = hash;
+                }
+                candidates
+            }
+            Err(error) => {
+                // Hashing only fails on a broken random source; every affected row fails.
+                let failed: Vec<Candidate> = pending.iter().rev().map(|&i| candidates.remove(i)).collect();
+                for candidate in failed {
+                    let issue = self.issue(candidate.row, Field::Password, IssueKind::Hashing(error.to_string()));
+                    fail_row(report, vec![issue]);
+                }
+                candidates
+            }
+        }
+    }
+
+    fn classify(&mut self, candidates: Vec<Candidate>, report: &mut ImportReport) -> UserWrites {
+        let mut writes = UserWrites {
+            departments: std::mem::take(&mut self.new_departments),
+            groups: std::mem::take(&mut self.new_groups),
+            ..UserWrites::default()
+        };
+        report.departments_created.extend(writes.departments.iter().map(|d| d.name.clone()));
+        report.groups_created.extend(writes.groups.iter().map(|g| g.name.clone()));
+        for Candidate { mut record, existing, .. } in candidates {
+            let (old_roles, old_groups) = match &existing {
+                Some(old) if *old == record => {
+                    report.counts.unchanged += 1;
+                    continue;
+                }
+                Some(old) => {
+                    report.counts.updated += 1;
+                    (Some(&old.role_keys), Some(&old.group_keys))
+                }
+                None => {
+                    report.counts.created += 1;
+                    (None, None)
+                }
+            };
+            record.updated_at = self.now;
+            note_memberships(&record.username_key, &record.role_keys, old_roles, &mut writes.role_users, &mut writes.role_pairs);
+            note_memberships(&record.username_key, &record.group_keys, old_groups, &mut writes.group_users, &mut writes.group_pairs);
+            writes.users.push(record);
+        }
+        writes
+    }
+}
+
+fn note_memberships(user: &str, new: &[String], old: Option<&Vec<String>>, clear: &mut Vec<String>, pairs: &mut Vec<(String, String)>) {
+    match old {
+        Some(old) if old.as_slice() == new => return,
+        Some(_) => clear.push(user.to_owned()),
+        None => {}
+    }
+    pairs.extend(new.iter().map(|key| (user.to_owned(), key.clone())));
+}
+
+fn sorted_keys(names: &[EntityName]) -> Vec<String> {
+    let mut keys: Vec<String> = names.iter().map(|n| n.key().to_owned()).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+pub(crate) fn fail_row(report: &mut ImportReport, issues: Vec<Issue>) {
+    report.counts.failed += 1;
+    for issue in issues {
+        report.push_issue(issue);
+    }
+}
+
+impl UserWrites {
+    pub async fn write(self, conn: &mut Connection) -> Result<(), muster_store::StoreError> {
+        muster_store::upsert_named(conn, NamedKind::Department, &self.departments).await?;
+        muster_store::upsert_named(conn, NamedKind::Group, &self.groups).await?;
+        muster_store::upsert_users(conn, &self.users).await?;
+        let users: Vec<&str> = self.role_users.iter().map(String::as_str).collect();
+        let pairs: Vec<(&str, &str)> = self.role_pairs.iter().map(|(u, k)| (u.as_str(), k.as_str())).collect();
+        muster_store::replace_memberships(conn, Membership::Roles, &users, &pairs).await?;
+        let users: Vec<&str> = self.group_users.iter().map(String::as_str).collect();
+        let pairs: Vec<(&str, &str)> = self.group_pairs.iter().map(|(u, k)| (u.as_str(), k.as_str())).collect();
+        muster_store::replace_memberships(conn, Membership::Groups, &users, &pairs).await
+    }
+}

@@ -1,0 +1,137 @@
+//! Opening a store from a URL: the backend is chosen by the scheme, SQLite gets the pragmas an
+//! import-heavy embedded database wants, and migrations run before anyone else sees the pool.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::{migrate, Result, StoreError};
+
+/// Which database server is behind the URL. Kept for the few places where the dialects cannot
+/// share SQL; everything else ignores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL whose `Debug` and `Display` hide the password, so it can go into errors and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL of the embedded store inside a data directory.
+    pub fn sqlite_in(dir: &std::path::Path) -> DatabaseUrl {
+        DatabaseUrl(format!("sqlite://{}?mode=rwc", dir.join("muster.db").display()))
+    }
+
+    pub fn backend(&self) -> Option<Backend> {
+        if self.0.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if self.0.starts_with("postgres://") || self.0.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The full URL, password included: only for handing to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn redacted(&self) -> String {
+        // postgres://user:secret@host/db → postgres://user:***@host/db
+        let Some((scheme, rest)) = self.0.split_once("://") else { return self.0.clone() };
+        let Some((auth, host)) = rest.split_once('@') else { return self.0.clone() };
+        match auth.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// An open, migrated database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, applies SQLite pragmas where relevant, and runs pending migrations.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = url.backend().ok_or_else(|| StoreError::UnsupportedUrl(url.clone()))?;
+        let connect_error = |source| StoreError::Connect { url: url.clone(), source };
+        let options = AnyConnectOptions::from_str(url.expose()).map_err(connect_error)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets exports read while an import writes; NORMAL sync is durable
+                        // at each commit in WAL mode; the larger cache keeps a big import's
+                        // index pages in memory.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA cache_size = -65536",
+                            "PRAGMA temp_store = MEMORY",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        migrate::run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction: everything an import writes goes through one, so a failure or a
+    /// crash leaves the store as it was.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A connection outside any transaction, for reads.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

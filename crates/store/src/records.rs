@@ -1,0 +1,41 @@
+//! Plain rows as they sit in the database. Department, role and group references are keys
+//! (the caseless form of a name); display names live in the catalog tables.
+
+/// A user row plus its memberships, keys sorted so two records compare field by field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub username_key: String,
+    pub username: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub phone: Option<String>,
+    pub department_key: Option<String>,
+    pub active: bool,
+    pub ignore_mfa: bool,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login_at: Option<i64>,
+    pub role_keys: Vec<String>,
+    pub group_keys: Vec<String>,
+}
+
+/// A department or a group: both are a name and a description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedRecord {
+    pub name_key: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleRecord {
+    pub named: NamedRecord,
+    /// Permission codes, sorted.
+    pub permissions: Vec<String>,
+}
