@@ -144,14 +144,7 @@ fn run(muster: &Path, store: &[String], args: &[&str]) -> anyhow::Result<(f64, i
 fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
     let name = format!("muster_bench_{}", std::process::id());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        use sqlx::Connection as _;
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(url).await.context("while connecting to PostgreSQL")?;
-        sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
-        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
-        anyhow::Ok(())
-    })?;
-    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
-    Ok(format!("{base}/{name}"))
+    let server = muster_store::DatabaseUrl::new(url);
+    let created = runtime.block_on(muster_store::create_postgres_database(&server, &name))?;
+    Ok(created.expose().to_owned())
 }

@@ -5,6 +5,7 @@
 //! compared case-insensitively, because "Password123!" is no better.
 
 /// Lower-case entries; lookup lower-cases the candidate first.
+#[rustfmt::skip]
 const COMMON: &[&str] = &[
     // Short classics, relevant when a deployment lowers `min_chars`.
     "password", "password1", "password12", "password123", "passw0rd", "p@ssw0rd",

@@ -3,6 +3,9 @@
 //! Bulk imports hash thousands of passwords, so `hash_passwords` spreads the
 //! work over every core; salts are drawn from the caller's RNG before any
 //! thread starts, which keeps the output deterministic for a seeded RNG.
+//! The password's UTF-8 bytes are hashed exactly as given, not in PRECIS
+//! form: imported hashes were computed over raw bytes, and verification must
+//! treat every scheme the same way.
 
 use crate::error::CredentialError;
 use crate::password::PlainPassword;
@@ -47,9 +50,11 @@ pub fn hash_passwords(
         .iter()
         .map(|pw| (*pw, SaltString::generate(&mut *rng)))
         .collect();
-    parallel_map(&jobs, available_workers(), |(pw, salt)| hash_with_salt(pw, salt))?
-        .into_iter()
-        .collect()
+    parallel_map(&jobs, available_workers(), |(pw, salt)| {
+        hash_with_salt(pw, salt)
+    })?
+    .into_iter()
+    .collect()
 }
 
 pub(crate) fn hash_with_salt(
@@ -110,13 +115,21 @@ mod tests {
     fn hash_is_owasp_argon2id_and_verifies() {
         let password = pw(SENTINEL);
         let hash = hash_password(&password, &mut SeededRng::new(1)).unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(!hash.contains(SENTINEL));
         assert_eq!(
             verify_password(&hash, &password).unwrap(),
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false
+            }
         );
-        assert_eq!(verify_password(&hash, &pw("wrong password")).unwrap(), Verification::Mismatch);
+        assert_eq!(
+            verify_password(&hash, &pw("wrong password")).unwrap(),
+            Verification::Mismatch
+        );
     }
 
     #[test]
@@ -131,7 +144,11 @@ mod tests {
 
     #[test]
     fn batch_matches_sequential_hashing_in_input_order() {
-        let passwords = [pw("first-password"), pw("second-password"), pw("third-password")];
+        let passwords = [
+            pw("first-password"),
+            pw("second-password"),
+            pw("third-password"),
+        ];
         let refs: Vec<&PlainPassword> = passwords.iter().collect();
         let batch = hash_passwords(&refs, &mut SeededRng::new(42)).unwrap();
 
@@ -145,7 +162,9 @@ mod tests {
 
     #[test]
     fn empty_batch() {
-        assert!(hash_passwords(&[], &mut SeededRng::new(0)).unwrap().is_empty());
+        assert!(hash_passwords(&[], &mut SeededRng::new(0))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -95,7 +95,10 @@ pub enum HashRejection {
 
 impl HashRejection {
     fn malformed(scheme: HashScheme, detail: impl Into<String>) -> Self {
-        Self::Malformed { scheme, detail: detail.into() }
+        Self::Malformed {
+            scheme,
+            detail: detail.into(),
+        }
     }
 
     fn too_high(scheme: HashScheme, detail: String) -> Self {
@@ -156,7 +159,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, HashRejection> {
     }
     if let Some(rest) = text.strip_prefix("$pbkdf2-sha256$") {
         return match rest.split('$').next() {
-            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => parse_passlib(rest),
+            Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => {
+                parse_passlib(rest)
+            }
             _ => parse_pbkdf2_phc(text),
         };
     }
@@ -168,7 +173,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, HashRejection> {
 
 /// The PHC part of an argon2id hash, accepting Django's `argon2$` prefix.
 fn argon2id_phc(text: &str) -> Option<&str> {
-    let phc = text.strip_prefix("argon2").filter(|r| r.starts_with("$argon2")).unwrap_or(text);
+    let phc = text
+        .strip_prefix("argon2")
+        .filter(|r| r.starts_with("$argon2"))
+        .unwrap_or(text);
     phc.starts_with("$argon2id$").then_some(phc)
 }
 
@@ -217,7 +225,8 @@ fn unsupported_or_unrecognised(text: &str) -> HashRejection {
     let upper_brace = text.starts_with('{');
     let found = PREFIXES.iter().find(|(prefix, _)| {
         if upper_brace {
-            text.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+            text.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
         } else {
             text.starts_with(prefix)
         }
@@ -253,34 +262,57 @@ fn parse_argon2id(phc: &str) -> Result<Parsed, HashRejection> {
         None => return Err(HashRejection::malformed(S, "missing version field (v=)")),
         Some(_) => return Err(HashRejection::malformed(S, "unknown argon2 version")),
     }
-    let params = argon2::Params::try_from(&hash).map_err(|e| HashRejection::malformed(S, e.to_string()))?;
+    let params =
+        argon2::Params::try_from(&hash).map_err(|e| HashRejection::malformed(S, e.to_string()))?;
     check_argon2_costs(&params)?;
-    let salt = hash.salt.ok_or_else(|| HashRejection::malformed(S, "missing salt"))?;
+    let salt = hash
+        .salt
+        .ok_or_else(|| HashRejection::malformed(S, "missing salt"))?;
     let mut buf = [0u8; 64];
-    let salt_len = salt.decode_b64(&mut buf).map_err(|e| HashRejection::malformed(S, e.to_string()))?.len();
+    let salt_len = salt
+        .decode_b64(&mut buf)
+        .map_err(|e| HashRejection::malformed(S, e.to_string()))?
+        .len();
     if salt_len < ARGON2_MIN_SALT {
-        return Err(HashRejection::malformed(S, format!("salt must be at least {ARGON2_MIN_SALT} bytes")));
+        return Err(HashRejection::malformed(
+            S,
+            format!("salt must be at least {ARGON2_MIN_SALT} bytes"),
+        ));
     }
     if hash.hash.is_none() {
         return Err(HashRejection::malformed(S, "missing hash output"));
     }
-    Ok(Parsed::Argon2id { phc: phc.to_owned() })
+    Ok(Parsed::Argon2id {
+        phc: phc.to_owned(),
+    })
 }
 
 fn check_argon2_costs(params: &argon2::Params) -> Result<(), HashRejection> {
     const S: HashScheme = HashScheme::Argon2id;
     let (m, t, p) = (params.m_cost(), params.t_cost(), params.p_cost());
     if m > ARGON2_MAX_M_KIB {
-        return Err(HashRejection::too_high(S, format!("m={m} KiB exceeds the cap of {ARGON2_MAX_M_KIB} KiB")));
+        return Err(HashRejection::too_high(
+            S,
+            format!("m={m} KiB exceeds the cap of {ARGON2_MAX_M_KIB} KiB"),
+        ));
     }
     if t > ARGON2_MAX_T {
-        return Err(HashRejection::too_high(S, format!("t={t} exceeds the cap of {ARGON2_MAX_T}")));
+        return Err(HashRejection::too_high(
+            S,
+            format!("t={t} exceeds the cap of {ARGON2_MAX_T}"),
+        ));
     }
     if p > ARGON2_MAX_P {
-        return Err(HashRejection::too_high(S, format!("p={p} exceeds the cap of {ARGON2_MAX_P}")));
+        return Err(HashRejection::too_high(
+            S,
+            format!("p={p} exceeds the cap of {ARGON2_MAX_P}"),
+        ));
     }
     if m < ARGON2_MIN_M_KIB {
-        return Err(HashRejection::too_low(S, format!("m={m} KiB is below the minimum of {ARGON2_MIN_M_KIB} KiB")));
+        return Err(HashRejection::too_low(
+            S,
+            format!("m={m} KiB is below the minimum of {ARGON2_MIN_M_KIB} KiB"),
+        ));
     }
     Ok(())
 }
@@ -295,21 +327,39 @@ fn parse_bcrypt(text: &str) -> Result<Parsed, HashRejection> {
         .split_once('$')
         .ok_or_else(|| HashRejection::malformed(S, "missing cost field"))?;
     if cost.len() != 2 || !cost.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(HashRejection::malformed(S, "cost must be two decimal digits"));
+        return Err(HashRejection::malformed(
+            S,
+            "cost must be two decimal digits",
+        ));
     }
-    let cost: u32 = cost.parse().map_err(|_| HashRejection::malformed(S, "cost is not a number"))?;
+    let cost: u32 = cost
+        .parse()
+        .map_err(|_| HashRejection::malformed(S, "cost is not a number"))?;
     if cost > BCRYPT_MAX_COST {
-        return Err(HashRejection::too_high(S, format!("cost {cost} exceeds the cap of {BCRYPT_MAX_COST}")));
+        return Err(HashRejection::too_high(
+            S,
+            format!("cost {cost} exceeds the cap of {BCRYPT_MAX_COST}"),
+        ));
     }
     if cost < BCRYPT_MIN_COST {
-        return Err(HashRejection::too_low(S, format!("cost {cost} is below the minimum of {BCRYPT_MIN_COST}")));
+        return Err(HashRejection::too_low(
+            S,
+            format!("cost {cost} is below the minimum of {BCRYPT_MIN_COST}"),
+        ));
     }
     check_bcrypt_body(body)?;
-    Ok(Parsed::Bcrypt { mcf: text.to_owned() })
+    Ok(Parsed::Bcrypt {
+        mcf: text.to_owned(),
+    })
 }
 
 fn check_bcrypt_body(body: &str) -> Result<(), HashRejection> {
-    let err = || HashRejection::malformed(HashScheme::Bcrypt, "expected 53 characters of bcrypt base64 after the cost");
+    let err = || {
+        HashRejection::malformed(
+            HashScheme::Bcrypt,
+            "expected 53 characters of bcrypt base64 after the cost",
+        )
+    };
     if body.len() != 53 || !body.is_ascii() {
         return Err(err());
     }
@@ -334,17 +384,24 @@ fn parse_pbkdf2_phc(text: &str) -> Result<Parsed, HashRejection> {
         return Err(HashRejection::malformed(S, "pbkdf2 has no version field"));
     }
     let params = pbkdf2::Params::try_from(&hash).map_err(m)?;
-    let salt = hash.salt.ok_or_else(|| HashRejection::malformed(S, "missing salt"))?;
+    let salt = hash
+        .salt
+        .ok_or_else(|| HashRejection::malformed(S, "missing salt"))?;
     let mut buf = [0u8; 64];
     let salt = salt.decode_b64(&mut buf).map_err(m)?.to_vec();
-    let output = hash.hash.ok_or_else(|| HashRejection::malformed(S, "missing hash output"))?;
+    let output = hash
+        .hash
+        .ok_or_else(|| HashRejection::malformed(S, "missing hash output"))?;
     pbkdf2_parts(params.rounds, salt, output.as_bytes().to_vec(), text)
 }
 
 /// passlib: `$pbkdf2-sha256$<rounds>$<ab64 salt>$<ab64 hash>`, where "adapted
 /// base64" is standard base64 with `.` for `+` and no padding.
 fn parse_passlib(rest: &str) -> Result<Parsed, HashRejection> {
-    let [rounds, salt, hash] = split3(rest, "passlib form has three `$`-separated fields after the name")?;
+    let [rounds, salt, hash] = split3(
+        rest,
+        "passlib form has three `$`-separated fields after the name",
+    )?;
     let rounds = parse_rounds(rounds)?;
     let salt = decode_b64(&salt.replace('.', "+"), "salt is not valid adapted base64")?;
     let hash = decode_b64(&hash.replace('.', "+"), "hash is not valid adapted base64")?;
@@ -354,13 +411,24 @@ fn parse_passlib(rest: &str) -> Result<Parsed, HashRejection> {
 /// Django: `pbkdf2_sha256$<iterations>$<salt text>$<base64 hash>`. Django
 /// feeds the salt's UTF-8 bytes to PBKDF2 as they are, undecoded.
 fn parse_django(rest: &str) -> Result<Parsed, HashRejection> {
-    let [rounds, salt, hash] = split3(rest, "Django form has three `$`-separated fields after the name")?;
+    let [rounds, salt, hash] = split3(
+        rest,
+        "Django form has three `$`-separated fields after the name",
+    )?;
     let rounds = parse_rounds(rounds)?;
     if salt.is_empty() {
-        return Err(HashRejection::malformed(HashScheme::Pbkdf2Sha256, "empty salt"));
+        return Err(HashRejection::malformed(
+            HashScheme::Pbkdf2Sha256,
+            "empty salt",
+        ));
     }
     let hash = decode_b64(hash, "hash is not valid base64")?;
-    pbkdf2_parts(rounds, salt.as_bytes().to_vec(), hash, &format!("pbkdf2_sha256${rest}"))
+    pbkdf2_parts(
+        rounds,
+        salt.as_bytes().to_vec(),
+        hash,
+        &format!("pbkdf2_sha256${rest}"),
+    )
 }
 
 fn split3<'a>(rest: &'a str, detail: &str) -> Result<[&'a str; 3], HashRejection> {
@@ -374,11 +442,17 @@ fn split3<'a>(rest: &'a str, detail: &str) -> Result<[&'a str; 3], HashRejection
 fn parse_rounds(text: &str) -> Result<u32, HashRejection> {
     const S: HashScheme = HashScheme::Pbkdf2Sha256;
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(HashRejection::malformed(S, "iteration count is not a number"));
+        return Err(HashRejection::malformed(
+            S,
+            "iteration count is not a number",
+        ));
     }
     // More digits than fit in a u32 is certainly over the cap.
     text.parse().map_err(|_| {
-        HashRejection::too_high(S, format!("iteration count exceeds the cap of {PBKDF2_MAX_ROUNDS}"))
+        HashRejection::too_high(
+            S,
+            format!("iteration count exceeds the cap of {PBKDF2_MAX_ROUNDS}"),
+        )
     })
 }
 
@@ -390,24 +464,44 @@ fn decode_b64(text: &str, detail: &str) -> Result<Vec<u8>, HashRejection> {
 
 /// Checks costs and lengths, then picks the stored form: canonical PHC when
 /// the salt and output fit its limits, otherwise `original` unchanged.
-fn pbkdf2_parts(rounds: u32, salt: Vec<u8>, hash: Vec<u8>, original: &str) -> Result<Parsed, HashRejection> {
+fn pbkdf2_parts(
+    rounds: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+    original: &str,
+) -> Result<Parsed, HashRejection> {
     const S: HashScheme = HashScheme::Pbkdf2Sha256;
     if rounds > PBKDF2_MAX_ROUNDS {
-        return Err(HashRejection::too_high(S, format!("{rounds} iterations exceed the cap of {PBKDF2_MAX_ROUNDS}")));
+        return Err(HashRejection::too_high(
+            S,
+            format!("{rounds} iterations exceed the cap of {PBKDF2_MAX_ROUNDS}"),
+        ));
     }
     if rounds < PBKDF2_MIN_ROUNDS {
-        return Err(HashRejection::too_low(S, format!("{rounds} iterations are below the minimum of {PBKDF2_MIN_ROUNDS}")));
+        return Err(HashRejection::too_low(
+            S,
+            format!("{rounds} iterations are below the minimum of {PBKDF2_MIN_ROUNDS}"),
+        ));
     }
     if salt.is_empty() || hash.len() < 16 || hash.len() > 64 {
-        return Err(HashRejection::malformed(S, "salt must be non-empty and the hash 16 to 64 bytes"));
+        return Err(HashRejection::malformed(
+            S,
+            "salt must be non-empty and the hash 16 to 64 bytes",
+        ));
     }
     let stored = pbkdf2_phc_string(rounds, &salt, &hash).unwrap_or_else(|| original.to_owned());
-    Ok(Parsed::Pbkdf2(Pbkdf2Parts { rounds, salt, hash, stored }))
+    Ok(Parsed::Pbkdf2(Pbkdf2Parts {
+        rounds,
+        salt,
+        hash,
+        stored,
+    }))
 }
 
 /// The canonical PHC string, or `None` if the parts exceed PHC's limits.
 fn pbkdf2_phc_string(rounds: u32, salt: &[u8], hash: &[u8]) -> Option<String> {
-    let fits = (PHC_MIN_SALT..=PHC_MAX_SALT).contains(&salt.len()) && PHC_OUTPUT.contains(&hash.len());
+    let fits =
+        (PHC_MIN_SALT..=PHC_MAX_SALT).contains(&salt.len()) && PHC_OUTPUT.contains(&hash.len());
     fits.then(|| {
         format!(
             "$pbkdf2-sha256$i={rounds},l={}${}${}",
@@ -451,7 +545,13 @@ mod tests {
     fn argon2id_is_accepted_and_stored_verbatim() {
         let text = argon2("m=65536,t=3,p=4");
         let imported = check_imported_hash(&format!("  {text}\n")).unwrap();
-        assert_eq!(imported, ImportedHash { scheme: HashScheme::Argon2id, stored: text });
+        assert_eq!(
+            imported,
+            ImportedHash {
+                scheme: HashScheme::Argon2id,
+                stored: text
+            }
+        );
     }
 
     #[test]
@@ -466,8 +566,13 @@ mod tests {
             let r = rejection(&argon2(params));
             assert!(is_cost_too_high(&r, HashScheme::Argon2id), "{params}: {r}");
         }
-        assert!(rejection(&argon2("m=4194304,t=3,p=1")).to_string().contains("4194304"));
-        assert!(is_cost_too_low(&rejection(&argon2("m=512,t=2,p=1")), HashScheme::Argon2id));
+        assert!(rejection(&argon2("m=4194304,t=3,p=1"))
+            .to_string()
+            .contains("4194304"));
+        assert!(is_cost_too_low(
+            &rejection(&argon2("m=512,t=2,p=1")),
+            HashScheme::Argon2id
+        ));
     }
 
     #[test]
@@ -476,7 +581,7 @@ mod tests {
             format!("$argon2id$m=19456,t=2,p=1${SALT16_B64}${HASH32_B64}"), // no version
             format!("$argon2id$v=42$m=19456,t=2,p=1${SALT16_B64}${HASH32_B64}"),
             format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA${HASH32_B64}"), // 4-byte salt
-            format!("$argon2id$v=19$m=19456,t=2,p=1${SALT16_B64}"),         // no output
+            format!("$argon2id$v=19$m=19456,t=2,p=1${SALT16_B64}"),        // no output
             format!("$argon2id$v=19$m=19456,t=2,x=1${SALT16_B64}${HASH32_B64}"),
             "$argon2id$".to_owned(),
         ];
@@ -489,9 +594,18 @@ mod tests {
     fn other_argon2_variants_are_unsupported() {
         let i = argon2("m=65536,t=3,p=4").replace("argon2id", "argon2i");
         let d = argon2("m=65536,t=3,p=4").replace("argon2id", "argon2d");
-        assert_eq!(rejection(&i), HashRejection::UnsupportedScheme("argon2i".into()));
-        assert_eq!(rejection(&d), HashRejection::UnsupportedScheme("argon2d".into()));
-        assert_eq!(rejection(&format!("argon2{i}")), HashRejection::UnsupportedScheme("argon2i".into()));
+        assert_eq!(
+            rejection(&i),
+            HashRejection::UnsupportedScheme("argon2i".into())
+        );
+        assert_eq!(
+            rejection(&d),
+            HashRejection::UnsupportedScheme("argon2d".into())
+        );
+        assert_eq!(
+            rejection(&format!("argon2{i}")),
+            HashRejection::UnsupportedScheme("argon2i".into())
+        );
     }
 
     #[test]
@@ -500,13 +614,25 @@ mod tests {
             for cost in ["04", "12", "16"] {
                 let text = format!("{prefix}{cost}${BCRYPT_BODY}");
                 let imported = check_imported_hash(&text).unwrap();
-                assert_eq!(imported, ImportedHash { scheme: HashScheme::Bcrypt, stored: text });
+                assert_eq!(
+                    imported,
+                    ImportedHash {
+                        scheme: HashScheme::Bcrypt,
+                        stored: text
+                    }
+                );
             }
         }
         let r = rejection(&format!("$2b$31${BCRYPT_BODY}"));
         assert!(is_cost_too_high(&r, HashScheme::Bcrypt), "{r}");
-        assert!(is_cost_too_high(&rejection(&format!("$2y$17${BCRYPT_BODY}")), HashScheme::Bcrypt));
-        assert!(is_cost_too_low(&rejection(&format!("$2a$03${BCRYPT_BODY}")), HashScheme::Bcrypt));
+        assert!(is_cost_too_high(
+            &rejection(&format!("$2y$17${BCRYPT_BODY}")),
+            HashScheme::Bcrypt
+        ));
+        assert!(is_cost_too_low(
+            &rejection(&format!("$2a$03${BCRYPT_BODY}")),
+            HashScheme::Bcrypt
+        ));
     }
 
     #[test]
@@ -522,7 +648,10 @@ mod tests {
         for c in cases {
             assert!(is_malformed(&rejection(&c), HashScheme::Bcrypt), "{c}");
         }
-        assert_eq!(rejection(&format!("$2x$12${BCRYPT_BODY}")), HashRejection::UnsupportedScheme("bcrypt $2x$".into()));
+        assert_eq!(
+            rejection(&format!("$2x$12${BCRYPT_BODY}")),
+            HashRejection::UnsupportedScheme("bcrypt $2x$".into())
+        );
     }
 
     #[test]
@@ -534,7 +663,10 @@ mod tests {
             format!("pbkdf2_sha256$99999999999999$seasalt${HASH32_B64}="),
         ];
         for f in forms {
-            assert!(is_cost_too_high(&rejection(&f), HashScheme::Pbkdf2Sha256), "{f}");
+            assert!(
+                is_cost_too_high(&rejection(&f), HashScheme::Pbkdf2Sha256),
+                "{f}"
+            );
         }
         let low = format!("pbkdf2_sha256$999$seasalt${HASH32_B64}=");
         assert!(is_cost_too_low(&rejection(&low), HashScheme::Pbkdf2Sha256));
@@ -555,7 +687,10 @@ mod tests {
             format!("pbkdf2_sha256$abc$salt${HASH32_B64}"),
         ];
         for c in cases {
-            assert!(is_malformed(&rejection(&c), HashScheme::Pbkdf2Sha256), "{c}");
+            assert!(
+                is_malformed(&rejection(&c), HashScheme::Pbkdf2Sha256),
+                "{c}"
+            );
         }
     }
 
@@ -566,7 +701,13 @@ mod tests {
         let passlib = format!("$pbkdf2-sha256$1000${SALT16_B64}${HASH32_B64}");
         for text in [&phc, &without_l, &passlib] {
             let imported = check_imported_hash(text).unwrap();
-            assert_eq!(imported, ImportedHash { scheme: HashScheme::Pbkdf2Sha256, stored: phc.clone() });
+            assert_eq!(
+                imported,
+                ImportedHash {
+                    scheme: HashScheme::Pbkdf2Sha256,
+                    stored: phc.clone()
+                }
+            );
         }
         // Django's salt is used as text; long salts don't fit PHC and stay as imported.
         let long_salt = "s".repeat(60);
@@ -583,20 +724,35 @@ mod tests {
             ("{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "LDAP {SSHA}"),
             ("{ssha}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "LDAP {SSHA}"),
             ("{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "LDAP {SHA}"),
-            ("sha1$salt$0123456789abcdef0123456789abcdef01234567", "Django sha1"),
+            (
+                "sha1$salt$0123456789abcdef0123456789abcdef01234567",
+                "Django sha1",
+            ),
             ("5f4dcc3b5aa765d61d8327deb882cf99", "unsalted MD5"),
             ("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8", "unsalted SHA-1"),
             ("$pbkdf2-sha512$25000$c2FsdA$aGFzaA", "pbkdf2-sha512"),
             ("$pbkdf2$29000$c2FsdA$aGFzaA", "pbkdf2-sha1"),
         ];
         for (text, label) in cases {
-            assert_eq!(rejection(text), HashRejection::UnsupportedScheme(label.into()), "{text}");
+            assert_eq!(
+                rejection(text),
+                HashRejection::UnsupportedScheme(label.into()),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn plaintext_and_junk_are_unrecognised() {
-        for text in ["", "   ", "hunter2", SENTINEL, "$unknown$abc", "{NOPE}abc", "abc123"] {
+        for text in [
+            "",
+            "   ",
+            "hunter2",
+            SENTINEL,
+            "$unknown$abc",
+            "{NOPE}abc",
+            "abc123",
+        ] {
             assert_eq!(rejection(text), HashRejection::Unrecognised, "{text:?}");
         }
     }

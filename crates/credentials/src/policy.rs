@@ -78,10 +78,14 @@ impl PasswordPolicy {
     /// offending code point and its position) is dropped on purpose.
     fn prepare<'a>(&self, raw: &'a str) -> Result<Cow<'a, str>, PolicyViolation> {
         if raw.is_empty() {
-            return Err(PolicyViolation::TooShort { min: self.min_chars });
+            return Err(PolicyViolation::TooShort {
+                min: self.min_chars,
+            });
         }
         if raw.chars().count() > self.max_chars.saturating_mul(MAX_EXPANSION) {
-            return Err(PolicyViolation::TooLong { max: self.max_chars });
+            return Err(PolicyViolation::TooLong {
+                max: self.max_chars,
+            });
         }
         OpaqueString::new()
             .enforce(raw)
@@ -91,10 +95,14 @@ impl PasswordPolicy {
     fn check_length(&self, prepared: &str) -> Result<(), PolicyViolation> {
         let chars = prepared.chars().count();
         if chars < self.min_chars {
-            return Err(PolicyViolation::TooShort { min: self.min_chars });
+            return Err(PolicyViolation::TooShort {
+                min: self.min_chars,
+            });
         }
         if chars > self.max_chars {
-            return Err(PolicyViolation::TooLong { max: self.max_chars });
+            return Err(PolicyViolation::TooLong {
+                max: self.max_chars,
+            });
         }
         Ok(())
     }
@@ -145,35 +153,71 @@ mod tests {
     #[test]
     fn length_rules() {
         assert_eq!(check("", "x"), Err(PolicyViolation::TooShort { min: 12 }));
-        assert_eq!(check("short-pw1", "x"), Err(PolicyViolation::TooShort { min: 12 }));
-        assert_eq!(check(&"k".repeat(129), "x"), Err(PolicyViolation::TooLong { max: 128 }));
-        assert_eq!(check(&"k".repeat(10_000), "x"), Err(PolicyViolation::TooLong { max: 128 }));
+        assert_eq!(
+            check("short-pw1", "x"),
+            Err(PolicyViolation::TooShort { min: 12 })
+        );
+        assert_eq!(
+            check(&"k".repeat(129), "x"),
+            Err(PolicyViolation::TooLong { max: 128 })
+        );
+        assert_eq!(
+            check(&"k".repeat(10_000), "x"),
+            Err(PolicyViolation::TooLong { max: 128 })
+        );
         // 11 characters but 22 bytes: lengths are in characters.
-        assert_eq!(check("ééééééééééé", "x"), Err(PolicyViolation::TooShort { min: 12 }));
+        assert_eq!(
+            check("ééééééééééé", "x"),
+            Err(PolicyViolation::TooShort { min: 12 })
+        );
     }
 
     #[test]
     fn counts_characters_after_nfc() {
         // 12 decomposed "e + combining acute" pairs are 24 chars raw, 12 after NFC.
         let decomposed = "e\u{301}".repeat(12);
-        let policy = PasswordPolicy { min_chars: 12, max_chars: 12 };
+        let policy = PasswordPolicy {
+            min_chars: 12,
+            max_chars: 12,
+        };
         assert_eq!(policy.check(&PlainPassword::new(decomposed), "x"), Ok(()));
     }
 
     #[test]
     fn rejects_invalid_characters_and_blank() {
-        assert_eq!(check("abcdefghij\u{0}klm", "x"), Err(PolicyViolation::InvalidCharacters));
-        assert_eq!(check("abcdefghij\u{7}klm", "x"), Err(PolicyViolation::InvalidCharacters));
-        assert_eq!(check(&" ".repeat(14), "x"), Err(PolicyViolation::OnlyWhitespace));
+        assert_eq!(
+            check("abcdefghij\u{0}klm", "x"),
+            Err(PolicyViolation::InvalidCharacters)
+        );
+        assert_eq!(
+            check("abcdefghij\u{7}klm", "x"),
+            Err(PolicyViolation::InvalidCharacters)
+        );
+        assert_eq!(
+            check(&" ".repeat(14), "x"),
+            Err(PolicyViolation::OnlyWhitespace)
+        );
         // A non-ASCII space is mapped to U+0020 first, so it is still blank.
-        assert_eq!(check(&"\u{3000}".repeat(14), "x"), Err(PolicyViolation::OnlyWhitespace));
+        assert_eq!(
+            check(&"\u{3000}".repeat(14), "x"),
+            Err(PolicyViolation::OnlyWhitespace)
+        );
     }
 
     #[test]
     fn rejects_username() {
-        assert_eq!(check("Alexander1999", "alexander1999"), Err(PolicyViolation::ContainsUsername));
-        assert_eq!(check("my-ALEXANDER-password", "Alexander"), Err(PolicyViolation::ContainsUsername));
-        assert_eq!(check("dear-alexander-2024", "alexander@example.com"), Err(PolicyViolation::ContainsUsername));
+        assert_eq!(
+            check("Alexander1999", "alexander1999"),
+            Err(PolicyViolation::ContainsUsername)
+        );
+        assert_eq!(
+            check("my-ALEXANDER-password", "Alexander"),
+            Err(PolicyViolation::ContainsUsername)
+        );
+        assert_eq!(
+            check("dear-alexander-2024", "alexander@example.com"),
+            Err(PolicyViolation::ContainsUsername)
+        );
         // Two-letter names are only refused on an exact match.
         assert_eq!(check("jolly-roger-ships", "jo"), Ok(()));
     }
@@ -182,7 +226,10 @@ mod tests {
     fn rejects_common() {
         assert_eq!(check("password123!", "x"), Err(PolicyViolation::TooCommon));
         assert_eq!(check("QwertyUIOP12", "x"), Err(PolicyViolation::TooCommon));
-        assert_eq!(check("correcthorsebatterystaple", "x"), Err(PolicyViolation::TooCommon));
+        assert_eq!(
+            check("correcthorsebatterystaple", "x"),
+            Err(PolicyViolation::TooCommon)
+        );
     }
 
     #[test]

@@ -114,16 +114,24 @@ mod tests {
     #[test]
     fn kinds_by_prefix() {
         let kind = |s: &str| StoredSecret::new(s.to_owned()).kind();
-        assert_eq!(kind("$argon2id$v=19$m=19456,t=2,p=1$x$y"), SecretKind::Argon2id);
+        assert_eq!(
+            kind("$argon2id$v=19$m=19456,t=2,p=1$x$y"),
+            SecretKind::Argon2id
+        );
         assert_eq!(kind("$2b$12$abc"), SecretKind::Bcrypt);
-        assert_eq!(kind("$pbkdf2-sha256$i=1000,l=32$a$b"), SecretKind::Pbkdf2Sha256);
+        assert_eq!(
+            kind("$pbkdf2-sha256$i=1000,l=32$a$b"),
+            SecretKind::Pbkdf2Sha256
+        );
         assert_eq!(kind("pbkdf2_sha256$1000$a$b"), SecretKind::Pbkdf2Sha256);
         assert_eq!(kind("$1$abc$def"), SecretKind::Unknown);
     }
 
     #[test]
     fn debug_hides_the_hash() {
-        let s = StoredSecret::new("$2b$12$SENTINELxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".to_owned());
+        let s = StoredSecret::new(
+            "$2b$12$SENTINELxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".to_owned(),
+        );
         assert_eq!(format!("{s:?}"), "StoredSecret(Bcrypt, ..)");
     }
 }

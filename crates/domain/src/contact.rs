@@ -29,7 +29,7 @@ pub enum EmailError {
 }
 
 /// An e-mail address: trimmed, a bare address (no `Name <…>` display part, no `[IP]` domain
-/// literal, a dotted domain), at most 254 characters. Equal, hashed by its lowercase key.
+/// literal), at most 254 characters. Equal, hashed by its lowercase key.
 #[derive(Clone)]
 pub struct Email {
     text: String,
@@ -44,22 +44,28 @@ impl Email {
         }
         let chars = char_len(trimmed);
         if chars > EMAIL_MAX_CHARS {
-            return Err(EmailError::TooLong { value: excerpt(trimmed), chars });
+            return Err(EmailError::TooLong {
+                value: excerpt(trimmed),
+                chars,
+            });
         }
-        // A spreadsheet cell holds one address; a display part or a domain literal is almost
-        // always a paste accident, and "bob@corp" without a dot is almost always a typo.
+        // A spreadsheet cell holds one bare address: a `Name <…>` display part or an `[IP]`
+        // domain literal is a paste accident, not what the admin means to store.
         let options = Options::default()
             .without_display_text()
-            .without_domain_literal()
-            .with_required_tld();
-        EmailAddress::parse_with_options(trimmed, options)
-            .map_err(|_| EmailError::Invalid { value: excerpt(trimmed) })?;
+            .without_domain_literal();
+        EmailAddress::parse_with_options(trimmed, options).map_err(|_| EmailError::Invalid {
+            value: excerpt(trimmed),
+        })?;
         let key = if trimmed.is_ascii() {
             trimmed.to_ascii_lowercase()
         } else {
             trimmed.to_lowercase()
         };
-        Ok(Email { text: trimmed.to_owned(), key })
+        Ok(Email {
+            text: trimmed.to_owned(),
+            key,
+        })
     }
 
     /// The address as written.
@@ -122,11 +128,15 @@ impl Phone {
             return Err(PhoneError::Empty);
         }
         if char_len(trimmed) > PHONE_MAX_CHARS {
-            return Err(PhoneError::TooLong { value: excerpt(trimmed) });
+            return Err(PhoneError::TooLong {
+                value: excerpt(trimmed),
+            });
         }
         let digits = check_phone_chars(trimmed)?;
         if digits < PHONE_MIN_DIGITS {
-            return Err(PhoneError::TooFewDigits { value: excerpt(trimmed) });
+            return Err(PhoneError::TooFewDigits {
+                value: excerpt(trimmed),
+            });
         }
         Ok(Phone(trimmed.to_owned()))
     }
@@ -164,7 +174,10 @@ fn check_phone_chars(s: &str) -> Result<usize, PhoneError> {
             i = end;
         } else {
             let ch = s[i..].chars().next().unwrap_or('?');
-            return Err(PhoneError::InvalidChar { value: excerpt(s), ch });
+            return Err(PhoneError::InvalidChar {
+                value: excerpt(s),
+                ch,
+            });
         }
     }
     Ok(digits)
@@ -196,7 +209,15 @@ mod tests {
 
     #[test]
     fn email_bad() {
-        for bad in ["bob@@x", "bob", "bob@", "@x.com", "Bob <bob@x.com>", "bob@[1.2.3.4]", "a b@x.com", "bob@corp"] {
+        for bad in [
+            "bob@@x",
+            "bob",
+            "bob@",
+            "@x.com",
+            "Bob <bob@x.com>",
+            "bob@[1.2.3.4]",
+            "a b@x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(
@@ -205,14 +226,23 @@ mod tests {
         );
         assert_eq!(Email::parse(" "), Err(EmailError::Empty));
         let long = format!("{}@example.com", "a".repeat(250));
-        assert!(matches!(Email::parse(&long), Err(EmailError::TooLong { .. })));
+        assert!(matches!(
+            Email::parse(&long),
+            Err(EmailError::TooLong { .. })
+        ));
     }
 
     #[test]
     fn phone_kept_exactly() {
-        assert_eq!(Phone::parse(" +44 20 7946 0958 ").unwrap().as_str(), "+44 20 7946 0958");
+        assert_eq!(
+            Phone::parse(" +44 20 7946 0958 ").unwrap().as_str(),
+            "+44 20 7946 0958"
+        );
         assert_eq!(Phone::parse("007").unwrap().as_str(), "007");
-        assert_eq!(Phone::parse("0044 (0)20 7946-0958").unwrap().as_str(), "0044 (0)20 7946-0958");
+        assert_eq!(
+            Phone::parse("0044 (0)20 7946-0958").unwrap().as_str(),
+            "0044 (0)20 7946-0958"
+        );
         assert!(Phone::parse("+1 555 0100 ext. 42").is_ok());
         assert!(Phone::parse("+1 555 0100 x42").is_ok());
         assert!(Phone::parse("555.0100/12").is_ok());
@@ -220,11 +250,26 @@ mod tests {
 
     #[test]
     fn phone_rejected() {
-        assert!(matches!(Phone::parse("12"), Err(PhoneError::TooFewDigits { .. })));
-        assert!(matches!(Phone::parse("call me"), Err(PhoneError::InvalidWord { .. })));
-        assert!(matches!(Phone::parse("555 0100 ext 1 x 2"), Err(PhoneError::InvalidWord { .. })));
-        assert!(matches!(Phone::parse("555#0100"), Err(PhoneError::InvalidChar { ch: '#', .. })));
-        assert!(matches!(Phone::parse(&"1".repeat(33)), Err(PhoneError::TooLong { .. })));
+        assert!(matches!(
+            Phone::parse("12"),
+            Err(PhoneError::TooFewDigits { .. })
+        ));
+        assert!(matches!(
+            Phone::parse("call me"),
+            Err(PhoneError::InvalidWord { .. })
+        ));
+        assert!(matches!(
+            Phone::parse("555 0100 ext 1 x 2"),
+            Err(PhoneError::InvalidWord { .. })
+        ));
+        assert!(matches!(
+            Phone::parse("555#0100"),
+            Err(PhoneError::InvalidChar { ch: '#', .. })
+        ));
+        assert!(matches!(
+            Phone::parse(&"1".repeat(33)),
+            Err(PhoneError::TooLong { .. })
+        ));
         assert_eq!(Phone::parse(""), Err(PhoneError::Empty));
     }
 }

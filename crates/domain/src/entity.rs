@@ -17,7 +17,12 @@ pub enum Entity {
 
 impl Entity {
     /// All entities in dependency order: what users refer to is imported first.
-    pub const ALL: [Entity; 4] = [Entity::Departments, Entity::Groups, Entity::Roles, Entity::Users];
+    pub const ALL: [Entity; 4] = [
+        Entity::Departments,
+        Entity::Groups,
+        Entity::Roles,
+        Entity::Users,
+    ];
 
     /// Lowercase plural: `users`, `groups`, `roles`, `departments`.
     pub fn as_str(self) -> &'static str {

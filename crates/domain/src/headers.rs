@@ -13,8 +13,19 @@ pub fn import_fields(entity: Entity) -> &'static [Field] {
     use Field::*;
     match entity {
         Entity::Users => &[
-            Username, Name, Password, Department, Email, Phone, Active, IgnoreMfa, Roles, Groups,
-            Locale, Timezone, PasswordHash,
+            Username,
+            Name,
+            Password,
+            Department,
+            Email,
+            Phone,
+            Active,
+            IgnoreMfa,
+            Roles,
+            Groups,
+            Locale,
+            Timezone,
+            PasswordHash,
         ],
         Entity::Groups => &[GroupName, Description],
         Entity::Roles => &[RoleName, Description, Permissions],
@@ -126,7 +137,12 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         ("usergroupname", GroupName),
         ("description", Description),
         ("desc", Description),
-        TIMESTAMPS[0], TIMESTAMPS[1], TIMESTAMPS[2], TIMESTAMPS[3], TIMESTAMPS[4], TIMESTAMPS[5],
+        TIMESTAMPS[0],
+        TIMESTAMPS[1],
+        TIMESTAMPS[2],
+        TIMESTAMPS[3],
+        TIMESTAMPS[4],
+        TIMESTAMPS[5],
     ];
     const ROLES: &[(&str, Field)] = &[
         ("role", RoleName),
@@ -139,7 +155,12 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         ("permission", Permissions),
         ("permissioncodes", Permissions),
         ("rights", Permissions),
-        TIMESTAMPS[0], TIMESTAMPS[1], TIMESTAMPS[2], TIMESTAMPS[3], TIMESTAMPS[4], TIMESTAMPS[5],
+        TIMESTAMPS[0],
+        TIMESTAMPS[1],
+        TIMESTAMPS[2],
+        TIMESTAMPS[3],
+        TIMESTAMPS[4],
+        TIMESTAMPS[5],
     ];
     const DEPARTMENTS: &[(&str, Field)] = &[
         ("department", DepartmentName),
@@ -149,7 +170,12 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         ("dept", DepartmentName),
         ("description", Description),
         ("desc", Description),
-        TIMESTAMPS[0], TIMESTAMPS[1], TIMESTAMPS[2], TIMESTAMPS[3], TIMESTAMPS[4], TIMESTAMPS[5],
+        TIMESTAMPS[0],
+        TIMESTAMPS[1],
+        TIMESTAMPS[2],
+        TIMESTAMPS[3],
+        TIMESTAMPS[4],
+        TIMESTAMPS[5],
     ];
     match entity {
         Entity::Users => USERS,
@@ -174,7 +200,12 @@ fn suggest(entity: Entity, squashed: &str) -> Option<&'static str> {
     }
     aliases(entity)
         .iter()
-        .map(|&(alias, field)| (strsim::normalized_damerau_levenshtein(squashed, alias), field))
+        .map(|&(alias, field)| {
+            (
+                strsim::normalized_damerau_levenshtein(squashed, alias),
+                field,
+            )
+        })
         .filter(|(score, _)| *score >= 0.7)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, field)| field.header())
@@ -186,7 +217,11 @@ pub enum HeaderErrorKind {
     /// No field of this sheet matches the header.
     Unknown { suggestion: Option<&'static str> },
     /// The column maps to a field an earlier column already supplies.
-    Duplicate { field: Field, first_column: usize, first_header: String },
+    Duplicate {
+        field: Field,
+        first_column: usize,
+        first_header: String,
+    },
     /// A blank header cell with named columns to its right: its data would be lost.
     Blank,
     /// The sheet's key column is absent.
@@ -205,13 +240,19 @@ pub struct HeaderError {
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            HeaderErrorKind::Unknown { suggestion: Some(s) } => {
+            HeaderErrorKind::Unknown {
+                suggestion: Some(s),
+            } => {
                 write!(f, "`{}`: unknown column; did you mean `{s}`?", self.header)
             }
             HeaderErrorKind::Unknown { suggestion: None } => {
                 write!(f, "`{}`: unknown column", self.header)
             }
-            HeaderErrorKind::Duplicate { field, first_header, .. } => write!(
+            HeaderErrorKind::Duplicate {
+                field,
+                first_header,
+                ..
+            } => write!(
                 f,
                 "`{}`: duplicate column; `{first_header}` already supplies {}",
                 self.header,
@@ -313,7 +354,12 @@ pub fn map_headers(entity: Entity, headers: &[&str]) -> Result<HeaderMap, Vec<He
         return Err(errors);
     }
     let headers = headers[..width].iter().map(|h| (*h).to_owned()).collect();
-    Ok(HeaderMap { entity, columns, fields, headers })
+    Ok(HeaderMap {
+        entity,
+        columns,
+        fields,
+        headers,
+    })
 }
 
 fn map_one(
@@ -323,17 +369,27 @@ fn map_one(
     columns: &[Option<usize>; FIELD_COUNT],
     headers: &[&str],
 ) -> Result<Field, HeaderError> {
-    let error = |kind| HeaderError { column: Some(column), header: header.trim().to_owned(), kind };
+    let error = |kind| HeaderError {
+        column: Some(column),
+        header: header.trim().to_owned(),
+        kind,
+    };
     if header.trim().is_empty() {
         return Err(error(HeaderErrorKind::Blank));
     }
     let squashed = squash(header);
     let Some(field) = lookup(entity, &squashed) else {
-        return Err(error(HeaderErrorKind::Unknown { suggestion: suggest(entity, &squashed) }));
+        return Err(error(HeaderErrorKind::Unknown {
+            suggestion: suggest(entity, &squashed),
+        }));
     };
     if let Some(first_column) = columns[field as usize] {
         let first_header = headers[first_column].trim().to_owned();
-        return Err(error(HeaderErrorKind::Duplicate { field, first_column, first_header }));
+        return Err(error(HeaderErrorKind::Duplicate {
+            field,
+            first_column,
+            first_header,
+        }));
     }
     Ok(field)
 }
@@ -341,13 +397,53 @@ fn map_one(
 /// Squashed headers that only a users sheet has: a sheet with one of them is a users sheet even
 /// if its Username column is missing (then `map_headers` says so, which is the useful error).
 const USERS_ONLY: &[&str] = &[
-    "username", "login", "loginname", "loginid", "userid", "uid", "user", "userlogin", "account",
-    "accountname", "password", "passwordhash", "email", "emailaddress", "mail", "phone",
-    "telephone", "phonenumber", "mobile", "active", "enabled", "isactive", "ignoremfa", "skipmfa",
-    "mfaexempt", "locale", "timezone", "lastlogin", "displayname", "fullname",
+    "username",
+    "login",
+    "loginname",
+    "loginid",
+    "userid",
+    "uid",
+    "user",
+    "userlogin",
+    "account",
+    "accountname",
+    "password",
+    "passwordhash",
+    "email",
+    "emailaddress",
+    "mail",
+    "phone",
+    "telephone",
+    "phonenumber",
+    "mobile",
+    "active",
+    "enabled",
+    "isactive",
+    "ignoremfa",
+    "skipmfa",
+    "mfaexempt",
+    "locale",
+    "timezone",
+    "lastlogin",
+    "displayname",
+    "fullname",
 ];
-const ROLES_HINT: &[&str] = &["role", "rolename", "roles", "permissions", "permission", "permissioncodes"];
-const GROUPS_HINT: &[&str] = &["group", "groupname", "groups", "usergroup", "usergroups", "usergroupname"];
+const ROLES_HINT: &[&str] = &[
+    "role",
+    "rolename",
+    "roles",
+    "permissions",
+    "permission",
+    "permissioncodes",
+];
+const GROUPS_HINT: &[&str] = &[
+    "group",
+    "groupname",
+    "groups",
+    "usergroup",
+    "usergroups",
+    "usergroupname",
+];
 const DEPARTMENTS_HINT: &[&str] = &["department", "departmentname", "departments", "dept"];
 
 /// Recognises the entity of a sheet: a sheet name naming an entity wins; otherwise the headers
@@ -379,8 +475,18 @@ mod tests {
     use super::*;
 
     const TEMPLATE: [&str; 12] = [
-        "Username", "Name", "Password", "Department", "E-mail", "Phone", "Active", "Ignore MFA",
-        "Roles", "User group", "Locale", "Timezone",
+        "Username",
+        "Name",
+        "Password",
+        "Department",
+        "E-mail",
+        "Phone",
+        "Active",
+        "Ignore MFA",
+        "Roles",
+        "User group",
+        "Locale",
+        "Timezone",
     ];
 
     #[test]
@@ -411,8 +517,20 @@ mod tests {
     #[test]
     fn aliases_and_spelling() {
         let headers = [
-            "LOGIN", "Full name", "E mail", "e_mail address", "Telephone", "Enabled", "skip-MFA",
-            "role", "Groups", "lang", "TZ", "Password_Hash", "Dept", "Last login",
+            "LOGIN",
+            "Full name",
+            "E mail",
+            "e_mail address",
+            "Telephone",
+            "Enabled",
+            "skip-MFA",
+            "role",
+            "Groups",
+            "lang",
+            "TZ",
+            "Password_Hash",
+            "Dept",
+            "Last login",
         ];
         // "E mail" and "e_mail address" are one field: only the second is a duplicate.
         let errs = map_headers(Entity::Users, &headers).unwrap_err();
@@ -450,11 +568,24 @@ mod tests {
         let errs = map_headers(Entity::Users, &["Username", "Emial", "Frobnicate"]).unwrap_err();
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].column, Some(1));
-        assert_eq!(errs[0].kind, HeaderErrorKind::Unknown { suggestion: Some("E-mail") });
-        assert_eq!(errs[0].to_string(), "`Emial`: unknown column; did you mean `E-mail`?");
+        assert_eq!(
+            errs[0].kind,
+            HeaderErrorKind::Unknown {
+                suggestion: Some("E-mail")
+            }
+        );
+        assert_eq!(
+            errs[0].to_string(),
+            "`Emial`: unknown column; did you mean `E-mail`?"
+        );
         assert_eq!(errs[1].kind, HeaderErrorKind::Unknown { suggestion: None });
         let errs = map_headers(Entity::Users, &["Usrname"]).unwrap_err();
-        assert_eq!(errs[0].kind, HeaderErrorKind::Unknown { suggestion: Some("Username") });
+        assert_eq!(
+            errs[0].kind,
+            HeaderErrorKind::Unknown {
+                suggestion: Some("Username")
+            }
+        );
     }
 
     #[test]
@@ -464,9 +595,16 @@ mod tests {
         assert_eq!(errs[0].column, Some(2));
         assert!(matches!(
             errs[0].kind,
-            HeaderErrorKind::Duplicate { field: Field::Email, first_column: 1, .. }
+            HeaderErrorKind::Duplicate {
+                field: Field::Email,
+                first_column: 1,
+                ..
+            }
         ));
-        assert_eq!(errs[0].to_string(), "`E-mail`: duplicate column; `Email` already supplies E-mail");
+        assert_eq!(
+            errs[0].to_string(),
+            "`E-mail`: duplicate column; `Email` already supplies E-mail"
+        );
     }
 
     #[test]
@@ -476,8 +614,16 @@ mod tests {
         assert_eq!(errs[0].column, Some(1));
         assert_eq!(errs[0].kind, HeaderErrorKind::Blank);
         assert_eq!(errs[1].column, None);
-        assert_eq!(errs[1].kind, HeaderErrorKind::Missing { field: Field::Username });
-        assert_eq!(errs[1].to_string(), "`Username`: required column is missing");
+        assert_eq!(
+            errs[1].kind,
+            HeaderErrorKind::Missing {
+                field: Field::Username
+            }
+        );
+        assert_eq!(
+            errs[1].to_string(),
+            "`Username`: required column is missing"
+        );
         // Trailing blanks are ignored.
         let map = map_headers(Entity::Users, &["Username", "", ""]).unwrap();
         assert_eq!(map.width(), 1);
@@ -488,12 +634,27 @@ mod tests {
     #[test]
     fn detect() {
         assert_eq!(detect_entity(&["Name"], Some("Roles")), Some(Entity::Roles));
-        assert_eq!(detect_entity(&TEMPLATE, Some("Sheet1")), Some(Entity::Users));
+        assert_eq!(
+            detect_entity(&TEMPLATE, Some("Sheet1")),
+            Some(Entity::Users)
+        );
         assert_eq!(detect_entity(&["Login", "Name"], None), Some(Entity::Users));
-        assert_eq!(detect_entity(&["Name", "E-mail", "Roles"], None), Some(Entity::Users));
-        assert_eq!(detect_entity(&["Role", "Description", "Permissions"], None), Some(Entity::Roles));
-        assert_eq!(detect_entity(&["Group", "Description"], None), Some(Entity::Groups));
-        assert_eq!(detect_entity(&["Department", "Description"], None), Some(Entity::Departments));
+        assert_eq!(
+            detect_entity(&["Name", "E-mail", "Roles"], None),
+            Some(Entity::Users)
+        );
+        assert_eq!(
+            detect_entity(&["Role", "Description", "Permissions"], None),
+            Some(Entity::Roles)
+        );
+        assert_eq!(
+            detect_entity(&["Group", "Description"], None),
+            Some(Entity::Groups)
+        );
+        assert_eq!(
+            detect_entity(&["Department", "Description"], None),
+            Some(Entity::Departments)
+        );
         assert_eq!(detect_entity(&["Name", "Description"], None), None);
         assert_eq!(detect_entity(&["Group", "Department"], None), None);
         assert_eq!(detect_entity(&[], None), None);

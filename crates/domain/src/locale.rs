@@ -53,9 +53,12 @@ impl Locale {
         } else {
             LanguageTag::parse(trimmed)
         }
-        .map_err(|_| LocaleError::Malformed { value: excerpt(trimmed) })?;
-        tag.validate()
-            .map_err(|_| LocaleError::Unregistered { value: excerpt(trimmed) })?;
+        .map_err(|_| LocaleError::Malformed {
+            value: excerpt(trimmed),
+        })?;
+        tag.validate().map_err(|_| LocaleError::Unregistered {
+            value: excerpt(trimmed),
+        })?;
         Ok(Locale(tag.into_string()))
     }
 
@@ -103,7 +106,10 @@ pub enum TimezoneError {
     #[error("a time zone may not be empty")]
     Empty,
     #[error("`{value}` is not an IANA time zone{}", suggestion.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    Unknown { value: String, suggestion: Option<&'static str> },
+    Unknown {
+        value: String,
+        suggestion: Option<&'static str>,
+    },
 }
 
 /// An IANA time zone in chrono-tz's canonical spelling ("europe/paris" → "Europe/Paris").
@@ -187,20 +193,38 @@ mod tests {
 
     #[test]
     fn locale_rejected() {
-        assert!(matches!(Locale::parse("xx-YY-invalid!!"), Err(LocaleError::Malformed { .. })));
+        assert!(matches!(
+            Locale::parse("xx-YY-invalid!!"),
+            Err(LocaleError::Malformed { .. })
+        ));
         assert!(Locale::parse("english").is_err());
         assert!(Locale::parse("en US").is_err());
-        assert!(matches!(Locale::parse("xx-YY"), Err(LocaleError::Unregistered { .. })));
+        assert!(matches!(
+            Locale::parse("xx-YY"),
+            Err(LocaleError::Unregistered { .. })
+        ));
         assert_eq!(Locale::parse(""), Err(LocaleError::Empty));
     }
 
     #[test]
     fn timezone_canonical() {
-        assert_eq!(Timezone::parse("Europe/Paris").unwrap().as_str(), "Europe/Paris");
-        assert_eq!(Timezone::parse(" europe/paris ").unwrap().as_str(), "Europe/Paris");
-        assert_eq!(Timezone::parse("AMERICA/NEW_YORK").unwrap().as_str(), "America/New_York");
+        assert_eq!(
+            Timezone::parse("Europe/Paris").unwrap().as_str(),
+            "Europe/Paris"
+        );
+        assert_eq!(
+            Timezone::parse(" europe/paris ").unwrap().as_str(),
+            "Europe/Paris"
+        );
+        assert_eq!(
+            Timezone::parse("AMERICA/NEW_YORK").unwrap().as_str(),
+            "America/New_York"
+        );
         assert_eq!(Timezone::parse("utc").unwrap().as_str(), "UTC");
-        assert_eq!(Timezone::parse("Europe/Paris").unwrap().tz(), Tz::Europe__Paris);
+        assert_eq!(
+            Timezone::parse("Europe/Paris").unwrap().tz(),
+            Tz::Europe__Paris
+        );
     }
 
     #[test]
@@ -212,7 +236,10 @@ mod tests {
         );
         assert!(matches!(
             Timezone::parse("Mars/Olympus"),
-            Err(TimezoneError::Unknown { suggestion: None, .. })
+            Err(TimezoneError::Unknown {
+                suggestion: None,
+                ..
+            })
         ));
     }
 }

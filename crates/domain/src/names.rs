@@ -71,10 +71,15 @@ impl Username {
             (trimmed.to_owned(), trimmed.to_ascii_lowercase())
         } else {
             let key = UsernameCaseMapped::enforce(trimmed)
-                .map_err(|_| UsernameError::Profile { value: excerpt(trimmed) })?
+                .map_err(|_| UsernameError::Profile {
+                    value: excerpt(trimmed),
+                })?
                 .into_owned();
             if let Some(ch) = key.chars().find(|&c| !is_username_char(c)) {
-                return Err(UsernameError::Disallowed { value: excerpt(trimmed), ch });
+                return Err(UsernameError::Disallowed {
+                    value: excerpt(trimmed),
+                    ch,
+                });
             }
             (nfc(trimmed), key)
         };
@@ -222,7 +227,9 @@ impl EntityName {
                 return Err(EntityNameError::ControlChar);
             }
             if c == ',' {
-                return Err(EntityNameError::Comma { value: excerpt(trimmed) });
+                return Err(EntityNameError::Comma {
+                    value: excerpt(trimmed),
+                });
             }
         }
         let display = match collapse_whitespace(trimmed) {
@@ -231,7 +238,10 @@ impl EntityName {
         };
         let chars = char_len(&display);
         if chars > ENTITY_NAME_MAX_CHARS {
-            return Err(EntityNameError::TooLong { value: excerpt(trimmed), chars });
+            return Err(EntityNameError::TooLong {
+                value: excerpt(trimmed),
+                chars,
+            });
         }
         let key = fold_key(&display);
         Ok(EntityName { display, key })
@@ -380,7 +390,10 @@ impl DisplayName {
         }
         let chars = char_len(trimmed);
         if chars > DISPLAY_NAME_MAX_CHARS {
-            return Err(DisplayNameError::TooLong { value: excerpt(trimmed), chars });
+            return Err(DisplayNameError::TooLong {
+                value: excerpt(trimmed),
+                chars,
+            });
         }
         Ok(DisplayName(nfc(trimmed)))
     }
@@ -419,7 +432,10 @@ pub struct Description(String);
 impl Description {
     pub fn parse(raw: &str) -> Result<Description, DescriptionError> {
         let trimmed = raw.trim();
-        if trimmed.chars().any(|c| is_control(c) || matches!(c, '\u{0B}' | '\u{0C}')) {
+        if trimmed
+            .chars()
+            .any(|c| is_control(c) || matches!(c, '\u{0B}' | '\u{0C}'))
+        {
             return Err(DescriptionError::ControlChar);
         }
         let text = normalise_line_breaks(trimmed);
@@ -512,7 +528,10 @@ mod tests {
             Username::parse("bob#x"),
             Err(UsernameError::Disallowed { ch: '#', .. })
         ));
-        assert!(matches!(Username::parse("bob!"), Err(UsernameError::Disallowed { .. })));
+        assert!(matches!(
+            Username::parse("bob!"),
+            Err(UsernameError::Disallowed { .. })
+        ));
         assert_eq!(
             UsernameError::LineBreak.to_string(),
             "a username may not contain a line break"
@@ -521,7 +540,10 @@ mod tests {
 
     #[test]
     fn username_accepts() {
-        assert_eq!(Username::parse("jean.dupont@corp").unwrap().key(), "jean.dupont@corp");
+        assert_eq!(
+            Username::parse("jean.dupont@corp").unwrap().key(),
+            "jean.dupont@corp"
+        );
         assert_eq!(Username::parse("o_brien-2").unwrap().as_str(), "o_brien-2");
         let e = Username::parse("Émile").unwrap();
         assert_eq!(e.key(), "émile");
@@ -563,7 +585,10 @@ mod tests {
     #[test]
     fn entity_name_rejections() {
         assert_eq!(EntityName::parse(""), Err(EntityNameError::Empty));
-        assert!(matches!(EntityName::parse("a,b"), Err(EntityNameError::Comma { .. })));
+        assert!(matches!(
+            EntityName::parse("a,b"),
+            Err(EntityNameError::Comma { .. })
+        ));
         assert_eq!(EntityName::parse("a\nb"), Err(EntityNameError::LineBreak));
         assert!(matches!(
             EntityName::parse(&"x".repeat(101)),
@@ -600,9 +625,15 @@ mod tests {
 
     #[test]
     fn display_name() {
-        assert_eq!(DisplayName::parse("  Alice Martin ").unwrap().as_str(), "Alice Martin");
+        assert_eq!(
+            DisplayName::parse("  Alice Martin ").unwrap().as_str(),
+            "Alice Martin"
+        );
         assert_eq!(DisplayName::parse(" "), Err(DisplayNameError::Empty));
-        assert_eq!(DisplayName::parse("a\r\nb"), Err(DisplayNameError::LineBreak));
+        assert_eq!(
+            DisplayName::parse("a\r\nb"),
+            Err(DisplayNameError::LineBreak)
+        );
         assert!(DisplayName::parse(&"n".repeat(200)).is_ok());
         assert!(DisplayName::parse(&"n".repeat(201)).is_err());
     }
@@ -610,9 +641,18 @@ mod tests {
     #[test]
     fn description() {
         assert_eq!(Description::parse("").unwrap().as_str(), "");
-        assert_eq!(Description::parse("a\r\nb\rc\nd").unwrap().as_str(), "a\nb\nc\nd");
-        assert_eq!(Description::parse("a\u{1}"), Err(DescriptionError::ControlChar));
-        assert_eq!(Description::parse("a\tb"), Err(DescriptionError::ControlChar));
+        assert_eq!(
+            Description::parse("a\r\nb\rc\nd").unwrap().as_str(),
+            "a\nb\nc\nd"
+        );
+        assert_eq!(
+            Description::parse("a\u{1}"),
+            Err(DescriptionError::ControlChar)
+        );
+        assert_eq!(
+            Description::parse("a\tb"),
+            Err(DescriptionError::ControlChar)
+        );
         assert!(Description::parse(&"d".repeat(1000)).is_ok());
         assert!(Description::parse(&"d".repeat(1001)).is_err());
     }

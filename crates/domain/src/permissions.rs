@@ -82,15 +82,21 @@ impl Permission {
         match self {
             Permission::UsersRead => "View users and their attributes",
             Permission::UsersWrite => "Create, change, deactivate and delete users",
-            Permission::UsersImport => "Import users, groups, roles and departments from spreadsheets",
-            Permission::UsersExport => "Export users, groups, roles and departments to spreadsheets",
+            Permission::UsersImport => {
+                "Import users, groups, roles and departments from spreadsheets"
+            }
+            Permission::UsersExport => {
+                "Export users, groups, roles and departments to spreadsheets"
+            }
             Permission::GroupsRead => "View user groups",
             Permission::GroupsWrite => "Create, change and delete user groups",
             Permission::RolesRead => "View roles and their permissions",
             Permission::RolesWrite => "Create, change and delete roles",
             Permission::DepartmentsRead => "View departments",
             Permission::DepartmentsWrite => "Create, change and delete departments",
-            Permission::UsersCredentials => "Set passwords and password hashes, reset MFA, set Ignore MFA",
+            Permission::UsersCredentials => {
+                "Set passwords and password hashes, reset MFA, set Ignore MFA"
+            }
             Permission::ImportsRead => "View import plans, their previews and results",
             Permission::ImportsRevert => "Revert an applied import",
             Permission::AuditRead => "Read the audit log",
@@ -180,16 +186,27 @@ mod tests {
     fn unknown_suggests() {
         let e = Permission::parse("user.read").unwrap_err();
         assert_eq!(e.suggestion, Some(Permission::UsersRead));
-        assert_eq!(e.to_string(), "`user.read` is not a permission; did you mean `users.read`?");
-        assert_eq!(Permission::parse("launch.missiles").unwrap_err().suggestion, None);
+        assert_eq!(
+            e.to_string(),
+            "`user.read` is not a permission; did you mean `users.read`?"
+        );
+        assert_eq!(
+            Permission::parse("launch.missiles").unwrap_err().suggestion,
+            None
+        );
     }
 
     #[test]
     fn list() {
-        let set = parse_permission_list("users.read, users.write\ngroups.read  users.read,,").unwrap();
+        let set =
+            parse_permission_list("users.read, users.write\ngroups.read  users.read,,").unwrap();
         assert_eq!(
             set.into_iter().collect::<Vec<_>>(),
-            [Permission::UsersRead, Permission::UsersWrite, Permission::GroupsRead]
+            [
+                Permission::UsersRead,
+                Permission::UsersWrite,
+                Permission::GroupsRead
+            ]
         );
         assert!(parse_permission_list("").unwrap().is_empty());
         let errs = parse_permission_list("users.read, nope, audit.reed").unwrap_err();

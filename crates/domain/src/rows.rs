@@ -117,7 +117,10 @@ pub enum FieldErrorKind {
     EntityName(#[from] EntityNameError),
     /// One bad item of a list cell (`Roles`, `User group`).
     #[error("{}", list_item_message(item, error))]
-    ListItem { item: String, error: EntityNameError },
+    ListItem {
+        item: String,
+        error: EntityNameError,
+    },
     #[error(transparent)]
     Description(#[from] DescriptionError),
     #[error(transparent)]
@@ -173,7 +176,11 @@ struct RowReader<'a> {
 
 impl<'a> RowReader<'a> {
     fn new(map: &'a HeaderMap, cells: &'a [&'a str]) -> Self {
-        RowReader { map, cells, errors: Vec::new() }
+        RowReader {
+            map,
+            cells,
+            errors: Vec::new(),
+        }
     }
 
     /// Column and text of `field`, `None` if the sheet lacks the column; a missing trailing cell
@@ -184,7 +191,11 @@ impl<'a> RowReader<'a> {
     }
 
     fn fail(&mut self, column: usize, field: Field, kind: impl Into<FieldErrorKind>) {
-        self.errors.push(FieldError { column, field, kind: kind.into() });
+        self.errors.push(FieldError {
+            column,
+            field,
+            kind: kind.into(),
+        });
     }
 
     /// The key column: must be present and non-blank.
@@ -220,12 +231,15 @@ impl<'a> RowReader<'a> {
         field: Field,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Patch<T> {
-        let Some((column, text)) = self.cell(field) else { return Patch::Keep };
+        let Some((column, text)) = self.cell(field) else {
+            return Patch::Keep;
+        };
         if text.trim().is_empty() {
             self.fail(column, field, FieldErrorKind::Required);
             return Patch::Keep;
         }
-        self.checked(column, field, parse(text)).map_or(Patch::Keep, Patch::Set)
+        self.checked(column, field, parse(text))
+            .map_or(Patch::Keep, Patch::Set)
     }
 
     /// A field that a blank cell clears: `Set(None)`.
@@ -234,7 +248,9 @@ impl<'a> RowReader<'a> {
         field: Field,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Patch<Option<T>> {
-        let Some((column, text)) = self.cell(field) else { return Patch::Keep };
+        let Some((column, text)) = self.cell(field) else {
+            return Patch::Keep;
+        };
         if text.trim().is_empty() {
             return Patch::Set(None);
         }
@@ -248,17 +264,23 @@ impl<'a> RowReader<'a> {
         field: Field,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Patch<T> {
-        let Some((column, text)) = self.cell(field) else { return Patch::Keep };
-        self.checked(column, field, parse(text)).map_or(Patch::Keep, Patch::Set)
+        let Some((column, text)) = self.cell(field) else {
+            return Patch::Keep;
+        };
+        self.checked(column, field, parse(text))
+            .map_or(Patch::Keep, Patch::Set)
     }
 
     /// A Yes/No field; blank keeps, so an empty cell never flips an account.
     fn flag(&mut self, field: Field) -> Patch<bool> {
-        let Some((column, text)) = self.cell(field) else { return Patch::Keep };
+        let Some((column, text)) = self.cell(field) else {
+            return Patch::Keep;
+        };
         if text.trim().is_empty() {
             return Patch::Keep;
         }
-        self.checked(column, field, parse_bool(text)).map_or(Patch::Keep, Patch::Set)
+        self.checked(column, field, parse_bool(text))
+            .map_or(Patch::Keep, Patch::Set)
     }
 
     /// A secret cell; blank means keep. Copied as read: judging it is the credentials crate's job.
@@ -272,7 +294,9 @@ impl<'a> RowReader<'a> {
 
     /// A comma-separated name list; blank is the empty list.
     fn names(&mut self, field: Field) -> Patch<Vec<EntityName>> {
-        let Some((column, text)) = self.cell(field) else { return Patch::Keep };
+        let Some((column, text)) = self.cell(field) else {
+            return Patch::Keep;
+        };
         match parse_name_list(text) {
             Ok(names) => Patch::Set(names),
             Err(bad) => {
@@ -285,7 +309,9 @@ impl<'a> RowReader<'a> {
     }
 
     fn permissions(&mut self, field: Field) -> Patch<BTreeSet<Permission>> {
-        let Some((column, text)) = self.cell(field) else { return Patch::Keep };
+        let Some((column, text)) = self.cell(field) else {
+            return Patch::Keep;
+        };
         match parse_permission_list(text) {
             Ok(set) => Patch::Set(set),
             Err(unknown) => {
@@ -315,7 +341,11 @@ pub fn parse_user_row(map: &HeaderMap, cells: &[&str]) -> Result<UserRow, Vec<Fi
     let password = r.secret(Field::Password);
     let password_hash = r.secret(Field::PasswordHash);
     if let (Some(_), Some((column, _))) = (&password, &password_hash) {
-        r.fail(*column, Field::PasswordHash, FieldErrorKind::BothPasswordAndHash);
+        r.fail(
+            *column,
+            Field::PasswordHash,
+            FieldErrorKind::BothPasswordAndHash,
+        );
     }
     let department = r.clearable(Field::Department, EntityName::parse);
     let email = r.clearable(Field::Email, Email::parse);
@@ -371,7 +401,11 @@ pub fn parse_role_row(map: &HeaderMap, cells: &[&str]) -> Result<RoleRow, Vec<Fi
     let name = r.key(Field::key_of(Entity::Roles), EntityName::parse);
     let description = r.text(Field::Description, Description::parse);
     let permissions = r.permissions(Field::Permissions);
-    let record = name.map(|name| RoleRow { name, description, permissions });
+    let record = name.map(|name| RoleRow {
+        name,
+        description,
+        permissions,
+    });
     r.finish(record)
 }
 
@@ -381,8 +415,19 @@ mod tests {
     use crate::headers::map_headers;
 
     const TEMPLATE: [&str; 13] = [
-        "Username", "Name", "Password", "Department", "E-mail", "Phone", "Active", "Ignore MFA",
-        "Roles", "User group", "Locale", "Timezone", "Password hash",
+        "Username",
+        "Name",
+        "Password",
+        "Department",
+        "E-mail",
+        "Phone",
+        "Active",
+        "Ignore MFA",
+        "Roles",
+        "User group",
+        "Locale",
+        "Timezone",
+        "Password hash",
     ];
 
     fn users_map(headers: &[&str]) -> HeaderMap {
@@ -395,8 +440,19 @@ mod tests {
         let row = parse_user_row(
             &map,
             &[
-                "Alice", "Alice Martin", "s3cret!", "Sales", "alice@example.com", "+44 20 7946 0958",
-                "Yes", "no", "Admin, staff,admin", "Ops", "pt-br", "europe/paris", "",
+                "Alice",
+                "Alice Martin",
+                "s3cret!",
+                "Sales",
+                "alice@example.com",
+                "+44 20 7946 0958",
+                "Yes",
+                "no",
+                "Admin, staff,admin",
+                "Ops",
+                "pt-br",
+                "europe/paris",
+                "",
             ],
         )
         .unwrap();
@@ -404,13 +460,25 @@ mod tests {
         assert_eq!(row.name.as_set().unwrap().as_str(), "Alice Martin");
         assert_eq!(row.password.as_ref().unwrap().expose(), "s3cret!");
         assert!(row.password_hash.is_none());
-        assert_eq!(row.department.as_set().unwrap().as_ref().unwrap().as_str(), "Sales");
-        assert_eq!(row.phone.as_set().unwrap().as_ref().unwrap().as_str(), "+44 20 7946 0958");
+        assert_eq!(
+            row.department.as_set().unwrap().as_ref().unwrap().as_str(),
+            "Sales"
+        );
+        assert_eq!(
+            row.phone.as_set().unwrap().as_ref().unwrap().as_str(),
+            "+44 20 7946 0958"
+        );
         assert_eq!(row.active, Patch::Set(true));
         assert_eq!(row.ignore_mfa, Patch::Set(false));
         assert_eq!(row.roles.as_set().unwrap().len(), 2);
-        assert_eq!(row.locale.as_set().unwrap().as_ref().unwrap().as_str(), "pt-BR");
-        assert_eq!(row.timezone.as_set().unwrap().as_ref().unwrap().as_str(), "Europe/Paris");
+        assert_eq!(
+            row.locale.as_set().unwrap().as_ref().unwrap().as_str(),
+            "pt-BR"
+        );
+        assert_eq!(
+            row.timezone.as_set().unwrap().as_ref().unwrap().as_str(),
+            "Europe/Paris"
+        );
     }
 
     #[test]
@@ -439,7 +507,11 @@ mod tests {
         assert_eq!(row.department, Patch::Set(None));
         assert_eq!(row.email, Patch::Set(None));
         assert_eq!(row.phone, Patch::Set(None));
-        assert_eq!(row.active, Patch::Keep, "blank Active must not flip an account");
+        assert_eq!(
+            row.active,
+            Patch::Keep,
+            "blank Active must not flip an account"
+        );
         assert_eq!(row.ignore_mfa, Patch::Keep);
         assert_eq!(row.roles, Patch::Set(Vec::new()));
         assert_eq!(row.groups, Patch::Set(Vec::new()));
@@ -465,8 +537,19 @@ mod tests {
         let errs = parse_user_row(
             &map,
             &[
-                "bob smith", "Bob", "", "Sa\nles", "bob@@x", "call me", "maybe", "", "a\u{7},b",
-                "", "xx-YY-invalid!!", "Europe/Pariss", "",
+                "bob smith",
+                "Bob",
+                "",
+                "Sa\nles",
+                "bob@@x",
+                "call me",
+                "maybe",
+                "",
+                "a\u{7},b",
+                "",
+                "xx-YY-invalid!!",
+                "Europe/Pariss",
+                "",
             ],
         )
         .unwrap_err();
@@ -474,15 +557,24 @@ mod tests {
         assert_eq!(
             fields,
             [
-                Field::Username, Field::Department, Field::Email, Field::Phone, Field::Active,
-                Field::Roles, Field::Locale, Field::Timezone
+                Field::Username,
+                Field::Department,
+                Field::Email,
+                Field::Phone,
+                Field::Active,
+                Field::Roles,
+                Field::Locale,
+                Field::Timezone
             ]
         );
         let messages: Vec<String> = errs.iter().map(|e| e.kind.to_string()).collect();
         assert_eq!(messages[0], "a username may not contain a space");
         assert_eq!(messages[2], "`bob@@x` is not a valid e-mail address");
         assert_eq!(messages[4], "`maybe` is not Yes or No");
-        assert_eq!(messages[5], "`a\\u{7}`: a name may not contain a control character");
+        assert_eq!(
+            messages[5],
+            "`a\\u{7}`: a name may not contain a control character"
+        );
         assert!(messages[7].starts_with("`Europe/Pariss` is not an IANA time zone"));
         assert_eq!(errs[2].column, 4);
     }
@@ -510,7 +602,10 @@ mod tests {
         assert_eq!(errs[0].kind, FieldErrorKind::BothPasswordAndHash);
         for e in &errs {
             let shown = format!("{e} {e:?}");
-            assert!(!shown.contains("Sup3r") && !shown.contains("argon2"), "{shown}");
+            assert!(
+                !shown.contains("Sup3r") && !shown.contains("argon2"),
+                "{shown}"
+            );
         }
         cells[2] = "";
         let row = parse_user_row(&map, &cells).unwrap();
@@ -569,8 +664,18 @@ mod speed {
     #[ignore]
     fn a_million_rows() {
         let headers = [
-            "Username", "Name", "Password", "Department", "E-mail", "Phone", "Active",
-            "Ignore MFA", "Roles", "User group", "Locale", "Timezone",
+            "Username",
+            "Name",
+            "Password",
+            "Department",
+            "E-mail",
+            "Phone",
+            "Active",
+            "Ignore MFA",
+            "Roles",
+            "User group",
+            "Locale",
+            "Timezone",
         ];
         let map = map_headers(Entity::Users, &headers).unwrap();
         let start = std::time::Instant::now();
@@ -579,8 +684,18 @@ mod speed {
             let user = format!("user{i}");
             let mail = format!("user{i}@example.com");
             let cells = [
-                user.as_str(), "Jean Dupont", "", "Sales", mail.as_str(), "+33 1 23 45 67 89",
-                "Yes", "No", "staff, helpdesk", "Paris", "fr-FR", "Europe/Paris",
+                user.as_str(),
+                "Jean Dupont",
+                "",
+                "Sales",
+                mail.as_str(),
+                "+33 1 23 45 67 89",
+                "Yes",
+                "No",
+                "staff, helpdesk",
+                "Paris",
+                "fr-FR",
+                "Europe/Paris",
             ];
             ok += usize::from(parse_user_row(&map, &cells).is_ok());
         }
@@ -605,14 +720,28 @@ mod speed_parts {
     #[test]
     #[ignore]
     fn parts() {
-        time("username", || Username::parse(std::hint::black_box("user123456")));
-        time("display", || DisplayName::parse(std::hint::black_box("Jean Dupont")));
-        time("entity", || EntityName::parse(std::hint::black_box("Sales")));
-        time("email", || Email::parse(std::hint::black_box("user123456@example.com")));
-        time("phone", || Phone::parse(std::hint::black_box("+33 1 23 45 67 89")));
+        time("username", || {
+            Username::parse(std::hint::black_box("user123456"))
+        });
+        time("display", || {
+            DisplayName::parse(std::hint::black_box("Jean Dupont"))
+        });
+        time("entity", || {
+            EntityName::parse(std::hint::black_box("Sales"))
+        });
+        time("email", || {
+            Email::parse(std::hint::black_box("user123456@example.com"))
+        });
+        time("phone", || {
+            Phone::parse(std::hint::black_box("+33 1 23 45 67 89"))
+        });
         time("bool", || parse_bool(std::hint::black_box("Yes")));
-        time("list", || parse_name_list(std::hint::black_box("staff, helpdesk")));
+        time("list", || {
+            parse_name_list(std::hint::black_box("staff, helpdesk"))
+        });
         time("locale", || Locale::parse(std::hint::black_box("fr-FR")));
-        time("tz", || Timezone::parse(std::hint::black_box("Europe/Paris")));
+        time("tz", || {
+            Timezone::parse(std::hint::black_box("Europe/Paris"))
+        });
     }
 }

@@ -11,7 +11,10 @@ pub(crate) const EXCERPT_CHARS: usize = 40;
 /// Line breaks an admin can paste from a spreadsheet cell, including the Unicode ones, because a
 /// line break inside an identifier or a name breaks every CSV and every log line it lands in.
 pub(crate) fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    matches!(
+        c,
+        '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// Control characters other than line breaks (tab included): invisible, and never intended in a

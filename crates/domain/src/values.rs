@@ -65,7 +65,9 @@ mod tests {
 
     #[test]
     fn bool_table() {
-        for t in ["Yes", "yes", " YES ", "true", "TRUE", "1", "y", "Y", "on", "On"] {
+        for t in [
+            "Yes", "yes", " YES ", "true", "TRUE", "1", "y", "Y", "on", "On",
+        ] {
             assert_eq!(parse_bool(t), Ok(true), "{t}");
         }
         for f in ["No", "no", "FALSE", "false", "0", "n", "N", "off", " OFF "] {
@@ -74,7 +76,10 @@ mod tests {
         for bad in ["maybe", "", "2", "yess", "oui"] {
             assert!(parse_bool(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_bool("maybe").unwrap_err().to_string(), "`maybe` is not Yes or No");
+        assert_eq!(
+            parse_bool("maybe").unwrap_err().to_string(),
+            "`maybe` is not Yes or No"
+        );
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub enum IssueKind {
     HeaderOnly,
     #[error("cannot tell whether this sheet holds users, groups, roles or departments from its name or headers; pass --entity")]
     UnknownEntity,
+    #[error("the cell holds a value but its column has no header")]
+    CellWithoutHeader,
     #[error("the cell holds the spreadsheet error {0}")]
     CellError(String),
     #[error("`{key}` appears again: first on row {first_row}")]

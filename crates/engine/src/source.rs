@@ -192,6 +192,12 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
         }
     }
     cells.resize(map.width(), "");
+    // Spreadsheets report a few blank formatted columns past the last header, which the header
+    // map ignores; a value typed there would be lost, so it fails the row instead.
+    for (index, _) in row.cells.iter().enumerate().skip(map.width()).filter(|(_, c)| !c.is_empty()) {
+        let column = column_letter(index + 1);
+        issues.push(Issue { position: Position { sheet: sheet.to_owned(), row: row.number, column: Some(column) }, kind: IssueKind::CellWithoutHeader });
+    }
     let bad_columns: Vec<usize> = row
         .cells
         .iter()

@@ -58,9 +58,10 @@ fn too_large(what: String) -> ReadError {
 }
 
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> ReadError {
-    ReadError::new(ReadErrorKind::CorruptArchive { detail: e.to_string() })
+    ReadError::new(ReadErrorKind::CorruptArchive {
+        detail: e.to_string(),
+    })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -70,7 +71,8 @@ mod tests {
 
     fn zip_with_zeros(path: &Path, bytes: usize) {
         let mut w = zip::ZipWriter::new(File::create(path).unwrap());
-        w.start_file("xl/workbook.xml", SimpleFileOptions::default()).unwrap();
+        w.start_file("xl/workbook.xml", SimpleFileOptions::default())
+            .unwrap();
         w.write_all(&vec![0u8; bytes]).unwrap();
         w.finish().unwrap();
     }
@@ -80,9 +82,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bomb.xlsx");
         zip_with_zeros(&p, 5 * 1024 * 1024);
-        let limits = Limits { max_compression_ratio: 10, ..Limits::default() };
+        let limits = Limits {
+            max_compression_ratio: 10,
+            ..Limits::default()
+        };
         let e = check_archive(&p, &limits).unwrap_err();
-        assert!(matches!(e.kind, ReadErrorKind::ArchiveTooLarge { .. }), "{e}");
+        assert!(
+            matches!(e.kind, ReadErrorKind::ArchiveTooLarge { .. }),
+            "{e}"
+        );
     }
 
     #[test]
@@ -90,7 +98,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.xlsx");
         zip_with_zeros(&p, 2000);
-        let limits = Limits { max_uncompressed_bytes: 1000, ..Limits::default() };
+        let limits = Limits {
+            max_uncompressed_bytes: 1000,
+            ..Limits::default()
+        };
         let e = check_archive(&p, &limits).unwrap_err();
         assert!(matches!(e.kind, ReadErrorKind::ArchiveTooLarge { .. }));
     }

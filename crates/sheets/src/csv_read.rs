@@ -53,7 +53,10 @@ pub(crate) fn inspect(path: &Path, options: &ReadOptions) -> Result<CsvSetup, Re
         Some(d) => d,
         None => sniff_delimiter(&encoding.decode_with_bom_removal(&sample).0),
     };
-    Ok(CsvSetup { encoding, delimiter })
+    Ok(CsvSetup {
+        encoding,
+        delimiter,
+    })
 }
 
 /// BOM first; then UTF-8 if the sample is valid UTF-8 (a multi-byte sequence
@@ -92,8 +95,14 @@ fn utf16_without_bom(sample: &[u8]) -> Option<&'static Encoding> {
     if pairs < 2 {
         return None;
     }
-    let odd_nul = head.chunks_exact(2).filter(|p| p[1] == 0 && p[0] != 0).count();
-    let even_nul = head.chunks_exact(2).filter(|p| p[0] == 0 && p[1] != 0).count();
+    let odd_nul = head
+        .chunks_exact(2)
+        .filter(|p| p[1] == 0 && p[0] != 0)
+        .count();
+    let even_nul = head
+        .chunks_exact(2)
+        .filter(|p| p[0] == 0 && p[1] != 0)
+        .count();
     if odd_nul * 10 >= pairs * 8 {
         Some(encoding_rs::UTF_16LE)
     } else if even_nul * 10 >= pairs * 8 {
@@ -171,7 +180,8 @@ impl TextSource {
                 return Ok(false);
             }
             if self.raw_pos == self.raw_len && !self.input_done {
-                self.raw_len = read_up_to(&mut self.reader, &mut self.raw).map_err(ReadErrorKind::Io)?;
+                self.raw_len =
+                    read_up_to(&mut self.reader, &mut self.raw).map_err(ReadErrorKind::Io)?;
                 self.raw_pos = 0;
                 self.input_done = self.raw_len == 0;
             }
@@ -190,9 +200,9 @@ impl TextSource {
             .max_utf8_buffer_length_without_replacement(src.len())
             .unwrap_or(src.len() * 3 + 16);
         self.text.reserve(need);
-        let (result, read) = self
-            .decoder
-            .decode_to_string_without_replacement(src, &mut self.text, last);
+        let (result, read) =
+            self.decoder
+                .decode_to_string_without_replacement(src, &mut self.text, last);
         self.raw_pos += read;
         match result {
             DecoderResult::InputEmpty => self.finished = last,
@@ -263,7 +273,11 @@ impl CsvParser {
         result
     }
 
-    fn parse_record(&mut self, cells: &mut Vec<Cell>, record: u64) -> Result<Option<u64>, ReadError> {
+    fn parse_record(
+        &mut self,
+        cells: &mut Vec<Cell>,
+        record: u64,
+    ) -> Result<Option<u64>, ReadError> {
         let mut state = State::Start;
         let mut quote_line = self.line;
         loop {
@@ -308,7 +322,12 @@ impl CsvParser {
 
     /// Consumes a run of plain bytes and the special byte ending it, if any.
     /// Returns true when the record ended.
-    fn unquoted(&mut self, state: &mut State, cells: &mut Vec<Cell>, record: u64) -> Result<bool, ReadError> {
+    fn unquoted(
+        &mut self,
+        state: &mut State,
+        cells: &mut Vec<Cell>,
+        record: u64,
+    ) -> Result<bool, ReadError> {
         let bytes = self.src.text.as_bytes();
         let start = self.pos;
         let delimiter = self.delimiter;
@@ -321,7 +340,11 @@ impl CsvParser {
             i += 1;
         }
         if i > start {
-            push_capped(&mut self.field, &self.src.text[start..i], self.max_field_bytes);
+            push_capped(
+                &mut self.field,
+                &self.src.text[start..i],
+                self.max_field_bytes,
+            );
             *state = State::Unquoted;
         }
         self.pos = i;
@@ -356,7 +379,11 @@ impl CsvParser {
             }
             i += 1;
         }
-        push_capped(&mut self.field, &self.src.text[start..i], self.max_field_bytes);
+        push_capped(
+            &mut self.field,
+            &self.src.text[start..i],
+            self.max_field_bytes,
+        );
         if i < bytes.len() {
             *state = State::AfterQuote;
             i += 1;
@@ -364,7 +391,12 @@ impl CsvParser {
         self.pos = i;
     }
 
-    fn after_quote(&mut self, state: &mut State, cells: &mut Vec<Cell>, record: u64) -> Result<bool, ReadError> {
+    fn after_quote(
+        &mut self,
+        state: &mut State,
+        cells: &mut Vec<Cell>,
+        record: u64,
+    ) -> Result<bool, ReadError> {
         let b = self.src.text.as_bytes()[self.pos];
         self.pos += 1;
         if b == b'"' {
@@ -386,11 +418,19 @@ impl CsvParser {
         }
     }
 
-    fn at_eof(&mut self, state: State, cells: &mut Vec<Cell>, quote_line: u64, record: u64) -> Result<Option<u64>, ReadError> {
+    fn at_eof(
+        &mut self,
+        state: State,
+        cells: &mut Vec<Cell>,
+        quote_line: u64,
+        record: u64,
+    ) -> Result<Option<u64>, ReadError> {
         match state {
-            State::Quoted => Err(ReadError::new(ReadErrorKind::UnclosedQuote { opened_at_line: quote_line })
-                .at_row(record)
-                .at_column(cells.len() + 1)),
+            State::Quoted => Err(ReadError::new(ReadErrorKind::UnclosedQuote {
+                opened_at_line: quote_line,
+            })
+            .at_row(record)
+            .at_column(cells.len() + 1)),
             State::Start if cells.is_empty() => Ok(None),
             _ => {
                 // The file ended without a final line break.
@@ -407,8 +447,10 @@ impl CsvParser {
 
     fn end_field(&mut self, cells: &mut Vec<Cell>, record: u64) -> Result<(), ReadError> {
         if cells.len() >= self.max_columns {
-            return Err(ReadError::new(ReadErrorKind::TooManyColumns { limit: self.max_columns })
-                .at_row(record));
+            return Err(ReadError::new(ReadErrorKind::TooManyColumns {
+                limit: self.max_columns,
+            })
+            .at_row(record));
         }
         let text = unescape_formula(&self.field);
         cells.push(if text.is_empty() {
@@ -462,9 +504,18 @@ mod tests {
     #[test]
     fn encoding_detection() {
         assert_eq!(detect_encoding("Zoë".as_bytes(), false), UTF_8);
-        assert_eq!(detect_encoding(b"Zo\xeb M\xfcller,x\n", false), encoding_rs::WINDOWS_1252);
-        assert_eq!(detect_encoding(b"a\0,\0b\0\n\0", false), encoding_rs::UTF_16LE);
-        assert_eq!(detect_encoding(b"\0a\0,\0b\0\n", false), encoding_rs::UTF_16BE);
+        assert_eq!(
+            detect_encoding(b"Zo\xeb M\xfcller,x\n", false),
+            encoding_rs::WINDOWS_1252
+        );
+        assert_eq!(
+            detect_encoding(b"a\0,\0b\0\n\0", false),
+            encoding_rs::UTF_16LE
+        );
+        assert_eq!(
+            detect_encoding(b"\0a\0,\0b\0\n", false),
+            encoding_rs::UTF_16BE
+        );
         // A multi-byte sequence cut by the sample boundary is still UTF-8.
         assert_eq!(detect_encoding(&"aë".as_bytes()[..2], true), UTF_8);
     }

@@ -16,7 +16,10 @@ pub enum ReadErrorKind {
     #[error("the archive is too large to open safely: {what}")]
     ArchiveTooLarge { what: String },
     #[error("there is no sheet named \"{name}\"; available sheets: {}", available.join(", "))]
-    SheetNotFound { name: String, available: Vec<String> },
+    SheetNotFound {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("a quoted field opened on line {opened_at_line} is never closed")]
     UnclosedQuote { opened_at_line: u64 },
     #[error("a quote appears inside an unquoted field or right after a closing quote; quote the whole field and double inner quotes (\"\")")]
@@ -49,7 +52,12 @@ pub struct ReadError {
 impl ReadError {
     /// An error with no position yet; positions are added with the `at_*` helpers.
     pub fn new(kind: ReadErrorKind) -> Self {
-        ReadError { kind, sheet: None, row: None, column: None }
+        ReadError {
+            kind,
+            sheet: None,
+            row: None,
+            column: None,
+        }
     }
 
     pub(crate) fn at_row(mut self, row: u64) -> Self {
@@ -159,7 +167,11 @@ mod tests {
 
     #[test]
     fn display_names_position() {
-        let e = ReadError::new(ReadErrorKind::RaggedRow { expected: 12, found: 5 }).at_row(7);
+        let e = ReadError::new(ReadErrorKind::RaggedRow {
+            expected: 12,
+            found: 5,
+        })
+        .at_row(7);
         assert_eq!(e.to_string(), "row 7: has 5 cells but the header has 12");
         assert!(!e.is_fatal());
     }

@@ -98,7 +98,6 @@ fn sniff_zip(path: &Path) -> Result<Option<Format>, ReadError> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,9 +48,19 @@ pub struct Row {
 }
 
 enum Book {
-    Csv { path: PathBuf, setup: CsvSetup, name: String },
-    Xlsx { book: Box<XlsxBook>, names: Vec<String> },
-    Ods { book: Box<OdsBook>, names: Vec<String> },
+    Csv {
+        path: PathBuf,
+        setup: CsvSetup,
+        name: String,
+    },
+    Xlsx {
+        book: Box<XlsxBook>,
+        names: Vec<String>,
+    },
+    Ods {
+        book: Box<OdsBook>,
+        names: Vec<String>,
+    },
 }
 
 /// An opened spreadsheet file.
@@ -76,18 +86,30 @@ impl Workbook {
             },
             Format::Xlsx => {
                 check_archive(path, &options.limits)?;
-                let book: XlsxBook = calamine::Xlsx::new(BufReader::new(File::open(path)?)).map_err(corrupt)?;
+                let book: XlsxBook =
+                    calamine::Xlsx::new(BufReader::new(File::open(path)?)).map_err(corrupt)?;
                 let names = book.sheet_names();
-                Book::Xlsx { book: Box::new(book), names }
+                Book::Xlsx {
+                    book: Box::new(book),
+                    names,
+                }
             }
             Format::Ods => {
                 check_archive(path, &options.limits)?;
-                let book: OdsBook = calamine::Ods::new(BufReader::new(File::open(path)?)).map_err(corrupt)?;
+                let book: OdsBook =
+                    calamine::Ods::new(BufReader::new(File::open(path)?)).map_err(corrupt)?;
                 let names = book.sheet_names();
-                Book::Ods { book: Box::new(book), names }
+                Book::Ods {
+                    book: Box::new(book),
+                    names,
+                }
             }
         };
-        Ok(Workbook { format, book, limits: options.limits.clone() })
+        Ok(Workbook {
+            format,
+            book,
+            limits: options.limits.clone(),
+        })
     }
 
     pub fn format(&self) -> Format {
@@ -122,12 +144,16 @@ impl Workbook {
     pub fn rows(&mut self, sheet: Option<&str>) -> Result<Rows<'_>, ReadError> {
         let names = self.sheet_names();
         let name = match sheet {
-            Some(wanted) => names.iter().find(|n| n.as_str() == wanted).cloned().ok_or_else(|| {
-                ReadError::new(ReadErrorKind::SheetNotFound {
-                    name: crate::error::shorten(wanted),
-                    available: names.clone(),
-                })
-            })?,
+            Some(wanted) => names
+                .iter()
+                .find(|n| n.as_str() == wanted)
+                .cloned()
+                .ok_or_else(|| {
+                    ReadError::new(ReadErrorKind::SheetNotFound {
+                        name: crate::error::shorten(wanted),
+                        available: names.clone(),
+                    })
+                })?,
             None => names
                 .first()
                 .cloned()
@@ -135,13 +161,19 @@ impl Workbook {
         };
         let max_columns = self.limits.max_columns;
         let (source, sheet_label) = match &mut self.book {
-            Book::Csv { path, setup, .. } => (Source::Csv(CsvParser::open(path, *setup, &self.limits)?), None),
+            Book::Csv { path, setup, .. } => (
+                Source::Csv(CsvParser::open(path, *setup, &self.limits)?),
+                None,
+            ),
             Book::Xlsx { book, .. } => {
-                let rows = XlsxRows::new(book, &name, max_columns).map_err(|e| e.in_sheet(Some(&name)))?;
+                let rows =
+                    XlsxRows::new(book, &name, max_columns).map_err(|e| e.in_sheet(Some(&name)))?;
                 (Source::Xlsx(rows), Some(name))
             }
             Book::Ods { book, .. } => {
-                let range = book.worksheet_range(&name).map_err(|e| corrupt(e).in_sheet(Some(&name)))?;
+                let range = book
+                    .worksheet_range(&name)
+                    .map_err(|e| corrupt(e).in_sheet(Some(&name)))?;
                 (Source::Ods(OdsRows::new(range, max_columns)), Some(name))
             }
         };
@@ -227,7 +259,10 @@ impl Rows<'_> {
     /// Applies limits and the header width to a non-empty raw row.
     fn shape(&mut self, number: u64) -> Result<Row, ReadError> {
         if number.saturating_sub(1) > self.limits.max_rows {
-            return Err(ReadError::new(ReadErrorKind::TooManyRows { limit: self.limits.max_rows }).at_row(number));
+            return Err(ReadError::new(ReadErrorKind::TooManyRows {
+                limit: self.limits.max_rows,
+            })
+            .at_row(number));
         }
         let max_chars = self.limits.max_cell_chars;
         let too_long = self
@@ -235,9 +270,11 @@ impl Rows<'_> {
             .iter()
             .position(|c| c.as_str().len() > max_chars && c.as_str().chars().count() > max_chars);
         if let Some(col) = too_long {
-            return Err(ReadError::new(ReadErrorKind::CellTooLong { limit: max_chars })
-                .at_row(number)
-                .at_column(col + 1));
+            return Err(
+                ReadError::new(ReadErrorKind::CellTooLong { limit: max_chars })
+                    .at_row(number)
+                    .at_column(col + 1),
+            );
         }
         let csv = self.source.is_csv();
         match self.width {
@@ -254,8 +291,11 @@ impl Rows<'_> {
             // shorter (blank cells are not stored) but a value beyond the
             // header would be silently lost if we cut it, so it is reported.
             Some(width) if self.cells.len() > width || (csv && self.cells.len() != width) => {
-                return Err(ReadError::new(ReadErrorKind::RaggedRow { expected: width, found: self.cells.len() })
-                    .at_row(number));
+                return Err(ReadError::new(ReadErrorKind::RaggedRow {
+                    expected: width,
+                    found: self.cells.len(),
+                })
+                .at_row(number));
             }
             Some(width) => self.cells.resize(width, Cell::Empty),
         }

@@ -36,7 +36,11 @@ pub(crate) struct XlsxRows<'a> {
 }
 
 impl<'a> XlsxRows<'a> {
-    pub(crate) fn new(book: &'a mut XlsxBook, sheet: &str, max_columns: usize) -> Result<Self, ReadError> {
+    pub(crate) fn new(
+        book: &'a mut XlsxBook,
+        sheet: &str,
+        max_columns: usize,
+    ) -> Result<Self, ReadError> {
         let mut reader = book.worksheet_cells_reader(sheet).map_err(corrupt)?;
         let next_cell: NextCell<'a> = Box::new(move || match reader.next_cell() {
             Ok(Some(cell)) => {
@@ -46,7 +50,12 @@ impl<'a> XlsxRows<'a> {
             Ok(None) => Ok(None),
             Err(e) => Err(corrupt(e)),
         });
-        Ok(XlsxRows { next_cell, pending: None, max_columns, finished: false })
+        Ok(XlsxRows {
+            next_cell,
+            pending: None,
+            max_columns,
+            finished: false,
+        })
     }
 
     /// Collects all cells of the next stored row into `cells`; returns the
@@ -88,15 +97,21 @@ impl<'a> XlsxRows<'a> {
 /// Puts a non-empty cell at its column, padding the gap with `Empty`.
 /// Empty cells are skipped, so formatted-but-blank columns far to the right
 /// neither cost memory nor trip the column limit.
-fn place(cells: &mut Vec<Cell>, (row, col, cell): Positioned, max_columns: usize) -> Result<(), ReadError> {
+fn place(
+    cells: &mut Vec<Cell>,
+    (row, col, cell): Positioned,
+    max_columns: usize,
+) -> Result<(), ReadError> {
     if cell.is_empty() {
         return Ok(());
     }
     let col = col as usize;
     if col >= max_columns {
-        return Err(ReadError::new(ReadErrorKind::TooManyColumns { limit: max_columns })
-            .at_row(u64::from(row) + 1)
-            .at_column(col + 1));
+        return Err(
+            ReadError::new(ReadErrorKind::TooManyColumns { limit: max_columns })
+                .at_row(u64::from(row) + 1)
+                .at_column(col + 1),
+        );
     }
     if cells.len() <= col {
         cells.resize(col + 1, Cell::Empty);
@@ -114,7 +129,11 @@ pub(crate) struct OdsRows {
 
 impl OdsRows {
     pub(crate) fn new(range: Range<Data>, max_columns: usize) -> Self {
-        OdsRows { range, next: 0, max_columns }
+        OdsRows {
+            range,
+            next: 0,
+            max_columns,
+        }
     }
 
     pub(crate) fn next_row(&mut self, cells: &mut Vec<Cell>) -> Result<Option<u64>, ReadError> {

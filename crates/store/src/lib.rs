@@ -5,6 +5,7 @@
 //! accepts them too). It knows nothing of spreadsheets and does not judge data: callers hand it
 //! records that the domain crate has already checked.
 
+mod admin;
 mod catalog;
 mod connect;
 mod migrate;
@@ -12,6 +13,7 @@ mod records;
 mod sql;
 mod users;
 
+pub use admin::{create_postgres_database, drop_postgres_database};
 pub use catalog::{load_catalog, upsert_named, upsert_roles, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use records::{NamedRecord, RoleRecord, UserRecord};

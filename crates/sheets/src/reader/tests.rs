@@ -16,7 +16,12 @@ fn read_all(path: &Path, options: &ReadOptions) -> Vec<Result<Row, ReadError>> {
 fn texts(rows: &[Result<Row, ReadError>]) -> Vec<(u64, Vec<String>)> {
     rows.iter()
         .filter_map(|r| r.as_ref().ok())
-        .map(|r| (r.number, r.cells.iter().map(|c| c.as_str().to_owned()).collect()))
+        .map(|r| {
+            (
+                r.number,
+                r.cells.iter().map(|c| c.as_str().to_owned()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -37,7 +42,13 @@ fn sniffs_semicolon_and_tab() {
     assert_eq!(texts(&rows)[1].1, vec!["Zoe", "z@x"]);
     let p = file(&dir, "b.csv", b"name\temail\r\nZoe\tz@x\r\n");
     let rows = read_all(&p, &ReadOptions::default());
-    assert_eq!(texts(&rows), vec![(1, vec!["name".into(), "email".into()]), (2, vec!["Zoe".into(), "z@x".into()])]);
+    assert_eq!(
+        texts(&rows),
+        vec![
+            (1, vec!["name".into(), "email".into()]),
+            (2, vec!["Zoe".into(), "z@x".into()])
+        ]
+    );
 }
 
 #[test]
@@ -64,7 +75,11 @@ fn encodings_give_identical_rows() {
         let p = file(&dir, name, &bytes);
         let book = Workbook::open(&p, &ReadOptions::default()).unwrap();
         assert_eq!(book.encoding_name(), Some(enc), "{name}");
-        assert_eq!(texts(&read_all(&p, &ReadOptions::default())), expected, "{name}");
+        assert_eq!(
+            texts(&read_all(&p, &ReadOptions::default())),
+            expected,
+            "{name}"
+        );
     }
 }
 
@@ -72,12 +87,21 @@ fn encodings_give_identical_rows() {
 fn explicit_and_unknown_encoding() {
     let dir = tempfile::tempdir().unwrap();
     let p = file(&dir, "w.csv", b"a\n\xe9\n");
-    let opts = ReadOptions { encoding: Some("latin1".into()), ..Default::default() };
+    let opts = ReadOptions {
+        encoding: Some("latin1".into()),
+        ..Default::default()
+    };
     assert_eq!(texts(&read_all(&p, &opts))[1].1, vec!["é"]);
-    let opts = ReadOptions { encoding: Some("klingon".into()), ..Default::default() };
+    let opts = ReadOptions {
+        encoding: Some("klingon".into()),
+        ..Default::default()
+    };
     let e = Workbook::open(&p, &opts).err().unwrap();
     assert!(matches!(e.kind, ReadErrorKind::UnknownEncoding(_)));
-    let opts = ReadOptions { encoding: Some("utf-8".into()), ..Default::default() };
+    let opts = ReadOptions {
+        encoding: Some("utf-8".into()),
+        ..Default::default()
+    };
     let rows = read_all(&p, &opts);
     let e = rows.last().unwrap().as_ref().unwrap_err();
     assert!(matches!(e.kind, ReadErrorKind::InvalidEncoding { .. }));
@@ -94,7 +118,10 @@ fn invalid_utf8_after_sample_is_fatal_with_row() {
     bytes.extend_from_slice(b"bad\xff\nmore\n");
     let rows = csv(&bytes);
     let e = rows.last().unwrap().as_ref().unwrap_err();
-    assert!(matches!(e.kind, ReadErrorKind::InvalidEncoding { .. }), "{e}");
+    assert!(
+        matches!(e.kind, ReadErrorKind::InvalidEncoding { .. }),
+        "{e}"
+    );
     assert!(e.is_fatal());
     assert_eq!(e.row, Some(rows.len() as u64));
     assert!(e.to_string().contains("pass the file's encoding"));
@@ -105,7 +132,10 @@ fn unclosed_quote_is_fatal_and_names_line() {
     let rows = csv(b"a,b\n1,2\n3,\"oops\n4,5\n6,7\n");
     assert_eq!(rows.len(), 3, "{rows:?}");
     let e = rows[2].as_ref().unwrap_err();
-    assert!(matches!(e.kind, ReadErrorKind::UnclosedQuote { opened_at_line: 3 }), "{e:?}");
+    assert!(
+        matches!(e.kind, ReadErrorKind::UnclosedQuote { opened_at_line: 3 }),
+        "{e:?}"
+    );
     assert!(e.is_fatal());
     assert!(e.to_string().contains("line 3"));
 }
@@ -113,10 +143,16 @@ fn unclosed_quote_is_fatal_and_names_line() {
 #[test]
 fn stray_quotes() {
     let rows = csv(b"a,b\n1,x\"y\n");
-    assert!(matches!(rows[1].as_ref().unwrap_err().kind, ReadErrorKind::StrayQuote));
+    assert!(matches!(
+        rows[1].as_ref().unwrap_err().kind,
+        ReadErrorKind::StrayQuote
+    ));
     assert_eq!(rows[1].as_ref().unwrap_err().column, Some(2));
     let rows = csv(b"a,b\n\"1\"x,2\n");
-    assert!(matches!(rows[1].as_ref().unwrap_err().kind, ReadErrorKind::StrayQuote));
+    assert!(matches!(
+        rows[1].as_ref().unwrap_err().kind,
+        ReadErrorKind::StrayQuote
+    ));
 }
 
 #[test]
@@ -125,7 +161,10 @@ fn ragged_row_is_not_fatal() {
     let e = rows[1].as_ref().unwrap_err();
     assert!(!e.is_fatal());
     assert_eq!(e.to_string(), "row 2: has 2 cells but the header has 3");
-    assert_eq!(texts(&rows)[1], (3, vec!["3".into(), "4".into(), "5".into()]));
+    assert_eq!(
+        texts(&rows)[1],
+        (3, vec!["3".into(), "4".into(), "5".into()])
+    );
 }
 
 #[test]
@@ -169,19 +208,28 @@ fn row_and_column_limits() {
     let mut opts = ReadOptions::default();
     opts.limits.max_rows = 2;
     let rows = read_all(&p, &opts);
-    assert!(matches!(rows.last().unwrap().as_ref().unwrap_err().kind, ReadErrorKind::TooManyRows { limit: 2 }));
+    assert!(matches!(
+        rows.last().unwrap().as_ref().unwrap_err().kind,
+        ReadErrorKind::TooManyRows { limit: 2 }
+    ));
     let mut opts = ReadOptions::default();
     opts.limits.max_columns = 2;
     let p = file(&dir, "c.csv", b"a,b,c\n");
     let rows = read_all(&p, &opts);
-    assert!(matches!(rows[0].as_ref().unwrap_err().kind, ReadErrorKind::TooManyColumns { limit: 2 }));
+    assert!(matches!(
+        rows[0].as_ref().unwrap_err().kind,
+        ReadErrorKind::TooManyColumns { limit: 2 }
+    ));
 }
 
 #[test]
 fn empty_file() {
     let rows = csv(b"\n\n");
     assert_eq!(rows.len(), 1);
-    assert!(matches!(rows[0].as_ref().unwrap_err().kind, ReadErrorKind::Empty));
+    assert!(matches!(
+        rows[0].as_ref().unwrap_err().kind,
+        ReadErrorKind::Empty
+    ));
 }
 
 #[test]
@@ -201,13 +249,18 @@ fn xlsx_values_read_back() {
     let mut wb = XWorkbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("People").unwrap();
-    for (c, h) in ["phone", "ratio", "sum", "err", "flag", "name"].iter().enumerate() {
+    for (c, h) in ["phone", "ratio", "sum", "err", "flag", "name"]
+        .iter()
+        .enumerate()
+    {
         ws.write_string(0, c as u16, *h).unwrap();
     }
     ws.write_number(1, 0, 4420794609580.0).unwrap();
     ws.write_number(1, 1, 1.5).unwrap();
-    ws.write_formula(1, 2, Formula::new("=1+1").set_result("2")).unwrap();
-    ws.write_formula(1, 3, Formula::new("=NA()").set_result("#N/A")).unwrap();
+    ws.write_formula(1, 2, Formula::new("=1+1").set_result("2"))
+        .unwrap();
+    ws.write_formula(1, 3, Formula::new("=NA()").set_result("#N/A"))
+        .unwrap();
     ws.write_boolean(1, 4, true).unwrap();
     let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2024, 3, 1).unwrap();
     let day = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
@@ -238,7 +291,11 @@ fn xlsx_values_read_back() {
     assert_eq!(r1.cells.len(), 8);
     let r2 = rows[2].as_ref().unwrap();
     assert_eq!(r2.cells[0].as_str(), "1230000000000");
-    assert_eq!(r2.cells.len(), 8, "short rows are padded to the header width");
+    assert_eq!(
+        r2.cells.len(),
+        8,
+        "short rows are padded to the header width"
+    );
     // A value beyond the header is reported rather than silently dropped.
     let e = rows[3].as_ref().unwrap_err();
     assert!(matches!(e.kind, ReadErrorKind::RaggedRow { .. }), "{e}");

@@ -16,7 +16,11 @@ pub(crate) struct CsvWriter {
 
 impl CsvWriter {
     pub(crate) fn new(out: Box<dyn Write + Send>) -> Self {
-        CsvWriter { out: Some(out), csv: None, started: false }
+        CsvWriter {
+            out: Some(out),
+            csv: None,
+            started: false,
+        }
     }
 
     fn csv(&mut self) -> Result<&mut csv::Writer<Box<dyn Write + Send>>, WriteError> {

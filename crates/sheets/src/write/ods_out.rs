@@ -48,7 +48,12 @@ pub(crate) struct OdsWriter {
 
 impl OdsWriter {
     pub(crate) fn new(out: Box<dyn Write + Send>) -> Self {
-        OdsWriter { out, zip: None, in_table: false, buf: String::new() }
+        OdsWriter {
+            out,
+            zip: None,
+            in_table: false,
+            buf: String::new(),
+        }
     }
 
     /// Opens the zip on first use: the mimetype must be the first entry,
@@ -181,7 +186,10 @@ mod tests {
     fn spaces_survive_odf_normalisation() {
         assert_eq!(para("a b"), "a b");
         assert_eq!(para(" a"), r#"<text:s text:c="1"/>a"#);
-        assert_eq!(para("a  b "), r#"a<text:s text:c="2"/>b<text:s text:c="1"/>"#);
+        assert_eq!(
+            para("a  b "),
+            r#"a<text:s text:c="2"/>b<text:s text:c="1"/>"#
+        );
         assert_eq!(para("x<&>"), "x&lt;&amp;&gt;");
     }
 }

@@ -2,7 +2,17 @@ use super::*;
 use crate::{Cell, ReadOptions, Workbook};
 use std::sync::{Arc, Mutex};
 
-const TRICKY: [&str; 9] = ["=1+1", "+44 20", "00123", "Zoë", "a,b", "line\nbreak", "quote\"d", "", "-5"];
+const TRICKY: [&str; 9] = [
+    "=1+1",
+    "+44 20",
+    "00123",
+    "Zoë",
+    "a,b",
+    "line\nbreak",
+    "quote\"d",
+    "",
+    "-5",
+];
 
 /// A `Write` whose bytes the test can inspect after the writer is dropped.
 #[derive(Clone, Default)]
@@ -40,14 +50,23 @@ fn read_back(format: Format, bytes: &[u8], sheet: Option<&str>) -> Vec<Vec<Cell>
     let mut book = Workbook::open(&p, &ReadOptions::default()).unwrap();
     assert_eq!(book.format(), format);
     let rows: Vec<_> = book.rows(sheet).unwrap().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.iter().map(|r| r.number).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        rows.iter().map(|r| r.number).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     rows.into_iter().map(|r| r.cells).collect()
 }
 
 fn expected() -> Vec<Cell> {
     TRICKY
         .iter()
-        .map(|t| if t.is_empty() { Cell::Empty } else { Cell::Text((*t).to_owned()) })
+        .map(|t| {
+            if t.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text((*t).to_owned())
+            }
+        })
         .collect()
 }
 
@@ -66,16 +85,24 @@ fn csv_round_trip() {
 fn csv_second_sheet_is_an_error() {
     let mut w = writer(Format::Csv, Box::new(Shared::default()));
     w.start_sheet("a", &["x"]).unwrap();
-    assert!(matches!(w.start_sheet("b", &["x"]), Err(WriteError::CsvSecondSheet)));
+    assert!(matches!(
+        w.start_sheet("b", &["x"]),
+        Err(WriteError::CsvSecondSheet)
+    ));
 }
 
 #[test]
 fn xlsx_round_trip_two_sheets() {
-    let bytes = write_book(Format::Xlsx, &["Users", "A very long sheet name that exceeds 31"]);
+    let bytes = write_book(
+        Format::Xlsx,
+        &["Users", "A very long sheet name that exceeds 31"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("o.xlsx");
     std::fs::write(&p, &bytes).unwrap();
-    let names = Workbook::open(&p, &ReadOptions::default()).unwrap().sheet_names();
+    let names = Workbook::open(&p, &ReadOptions::default())
+        .unwrap()
+        .sheet_names();
     assert_eq!(names.len(), 2);
     assert_eq!(names[1].chars().count(), 31);
     for name in &names {

@@ -24,7 +24,13 @@ pub(crate) struct XlsxWriter {
 
 impl XlsxWriter {
     pub(crate) fn new(out: Box<dyn Write + Send>) -> Self {
-        XlsxWriter { out, book: Workbook::new(), sheet: None, next_row: 0, sheets: 0 }
+        XlsxWriter {
+            out,
+            book: Workbook::new(),
+            sheet: None,
+            next_row: 0,
+            sheets: 0,
+        }
     }
 }
 
@@ -93,7 +99,8 @@ impl WorkbookWriter for XlsxWriter {
 }
 
 fn col_index(col: usize) -> Result<u16, WriteError> {
-    u16::try_from(col).map_err(|_| WriteError::Xlsx(format!("column {} is beyond what XLSX allows", col + 1)))
+    u16::try_from(col)
+        .map_err(|_| WriteError::Xlsx(format!("column {} is beyond what XLSX allows", col + 1)))
 }
 
 #[cfg(test)]
