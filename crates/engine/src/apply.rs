@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use muster_domain::HeaderMap;
 use muster_sheets::ReadOptions;
 use muster_store::{Connection, Store, StoreError};
 
@@ -13,7 +14,7 @@ use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::report::{ImportReport, ImportStatus};
-use crate::source::{self, Event, Record, SheetInfo, SourceRequest};
+use crate::source::{self, Event, Record, SourceRequest};
 use crate::user_import::{fail_row, UserPlanner};
 
 /// The default ceiling on an import file's size (SPEC §8), the same as the server's upload limit.
@@ -62,7 +63,13 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
     let mut rows_done = 0u64;
     while let Some(event) = events.recv().await {
         match event {
-            Event::Started(info) => planner = Some(start(&mut tx, info, options, now, &mut report).await?),
+            Event::Opened(opened) => {
+                report.entity = opened.entity.map(|e| e.as_str());
+                report.sheet = Some(opened.sheet);
+                report.format = Some(opened.format.extension());
+                report.encoding = opened.encoding;
+            }
+            Event::Started(map) => planner = Some(start(&mut tx, map, &report, options, now).await?),
             Event::Fatal(issue) => {
                 file_failed = true;
                 report.push_issue(issue);
@@ -91,17 +98,14 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
     Ok(report)
 }
 
-async fn start(conn: &mut Connection, info: SheetInfo, options: &ImportOptions, now: i64, report: &mut ImportReport) -> Result<Planner, StoreError> {
-    report.entity = Some(info.entity.as_str());
-    report.sheet = Some(info.sheet.clone());
-    report.format = Some(info.format.extension());
-    report.encoding = info.encoding;
+async fn start(conn: &mut Connection, map: HeaderMap, report: &ImportReport, options: &ImportOptions, now: i64) -> Result<Planner, StoreError> {
     let catalog = muster_store::load_catalog(conn).await?;
-    Ok(match info.entity {
+    let sheet = report.sheet.clone().unwrap_or_default();
+    Ok(match map.entity() {
         muster_domain::Entity::Users => {
-            Planner::Users(UserPlanner::new(info.sheet, info.map, catalog, options.create_only, options.create_groups, now))
+            Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now))
         }
-        _ => Planner::Catalog(CatalogPlanner::new(info.sheet, info.map, catalog, options.create_only, now)),
+        _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
     })
 }
 

@@ -10,6 +10,7 @@ mod catalog_import;
 mod context;
 mod export;
 mod issue;
+mod matrix;
 mod report;
 mod seen;
 mod source;

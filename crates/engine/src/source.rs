@@ -14,6 +14,7 @@ use muster_sheets::{Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
 
 use crate::issue::{Issue, IssueKind, Position};
+use crate::matrix;
 
 /// Rows per batch: large enough to amortise a database round trip, small enough to stay cheap.
 pub(crate) const BATCH_ROWS: usize = 2_000;
@@ -31,16 +32,18 @@ pub(crate) struct Parsed {
     pub record: Result<Record, Vec<Issue>>,
 }
 
-pub(crate) struct SheetInfo {
+/// What is known once the header row is read, even if the headers turn out to be wrong.
+pub(crate) struct Opened {
     pub sheet: String,
-    pub entity: Entity,
-    pub map: HeaderMap,
+    pub entity: Option<Entity>,
     pub format: muster_sheets::Format,
     pub encoding: Option<&'static str>,
 }
 
 pub(crate) enum Event {
-    Started(SheetInfo),
+    Opened(Opened),
+    /// The headers are good: batches follow.
+    Started(HeaderMap),
     Batch(Vec<Parsed>),
     /// The file cannot be read further (or at all); the issue says where and why.
     Fatal(Issue),
@@ -72,12 +75,14 @@ fn file_issue(sheet: &str, kind: IssueKind) -> Issue {
     Issue { position: Position { sheet: sheet.to_owned(), row: 0, column: None }, kind }
 }
 
-fn read_issue(sheet: &str, error: muster_sheets::ReadError) -> Issue {
-    let position = Position {
-        sheet: error.sheet.clone().unwrap_or_else(|| sheet.to_owned()),
-        row: error.row.unwrap_or(0),
-        column: error.column.map(column_letter),
-    };
+/// A reader error as an issue. Once the header row is known, the column is named by its header,
+/// like every other issue; before that, by its spreadsheet letter.
+fn read_issue(sheet: &str, error: muster_sheets::ReadError, headers: &[&str]) -> Issue {
+    let column = error.column.map(|c| match headers.get(c.saturating_sub(1)) {
+        Some(header) if !header.trim().is_empty() => (*header).to_owned(),
+        _ => column_letter(c),
+    });
+    let position = Position { sheet: error.sheet.clone().unwrap_or_else(|| sheet.to_owned()), row: error.row.unwrap_or(0), column };
     Issue { position, kind: IssueKind::Read(error.kind) }
 }
 
@@ -95,26 +100,31 @@ pub(crate) fn column_letter(mut column: usize) -> String {
 
 fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
     let name = &request.display_name;
-    let mut workbook = Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e))?;
+    let mut workbook = Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e, &[]))?;
     let format = workbook.format();
     let encoding = workbook.encoding_name();
     let sheet = choose_sheet(&workbook, request);
-    let mut rows = workbook.rows(sheet.as_deref()).map_err(|e| read_issue(name, e))?;
+    let mut rows = workbook.rows(sheet.as_deref()).map_err(|e| read_issue(name, e, &[]))?;
     let sheet_label = sheet.clone().unwrap_or_else(|| name.clone());
     let header = match rows.next() {
         None => return Err(file_issue(&sheet_label, IssueKind::EmptyFile)),
-        Some(Err(e)) => return Err(read_issue(&sheet_label, e)),
+        Some(Err(e)) => return Err(read_issue(&sheet_label, e, &[])),
         Some(Ok(row)) => row,
     };
     let headers: Vec<&str> = header.cells.iter().map(Cell::as_str).collect();
-    let entity = request
-        .entity
-        .or_else(|| detect_entity(&headers, sheet.as_deref()))
-        .ok_or_else(|| file_issue(&sheet_label, IssueKind::UnknownEntity))?;
+    if matches!(request.entity, None | Some(Entity::Roles)) && matrix::is_matrix(&headers, sheet.as_deref()) {
+        return send_matrix(&sheet_label, &headers, rows, format, tx);
+    }
+    // A CSV's "sheet name" is only its file name, which says less than its headers do.
+    let named_sheet = if format == muster_sheets::Format::Csv { None } else { sheet.as_deref() };
+    let entity = request.entity.or_else(|| detect_entity(&headers, named_sheet));
+    let opened = Opened { sheet: sheet_label.clone(), entity, format, encoding };
+    if tx.blocking_send(Event::Opened(opened)).is_err() {
+        return Ok(());
+    }
+    let entity = entity.ok_or_else(|| file_issue(&sheet_label, IssueKind::UnknownEntity))?;
     let map = map_headers(entity, &headers).map_err(|errors| header_issues(&sheet_label, errors, tx))?;
-    let info = SheetInfo { sheet: sheet_label.clone(), entity, map, format, encoding };
-    let map = info.map.clone();
-    if tx.blocking_send(Event::Started(info)).is_err() {
+    if tx.blocking_send(Event::Started(map.clone())).is_err() {
         return Ok(());
     }
     let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -125,11 +135,11 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
                 data_rows += 1;
                 batch.push(parse_row(&sheet_label, entity, &map, &row));
             }
-            Err(error) if error.is_fatal() => return Err(read_issue(&sheet_label, error)),
+            Err(error) if error.is_fatal() => return Err(read_issue(&sheet_label, error, &headers)),
             Err(error) => {
                 data_rows += 1;
                 let row = error.row.unwrap_or(0);
-                batch.push(Parsed { row, record: Err(vec![read_issue(&sheet_label, error)]) });
+                batch.push(Parsed { row, record: Err(vec![read_issue(&sheet_label, error, &headers)]) });
             }
         }
         if batch.len() == BATCH_ROWS {
@@ -145,6 +155,24 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Event::Batch(batch));
+    }
+    Ok(())
+}
+
+/// The permission matrix is planned as a roles sheet whose rows are its role columns; issues
+/// about a role as a whole point at the matrix's header row.
+fn send_matrix(
+    sheet: &str,
+    headers: &[&str],
+    rows: muster_sheets::Rows<'_>,
+    format: muster_sheets::Format,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), Issue> {
+    let records = matrix::read_matrix(sheet, headers, rows)?;
+    let map = map_headers(Entity::Roles, &["Role", "Permissions"]).map_err(|_| file_issue(sheet, IssueKind::UnknownEntity))?;
+    let opened = Opened { sheet: sheet.to_owned(), entity: Some(Entity::Roles), format, encoding: None };
+    if tx.blocking_send(Event::Opened(opened)).is_ok() && tx.blocking_send(Event::Started(map)).is_ok() {
+        let _ = tx.blocking_send(Event::Batch(records));
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::records::{NamedRecord, RoleRecord};
-use crate::sql::{placeholders, rows_per_statement, values_list};
+use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
 use crate::{Connection, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ async fn upsert_named_in(conn: &mut Connection, table: &str, records: &[NamedRec
             "INSERT INTO {table} (name_key, name, description, created_at, updated_at) VALUES {} \
              ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
              description = excluded.description, updated_at = excluded.updated_at",
-            values_list(chunk.len(), 5)
+            values_list(Placeholders::of(conn), chunk.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for r in chunk {
@@ -103,7 +103,7 @@ pub async fn upsert_roles(conn: &mut Connection, roles: &[RoleRecord]) -> Result
     for chunk in roles.chunks(500) {
         let sql = format!(
             "DELETE FROM role_permissions WHERE role_key IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(Placeholders::of(conn), 1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for role in chunk {
@@ -118,7 +118,7 @@ pub async fn upsert_roles(conn: &mut Connection, roles: &[RoleRecord]) -> Result
     for chunk in grants.chunks(rows_per_statement(2)) {
         let sql = format!(
             "INSERT INTO role_permissions (role_key, permission) VALUES {}",
-            values_list(chunk.len(), 2)
+            values_list(Placeholders::of(conn), chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql);
         for (role, permission) in chunk {

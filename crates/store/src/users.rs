@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use crate::records::UserRecord;
-use crate::sql::{placeholders, rows_per_statement, values_list};
+use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
 use crate::{Connection, Result};
 
 const USER_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
@@ -23,7 +23,7 @@ const KEYS_PER_READ: usize = 1_000;
 pub async fn fetch_users(conn: &mut Connection, keys: &[&str]) -> Result<Vec<UserRecord>> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_READ) {
-        let list = placeholders(1, chunk.len());
+        let list = placeholders(Placeholders::of(conn), 1, chunk.len());
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key IN ({list})");
         let rows = bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?;
         let mut batch: Vec<UserRecord> = rows.iter().map(user_from_row).collect::<Result<_>>()?;
@@ -97,7 +97,7 @@ async fn memberships_of(
     let (table, column) = kind.table_and_column();
     let sql = format!(
         "SELECT username_key, {column} FROM {table} WHERE username_key IN ({}) ORDER BY username_key, {column}",
-        placeholders(1, users.len())
+        placeholders(Placeholders::of(conn), 1, users.len())
     );
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     for row in bind_all(sqlx::query(&sql), users).fetch_all(&mut *conn).await? {
@@ -112,7 +112,7 @@ pub async fn email_owners(conn: &mut Connection, email_keys: &[&str]) -> Result<
     for chunk in email_keys.chunks(KEYS_PER_READ) {
         let sql = format!(
             "SELECT email_key, username_key FROM users WHERE email_key IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(Placeholders::of(conn), 1, chunk.len())
         );
         for row in bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await? {
             owners.insert(row.try_get(0)?, row.try_get(1)?);
@@ -131,7 +131,7 @@ pub async fn upsert_users(conn: &mut Connection, users: &[UserRecord]) -> Result
              department_key = excluded.department_key, active = excluded.active, \
              ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
              password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-            values_list(chunk.len(), USER_COLUMN_COUNT)
+            values_list(Placeholders::of(conn), chunk.len(), USER_COLUMN_COUNT)
         );
         let mut query = sqlx::query(&sql);
         for u in chunk {
@@ -167,13 +167,13 @@ pub async fn replace_memberships(
 ) -> Result<()> {
     let (table, column) = kind.table_and_column();
     for chunk in users.chunks(KEYS_PER_READ) {
-        let sql = format!("DELETE FROM {table} WHERE username_key IN ({})", placeholders(1, chunk.len()));
+        let sql = format!("DELETE FROM {table} WHERE username_key IN ({})", placeholders(Placeholders::of(conn), 1, chunk.len()));
         bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
     }
     for chunk in pairs.chunks(rows_per_statement(2)) {
         let sql = format!(
             "INSERT INTO {table} (username_key, {column}) VALUES {}",
-            values_list(chunk.len(), 2)
+            values_list(Placeholders::of(conn), chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql);
         for (user, key) in chunk {

@@ -11,7 +11,10 @@ jose,José Ñúñez,Ventas,jose@example.com,0034 91 123 45 67,No,es-ES,Europe/Ma
 fn same_users_in_every_encoding(store: &Store) {
     let variants: Vec<(&str, Vec<u8>)> = vec![
         ("utf8.csv", USERS.as_bytes().to_vec()),
-        ("utf8bom.csv", [b"\xEF\xBB\xBF".as_slice(), USERS.as_bytes()].concat()),
+        (
+            "utf8bom.csv",
+            [b"\xEF\xBB\xBF".as_slice(), USERS.as_bytes()].concat(),
+        ),
         ("utf16le.csv", utf16le_bom(USERS)),
         ("utf16be.csv", utf16be_bom(USERS)),
         ("cp1252.csv", windows1252(USERS)),
@@ -29,7 +32,11 @@ fn same_users_in_every_encoding(store: &Store) {
         let table = store.table("users", &[]);
         assert_eq!(table.get("zoe", "Name"), "Zoë Müller", "after {name}");
         assert_eq!(table.get("jose", "Name"), "José Ñúñez", "after {name}");
-        assert_eq!(table.get("zoe", "Department"), "Forschung & Entwicklung", "after {name}");
+        assert_eq!(
+            table.get("zoe", "Department"),
+            "Forschung & Entwicklung",
+            "after {name}"
+        );
         match &reference {
             None => reference = Some(table),
             Some(first) => assert_eq!(&table, first, "the export after {name} differs"),
@@ -46,7 +53,11 @@ fn delimiters_are_sniffed(store: &Store) {
         assert_counts(&report, 0, 0, 2, 0);
     }
     // A `;` file whose names hold commas: the commas must stay inside the cells.
-    let report = store.import_csv_ok("commas.csv", "Username;Name;Department\nzoe;Müller, Zoë;Forschung & Entwicklung\n", &[]);
+    let report = store.import_csv_ok(
+        "commas.csv",
+        "Username;Name;Department\nzoe;Müller, Zoë;Forschung & Entwicklung\n",
+        &[],
+    );
     assert_counts(&report, 0, 1, 0, 0);
     assert_eq!(store.table("users", &[]).get("zoe", "Name"), "Müller, Zoë");
 }
@@ -56,7 +67,11 @@ fn delimiter_override(store: &Store) {
     let text = USERS.replace(',', "|");
     let report = store.import_csv_ok("pipe.csv", &text, &["--delimiter", "|"]);
     assert_counts(&report, 0, 0, 2, 0);
-    let report = store.import_csv_ok("tab.csv", &USERS.replace(',', "\t"), &["--delimiter", "tab"]);
+    let report = store.import_csv_ok(
+        "tab.csv",
+        &USERS.replace(',', "\t"),
+        &["--delimiter", "tab"],
+    );
     assert_counts(&report, 0, 0, 2, 0);
 }
 
@@ -71,7 +86,10 @@ fn encoding_override(store: &Store) {
     let path = store.file("utf8-as-1252.csv", USERS);
     let report = store.import_ok(&path, &["--encoding", "windows-1252"]);
     assert_counts(&report, 0, 2, 0, 0);
-    assert_eq!(store.table("users", &[]).get("jose", "Name"), "JosÃ© Ã‘ÃºÃ±ez");
+    assert_eq!(
+        store.table("users", &[]).get("jose", "Name"),
+        "JosÃ© Ã‘ÃºÃ±ez"
+    );
     // Windows-1252 bytes forced through UTF-8 are an error, not a silent repair, and change nothing.
     let before = store.snapshot();
     let path = store.file("cp1252-as-utf8.csv", windows1252(USERS));
@@ -79,8 +97,16 @@ fn encoding_override(store: &Store) {
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let report = out.json();
     assert_eq!(report["status"], "rejected", "{report:#}");
-    assert!(report["issue_count"].as_u64().unwrap_or(0) >= 1, "{report:#}");
+    assert!(
+        report["issue_count"].as_u64().unwrap_or(0) >= 1,
+        "{report:#}"
+    );
     assert_eq!(store.snapshot(), before);
 }
 
-both!(same_users_in_every_encoding, delimiters_are_sniffed, delimiter_override, encoding_override);
+both!(
+    same_users_in_every_encoding,
+    delimiters_are_sniffed,
+    delimiter_override,
+    encoding_override
+);

@@ -22,8 +22,12 @@ pub struct Out {
 impl Out {
     /// The one JSON object `--json` prints on stdout.
     pub fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON object ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -63,14 +67,26 @@ impl Store {
     fn sqlite() -> Store {
         let work = tempfile::tempdir().expect("tempdir");
         let data_dir = work.path().join("data");
-        Store { backend: Backend::Sqlite, work, data_dir, url: None, _database: None }
+        Store {
+            backend: Backend::Sqlite,
+            work,
+            data_dir,
+            url: None,
+            _database: None,
+        }
     }
 
     fn postgres(base_url: &str) -> Store {
         let database = PgDatabase::create(base_url);
         let work = tempfile::tempdir().expect("tempdir");
         let data_dir = work.path().join("data");
-        Store { backend: Backend::Postgres, work, data_dir, url: Some(database.url.clone()), _database: Some(database) }
+        Store {
+            backend: Backend::Postgres,
+            work,
+            data_dir,
+            url: Some(database.url.clone()),
+            _database: Some(database),
+        }
     }
 
     /// The SQLite data directory (its files are what the sentinel test scans).
@@ -109,7 +125,8 @@ impl Store {
 
     /// `muster import FILE --json EXTRA…`, returning the run (check `code` and `json()`).
     pub fn import(&self, file: &Path, extra: &[&str]) -> Out {
-        let mut args: Vec<&std::ffi::OsStr> = vec!["import".as_ref(), file.as_os_str(), "--json".as_ref()];
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["import".as_ref(), file.as_os_str(), "--json".as_ref()];
         args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
         self.run(&args)
     }
@@ -117,7 +134,14 @@ impl Store {
     /// An import that must be applied cleanly; returns its report.
     pub fn import_ok(&self, file: &Path, extra: &[&str]) -> Value {
         let out = self.import(file, extra);
-        assert_eq!(out.code, 0, "import of {} should succeed:\n{}\n{}", file.display(), out.stdout, out.stderr);
+        assert_eq!(
+            out.code,
+            0,
+            "import of {} should succeed:\n{}\n{}",
+            file.display(),
+            out.stdout,
+            out.stderr
+        );
         let report = out.json();
         assert_eq!(report["status"], "applied", "{report}");
         assert_eq!(report["failed"], 0, "{report}");
@@ -135,7 +159,11 @@ impl Store {
         let mut args = vec!["export", entity];
         args.extend_from_slice(extra);
         let out = self.run(&args);
-        assert_eq!(out.code, 0, "export {entity} {extra:?} failed:\n{}", out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "export {entity} {extra:?} failed:\n{}",
+            out.stderr
+        );
         out.stdout
     }
 
@@ -147,8 +175,19 @@ impl Store {
     /// Exports ENTITY into a file of the given format and returns its path.
     pub fn export_file(&self, entity: &str, format: &str, name: &str) -> PathBuf {
         let path = self.path(name);
-        let out = self.run(&["export".as_ref(), entity.as_ref(), "--format".as_ref(), format.as_ref(), "-o".as_ref(), path.as_os_str()]);
-        assert_eq!(out.code, 0, "export {entity} as {format} failed:\n{}", out.stderr);
+        let out = self.run(&[
+            "export".as_ref(),
+            entity.as_ref(),
+            "--format".as_ref(),
+            format.as_ref(),
+            "-o".as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(
+            out.code, 0,
+            "export {entity} as {format} failed:\n{}",
+            out.stderr
+        );
         path
     }
 
@@ -192,7 +231,11 @@ pub fn assert_counts(report: &Value, created: u64, updated: u64, unchanged: u64,
         report["unchanged"].as_u64().unwrap_or(u64::MAX),
         report["failed"].as_u64().unwrap_or(u64::MAX),
     );
-    assert_eq!(got, (created, updated, unchanged, failed), "(created, updated, unchanged, failed) in {report:#}");
+    assert_eq!(
+        got,
+        (created, updated, unchanged, failed),
+        "(created, updated, unchanged, failed) in {report:#}"
+    );
 }
 
 /// The report's errors as (sheet, row, column, message).
@@ -216,7 +259,9 @@ pub fn errors(report: &Value) -> Vec<(String, u64, Option<String>, String)> {
 #[track_caller]
 pub fn assert_error(report: &Value, sheet: &str, row: u64, column: Option<&str>, needle: &str) {
     let all = errors(report);
-    let found = all.iter().any(|(s, r, c, m)| s == sheet && *r == row && c.as_deref() == column && m.contains(needle));
+    let found = all.iter().any(|(s, r, c, m)| {
+        s == sheet && *r == row && c.as_deref() == column && m.contains(needle)
+    });
     assert!(found, "expected an error at {sheet}, row {row}, column {column:?} containing {needle:?}; got {all:#?}");
 }
 
@@ -232,18 +277,28 @@ impl Table {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut records = parse_csv(text).into_iter();
         let headers = records.next().unwrap_or_default();
-        Table { headers, rows: records.collect() }
+        Table {
+            headers,
+            rows: records.collect(),
+        }
     }
 
     pub fn column(&self, header: &str) -> usize {
-        self.headers.iter().position(|h| h == header).unwrap_or_else(|| panic!("no column {header} in {:?}", self.headers))
+        self.headers
+            .iter()
+            .position(|h| h == header)
+            .unwrap_or_else(|| panic!("no column {header} in {:?}", self.headers))
     }
 
     /// The value of `header` on the row whose first column is `key`.
     #[track_caller]
     pub fn get(&self, key: &str, header: &str) -> String {
         let col = self.column(header);
-        let row = self.rows.iter().find(|r| r[0] == key).unwrap_or_else(|| panic!("no row {key} in {self:#?}"));
+        let row = self
+            .rows
+            .iter()
+            .find(|r| r[0] == key)
+            .unwrap_or_else(|| panic!("no row {key} in {self:#?}"));
         row[col].clone()
     }
 
@@ -257,11 +312,21 @@ impl Table {
     /// The table without the columns whose values depend on the clock.
     pub fn without_timestamps(&self) -> Table {
         let keep: Vec<usize> = (0..self.headers.len())
-            .filter(|&i| !["Created at", "Updated at", "Last login"].contains(&self.headers[i].as_str()))
+            .filter(|&i| {
+                !["Created at", "Updated at", "Last login"].contains(&self.headers[i].as_str())
+            })
             .collect();
         Table {
             headers: keep.iter().map(|&i| self.headers[i].clone()).collect(),
-            rows: self.rows.iter().map(|r| keep.iter().map(|&i| r.get(i).cloned().unwrap_or_default()).collect()).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| {
+                    keep.iter()
+                        .map(|&i| r.get(i).cloned().unwrap_or_default())
+                        .collect()
+                })
+                .collect(),
         }
     }
 }
@@ -319,7 +384,11 @@ struct PgDatabase {
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
 }
 
 /// `postgres://u@h:p/db?x` → (`postgres://u@h:p`, `?x`).
@@ -327,25 +396,44 @@ fn split_url(url: &str) -> (&str, &str) {
     let scheme_end = url.find("://").map_or(0, |i| i + 3);
     let rest = &url[scheme_end..];
     let query = rest.find('?').map_or(url.len(), |i| scheme_end + i);
-    let path = rest[..query - scheme_end].find('/').map_or(query, |i| scheme_end + i);
+    let path = rest[..query - scheme_end]
+        .find('/')
+        .map_or(query, |i| scheme_end + i);
     (&url[..path], &url[query..])
 }
 
 impl PgDatabase {
     fn create(base_url: &str) -> PgDatabase {
         sqlx::any::install_default_drivers();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let name = format!("muster_it_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "muster_it_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            nanos
+        );
         let (root, query) = split_url(base_url);
         let url = format!("{root}/{name}{query}");
         block_on(async {
             let mut conn = sqlx::AnyConnection::connect(base_url)
                 .await
-                .unwrap_or_else(|e| panic!("MUSTER_TEST_POSTGRES_URL is set but the server cannot be reached: {e}"));
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("CREATE DATABASE");
+                .unwrap_or_else(|e| {
+                    panic!("MUSTER_TEST_POSTGRES_URL is set but the server cannot be reached: {e}")
+                });
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .await
+                .expect("CREATE DATABASE");
             let _ = conn.close().await;
         });
-        PgDatabase { admin_url: base_url.to_owned(), name, url }
+        PgDatabase {
+            admin_url: base_url.to_owned(),
+            name,
+            url,
+        }
     }
 }
 
@@ -353,7 +441,12 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         let result = block_on(async {
             let mut conn = sqlx::AnyConnection::connect(&self.admin_url).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn).await?;
+            sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn)
+            .await?;
             conn.close().await
         });
         if let Err(e) = result {
@@ -369,7 +462,9 @@ pub fn run_sqlite(scenario: fn(&Store)) {
 pub fn run_postgres(scenario: fn(&Store)) {
     match std::env::var("MUSTER_TEST_POSTGRES_URL") {
         Ok(url) if !url.trim().is_empty() => scenario(&Store::postgres(url.trim())),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("MUSTER_TEST_POSTGRES_URL must be set under CI"),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("MUSTER_TEST_POSTGRES_URL must be set under CI")
+        }
         _ => eprintln!("skipping PostgreSQL: MUSTER_TEST_POSTGRES_URL is unset"),
     }
 }
@@ -394,9 +489,6 @@ pub(crate) use both;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
-
-/// The users template header line.
-pub const USERS_HEADER: &str = "Username,Name,Password,Department,E-mail,Phone,Active,Ignore MFA,Roles,User group,Locale,Timezone";
 
 /// Text as UTF-16 little-endian with a byte-order mark.
 pub fn utf16le_bom(text: &str) -> Vec<u8> {

@@ -1,0 +1,75 @@
+//! The roles "permission matrix" sheet that XLSX/ODS exports add (permissions down, roles
+//! across, `Yes` where a role holds a permission), read back as role records: each role column
+//! becomes that role's whole permission set. The sheet is small by nature (one row per catalog
+//! permission), so it is read whole.
+
+use std::collections::BTreeSet;
+
+use muster_domain::{parse_bool, EntityName, Patch, Permission, RoleRow, PERMISSION_MATRIX_SHEET};
+use muster_sheets::{ReadError, Row};
+
+use crate::issue::{Issue, IssueKind, Position};
+use crate::source::{column_letter, Parsed, Record};
+
+/// A sheet named "Permission matrix", or one whose first header is "Permission".
+pub(crate) fn is_matrix(headers: &[&str], sheet: Option<&str>) -> bool {
+    sheet.is_some_and(|s| s.trim().eq_ignore_ascii_case(PERMISSION_MATRIX_SHEET))
+        || headers.first().is_some_and(|h| h.trim().eq_ignore_ascii_case("permission"))
+}
+
+fn at(sheet: &str, row: u64, column: usize, kind: IssueKind) -> Issue {
+    Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(column_letter(column + 1)) }, kind }
+}
+
+/// One role record per role column; a column whose cells do not all read as Yes/No fails as a
+/// whole, and a row with an unknown permission code fails on its own.
+pub(crate) fn read_matrix(
+    sheet: &str,
+    headers: &[&str],
+    rows: impl Iterator<Item = Result<Row, ReadError>>,
+) -> Result<Vec<Parsed>, Issue> {
+    let mut roles: Vec<(Result<EntityName, Vec<Issue>>, BTreeSet<Permission>)> = headers[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, header)| {
+            let name = EntityName::parse(header)
+                .map_err(|e| vec![at(sheet, 1, i + 1, IssueKind::Field(muster_domain::FieldErrorKind::EntityName(e)))]);
+            (name, BTreeSet::new())
+        })
+        .collect();
+    let mut failed_rows = Vec::new();
+    for row in rows {
+        let row = row.map_err(|e| at(sheet, e.row.unwrap_or(0), 0, IssueKind::Read(e.kind)))?;
+        let code = row.cells.first().map(|c| c.as_str()).unwrap_or("");
+        let permission = match Permission::parse(code) {
+            Ok(p) => p,
+            Err(_) => {
+                let issue = at(sheet, row.number, 0, IssueKind::UnknownPermission(code.trim().to_owned()));
+                failed_rows.push(Parsed { row: row.number, record: Err(vec![issue]) });
+                continue;
+            }
+        };
+        for (i, (name, granted)) in roles.iter_mut().enumerate() {
+            let cell = row.cells.get(i + 1).map(|c| c.as_str()).unwrap_or("");
+            match parse_bool(cell) {
+                _ if cell.trim().is_empty() => {}
+                Ok(true) => {
+                    granted.insert(permission);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let issue = at(sheet, row.number, i + 1, IssueKind::Field(muster_domain::FieldErrorKind::Bool(e)));
+                    match name {
+                        Ok(_) => *name = Err(vec![issue]),
+                        Err(issues) => issues.push(issue),
+                    }
+                }
+            }
+        }
+    }
+    let records = roles.into_iter().map(|(name, permissions)| Parsed {
+        row: 1,
+        record: name.map(|name| Record::Role(RoleRow { name, description: Patch::Keep, permissions: Patch::Set(permissions) })),
+    });
+    Ok(records.chain(failed_rows).collect())
+}
