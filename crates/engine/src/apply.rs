@@ -1,21 +1,26 @@
-//! The import use case from file to store. The reader thread streams parsed batches; each batch
-//! is planned against the store and, when allowed, written inside the import's one transaction.
-//! Atomic imports stop writing at the first failed row but keep validating, so the report lists
-//! every problem of the file; at the end the transaction commits only when the import is applied.
-//! A dry run plans everything and commits nothing.
+//! The import use case from file to store, as a three-stage pipeline so that both cores work:
+//! the reader thread parses batches; the planner checks each batch against the store through a
+//! connection of its own; a writer task applies the planned writes inside the import's one
+//! transaction. The planner's reads need only the store as it was before the import — what the
+//! file itself did so far is tracked in memory (keys and e-mails seen, departments and groups
+//! created) — so they do not wait for the writes. Atomic imports stop writing at the first
+//! failed row but keep validating, so the report lists every problem of the file; at the end
+//! the transaction commits only when the import is applied. A dry run writes nothing.
 
 use std::path::{Path, PathBuf};
 
-use muster_domain::HeaderMap;
+use muster_domain::{Entity, HeaderMap};
 use muster_sheets::ReadOptions;
-use muster_store::{Connection, Store, StoreError};
+use muster_store::{Catalog, Connection, Store, StoreError};
 
-use crate::catalog_import::CatalogPlanner;
+use tokio::sync::mpsc;
+
+use crate::catalog_import::{CatalogPlanner, CatalogWrites};
 use crate::context::{Context, ImportOptions};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::report::{ImportReport, ImportStatus};
 use crate::source::{self, Event, Record, SourceRequest};
-use crate::user_import::{fail_row, UserPlanner};
+use crate::user_import::{fail_row, look_up, Lookup, UserPlanner, UserWrites};
 
 /// The default ceiling on an import file's size (SPEC §8), the same as the server's upload limit.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 200 * 1024 * 1024;
@@ -55,29 +60,33 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
         sheet: options.sheet.clone(),
         options: ReadOptions { delimiter: options.delimiter, encoding: options.encoding.clone(), limits: options.limits.clone() },
     };
-    let mut events = source::spawn(request);
-    let mut tx = store.begin().await?;
+    let events = source::spawn(request);
+    let mut staged = look_ahead(events, store.acquire().await?);
+    let writer = Writer::start(store).await?;
     let now = (ctx.now)();
     let mut planner = None;
     let mut file_failed = false;
     let mut rows_done = 0u64;
-    while let Some(event) = events.recv().await {
-        match event {
-            Event::Opened(opened) => {
+    while let Some(stage) = staged.recv().await {
+        match stage {
+            Staged::Opened(opened) => {
                 report.entity = opened.entity.map(|e| e.as_str());
                 report.sheet = Some(opened.sheet);
                 report.format = Some(opened.format.extension());
                 report.encoding = opened.encoding;
             }
-            Event::Started(map) => planner = Some(start(&mut tx, map, &report, options, now).await?),
-            Event::Fatal(issue) => {
+            Staged::Started(map, catalog) => planner = Some(start(map, catalog, &report, options, now)),
+            Staged::Fatal(issue) => {
                 file_failed = true;
                 report.push_issue(issue);
             }
-            Event::Batch(rows) => {
-                rows_done += rows.len() as u64;
+            Staged::Failed(error) => return Err(error.into()),
+            Staged::Batch(batch) => {
+                rows_done += batch.rows;
                 if let Some(planner) = planner.as_mut() {
-                    run_batch(&mut tx, planner, rows, &mut report, options, ctx).await?;
+                    if let Some(writes) = plan_batch(planner, batch, &mut report, options, ctx) {
+                        writer.send(writes).await;
+                    }
                 }
                 ctx.progress.rows_done(rows_done);
             }
@@ -90,63 +99,146 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
     } else {
         ImportStatus::Applied
     };
-    if report.status == ImportStatus::Applied {
-        tx.commit().await.map_err(StoreError::from)?;
-    } else {
-        tx.rollback().await.map_err(StoreError::from)?;
-    }
+    writer.finish(report.status == ImportStatus::Applied).await?;
     Ok(report)
 }
 
-async fn start(conn: &mut Connection, map: HeaderMap, report: &ImportReport, options: &ImportOptions, now: i64) -> Result<Planner, StoreError> {
-    let catalog = muster_store::load_catalog(conn).await?;
-    let sheet = report.sheet.clone().unwrap_or_default();
-    Ok(match map.entity() {
-        muster_domain::Entity::Users => {
-            Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now))
-        }
-        _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
-    })
+/// The reader's events after the look-ahead stage: batches carry what the store holds for them.
+enum Staged {
+    Opened(source::Opened),
+    Started(HeaderMap, Catalog),
+    Batch(StagedBatch),
+    Fatal(Issue),
+    Failed(StoreError),
 }
 
-/// Plans one batch and writes it when the mode allows: never in a dry run, and in an atomic
-/// import only while no row of the file has failed so far.
-async fn run_batch(
-    conn: &mut Connection,
-    planner: &mut Planner,
-    rows: Vec<source::Parsed>,
-    report: &mut ImportReport,
-    options: &ImportOptions,
-    ctx: &Context,
-) -> Result<(), StoreError> {
-    let mut valid = Vec::with_capacity(rows.len());
+struct StagedBatch {
+    rows: u64,
+    failed: Vec<Vec<Issue>>,
+    valid: Vec<(u64, Record)>,
+    lookup: Option<Lookup>,
+}
+
+/// The look-ahead stage: a task with its own read connection that loads the catalog and, for
+/// each batch of users, the existing users and e-mail owners, while the planner works on the
+/// batch before.
+fn look_ahead(mut events: mpsc::Receiver<Event>, mut reads: muster_store::PooledConnection) -> mpsc::Receiver<Staged> {
+    let (out, staged) = mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut users = false;
+        while let Some(event) = events.recv().await {
+            let stage = match event {
+                Event::Opened(opened) => Ok(Staged::Opened(opened)),
+                Event::Started(map) => {
+                    users = map.entity() == Entity::Users;
+                    muster_store::load_catalog(&mut reads).await.map(|catalog| Staged::Started(map, catalog))
+                }
+                Event::Fatal(issue) => Ok(Staged::Fatal(issue)),
+                Event::Batch(rows) => stage_batch(&mut reads, rows, users).await.map(Staged::Batch),
+            };
+            let failed = stage.is_err();
+            if out.send(stage.unwrap_or_else(Staged::Failed)).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    staged
+}
+
+async fn stage_batch(reads: &mut Connection, rows: Vec<source::Parsed>, users: bool) -> Result<StagedBatch, StoreError> {
+    let mut batch = StagedBatch { rows: rows.len() as u64, failed: Vec::new(), valid: Vec::with_capacity(rows.len()), lookup: None };
     for parsed in rows {
         match parsed.record {
-            Ok(record) => valid.push((parsed.row, record)),
-            Err(issues) => fail_row(report, issues),
+            Ok(record) => batch.valid.push((parsed.row, record)),
+            Err(issues) => batch.failed.push(issues),
         }
     }
-    let may_write = |report: &ImportReport| !options.dry_run && (options.partial || !report.has_failures());
-    match planner {
-        Planner::Users(users) => {
-            let rows = valid
+    if users {
+        let user_rows = batch.valid.iter().filter_map(|(_, record)| match record {
+            Record::User(user) => Some(user),
+            _ => None,
+        });
+        batch.lookup = Some(look_up(reads, user_rows).await?);
+    }
+    Ok(batch)
+}
+
+/// What one planned batch writes.
+enum Writes {
+    Users(UserWrites),
+    Catalog(CatalogWrites),
+}
+
+/// The task that owns the import's transaction and applies batches in order.
+struct Writer {
+    batches: mpsc::Sender<Writes>,
+    task: tokio::task::JoinHandle<Result<muster_store::Transaction, StoreError>>,
+}
+
+impl Writer {
+    async fn start(store: &Store) -> Result<Writer, StoreError> {
+        let mut tx = store.begin().await?;
+        // Two batches in flight bound the memory while letting planning run ahead of writing.
+        let (batches, mut incoming) = mpsc::channel::<Writes>(2);
+        let task = tokio::spawn(async move {
+            while let Some(writes) = incoming.recv().await {
+                match writes {
+                    Writes::Users(w) => w.write(&mut tx).await?,
+                    Writes::Catalog(w) => w.write(&mut tx).await?,
+                }
+            }
+            Ok(tx)
+        });
+        Ok(Writer { batches, task })
+    }
+
+    async fn send(&self, writes: Writes) {
+        // A send fails only when the task ended early after a failed write; `finish` reports
+        // that error, and the planner may as well finish validating the file meanwhile.
+        let _ = self.batches.send(writes).await;
+    }
+
+    /// Waits for every queued write, then commits or rolls back.
+    async fn finish(self, commit: bool) -> Result<(), StoreError> {
+        drop(self.batches);
+        let tx = match self.task.await {
+            Ok(result) => result?,
+            Err(join) => return Err(StoreError::Interrupted(join.to_string())),
+        };
+        if commit { tx.commit().await? } else { tx.rollback().await? }
+        Ok(())
+    }
+}
+
+fn start(map: HeaderMap, catalog: Catalog, report: &ImportReport, options: &ImportOptions, now: i64) -> Planner {
+    let sheet = report.sheet.clone().unwrap_or_default();
+    match map.entity() {
+        Entity::Users => Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now)),
+        _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
+    }
+}
+
+/// Plans one batch and returns its writes when the mode allows writing: never in a dry run, and
+/// in an atomic import only while no row of the file has failed so far.
+fn plan_batch(planner: &mut Planner, batch: StagedBatch, report: &mut ImportReport, options: &ImportOptions, ctx: &Context) -> Option<Writes> {
+    for issues in batch.failed {
+        fail_row(report, issues);
+    }
+    let writes = match (planner, batch.lookup) {
+        (Planner::Users(users), Some(lookup)) => {
+            let rows = batch
+                .valid
                 .into_iter()
                 .filter_map(|(row, record)| match record {
                     Record::User(user) => Some((row, user)),
                     _ => None,
                 })
                 .collect();
-            let writes = users.plan(conn, rows, report, ctx).await?;
-            if may_write(report) {
-                writes.write(conn).await?;
-            }
+            Writes::Users(users.plan(rows, lookup, report, ctx))
         }
-        Planner::Catalog(catalog) => {
-            let writes = catalog.plan(valid, report);
-            if may_write(report) {
-                writes.write(conn).await?;
-            }
-        }
-    }
-    Ok(())
+        (Planner::Catalog(catalog), _) => Writes::Catalog(catalog.plan(batch.valid, report)),
+        (Planner::Users(_), None) => return None,
+    };
+    let may_write = !options.dry_run && (options.partial || !report.has_failures());
+    may_write.then_some(writes)
 }

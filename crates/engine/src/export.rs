@@ -5,10 +5,11 @@
 
 use std::io::Write;
 
-use futures_util::StreamExt;
+use std::collections::BTreeMap;
+
 use muster_domain::{export_fields, Entity, EntityName, Field, Permission, PERMISSION_MATRIX_SHEET};
 use muster_sheets::{Format, WorkbookWriter, WriteError};
-use muster_store::{ExportUserRow, Store, StoreError, UserFilter};
+use muster_store::{Catalog, Store, StoreError, UserFilter, UserRecord};
 
 use crate::timefmt::rfc3339_utc;
 
@@ -78,32 +79,51 @@ async fn export_users(store: &Store, filter: &ExportFilter, writer: &mut (dyn Wo
         search: filter.search.clone(),
     };
     writer.start_sheet(Entity::Users.sheet_name(), &headers(Entity::Users))?;
-    let mut stream = muster_store::export_users(store.pool(), store_filter);
+    let mut conn = store.acquire().await?;
+    let mut after: Option<String> = None;
     let mut count = 0;
-    while let Some(user) = stream.next().await {
-        let cells = user_cells(&user?);
-        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-        writer.write_row(&refs)?;
-        count += 1;
+    loop {
+        let page = muster_store::users_page(&mut conn, &store_filter, after.as_deref(), EXPORT_PAGE).await?;
+        for user in &page {
+            let cells = user_cells(user, &catalog);
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            writer.write_row(&refs)?;
+        }
+        count += page.len() as u64;
+        match page.last() {
+            Some(last) if page.len() == EXPORT_PAGE => after = Some(last.username_key.clone()),
+            _ => break,
+        }
     }
     Ok(count)
 }
 
-fn user_cells(user: &ExportUserRow) -> Vec<String> {
+/// Users per page of the export: one query each, one page in memory.
+const EXPORT_PAGE: usize = 2_000;
+
+/// Display names of a user's roles or groups, in key order.
+fn names<T>(keys: &[String], map: &BTreeMap<String, T>, name: fn(&T) -> &str) -> String {
+    keys.iter().filter_map(|k| map.get(k).map(name)).collect::<Vec<_>>().join(", ")
+}
+
+fn user_cells(user: &UserRecord, catalog: &Catalog) -> Vec<String> {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
     export_fields(Entity::Users)
         .iter()
         .map(|field| match field {
             Field::Username => user.username.clone(),
             Field::Name => user.name.clone(),
-            Field::Department => user.department.clone().unwrap_or_default(),
-            Field::Email => user.email.clone().unwrap_or_default(),
-            Field::Phone => user.phone.clone().unwrap_or_default(),
+            Field::Department => {
+                user.department_key.as_ref().and_then(|k| catalog.departments.get(k)).map(|d| d.name.clone()).unwrap_or_default()
+            }
+            Field::Email => text(&user.email),
+            Field::Phone => text(&user.phone),
             Field::Active => yes_no(user.active).to_owned(),
             Field::IgnoreMfa => yes_no(user.ignore_mfa).to_owned(),
-            Field::Roles => user.roles.join(", "),
-            Field::Groups => user.groups.join(", "),
-            Field::Locale => user.locale.clone().unwrap_or_default(),
-            Field::Timezone => user.timezone.clone().unwrap_or_default(),
+            Field::Roles => names(&user.role_keys, &catalog.roles, |r| r.named.name.as_str()),
+            Field::Groups => names(&user.group_keys, &catalog.groups, |g| g.name.as_str()),
+            Field::Locale => text(&user.locale),
+            Field::Timezone => text(&user.timezone),
             Field::CreatedAt => rfc3339_utc(user.created_at),
             Field::UpdatedAt => rfc3339_utc(user.updated_at),
             Field::LastLogin => user.last_login_at.map(rfc3339_utc).unwrap_or_default(),

@@ -1,20 +1,26 @@
 //! Remembering which keys a file has already used, in memory that stays small for a million
 //! rows: a 128-bit hash of each key (two SipHash passes with different seeds) instead of the key
 //! itself. A false "duplicate" would need a 128-bit collision, which does not happen in practice.
+//! The hash is stored as four `u32`s beside a `u32` row number: 20-byte entries, where a `u128`
+//! key with a `u64` row would take 32 (a `u128` is 16-byte aligned). With two such sets (usernames
+//! and e-mails) that is about 80 MB less at a million rows.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 #[derive(Default)]
 pub(crate) struct FileKeys {
-    first_rows: HashMap<u128, u64>,
+    first_rows: HashMap<[u32; 4], u32>,
 }
 
 impl FileKeys {
     /// Records `key` at `row`; if the file used it before, returns that earlier row instead.
     pub fn first_seen(&mut self, key: &str, row: u64) -> Option<u64> {
+        // Spreadsheets stop at about a million rows and our CSV cap is lower than 2^32; a
+        // larger number would only be reported clamped.
+        let row = u32::try_from(row).unwrap_or(u32::MAX);
         match self.first_rows.entry(key_hash(key)) {
-            std::collections::hash_map::Entry::Occupied(entry) => Some(*entry.get()),
+            std::collections::hash_map::Entry::Occupied(entry) => Some(u64::from(*entry.get())),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 entry.insert(row);
                 None
@@ -23,14 +29,15 @@ impl FileKeys {
     }
 }
 
-pub(crate) fn key_hash(key: &str) -> u128 {
+pub(crate) fn key_hash(key: &str) -> [u32; 4] {
     let half = |seed: u64| {
         #[allow(deprecated)]
         let mut hasher = std::hash::SipHasher::new_with_keys(seed, !seed);
         key.hash(&mut hasher);
         hasher.finish()
     };
-    (u128::from(half(0x6d75_7374_6572)) << 64) | u128::from(half(0x6b65_7973))
+    let (a, b) = (half(0x6d75_7374_6572), half(0x6b65_7973));
+    [(a >> 32) as u32, a as u32, (b >> 32) as u32, b as u32]
 }
 
 #[cfg(test)]

@@ -17,6 +17,36 @@ use crate::report::ImportReport;
 use crate::source::cell_issue;
 use crate::seen::FileKeys;
 
+/// What the store holds for one batch of user rows, read ahead while the previous batch is
+/// planned. It reflects the store before the import: rows of the same file are tracked by the
+/// planner itself (keys and e-mails seen, departments and groups created).
+pub(crate) struct Lookup {
+    existing: HashMap<String, UserRecord>,
+    /// E-mail key → the user holding it, for e-mails that would change hands.
+    owners: HashMap<String, String>,
+}
+
+pub(crate) async fn look_up<'a>(
+    conn: &mut Connection,
+    users: impl Iterator<Item = &'a UserRow> + Clone,
+) -> Result<Lookup, muster_store::StoreError> {
+    let keys: Vec<&str> = users.clone().map(|u| u.username.key()).collect();
+    let existing: HashMap<String, UserRecord> =
+        muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+    // Only an e-mail that differs from the user's own current one can collide with another
+    // user's; skipping the rest keeps a re-import from looking up a million owners.
+    let email_keys: Vec<&str> = users
+        .filter_map(|u| match &u.email {
+            Patch::Set(Some(email)) => Some((u.username.key(), email.key())),
+            _ => None,
+        })
+        .filter(|(user, email)| existing.get(*user).is_none_or(|u| u.email_key.as_deref() != Some(*email)))
+        .map(|(_, email)| email)
+        .collect();
+    let owners = muster_store::email_owners(conn, &email_keys).await?;
+    Ok(Lookup { existing, owners })
+}
+
 pub(crate) struct UserPlanner {
     pub sheet: String,
     pub map: HeaderMap,
@@ -68,35 +98,19 @@ impl UserPlanner {
         }
     }
 
-    /// Checks and plans one batch; returns what it would write. Issues go into the report.
-    pub async fn plan(
-        &mut self,
-        conn: &mut Connection,
-        rows: Vec<(u64, UserRow)>,
-        report: &mut ImportReport,
-        ctx: &Context,
-    ) -> Result<UserWrites, muster_store::StoreError> {
-        let keys: Vec<&str> = rows.iter().map(|(_, r)| r.username.key()).collect();
-        let existing: HashMap<String, UserRecord> =
-            muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
-        let email_keys: Vec<&str> = rows
-            .iter()
-            .filter_map(|(_, r)| match &r.email {
-                Patch::Set(Some(email)) => Some(email.key()),
-                _ => None,
-            })
-            .collect();
-        let owners = muster_store::email_owners(conn, &email_keys).await?;
+    /// Checks and plans one batch against what `look_up` found; returns what it would write.
+    /// Issues go into the report.
+    pub fn plan(&mut self, rows: Vec<(u64, UserRow)>, mut lookup: Lookup, report: &mut ImportReport, ctx: &Context) -> UserWrites {
         let mut candidates = Vec::with_capacity(rows.len());
         for (row, user) in rows {
-            let old = existing.get(user.username.key()).cloned();
-            match self.check_row(row, user, old, &owners) {
+            let old = lookup.existing.remove(user.username.key());
+            match self.check_row(row, user, old, &lookup.owners) {
                 Ok(candidate) => candidates.push(candidate),
                 Err(issues) => fail_row(report, issues),
             }
         }
         let candidates = self.settle_passwords(candidates, report, ctx);
-        Ok(self.classify(candidates, report))
+        self.classify(candidates, report)
     }
 
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
@@ -268,6 +282,11 @@ impl UserPlanner {
     /// A plaintext that already matches the stored hash keeps it (so a re-import is unchanged);
     /// every other plaintext is hashed with argon2id. Both run on every core.
     fn settle_passwords(&self, mut candidates: Vec<Candidate>, report: &mut ImportReport, ctx: &Context) -> Vec<Candidate> {
+        // Most large files carry no passwords; waking the thread pool for nothing would take
+        // the other core from the database.
+        if candidates.iter().all(|c| c.password.is_none()) {
+            return candidates;
+        }
         let matches: Vec<bool> = candidates
             .par_iter()
             .map(|c| match (&c.password, &c.existing) {

@@ -9,6 +9,7 @@ mod admin;
 mod catalog;
 mod connect;
 mod migrate;
+mod packed;
 mod records;
 mod sql;
 mod users;
@@ -17,13 +18,14 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use catalog::{load_catalog, upsert_named, upsert_roles, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use records::{NamedRecord, RoleRecord, UserRecord};
-pub use users::{
-    email_owners, export_users, fetch_users, replace_memberships, upsert_users, ExportUserRow,
-    Membership, UserFilter,
-};
+pub use users::{email_owners, fetch_users, replace_memberships, upsert_users, users_page, Membership, UserFilter};
 
 pub use sqlx::AnyConnection as Connection;
-pub use sqlx::Transaction;
+/// A connection taken from the store's pool, returned to it when dropped.
+pub type PooledConnection = sqlx::pool::PoolConnection<sqlx::Any>;
+
+/// A transaction on either backend, owned (not borrowing the store), so a task can hold it.
+pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Everything that can go wrong in the store. The database's own message is kept because it is
 /// what an operator needs to fix an unreachable or misconfigured server.
@@ -37,6 +39,8 @@ pub enum StoreError {
     Migration { version: i64, source: sqlx::Error },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("the task holding the transaction stopped: {0}")]
+    Interrupted(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

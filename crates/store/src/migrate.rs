@@ -26,6 +26,7 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
         let failed = |source| StoreError::Migration { version, source };
         let mut tx = pool.begin().await.map_err(failed)?;
         for statement in statements(script) {
+            let statement = for_backend(&statement, &tx);
             tx.execute(statement.as_str()).await.map_err(failed)?;
         }
         sqlx::query("INSERT INTO muster_migrations (version, applied_at) VALUES ($1, 0)")
@@ -36,6 +37,16 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
         tx.commit().await.map_err(failed)?;
     }
     Ok(())
+}
+
+/// The migrations are written once; the only SQLite-specific text they may hold is the table
+/// option `WITHOUT ROWID`, which PostgreSQL does not know (its tables have no rowid anyway).
+fn for_backend(statement: &str, conn: &sqlx::AnyConnection) -> String {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        statement.to_owned()
+    } else {
+        statement.replace(") WITHOUT ROWID;", ");")
+    }
 }
 
 /// Splits a script at semicolons that end a line, dropping comment lines. Our migrations never

@@ -4,41 +4,76 @@
 
 use std::collections::HashMap;
 
-use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
-use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 
 use crate::records::UserRecord;
+use crate::packed;
 use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
 use crate::{Connection, Result};
 
-const USER_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
+const USER_COLUMNS: &str = "u.username_key, u.username, u.name, u.email, u.email_key, u.phone, u.department_key, \
+     u.active, u.ignore_mfa, u.locale, u.timezone, u.password_hash, u.created_at, u.updated_at, u.last_login_at";
+/// The same columns unqualified, for INSERT.
+const USER_INSERT_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
      active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at";
 const USER_COLUMN_COUNT: usize = 15;
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
 const KEYS_PER_READ: usize = 1_000;
 
 /// The users with these keys that exist, with their memberships. Missing keys are simply absent.
+/// Each user arrives as one packed row (see `packed`), memberships aggregated into it.
 pub async fn fetch_users(conn: &mut Connection, keys: &[&str]) -> Result<Vec<UserRecord>> {
     let mut found = Vec::with_capacity(keys.len());
+    let packed_row = packed_user_columns();
+    let row_separator = packed::ROW;
     for chunk in keys.chunks(KEYS_PER_READ) {
         let list = placeholders(Placeholders::of(conn), 1, chunk.len());
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key IN ({list})");
-        let rows = bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?;
-        let mut batch: Vec<UserRecord> = rows.iter().map(user_from_row).collect::<Result<_>>()?;
-        if !batch.is_empty() {
-            let present: Vec<&str> = batch.iter().map(|u| u.username_key.as_str()).collect();
-            let roles = memberships_of(conn, Membership::Roles, &present).await?;
-            let groups = memberships_of(conn, Membership::Groups, &present).await?;
-            for user in &mut batch {
-                user.role_keys = roles.get(&user.username_key).cloned().unwrap_or_default();
-                user.group_keys = groups.get(&user.username_key).cloned().unwrap_or_default();
-            }
+        let sql = format!("SELECT string_agg({packed_row}, '{row_separator}') FROM users u WHERE u.username_key IN ({list})");
+        let batch: Option<String> = bind_all(sqlx::query(&sql), chunk).fetch_one(&mut *conn).await?.try_get(0)?;
+        for row in packed::rows(batch.as_deref()) {
+            found.push(user_from_packed(row)?);
         }
-        found.extend(batch);
     }
     Ok(found)
+}
+
+fn packed_user_columns() -> String {
+    let item = packed::ITEM;
+    let mut columns: Vec<String> = USER_COLUMNS.split(',').map(|c| c.trim().to_owned()).collect();
+    columns.push(format!(
+        "(SELECT string_agg(x.role_key, '{item}') FROM user_roles x WHERE x.username_key = u.username_key)"
+    ));
+    columns.push(format!(
+        "(SELECT string_agg(x.group_key, '{item}') FROM group_members x WHERE x.username_key = u.username_key)"
+    ));
+    let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+    packed::pack(&refs)
+}
+
+fn user_from_packed(row: &str) -> Result<UserRecord> {
+    let f = packed::unpack(row);
+    if f.len() != USER_COLUMN_COUNT + 2 {
+        return Err(sqlx::Error::Decode(format!("a packed user row has {} fields", f.len()).into()).into());
+    }
+    Ok(UserRecord {
+        username_key: f[0].to_owned(),
+        username: f[1].to_owned(),
+        name: f[2].to_owned(),
+        email: packed::optional(f[3]),
+        email_key: packed::optional(f[4]),
+        phone: packed::optional(f[5]),
+        department_key: packed::optional(f[6]),
+        active: packed::number(f[7])? != 0,
+        ignore_mfa: packed::number(f[8])? != 0,
+        locale: packed::optional(f[9]),
+        timezone: packed::optional(f[10]),
+        password_hash: f[11].to_owned(),
+        created_at: packed::number(f[12])?,
+        updated_at: packed::number(f[13])?,
+        last_login_at: packed::optional(f[14]).map(|n| packed::number(&n)).transpose()?,
+        role_keys: packed::list(f[15]),
+        group_keys: packed::list(f[16]),
+    })
 }
 
 fn bind_all<'q>(
@@ -49,28 +84,6 @@ fn bind_all<'q>(
         query = query.bind(*value);
     }
     query
-}
-
-fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
-    Ok(UserRecord {
-        username_key: row.try_get(0)?,
-        username: row.try_get(1)?,
-        name: row.try_get(2)?,
-        email: row.try_get(3)?,
-        email_key: row.try_get(4)?,
-        phone: row.try_get(5)?,
-        department_key: row.try_get(6)?,
-        active: row.try_get::<i64, _>(7)? != 0,
-        ignore_mfa: row.try_get::<i64, _>(8)? != 0,
-        locale: row.try_get(9)?,
-        timezone: row.try_get(10)?,
-        password_hash: row.try_get(11)?,
-        created_at: row.try_get(12)?,
-        updated_at: row.try_get(13)?,
-        last_login_at: row.try_get(14)?,
-        role_keys: Vec::new(),
-        group_keys: Vec::new(),
-    })
 }
 
 /// Which membership table: a user's roles or a user's groups.
@@ -87,23 +100,6 @@ impl Membership {
             Membership::Groups => ("group_members", "group_key"),
         }
     }
-}
-
-async fn memberships_of(
-    conn: &mut Connection,
-    kind: Membership,
-    users: &[&str],
-) -> Result<HashMap<String, Vec<String>>> {
-    let (table, column) = kind.table_and_column();
-    let sql = format!(
-        "SELECT username_key, {column} FROM {table} WHERE username_key IN ({}) ORDER BY username_key, {column}",
-        placeholders(Placeholders::of(conn), 1, users.len())
-    );
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
-    for row in bind_all(sqlx::query(&sql), users).fetch_all(&mut *conn).await? {
-        map.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
-    }
-    Ok(map)
 }
 
 /// For each e-mail key, the user who holds it now (if any).
@@ -125,7 +121,7 @@ pub async fn email_owners(conn: &mut Connection, email_keys: &[&str]) -> Result<
 pub async fn upsert_users(conn: &mut Connection, users: &[UserRecord]) -> Result<()> {
     for chunk in users.chunks(rows_per_statement(USER_COLUMN_COUNT)) {
         let sql = format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT (username_key) DO UPDATE SET \
+            "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {} ON CONFLICT (username_key) DO UPDATE SET \
              username = excluded.username, name = excluded.name, email = excluded.email, \
              email_key = excluded.email_key, phone = excluded.phone, \
              department_key = excluded.department_key, active = excluded.active, \
@@ -195,121 +191,59 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-/// One user as the export writes it: display names of department, roles and groups resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExportUserRow {
-    pub username: String,
-    pub name: String,
-    pub department: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub active: bool,
-    pub ignore_mfa: bool,
-    /// Display names, sorted by key.
-    pub roles: Vec<String>,
-    pub groups: Vec<String>,
-    pub locale: Option<String>,
-    pub timezone: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_login_at: Option<i64>,
-}
-
-/// Streams the matching users in username order, memberships aggregated by the database.
-/// `string_agg … ORDER BY` reads the same on PostgreSQL and on SQLite ≥ 3.44.
-pub fn export_users(pool: &AnyPool, filter: UserFilter) -> BoxStream<'static, Result<ExportUserRow>> {
-    let pool = pool.clone();
-    let (sql, binds) = export_query(&filter);
-    async_stream_rows(pool, sql, binds)
-}
-
-fn export_query(filter: &UserFilter) -> (String, Vec<String>) {
-    let mut conditions = Vec::new();
-    let mut binds = Vec::new();
-    let next = |value: String, binds: &mut Vec<String>| {
+/// One page of the users matching `filter`, in username-key order, starting after `after`.
+/// Export walks the table page by page (keyset pagination), so it holds one page in memory and no
+/// long-lived cursor; each page arrives as one aggregated value (see `packed`).
+pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Option<&str>, limit: usize) -> Result<Vec<UserRecord>> {
+    let style = Placeholders::of(conn);
+    let mut binds: Vec<String> = Vec::new();
+    let mut next = |value: String| {
         binds.push(value);
-        format!("${}", binds.len())
+        placeholders(style, binds.len(), 1)
     };
+    let mut conditions = Vec::new();
+    if let Some(after) = after {
+        conditions.push(format!("u.username_key > {}", next(after.to_owned())));
+    }
     if let Some(key) = &filter.department_key {
-        conditions.push(format!("u.department_key = {}", next(key.clone(), &mut binds)));
+        conditions.push(format!("u.department_key = {}", next(key.clone())));
     }
     if let Some(key) = &filter.group_key {
-        let p = next(key.clone(), &mut binds);
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM group_members m WHERE m.username_key = u.username_key AND m.group_key = {p})"
-        ));
+        let p = next(key.clone());
+        conditions.push(format!("EXISTS (SELECT 1 FROM group_members m WHERE m.username_key = u.username_key AND m.group_key = {p})"));
     }
     if let Some(key) = &filter.role_key {
-        let p = next(key.clone(), &mut binds);
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM user_roles m WHERE m.username_key = u.username_key AND m.role_key = {p})"
-        ));
+        let p = next(key.clone());
+        conditions.push(format!("EXISTS (SELECT 1 FROM user_roles m WHERE m.username_key = u.username_key AND m.role_key = {p})"));
     }
     if let Some(active) = filter.active {
         conditions.push(format!("u.active = {}", i64::from(active)));
     }
     if let Some(text) = &filter.search {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let p = next(pattern, &mut binds);
-        conditions.push(format!(
-            "(u.username_key LIKE {p} ESCAPE '\\' OR lower(u.name) LIKE {p} ESCAPE '\\' OR u.email_key LIKE {p} ESCAPE '\\')"
-        ));
+        let matches: Vec<String> = ["u.username_key", "lower(u.name)", "u.email_key"]
+            .iter()
+            .map(|column| format!("{column} LIKE {} ESCAPE '\\'", next(pattern.clone())))
+            .collect();
+        conditions.push(format!("({})", matches.join(" OR ")));
     }
     let filter_sql = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let sql = format!(
-        "SELECT u.username, u.name, d.name, u.email, u.phone, u.active, u.ignore_mfa, \
-         (SELECT string_agg(r.name, '\u{1f}' ORDER BY r.name_key) FROM user_roles x JOIN roles r ON r.name_key = x.role_key WHERE x.username_key = u.username_key), \
-         (SELECT string_agg(g.name, '\u{1f}' ORDER BY g.name_key) FROM group_members x JOIN user_groups g ON g.name_key = x.group_key WHERE x.username_key = u.username_key), \
-         u.locale, u.timezone, u.created_at, u.updated_at, u.last_login_at \
-         FROM users u LEFT JOIN departments d ON d.name_key = u.department_key {filter_sql} ORDER BY u.username_key"
+        "SELECT string_agg(page.p, '{}') FROM (SELECT {} AS p FROM users u {filter_sql} ORDER BY u.username_key LIMIT {limit}) page",
+        packed::ROW,
+        packed_user_columns()
     );
-    (sql, binds)
+    let mut query = sqlx::query(&sql);
+    for value in &binds {
+        query = query.bind(value.as_str());
+    }
+    let batch: Option<String> = query.fetch_one(&mut *conn).await?.try_get(0)?;
+    let mut users = packed::rows(batch.as_deref()).map(user_from_packed).collect::<Result<Vec<_>>>()?;
+    // An aggregate's input order is not promised by SQL, so the page is put in order here.
+    users.sort_unstable_by(|a, b| a.username_key.cmp(&b.username_key));
+    Ok(users)
 }
 
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
-fn async_stream_rows(pool: AnyPool, sql: String, binds: Vec<String>) -> BoxStream<'static, Result<ExportUserRow>> {
-    // The query borrows its SQL text, so a task owns both and hands rows over a bounded channel:
-    // the export holds a few hundred rows at a time, whatever the size of the directory.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<ExportUserRow>>(512);
-    tokio::spawn(async move {
-        let mut query = sqlx::query(&sql);
-        for value in &binds {
-            query = query.bind(value.as_str());
-        }
-        let mut rows = query.fetch(&pool);
-        while let Some(row) = rows.next().await {
-            let item = row.map_err(Into::into).and_then(|row| export_row(&row));
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
-            }
-        }
-    });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed()
-}
-
-fn split_names(joined: Option<String>) -> Vec<String> {
-    joined.map(|s| s.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default()
-}
-
-fn export_row(row: &AnyRow) -> Result<ExportUserRow> {
-    Ok(ExportUserRow {
-        username: row.try_get(0)?,
-        name: row.try_get(1)?,
-        department: row.try_get(2)?,
-        email: row.try_get(3)?,
-        phone: row.try_get(4)?,
-        active: row.try_get::<i64, _>(5)? != 0,
-        ignore_mfa: row.try_get::<i64, _>(6)? != 0,
-        roles: split_names(row.try_get(7)?),
-        groups: split_names(row.try_get(8)?),
-        locale: row.try_get(9)?,
-        timezone: row.try_get(10)?,
-        created_at: row.try_get(11)?,
-        updated_at: row.try_get(12)?,
-        last_login_at: row.try_get(13)?,
-    })
 }
