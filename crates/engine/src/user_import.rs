@@ -74,11 +74,11 @@ struct Candidate {
 pub(crate) struct UserWrites {
     departments: Vec<NamedRecord>,
     groups: Vec<NamedRecord>,
-    users: Vec<UserRecord>,
-    role_users: Vec<String>,
-    role_pairs: Vec<(String, String)>,
-    group_users: Vec<String>,
-    group_pairs: Vec<(String, String)>,
+    created: Vec<UserRecord>,
+    updated: Vec<UserRecord>,
+    /// Per user in `updated`: whether its roles, and its groups, must be rewritten.
+    role_changes: Vec<MembershipChange>,
+    group_changes: Vec<MembershipChange>,
 }
 
 impl UserPlanner {
@@ -335,36 +335,59 @@ impl UserPlanner {
         report.departments_created.extend(writes.departments.iter().map(|d| d.name.clone()));
         report.groups_created.extend(writes.groups.iter().map(|g| g.name.clone()));
         for Candidate { mut record, existing, .. } in candidates {
-            let (old_roles, old_groups) = match &existing {
-                Some(old) if *old == record => {
-                    report.counts.unchanged += 1;
-                    continue;
-                }
+            match existing {
+                // The merge started from the stored record, so equality means no column changed.
+                Some(old) if old == record => report.counts.unchanged += 1,
                 Some(old) => {
                     report.counts.updated += 1;
-                    (Some(&old.role_keys), Some(&old.group_keys))
+                    record.updated_at = self.now;
+                    writes.role_changes.push(MembershipChange::of(&record.role_keys, &old.role_keys));
+                    writes.group_changes.push(MembershipChange::of(&record.group_keys, &old.group_keys));
+                    writes.updated.push(record);
                 }
                 None => {
                     report.counts.created += 1;
-                    (None, None)
+                    writes.created.push(record);
                 }
-            };
-            record.updated_at = self.now;
-            note_memberships(&record.username_key, &record.role_keys, old_roles, &mut writes.role_users, &mut writes.role_pairs);
-            note_memberships(&record.username_key, &record.group_keys, old_groups, &mut writes.group_users, &mut writes.group_pairs);
-            writes.users.push(record);
+            }
         }
         writes
     }
 }
 
-fn note_memberships(user: &str, new: &[String], old: Option<&Vec<String>>, clear: &mut Vec<String>, pairs: &mut Vec<(String, String)>) {
-    match old {
-        Some(old) if old.as_slice() == new => return,
-        Some(_) => clear.push(user.to_owned()),
-        None => {}
+/// Whether an updated user's role or group memberships are rewritten. Memberships are borrowed
+/// from the records at write time rather than copied into pairs: a million users have three
+/// million of them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MembershipChange {
+    Unchanged,
+    /// The set changed: delete the old memberships, insert the new.
+    Replace,
+}
+
+impl MembershipChange {
+    fn of(new: &[String], old: &[String]) -> MembershipChange {
+        if old == new { MembershipChange::Unchanged } else { MembershipChange::Replace }
     }
-    pairs.extend(new.iter().map(|key| (user.to_owned(), key.clone())));
+}
+
+/// The users whose memberships are cleared and the (user, key) pairs inserted: every membership
+/// of a new user, and the new set of an updated user whose set changed.
+fn membership_writes<'a>(
+    created: &'a [UserRecord],
+    updated: &'a [UserRecord],
+    changes: &[MembershipChange],
+    keys: fn(&UserRecord) -> &Vec<String>,
+) -> (Vec<&'a str>, Vec<(&'a str, &'a str)>) {
+    let replaced: Vec<&UserRecord> =
+        updated.iter().zip(changes).filter(|(_, c)| **c == MembershipChange::Replace).map(|(u, _)| u).collect();
+    let clear = replaced.iter().map(|u| u.username_key.as_str()).collect();
+    let pairs = created
+        .iter()
+        .chain(replaced)
+        .flat_map(|u| keys(u).iter().map(move |k| (u.username_key.as_str(), k.as_str())))
+        .collect();
+    (clear, pairs)
 }
 
 fn sorted_keys(names: &[EntityName]) -> Vec<String> {
@@ -385,12 +408,11 @@ impl UserWrites {
     pub async fn write(self, conn: &mut Connection) -> Result<(), muster_store::StoreError> {
         muster_store::upsert_named(conn, NamedKind::Department, &self.departments).await?;
         muster_store::upsert_named(conn, NamedKind::Group, &self.groups).await?;
-        muster_store::upsert_users(conn, &self.users).await?;
-        let users: Vec<&str> = self.role_users.iter().map(String::as_str).collect();
-        let pairs: Vec<(&str, &str)> = self.role_pairs.iter().map(|(u, k)| (u.as_str(), k.as_str())).collect();
-        muster_store::replace_memberships(conn, Membership::Roles, &users, &pairs).await?;
-        let users: Vec<&str> = self.group_users.iter().map(String::as_str).collect();
-        let pairs: Vec<(&str, &str)> = self.group_pairs.iter().map(|(u, k)| (u.as_str(), k.as_str())).collect();
-        muster_store::replace_memberships(conn, Membership::Groups, &users, &pairs).await
+        muster_store::insert_users(conn, &self.created).await?;
+        muster_store::upsert_users(conn, &self.updated).await?;
+        let (clear, pairs) = membership_writes(&self.created, &self.updated, &self.role_changes, |u| &u.role_keys);
+        muster_store::replace_memberships(conn, Membership::Roles, &clear, &pairs).await?;
+        let (clear, pairs) = membership_writes(&self.created, &self.updated, &self.group_changes, |u| &u.group_keys);
+        muster_store::replace_memberships(conn, Membership::Groups, &clear, &pairs).await
     }
 }

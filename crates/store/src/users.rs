@@ -117,16 +117,32 @@ pub async fn email_owners(conn: &mut Connection, email_keys: &[&str]) -> Result<
     Ok(owners)
 }
 
-/// Creates or updates users (the whole row; memberships are written separately).
+/// Creates users that do not exist yet (the whole row; memberships are written separately). A
+/// plain INSERT: an upsert would first probe every unique index for a conflict, which doubled the
+/// B-tree work of a large first import.
+pub async fn insert_users(conn: &mut Connection, users: &[UserRecord]) -> Result<()> {
+    write_users(conn, users, "").await
+}
+
+/// Updates existing users (the whole row; memberships are written separately).
 pub async fn upsert_users(conn: &mut Connection, users: &[UserRecord]) -> Result<()> {
+    write_users(
+        conn,
+        users,
+        " ON CONFLICT (username_key) DO UPDATE SET \
+         username = excluded.username, name = excluded.name, email = excluded.email, \
+         email_key = excluded.email_key, phone = excluded.phone, \
+         department_key = excluded.department_key, active = excluded.active, \
+         ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
+         password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+    )
+    .await
+}
+
+async fn write_users(conn: &mut Connection, users: &[UserRecord], on_conflict: &str) -> Result<()> {
     for chunk in users.chunks(rows_per_statement(USER_COLUMN_COUNT)) {
         let sql = format!(
-            "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {} ON CONFLICT (username_key) DO UPDATE SET \
-             username = excluded.username, name = excluded.name, email = excluded.email, \
-             email_key = excluded.email_key, phone = excluded.phone, \
-             department_key = excluded.department_key, active = excluded.active, \
-             ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
-             password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+            "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}{on_conflict}",
             values_list(Placeholders::of(conn), chunk.len(), USER_COLUMN_COUNT)
         );
         let mut query = sqlx::query(&sql);
