@@ -11,16 +11,16 @@ use std::path::{Path, PathBuf};
 
 use muster_domain::{Entity, HeaderMap};
 use muster_sheets::ReadOptions;
-use muster_store::{Catalog, Connection, Store, StoreError};
+use muster_store::{Backend, Catalog, Connection, PreparedWrites, Store, StoreError};
 
 use tokio::sync::mpsc;
 
-use crate::catalog_import::{CatalogPlanner, CatalogWrites};
+use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::report::{ImportReport, ImportStatus};
 use crate::source::{self, Event, Record, SourceRequest};
-use crate::user_import::{fail_row, look_up, Lookup, UserPlanner, UserWrites};
+use crate::user_import::{fail_row, look_up, Lookup, UserPlanner};
 
 /// The default ceiling on an import file's size (SPEC §8), the same as the server's upload limit.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 200 * 1024 * 1024;
@@ -84,7 +84,7 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
             Staged::Batch(batch) => {
                 rows_done += batch.rows;
                 if let Some(planner) = planner.as_mut() {
-                    if let Some(writes) = plan_batch(planner, batch, &mut report, options, ctx) {
+                    if let Some(writes) = plan_batch(planner, batch, &mut report, options, ctx, store.backend()) {
                         writer.send(writes).await;
                     }
                 }
@@ -163,15 +163,9 @@ async fn stage_batch(reads: &mut Connection, rows: Vec<source::Parsed>, users: b
     Ok(batch)
 }
 
-/// What one planned batch writes.
-enum Writes {
-    Users(UserWrites),
-    Catalog(CatalogWrites),
-}
-
 /// The task that owns the import's transaction and applies batches in order.
 struct Writer {
-    batches: mpsc::Sender<Writes>,
+    batches: mpsc::Sender<PreparedWrites>,
     task: tokio::task::JoinHandle<Result<muster_store::Transaction, StoreError>>,
 }
 
@@ -179,20 +173,17 @@ impl Writer {
     async fn start(store: &Store) -> Result<Writer, StoreError> {
         let mut tx = store.begin().await?;
         // Two batches in flight bound the memory while letting planning run ahead of writing.
-        let (batches, mut incoming) = mpsc::channel::<Writes>(2);
+        let (batches, mut incoming) = mpsc::channel::<PreparedWrites>(2);
         let task = tokio::spawn(async move {
             while let Some(writes) = incoming.recv().await {
-                match writes {
-                    Writes::Users(w) => w.write(&mut tx).await?,
-                    Writes::Catalog(w) => w.write(&mut tx).await?,
-                }
+                writes.execute(&mut tx).await?;
             }
             Ok(tx)
         });
         Ok(Writer { batches, task })
     }
 
-    async fn send(&self, writes: Writes) {
+    async fn send(&self, writes: PreparedWrites) {
         // A send fails only when the task ended early after a failed write; `finish` reports
         // that error, and the planner may as well finish validating the file meanwhile.
         let _ = self.batches.send(writes).await;
@@ -220,10 +211,18 @@ fn start(map: HeaderMap, catalog: Catalog, report: &ImportReport, options: &Impo
 
 /// Plans one batch and returns its writes when the mode allows writing: never in a dry run, and
 /// in an atomic import only while no row of the file has failed so far.
-fn plan_batch(planner: &mut Planner, batch: StagedBatch, report: &mut ImportReport, options: &ImportOptions, ctx: &Context) -> Option<Writes> {
+fn plan_batch(
+    planner: &mut Planner,
+    batch: StagedBatch,
+    report: &mut ImportReport,
+    options: &ImportOptions,
+    ctx: &Context,
+    backend: Backend,
+) -> Option<PreparedWrites> {
     for issues in batch.failed {
         fail_row(report, issues);
     }
+    let may_write = |report: &ImportReport| !options.dry_run && (options.partial || !report.has_failures());
     let writes = match (planner, batch.lookup) {
         (Planner::Users(users), Some(lookup)) => {
             let rows = batch
@@ -234,11 +233,14 @@ fn plan_batch(planner: &mut Planner, batch: StagedBatch, report: &mut ImportRepo
                     _ => None,
                 })
                 .collect();
-            Writes::Users(users.plan(rows, lookup, report, ctx))
+            let writes = users.plan(rows, lookup, report, ctx);
+            may_write(report).then(|| writes.prepare(backend))
         }
-        (Planner::Catalog(catalog), _) => Writes::Catalog(catalog.plan(batch.valid, report)),
-        (Planner::Users(_), None) => return None,
+        (Planner::Catalog(catalog), _) => {
+            let writes = catalog.plan(batch.valid, report);
+            may_write(report).then(|| writes.prepare(backend))
+        }
+        (Planner::Users(_), None) => None,
     };
-    let may_write = !options.dry_run && (options.partial || !report.has_failures());
-    may_write.then_some(writes)
+    writes.filter(|w| !w.is_empty())
 }

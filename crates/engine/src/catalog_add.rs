@@ -80,7 +80,7 @@ pub async fn add_catalog_entry(store: &Store, entry: &CatalogEntry, now: i64) ->
     if report.has_failures() {
         return Err(AddError::Invalid(report.errors));
     }
-    writes.write(&mut tx).await?;
+    writes.prepare(store.backend()).execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     let c = report.counts;
     Ok(if c.created > 0 { AddOutcome::Created } else if c.updated > 0 { AddOutcome::Updated } else { AddOutcome::Unchanged })

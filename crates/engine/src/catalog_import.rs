@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use muster_domain::{Description, EntityName, Field, HeaderMap, Patch, Permission, ADMINISTRATOR_ROLE};
-use muster_store::{Catalog, Connection, NamedKind, NamedRecord, RoleRecord};
+use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, RoleRecord};
 
 use crate::issue::{Issue, IssueKind, Position};
 use crate::report::ImportReport;
@@ -154,9 +154,11 @@ impl CatalogPlanner {
 }
 
 impl CatalogWrites {
-    pub async fn write(self, conn: &mut Connection) -> Result<(), muster_store::StoreError> {
-        muster_store::upsert_named(conn, NamedKind::Department, &self.departments).await?;
-        muster_store::upsert_named(conn, NamedKind::Group, &self.groups).await?;
-        muster_store::upsert_roles(conn, &self.roles).await
+    pub fn prepare(self, backend: Backend) -> PreparedWrites {
+        let mut prepared = PreparedWrites::new(backend);
+        prepared.upsert_named(NamedKind::Department, &self.departments);
+        prepared.upsert_named(NamedKind::Group, &self.groups);
+        prepared.upsert_roles(&self.roles);
+        prepared
     }
 }

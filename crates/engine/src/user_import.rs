@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use muster_credentials::{check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword, Verification, PROVISIONAL};
 use muster_domain::{EntityName, Field, HeaderMap, Patch, UserRow};
-use muster_store::{Catalog, Connection, Membership, NamedKind, NamedRecord, UserRecord};
+use muster_store::{Backend, Catalog, Connection, Membership, NamedKind, NamedRecord, PreparedWrites, UserRecord};
 use rayon::prelude::*;
 
 use crate::context::{Context, RngRef};
@@ -371,22 +371,27 @@ impl MembershipChange {
     }
 }
 
-/// The users whose memberships are cleared and the (user, key) pairs inserted: every membership
-/// of a new user, and the new set of an updated user whose set changed.
-fn membership_writes<'a>(
-    created: &'a [UserRecord],
-    updated: &'a [UserRecord],
+/// Takes the memberships to write out of the records: the users whose memberships are cleared,
+/// and the (user, key) pairs inserted — every membership of a new user, and the new set of an
+/// updated user whose set changed. The keys move; only the username is copied per pair.
+fn take_memberships(
+    created: &mut [UserRecord],
+    updated: &mut [UserRecord],
     changes: &[MembershipChange],
-    keys: fn(&UserRecord) -> &Vec<String>,
-) -> (Vec<&'a str>, Vec<(&'a str, &'a str)>) {
-    let replaced: Vec<&UserRecord> =
-        updated.iter().zip(changes).filter(|(_, c)| **c == MembershipChange::Replace).map(|(u, _)| u).collect();
-    let clear = replaced.iter().map(|u| u.username_key.as_str()).collect();
-    let pairs = created
-        .iter()
-        .chain(replaced)
-        .flat_map(|u| keys(u).iter().map(move |k| (u.username_key.as_str(), k.as_str())))
-        .collect();
+    keys: fn(&mut UserRecord) -> &mut Vec<String>,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut clear = Vec::new();
+    let mut pairs = Vec::new();
+    let replaced = updated.iter_mut().zip(changes).filter(|(_, c)| **c == MembershipChange::Replace).map(|(u, _)| u);
+    for user in replaced {
+        clear.push(user.username_key.clone());
+        let user_key = user.username_key.clone();
+        pairs.extend(std::mem::take(keys(user)).into_iter().map(|k| (user_key.clone(), k)));
+    }
+    for user in created.iter_mut() {
+        let user_key = user.username_key.clone();
+        pairs.extend(std::mem::take(keys(user)).into_iter().map(|k| (user_key.clone(), k)));
+    }
     (clear, pairs)
 }
 
@@ -405,14 +410,19 @@ pub(crate) fn fail_row(report: &mut ImportReport, issues: Vec<Issue>) {
 }
 
 impl UserWrites {
-    pub async fn write(self, conn: &mut Connection) -> Result<(), muster_store::StoreError> {
-        muster_store::upsert_named(conn, NamedKind::Department, &self.departments).await?;
-        muster_store::upsert_named(conn, NamedKind::Group, &self.groups).await?;
-        muster_store::insert_users(conn, &self.created).await?;
-        muster_store::upsert_users(conn, &self.updated).await?;
-        let (clear, pairs) = membership_writes(&self.created, &self.updated, &self.role_changes, |u| &u.role_keys);
-        muster_store::replace_memberships(conn, Membership::Roles, &clear, &pairs).await?;
-        let (clear, pairs) = membership_writes(&self.created, &self.updated, &self.group_changes, |u| &u.group_keys);
-        muster_store::replace_memberships(conn, Membership::Groups, &clear, &pairs).await
+    /// The statements of this batch, built here so the writer only has to run them.
+    pub fn prepare(mut self, backend: Backend) -> PreparedWrites {
+        let (role_clear, role_pairs) = take_memberships(&mut self.created, &mut self.updated, &self.role_changes, |u| &mut u.role_keys);
+        let (group_clear, group_pairs) =
+            take_memberships(&mut self.created, &mut self.updated, &self.group_changes, |u| &mut u.group_keys);
+        let mut prepared = PreparedWrites::new(backend);
+        prepared.upsert_named(NamedKind::Department, &self.departments);
+        prepared.upsert_named(NamedKind::Group, &self.groups);
+        // Users before their memberships: the membership rows refer to them.
+        prepared.insert_users(self.created);
+        prepared.upsert_users(self.updated);
+        prepared.replace_memberships(Membership::Roles, role_clear, role_pairs);
+        prepared.replace_memberships(Membership::Groups, group_clear, group_pairs);
+        prepared
     }
 }

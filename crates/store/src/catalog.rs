@@ -7,7 +7,6 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::records::{NamedRecord, RoleRecord};
-use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
 use crate::{Connection, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,7 +16,7 @@ pub enum NamedKind {
 }
 
 impl NamedKind {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             NamedKind::Department => "departments",
             NamedKind::Group => "user_groups",
@@ -74,57 +73,3 @@ fn named_from_row(row: &AnyRow) -> Result<NamedRecord> {
     })
 }
 
-/// Creates or updates departments or groups by name key (the key never changes).
-pub async fn upsert_named(conn: &mut Connection, kind: NamedKind, records: &[NamedRecord]) -> Result<()> {
-    upsert_named_in(conn, kind.table(), records).await
-}
-
-async fn upsert_named_in(conn: &mut Connection, table: &str, records: &[NamedRecord]) -> Result<()> {
-    for chunk in records.chunks(rows_per_statement(5)) {
-        let sql = format!(
-            "INSERT INTO {table} (name_key, name, description, created_at, updated_at) VALUES {} \
-             ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
-             description = excluded.description, updated_at = excluded.updated_at",
-            values_list(Placeholders::of(conn), chunk.len(), 5)
-        );
-        let mut query = sqlx::query(&sql);
-        for r in chunk {
-            query = query.bind(&r.name_key).bind(&r.name).bind(&r.description).bind(r.created_at).bind(r.updated_at);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Creates or updates roles and replaces their permission sets.
-pub async fn upsert_roles(conn: &mut Connection, roles: &[RoleRecord]) -> Result<()> {
-    let named: Vec<NamedRecord> = roles.iter().map(|r| r.named.clone()).collect();
-    upsert_named_in(conn, "roles", &named).await?;
-    for chunk in roles.chunks(500) {
-        let sql = format!(
-            "DELETE FROM role_permissions WHERE role_key IN ({})",
-            placeholders(Placeholders::of(conn), 1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for role in chunk {
-            query = query.bind(&role.named.name_key);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    let grants: Vec<(&str, &str)> = roles
-        .iter()
-        .flat_map(|r| r.permissions.iter().map(move |p| (r.named.name_key.as_str(), p.as_str())))
-        .collect();
-    for chunk in grants.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "INSERT INTO role_permissions (role_key, permission) VALUES {}",
-            values_list(Placeholders::of(conn), chunk.len(), 2)
-        );
-        let mut query = sqlx::query(&sql);
-        for (role, permission) in chunk {
-            query = query.bind(*role).bind(*permission);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}

@@ -13,12 +13,14 @@ mod packed;
 mod records;
 mod sql;
 mod users;
+mod writes;
 
 pub use admin::{create_postgres_database, drop_postgres_database};
-pub use catalog::{load_catalog, upsert_named, upsert_roles, Catalog, NamedKind};
+pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use records::{NamedRecord, RoleRecord, UserRecord};
-pub use users::{email_owners, fetch_users, insert_users, replace_memberships, upsert_users, users_page, Membership, UserFilter};
+pub use users::{email_owners, fetch_users, users_page, Membership, UserFilter};
+pub use writes::PreparedWrites;
 
 pub use sqlx::AnyConnection as Connection;
 /// A connection taken from the store's pool, returned to it when dropped.

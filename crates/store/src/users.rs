@@ -8,15 +8,15 @@ use sqlx::Row;
 
 use crate::records::UserRecord;
 use crate::packed;
-use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
+use crate::sql::{placeholders, Placeholders};
 use crate::{Connection, Result};
 
 const USER_COLUMNS: &str = "u.username_key, u.username, u.name, u.email, u.email_key, u.phone, u.department_key, \
      u.active, u.ignore_mfa, u.locale, u.timezone, u.password_hash, u.created_at, u.updated_at, u.last_login_at";
 /// The same columns unqualified, for INSERT.
-const USER_INSERT_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
+pub(crate) const USER_INSERT_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
      active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at";
-const USER_COLUMN_COUNT: usize = 15;
+pub(crate) const USER_COLUMN_COUNT: usize = 15;
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
 const KEYS_PER_READ: usize = 1_000;
 
@@ -94,7 +94,7 @@ pub enum Membership {
 }
 
 impl Membership {
-    fn table_and_column(self) -> (&'static str, &'static str) {
+    pub(crate) fn table_and_column(self) -> (&'static str, &'static str) {
         match self {
             Membership::Roles => ("user_roles", "role_key"),
             Membership::Groups => ("group_members", "group_key"),
@@ -115,85 +115,6 @@ pub async fn email_owners(conn: &mut Connection, email_keys: &[&str]) -> Result<
         }
     }
     Ok(owners)
-}
-
-/// Creates users that do not exist yet (the whole row; memberships are written separately). A
-/// plain INSERT: an upsert would first probe every unique index for a conflict, which doubled the
-/// B-tree work of a large first import.
-pub async fn insert_users(conn: &mut Connection, users: &[UserRecord]) -> Result<()> {
-    write_users(conn, users, "").await
-}
-
-/// Updates existing users (the whole row; memberships are written separately).
-pub async fn upsert_users(conn: &mut Connection, users: &[UserRecord]) -> Result<()> {
-    write_users(
-        conn,
-        users,
-        " ON CONFLICT (username_key) DO UPDATE SET \
-         username = excluded.username, name = excluded.name, email = excluded.email, \
-         email_key = excluded.email_key, phone = excluded.phone, \
-         department_key = excluded.department_key, active = excluded.active, \
-         ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
-         password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-    )
-    .await
-}
-
-async fn write_users(conn: &mut Connection, users: &[UserRecord], on_conflict: &str) -> Result<()> {
-    for chunk in users.chunks(rows_per_statement(USER_COLUMN_COUNT)) {
-        let sql = format!(
-            "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}{on_conflict}",
-            values_list(Placeholders::of(conn), chunk.len(), USER_COLUMN_COUNT)
-        );
-        let mut query = sqlx::query(&sql);
-        for u in chunk {
-            query = query
-                .bind(&u.username_key)
-                .bind(&u.username)
-                .bind(&u.name)
-                .bind(&u.email)
-                .bind(&u.email_key)
-                .bind(&u.phone)
-                .bind(&u.department_key)
-                .bind(i64::from(u.active))
-                .bind(i64::from(u.ignore_mfa))
-                .bind(&u.locale)
-                .bind(&u.timezone)
-                .bind(&u.password_hash)
-                .bind(u.created_at)
-                .bind(u.updated_at)
-                .bind(u.last_login_at);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Replaces the memberships of `users` with `pairs` (user key, role or group key). Users that
-/// are new need no delete; pass them in `pairs` only.
-pub async fn replace_memberships(
-    conn: &mut Connection,
-    kind: Membership,
-    users: &[&str],
-    pairs: &[(&str, &str)],
-) -> Result<()> {
-    let (table, column) = kind.table_and_column();
-    for chunk in users.chunks(KEYS_PER_READ) {
-        let sql = format!("DELETE FROM {table} WHERE username_key IN ({})", placeholders(Placeholders::of(conn), 1, chunk.len()));
-        bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
-    }
-    for chunk in pairs.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "INSERT INTO {table} (username_key, {column}) VALUES {}",
-            values_list(Placeholders::of(conn), chunk.len(), 2)
-        );
-        let mut query = sqlx::query(&sql);
-        for (user, key) in chunk {
-            query = query.bind(*user).bind(*key);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// The export filters; each is optional and they combine with AND. Names are matched by key.

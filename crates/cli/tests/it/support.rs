@@ -2,12 +2,12 @@
 //! directory, and PostgreSQL in a fresh database when `MUSTER_TEST_POSTGRES_URL` is set — and
 //! reads its exit code, stdout and JSON report.
 
+use muster_store::DatabaseUrl;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
-use sqlx::Connection as _;
 
 /// What one run of the binary produced.
 #[derive(Debug)]
@@ -391,20 +391,8 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-/// `postgres://u@h:p/db?x` → (`postgres://u@h:p`, `?x`).
-fn split_url(url: &str) -> (&str, &str) {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let rest = &url[scheme_end..];
-    let query = rest.find('?').map_or(url.len(), |i| scheme_end + i);
-    let path = rest[..query - scheme_end]
-        .find('/')
-        .map_or(query, |i| scheme_end + i);
-    (&url[..path], &url[query..])
-}
-
 impl PgDatabase {
     fn create(base_url: &str) -> PgDatabase {
-        sqlx::any::install_default_drivers();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -415,41 +403,23 @@ impl PgDatabase {
             COUNTER.fetch_add(1, Ordering::SeqCst),
             nanos
         );
-        let (root, query) = split_url(base_url);
-        let url = format!("{root}/{name}{query}");
-        block_on(async {
-            let mut conn = sqlx::AnyConnection::connect(base_url)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("MUSTER_TEST_POSTGRES_URL is set but the server cannot be reached: {e}")
-                });
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .await
-                .expect("CREATE DATABASE");
-            let _ = conn.close().await;
-        });
+        let server = DatabaseUrl::new(base_url);
+        let url = block_on(muster_store::create_postgres_database(&server, &name))
+            .unwrap_or_else(|e| {
+                panic!("MUSTER_TEST_POSTGRES_URL is set but the server cannot be reached: {e}")
+            });
         PgDatabase {
             admin_url: base_url.to_owned(),
             name,
-            url,
+            url: url.expose().to_owned(),
         }
     }
 }
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        let result = block_on(async {
-            let mut conn = sqlx::AnyConnection::connect(&self.admin_url).await?;
-            sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await?;
-            conn.close().await
-        });
-        if let Err(e) = result {
+        let server = DatabaseUrl::new(self.admin_url.clone());
+        if let Err(e) = block_on(muster_store::drop_postgres_database(&server, &self.name)) {
             eprintln!("could not drop test database {}: {e}", self.name);
         }
     }

@@ -1,0 +1,185 @@
+//! Every write of muster, prepared ahead of execution. A `PreparedWrites` holds finished
+//! statements with owned arguments; building them (placing a million users' fields into
+//! arguments) happens on the caller's thread, and `execute` only hands them to the database. An
+//! import builds batch N+1 while the task holding its transaction executes batch N: with sqlx's
+//! `Any` driver the argument handling is as long as SQLite's own work, so this overlap is what
+//! keeps the writer, an import's critical path, busy with database work only.
+
+use sqlx::any::AnyArguments;
+use sqlx::{Arguments, Encode, Type};
+
+use crate::catalog::NamedKind;
+use crate::records::{NamedRecord, RoleRecord, UserRecord};
+use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
+use crate::users::{Membership, USER_COLUMN_COUNT, USER_INSERT_COLUMNS};
+use crate::{Backend, Connection, Result};
+
+struct Statement {
+    sql: String,
+    args: AnyArguments<'static>,
+}
+
+/// Statements to run in order, inside the caller's transaction.
+pub struct PreparedWrites {
+    style: Placeholders,
+    statements: Vec<Statement>,
+}
+
+/// Keys per `DELETE … IN (...)`.
+const KEYS_PER_DELETE: usize = 1_000;
+
+impl PreparedWrites {
+    pub fn new(backend: Backend) -> PreparedWrites {
+        let style = match backend {
+            Backend::Sqlite => Placeholders::Anonymous,
+            Backend::Postgres => Placeholders::Numbered,
+        };
+        PreparedWrites { style, statements: Vec::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Runs the statements in order on `conn` (normally inside a transaction).
+    pub async fn execute(self, conn: &mut Connection) -> Result<()> {
+        for statement in self.statements {
+            sqlx::query_with(&statement.sql, statement.args).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates or updates departments or groups by name key (the key never changes).
+    pub fn upsert_named(&mut self, kind: NamedKind, records: &[NamedRecord]) {
+        self.upsert_named_in(kind.table(), records.iter());
+    }
+
+    fn upsert_named_in<'a>(&mut self, table: &str, records: impl Iterator<Item = &'a NamedRecord>) {
+        let records: Vec<&NamedRecord> = records.collect();
+        for chunk in records.chunks(rows_per_statement(5)) {
+            let sql = format!(
+                "INSERT INTO {table} (name_key, name, description, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
+                 description = excluded.description, updated_at = excluded.updated_at",
+                values_list(self.style, chunk.len(), 5)
+            );
+            let mut args = AnyArguments::default();
+            for r in chunk {
+                add(&mut args, r.name_key.clone());
+                add(&mut args, r.name.clone());
+                add(&mut args, r.description.clone());
+                add(&mut args, r.created_at);
+                add(&mut args, r.updated_at);
+            }
+            self.statements.push(Statement { sql, args });
+        }
+    }
+
+    /// Creates or updates roles and replaces their permission sets.
+    pub fn upsert_roles(&mut self, roles: &[RoleRecord]) {
+        self.upsert_named_in("roles", roles.iter().map(|r| &r.named));
+        let keys: Vec<String> = roles.iter().map(|r| r.named.name_key.clone()).collect();
+        self.delete_in("role_permissions", "role_key", keys);
+        let grants: Vec<(String, String)> = roles
+            .iter()
+            .flat_map(|r| r.permissions.iter().map(move |p| (r.named.name_key.clone(), p.clone())))
+            .collect();
+        self.insert_pairs("role_permissions", "role_key", "permission", grants);
+    }
+
+    /// Creates users that do not exist yet (memberships are written separately). A plain INSERT:
+    /// an upsert would first probe every unique index for a conflict, which doubled the B-tree
+    /// work of a large first import.
+    pub fn insert_users(&mut self, users: Vec<UserRecord>) {
+        self.write_users(users, "");
+    }
+
+    /// Updates existing users, the whole row (memberships are written separately).
+    pub fn upsert_users(&mut self, users: Vec<UserRecord>) {
+        self.write_users(
+            users,
+            " ON CONFLICT (username_key) DO UPDATE SET \
+             username = excluded.username, name = excluded.name, email = excluded.email, \
+             email_key = excluded.email_key, phone = excluded.phone, \
+             department_key = excluded.department_key, active = excluded.active, \
+             ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
+             password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+        );
+    }
+
+    /// The records are consumed: their strings move into the arguments instead of being copied.
+    fn write_users(&mut self, users: Vec<UserRecord>, on_conflict: &str) {
+        let per_statement = rows_per_statement(USER_COLUMN_COUNT);
+        let mut users = users.into_iter().peekable();
+        while users.peek().is_some() {
+            let chunk: Vec<UserRecord> = users.by_ref().take(per_statement).collect();
+            let sql = format!(
+                "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}{on_conflict}",
+                values_list(self.style, chunk.len(), USER_COLUMN_COUNT)
+            );
+            let mut args = AnyArguments::default();
+            for u in chunk {
+                add(&mut args, u.username_key);
+                add(&mut args, u.username);
+                add(&mut args, u.name);
+                add(&mut args, u.email);
+                add(&mut args, u.email_key);
+                add(&mut args, u.phone);
+                add(&mut args, u.department_key);
+                add(&mut args, i64::from(u.active));
+                add(&mut args, i64::from(u.ignore_mfa));
+                add(&mut args, u.locale);
+                add(&mut args, u.timezone);
+                add(&mut args, u.password_hash);
+                add(&mut args, u.created_at);
+                add(&mut args, u.updated_at);
+                add(&mut args, u.last_login_at);
+            }
+            self.statements.push(Statement { sql, args });
+        }
+    }
+
+    /// Replaces the memberships of the users in `clear` and inserts `pairs` (user key, role or
+    /// group key). New users need no delete: pass them in `pairs` only.
+    pub fn replace_memberships(&mut self, kind: Membership, clear: Vec<String>, pairs: Vec<(String, String)>) {
+        let (table, column) = kind.table_and_column();
+        self.delete_in(table, "username_key", clear);
+        self.insert_pairs(table, "username_key", column, pairs);
+    }
+
+    fn delete_in(&mut self, table: &str, column: &str, keys: Vec<String>) {
+        for chunk in keys.chunks(KEYS_PER_DELETE) {
+            let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(self.style, 1, chunk.len()));
+            let mut args = AnyArguments::default();
+            for key in chunk {
+                add(&mut args, key.clone());
+            }
+            self.statements.push(Statement { sql, args });
+        }
+    }
+
+    fn insert_pairs(&mut self, table: &str, first: &str, second: &str, pairs: Vec<(String, String)>) {
+        let per_statement = rows_per_statement(2);
+        let mut pairs = pairs.into_iter().peekable();
+        while pairs.peek().is_some() {
+            let chunk: Vec<(String, String)> = pairs.by_ref().take(per_statement).collect();
+            let sql = format!("INSERT INTO {table} ({first}, {second}) VALUES {}", values_list(self.style, chunk.len(), 2));
+            let mut args = AnyArguments::default();
+            for (a, b) in chunk {
+                add(&mut args, a);
+                add(&mut args, b);
+            }
+            self.statements.push(Statement { sql, args });
+        }
+    }
+}
+
+/// Adds an owned value, so the driver has nothing left to copy when the statement runs.
+fn add<T>(args: &mut AnyArguments<'static>, value: T)
+where
+    T: 'static + Encode<'static, sqlx::Any> + Type<sqlx::Any>,
+{
+    // Encoding text, integers and their Options into `Any` arguments cannot fail; sqlx's
+    // signature allows it only for types that validate their value.
+    let _ = args.add(value);
+}
