@@ -25,6 +25,9 @@ use crate::user_import::{fail_row, look_up, Lookup, UserPlanner};
 /// The default ceiling on an import file's size (SPEC §8), the same as the server's upload limit.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 200 * 1024 * 1024;
 
+/// Imports that write at least this many rows refresh the database's planner statistics.
+const STATISTICS_THRESHOLD: u64 = 10_000;
+
 /// Problems of the environment rather than of the file: the caller exits with "usage or
 /// environment error". Everything wrong *inside* the file is an `Issue` in the report instead.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,10 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
         ImportStatus::Applied
     };
     writer.finish(report.status == ImportStatus::Applied).await?;
+    let written = report.counts.created + report.counts.updated;
+    if report.status == ImportStatus::Applied && written >= STATISTICS_THRESHOLD {
+        store.refresh_statistics().await?;
+    }
     Ok(report)
 }
 

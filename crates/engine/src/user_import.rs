@@ -19,7 +19,9 @@ use crate::seen::FileKeys;
 
 /// What the store holds for one batch of user rows, read ahead while the previous batch is
 /// planned. It reflects the store before the import: rows of the same file are tracked by the
-/// planner itself (keys and e-mails seen, departments and groups created).
+/// planner itself (keys and e-mails seen, departments and groups created). One consequence is
+/// deliberate: an e-mail that one row gives up and a later row of the same file takes is
+/// reported as taken, rather than depending on the order in which rows are applied.
 pub(crate) struct Lookup {
     existing: HashMap<String, UserRecord>,
     /// E-mail key → the user holding it, for e-mails that would change hands.
@@ -105,6 +107,9 @@ impl UserPlanner {
         for (row, user) in rows {
             let old = lookup.existing.remove(user.username.key());
             match self.check_row(row, user, old, &lookup.owners) {
+                // Settled at once when nothing changed and no password needs checking: most rows
+                // of a re-import, which then cost no further moves.
+                Ok(c) if c.password.is_none() && c.existing.as_ref() == Some(&c.record) => report.counts.unchanged += 1,
                 Ok(candidate) => candidates.push(candidate),
                 Err(issues) => fail_row(report, issues),
             }
