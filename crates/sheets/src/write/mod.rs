@@ -4,7 +4,8 @@
 
 mod csv_out;
 mod ods_out;
-mod xlsx_out;
+mod xlsx_stream;
+mod xml;
 
 use std::io::Write;
 
@@ -24,7 +25,7 @@ pub trait WorkbookWriter {
 pub fn writer(format: Format, out: Box<dyn Write + Send>) -> Box<dyn WorkbookWriter + Send> {
     match format {
         Format::Csv => Box::new(csv_out::CsvWriter::new(out)),
-        Format::Xlsx => Box::new(xlsx_out::XlsxWriter::new(out)),
+        Format::Xlsx => Box::new(xlsx_stream::XlsxStreamWriter::new(out)),
         Format::Ods => Box::new(ods_out::OdsWriter::new(out)),
     }
 }

@@ -10,6 +10,7 @@ use std::io::Write;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::xml::push_escaped;
 use super::WorkbookWriter;
 use crate::WriteError;
 
@@ -116,22 +117,6 @@ fn push_paragraph(buf: &mut String, line: &str) {
         rest = &rest[start + run..];
     }
     push_escaped(buf, rest);
-}
-
-/// XML escaping; control characters XML 1.0 cannot carry are dropped
-/// because no XML reader would accept them.
-fn push_escaped(buf: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '<' => buf.push_str("&lt;"),
-            '>' => buf.push_str("&gt;"),
-            '&' => buf.push_str("&amp;"),
-            '"' => buf.push_str("&quot;"),
-            '\t' | '\r' => buf.push_str(&format!("&#{};", c as u32)),
-            c if (c as u32) < 0x20 => {}
-            c => buf.push(c),
-        }
-    }
 }
 
 impl WorkbookWriter for OdsWriter {
