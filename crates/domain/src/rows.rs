@@ -412,23 +412,14 @@ pub fn parse_role_row(map: &HeaderMap, cells: &[&str]) -> Result<RoleRow, Vec<Fi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::headers::map_headers;
+    use crate::entity::Entity;
+    use crate::headers::{import_fields, map_headers};
 
-    const TEMPLATE: [&str; 13] = [
-        "Username",
-        "Name",
-        "Password",
-        "Department",
-        "E-mail",
-        "Phone",
-        "Active",
-        "Ignore MFA",
-        "Roles",
-        "User group",
-        "Locale",
-        "Timezone",
-        "Password hash",
-    ];
+    /// The users template's headers, Password hash last (the spec's literal list is checked
+    /// against `Field::header` in the headers tests).
+    fn template() -> Vec<&'static str> {
+        import_fields(Entity::Users).iter().map(|f| f.header()).collect()
+    }
 
     fn users_map(headers: &[&str]) -> HeaderMap {
         map_headers(Entity::Users, headers).unwrap()
@@ -436,7 +427,7 @@ mod tests {
 
     #[test]
     fn full_row() {
-        let map = users_map(&TEMPLATE);
+        let map = users_map(&template());
         let row = parse_user_row(
             &map,
             &[
@@ -500,7 +491,7 @@ mod tests {
 
     #[test]
     fn blank_cells_follow_each_fields_rule() {
-        let map = users_map(&TEMPLATE[..12]);
+        let map = users_map(&template()[..12]);
         // Blank cells, with trailing cells left out entirely.
         let row = parse_user_row(&map, &["bob", "Bob", " ", "", "", "", " "]).unwrap();
         assert!(row.password.is_none(), "blank password keeps");
@@ -533,7 +524,7 @@ mod tests {
 
     #[test]
     fn every_error_of_a_row_at_once() {
-        let map = users_map(&TEMPLATE);
+        let map = users_map(&template());
         let errs = parse_user_row(
             &map,
             &[
@@ -590,7 +581,7 @@ mod tests {
 
     #[test]
     fn password_and_hash_both_filled() {
-        let map = users_map(&TEMPLATE);
+        let map = users_map(&template());
         let mut cells = vec![""; 13];
         cells[0] = "bob";
         cells[1] = "Bob";
@@ -651,97 +642,5 @@ mod tests {
     fn export_only_columns_are_ignored() {
         let map = users_map(&["Username", "Created at", "Last login"]);
         assert!(parse_user_row(&map, &["bob", "garbage", "whatever"]).is_ok());
-    }
-}
-
-#[cfg(test)]
-mod speed {
-    use super::*;
-    use crate::headers::map_headers;
-
-    /// Rough throughput check; run with `cargo test -p muster-domain --release -- --ignored`.
-    #[test]
-    #[ignore]
-    fn a_million_rows() {
-        let headers = [
-            "Username",
-            "Name",
-            "Password",
-            "Department",
-            "E-mail",
-            "Phone",
-            "Active",
-            "Ignore MFA",
-            "Roles",
-            "User group",
-            "Locale",
-            "Timezone",
-        ];
-        let map = map_headers(Entity::Users, &headers).unwrap();
-        let start = std::time::Instant::now();
-        let mut ok = 0usize;
-        for i in 0..1_000_000u32 {
-            let user = format!("user{i}");
-            let mail = format!("user{i}@example.com");
-            let cells = [
-                user.as_str(),
-                "Jean Dupont",
-                "",
-                "Sales",
-                mail.as_str(),
-                "+33 1 23 45 67 89",
-                "Yes",
-                "No",
-                "staff, helpdesk",
-                "Paris",
-                "fr-FR",
-                "Europe/Paris",
-            ];
-            ok += usize::from(parse_user_row(&map, &cells).is_ok());
-        }
-        assert_eq!(ok, 1_000_000);
-        eprintln!("1M user rows in {:?}", start.elapsed());
-    }
-}
-
-#[cfg(test)]
-mod speed_parts {
-    use crate::*;
-    use std::time::Instant;
-
-    fn time<T>(label: &str, f: impl Fn() -> T) {
-        let start = Instant::now();
-        for _ in 0..1_000_000 {
-            std::hint::black_box(f());
-        }
-        eprintln!("{label}: {:?}", start.elapsed());
-    }
-
-    #[test]
-    #[ignore]
-    fn parts() {
-        time("username", || {
-            Username::parse(std::hint::black_box("user123456"))
-        });
-        time("display", || {
-            DisplayName::parse(std::hint::black_box("Jean Dupont"))
-        });
-        time("entity", || {
-            EntityName::parse(std::hint::black_box("Sales"))
-        });
-        time("email", || {
-            Email::parse(std::hint::black_box("user123456@example.com"))
-        });
-        time("phone", || {
-            Phone::parse(std::hint::black_box("+33 1 23 45 67 89"))
-        });
-        time("bool", || parse_bool(std::hint::black_box("Yes")));
-        time("list", || {
-            parse_name_list(std::hint::black_box("staff, helpdesk"))
-        });
-        time("locale", || Locale::parse(std::hint::black_box("fr-FR")));
-        time("tz", || {
-            Timezone::parse(std::hint::black_box("Europe/Paris"))
-        });
     }
 }
