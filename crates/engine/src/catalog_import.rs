@@ -162,3 +162,51 @@ impl CatalogWrites {
         prepared
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use muster_domain::{map_headers, parse_role_row, Entity};
+    use muster_store::Catalog;
+
+    use super::*;
+
+    fn plan_roles(lines: &[&[&str]], create_only: bool) -> (ImportReport, CatalogWrites) {
+        let headers = ["Role", "Description", "Permissions"];
+        let map = map_headers(Entity::Roles, &headers).expect("headers");
+        let mut catalog = Catalog::default();
+        let admin = NamedRecord { name_key: "administrator".into(), name: "administrator".into(), description: "all".into(), created_at: 0, updated_at: 0 };
+        catalog.roles.insert("administrator".into(), RoleRecord { named: admin, permissions: vec!["users.read".into()] });
+        let rows = lines
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| (i as u64 + 2, Record::Role(parse_role_row(&map, cells).expect("row parses"))))
+            .collect();
+        let mut planner = CatalogPlanner::new("roles".into(), map, catalog, create_only, 7);
+        let mut report = ImportReport::new("roles.csv".into());
+        let writes = planner.plan(rows, &mut report);
+        (report, writes)
+    }
+
+    #[test]
+    fn creates_updates_and_leaves_unchanged_rows_alone() {
+        let (report, writes) = plan_roles(&[&["viewer", "Reads", "users.read, roles.read"], &["administrator", "all", "users.read"]], false);
+        assert_eq!((report.counts.created, report.counts.unchanged, report.counts.failed), (1, 1, 0));
+        assert_eq!(writes.roles.len(), 1);
+        assert_eq!(writes.roles[0].permissions, ["roles.read", "users.read"]);
+    }
+
+    #[test]
+    fn the_administrator_role_cannot_be_changed_and_names_are_unique_in_a_file() {
+        let (report, writes) = plan_roles(&[&["Administrator", "all", ""], &["viewer", "", ""], &["VIEWER", "", ""]], false);
+        assert_eq!((report.counts.created, report.counts.failed), (1, 2));
+        assert!(matches!(report.errors[0].kind, IssueKind::BuiltinRole));
+        assert!(matches!(report.errors[1].kind, IssueKind::DuplicateKey { first_row: 3, .. }));
+        assert_eq!(writes.roles.len(), 1);
+    }
+
+    #[test]
+    fn create_only_refuses_existing_names() {
+        let (report, _) = plan_roles(&[&["administrator", "all", "users.read"]], true);
+        assert!(matches!(report.errors[0].kind, IssueKind::AlreadyExists(_)));
+    }
+}

@@ -73,3 +73,47 @@ pub(crate) fn read_matrix(
     });
     Ok(records.chain(failed_rows).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use muster_sheets::{Cell, Row};
+
+    use super::*;
+
+    fn row(number: u64, cells: &[&str]) -> Result<Row, ReadError> {
+        let cells = cells.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text((*c).to_owned()) }).collect();
+        Ok(Row { number, cells })
+    }
+
+    #[test]
+    fn recognises_the_sheet_by_name_or_first_header() {
+        assert!(is_matrix(&["Role"], Some("Permission matrix")));
+        assert!(is_matrix(&[" permission ", "editor"], None));
+        assert!(!is_matrix(&["Role", "Permissions"], Some("Roles")));
+    }
+
+    #[test]
+    fn each_role_column_becomes_its_whole_permission_set() {
+        let rows = vec![
+            row(2, &["users.read", "Yes", "yes"]),
+            row(3, &["users.write", "Yes", ""]),
+            row(4, &["users.fly", "Yes", ""]),
+            row(5, &["roles.read", "No", "maybe"]),
+        ];
+        let parsed = read_matrix("Permission matrix", &["Permission", "editor", "viewer"], rows.into_iter()).expect("readable");
+        assert_eq!(parsed.len(), 3, "two roles and the row with an unknown code");
+        match &parsed[0].record {
+            Ok(Record::Role(role)) => {
+                assert_eq!(role.name.as_str(), "editor");
+                let Patch::Set(permissions) = &role.permissions else { panic!("permissions are set") };
+                assert_eq!(permissions.iter().map(|p| p.code()).collect::<Vec<_>>(), ["users.read", "users.write"]);
+            }
+            _ => panic!("editor parses"),
+        }
+        let Err(viewer) = &parsed[1].record else { panic!("`maybe` fails the viewer column") };
+        assert_eq!(viewer[0].position.row, 5);
+        assert_eq!(viewer[0].position.column.as_deref(), Some("C"));
+        let Err(unknown) = &parsed[2].record else { panic!("an unknown code fails its row") };
+        assert_eq!(unknown[0].kind.to_string(), "`users.fly` is not a permission code");
+    }
+}

@@ -268,3 +268,12 @@ fn field_issues<'a>(
 pub(crate) fn cell_issue(sheet: &str, row: u64, map: &HeaderMap, column: usize, kind: IssueKind) -> Issue {
     Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(map.header_text(column).to_owned()) }, kind }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_columns_as_spreadsheets_do() {
+        let letters: Vec<String> = [1, 26, 27, 52, 702, 703].into_iter().map(super::column_letter).collect();
+        assert_eq!(letters, ["A", "Z", "AA", "AZ", "ZZ", "AAA"]);
+    }
+}

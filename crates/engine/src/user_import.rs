@@ -431,3 +431,7 @@ impl UserWrites {
         prepared
     }
 }
+
+#[cfg(test)]
+#[path = "user_import_tests.rs"]
+mod tests;
