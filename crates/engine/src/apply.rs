@@ -34,6 +34,8 @@ const STATISTICS_THRESHOLD: u64 = 10_000;
 pub enum ImportError {
     #[error("cannot read {path}: {source}")]
     Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("cannot start the reader thread: {0}")]
+    Thread(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -63,7 +65,7 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
         sheet: options.sheet.clone(),
         options: ReadOptions { delimiter: options.delimiter, encoding: options.encoding.clone(), limits: options.limits.clone() },
     };
-    let events = source::spawn(request);
+    let events = source::spawn(request).map_err(ImportError::Thread)?;
     let mut staged = look_ahead(events, store.acquire().await?);
     let writer = Writer::start(store).await?;
     let now = (ctx.now)();

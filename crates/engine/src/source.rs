@@ -58,17 +58,14 @@ pub(crate) struct SourceRequest {
 }
 
 /// Starts the reader thread. Dropping the receiver stops it at the next batch.
-pub(crate) fn spawn(request: SourceRequest) -> mpsc::Receiver<Event> {
+pub(crate) fn spawn(request: SourceRequest) -> std::io::Result<mpsc::Receiver<Event>> {
     let (tx, rx) = mpsc::channel(4);
-    std::thread::Builder::new()
-        .name("muster-import-reader".into())
-        .spawn(move || {
-            if let Err(issue) = read_all(&request, &tx) {
-                let _ = tx.blocking_send(Event::Fatal(issue));
-            }
-        })
-        .expect("spawning the reader thread");
-    rx
+    std::thread::Builder::new().name("muster-import-reader".into()).spawn(move || {
+        if let Err(issue) = read_all(&request, &tx) {
+            let _ = tx.blocking_send(Event::Fatal(issue));
+        }
+    })?;
+    Ok(rx)
 }
 
 fn file_issue(sheet: &str, kind: IssueKind) -> Issue {
