@@ -52,7 +52,9 @@ CREATE TABLE users (
     password_hash  TEXT NOT NULL,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
-    last_login_at  BIGINT
+    last_login_at  BIGINT,
+    -- The name in lowercase, for case-insensitive search: SQLite's lower() folds ASCII only.
+    name_fold      TEXT NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE user_roles (

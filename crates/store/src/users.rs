@@ -13,9 +13,10 @@ use crate::{Connection, Result};
 
 const USER_COLUMNS: &str = "u.username_key, u.username, u.name, u.email, u.email_key, u.phone, u.department_key, \
      u.active, u.ignore_mfa, u.locale, u.timezone, u.password_hash, u.created_at, u.updated_at, u.last_login_at";
-/// The same columns unqualified, for INSERT.
+/// The same columns unqualified, for INSERT, plus `name_fold`: the name in lowercase, written
+/// beside it for case-insensitive search (SQLite's lower() folds ASCII letters only).
 pub(crate) const USER_INSERT_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
-     active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at";
+     active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at, name_fold";
 pub(crate) const USER_COLUMN_COUNT: usize = 15;
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
 const KEYS_PER_READ: usize = 1_000;
@@ -158,7 +159,8 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     }
     if let Some(text) = &filter.search {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let matches: Vec<String> = ["u.username_key", "lower(u.name)", "u.email_key"]
+        // Stored folded forms: SQLite's lower() and LIKE fold ASCII letters only.
+        let matches: Vec<String> = ["u.username_key", "u.name_fold", "u.email_key"]
             .iter()
             .map(|column| format!("{column} LIKE {} ESCAPE '\\'", next(pattern.clone())))
             .collect();
@@ -166,7 +168,8 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     }
     let filter_sql = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let sql = format!(
-        "SELECT string_agg(page.p, '{}') FROM (SELECT {} AS p FROM users u {filter_sql} ORDER BY u.username_key LIMIT {limit}) page",
+        "SELECT string_agg(page.p, '{}' ORDER BY page.k) FROM \
+         (SELECT u.username_key AS k, {} AS p FROM users u {filter_sql} ORDER BY u.username_key LIMIT {limit}) page",
         packed::ROW,
         packed_user_columns()
     );
@@ -175,10 +178,10 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
         query = query.bind(value.as_str());
     }
     let batch: Option<String> = query.fetch_one(&mut *conn).await?.try_get(0)?;
-    let mut users = packed::rows(batch.as_deref()).map(user_from_packed).collect::<Result<Vec<_>>>()?;
-    // An aggregate's input order is not promised by SQL, so the page is put in order here.
-    users.sort_unstable_by(|a, b| a.username_key.cmp(&b.username_key));
-    Ok(users)
+    // The page is aggregated in the database's own key order (one sort per page), the order in
+    // which `username_key > after` walks: re-sorting here by bytes would repeat or skip users
+    // under a linguistic collation (PostgreSQL databases created with en_US.UTF-8, say).
+    packed::rows(batch.as_deref()).map(user_from_packed).collect()
 }
 
 fn escape_like(text: &str) -> String {

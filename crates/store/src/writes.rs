@@ -94,7 +94,8 @@ impl PreparedWrites {
         self.write_users(users, "");
     }
 
-    /// Updates existing users, the whole row (memberships are written separately).
+    /// Updates existing users: every column an import sets (memberships are written
+    /// separately). `created_at` and `last_login_at` are kept: an import never changes them.
     pub fn upsert_users(&mut self, users: Vec<UserRecord>) {
         self.write_users(
             users,
@@ -103,22 +104,24 @@ impl PreparedWrites {
              email_key = excluded.email_key, phone = excluded.phone, \
              department_key = excluded.department_key, active = excluded.active, \
              ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
-             password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+             password_hash = excluded.password_hash, updated_at = excluded.updated_at, \
+             name_fold = excluded.name_fold",
         );
     }
 
     /// The records are consumed: their strings move into the arguments instead of being copied.
     fn write_users(&mut self, users: Vec<UserRecord>, on_conflict: &str) {
-        let per_statement = rows_per_statement(USER_COLUMN_COUNT);
+        let per_statement = rows_per_statement(USER_COLUMN_COUNT + 1);
         let mut users = users.into_iter().peekable();
         while users.peek().is_some() {
             let chunk: Vec<UserRecord> = users.by_ref().take(per_statement).collect();
             let sql = format!(
                 "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}{on_conflict}",
-                values_list(self.style, chunk.len(), USER_COLUMN_COUNT)
+                values_list(self.style, chunk.len(), USER_COLUMN_COUNT + 1)
             );
             let mut args = AnyArguments::default();
             for u in chunk {
+                let name_fold = u.name.to_lowercase();
                 add(&mut args, u.username_key);
                 add(&mut args, u.username);
                 add(&mut args, u.name);
@@ -134,6 +137,7 @@ impl PreparedWrites {
                 add(&mut args, u.created_at);
                 add(&mut args, u.updated_at);
                 add(&mut args, u.last_login_at);
+                add(&mut args, name_fold);
             }
             self.statements.push(Statement { sql, args });
         }

@@ -1,0 +1,80 @@
+//! Migrations: idempotent on reopening, and a new store's catalog holds the built-in role.
+
+use muster_store::{DatabaseUrl, Store};
+
+use crate::support::{self, bare_user, catalog, commit, fetch};
+
+/// The whole permission catalog (SPEC §1), as the domain crate spells it.
+const ALL_PERMISSIONS: [&str; 15] = [
+    "audit.read",
+    "departments.read",
+    "departments.write",
+    "groups.read",
+    "groups.write",
+    "imports.read",
+    "imports.revert",
+    "roles.read",
+    "roles.write",
+    "tokens.manage",
+    "users.credentials",
+    "users.export",
+    "users.import",
+    "users.read",
+    "users.write",
+];
+
+async fn new_catalog_holds_only_the_administrator(store: &Store) {
+    let catalog = catalog(store).await;
+    assert!(catalog.departments.is_empty(), "{:?}", catalog.departments);
+    assert!(catalog.groups.is_empty(), "{:?}", catalog.groups);
+    assert_eq!(catalog.roles.keys().collect::<Vec<_>>(), ["administrator"]);
+    let admin = &catalog.roles["administrator"];
+    assert_eq!(admin.named.name_key, "administrator");
+    assert_eq!(admin.named.name, "administrator");
+    assert_eq!(admin.permissions, ALL_PERMISSIONS, "sorted, every code once");
+}
+
+crate::scenarios!(new_catalog_holds_only_the_administrator);
+
+/// Opens the store at `url` three times in a row (each open runs the migrations), keeping data.
+async fn reopen_keeps_data(url: &DatabaseUrl) {
+    let first = Store::open(url).await.expect("first open");
+    let mut writes = muster_store::PreparedWrites::new(first.backend());
+    writes.insert_users(vec![bare_user("kept")]);
+    commit(&first, writes).await;
+    // A second store on the same database while the first is still open, then a third after.
+    let second = Store::open(url).await.expect("second open: migrations must be idempotent");
+    assert_eq!(fetch(&second, &["kept"]).await, [bare_user("kept")]);
+    new_catalog_holds_only_the_administrator(&second).await;
+    first.close().await;
+    second.close().await;
+    let third = Store::open(url).await.expect("third open");
+    assert_eq!(fetch(&third, &["kept"]).await, [bare_user("kept")]);
+    third.close().await;
+}
+
+#[test]
+fn opening_the_same_sqlite_data_dir_twice_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = DatabaseUrl::sqlite_in(dir.path());
+    support::runtime().block_on(reopen_keeps_data(&url));
+    assert!(dir.path().join("muster.db").is_file());
+}
+
+#[test]
+fn opening_the_same_postgres_database_twice_is_idempotent() {
+    let Some(server) = support::postgres_server() else { return };
+    let rt = support::runtime();
+    let database = rt.block_on(support::PgDatabase::create(server));
+    rt.block_on(reopen_keeps_data(&database.url));
+    drop(rt);
+    drop(database);
+}
+
+#[test]
+fn an_unsupported_url_is_refused() {
+    let url = DatabaseUrl::new("mysql://u:secret@h/db");
+    let err = support::runtime().block_on(Store::open(&url)).expect_err("mysql is not supported");
+    assert!(matches!(err, muster_store::StoreError::UnsupportedUrl(_)), "{err:?}");
+    assert!(!err.to_string().contains("secret"), "{err}");
+}

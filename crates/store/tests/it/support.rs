@@ -1,0 +1,193 @@
+//! The harness: a fresh store per test, SQLite in a temporary directory and PostgreSQL in a fresh
+//! database dropped when the test ends, plus builders for records.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use muster_store::{
+    create_postgres_database, drop_postgres_database, DatabaseUrl, NamedRecord, RoleRecord, Store, UserRecord,
+};
+
+pub const POSTGRES_URL_VAR: &str = "MUSTER_TEST_POSTGRES_URL";
+
+/// A multi-thread runtime with two workers, as the binary runs the store.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("building a tokio runtime")
+}
+
+/// Runs `scenario` on a store opened in a fresh temporary data directory.
+pub fn on_sqlite<F, Fut>(scenario: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = DatabaseUrl::sqlite_in(dir.path());
+    let rt = runtime();
+    rt.block_on(async {
+        let store = Store::open(&url).await.expect("opening the SQLite store");
+        scenario(store.clone()).await;
+        store.close().await;
+    });
+}
+
+/// The PostgreSQL server URL, or `None` (after saying so) when tests should skip PostgreSQL.
+pub fn postgres_server() -> Option<DatabaseUrl> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(DatabaseUrl::new(url)),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("MUSTER_TEST_POSTGRES_URL must be set under CI");
+            }
+            println!("skipping PostgreSQL: MUSTER_TEST_POSTGRES_URL is unset");
+            None
+        }
+    }
+}
+
+/// Runs `scenario` on a store opened in a fresh PostgreSQL database, dropped afterwards.
+pub fn on_postgres<F, Fut>(scenario: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(server) = postgres_server() else { return };
+    let rt = runtime();
+    let database = rt.block_on(PgDatabase::create(server));
+    rt.block_on(async {
+        let store = Store::open(&database.url).await.expect("opening the PostgreSQL store");
+        scenario(store.clone()).await;
+        store.close().await;
+    });
+    // The runtime goes first so no pooled connection outlives it; the guard then drops the
+    // database (forcibly, should a connection remain).
+    drop(rt);
+    drop(database);
+}
+
+/// A database created for one test, dropped when the guard is (even when the test panics).
+pub struct PgDatabase {
+    server: DatabaseUrl,
+    name: String,
+    pub url: DatabaseUrl,
+}
+
+impl PgDatabase {
+    pub async fn create(server: DatabaseUrl) -> PgDatabase {
+        let name = unique_database_name();
+        let url = create_postgres_database(&server, &name)
+            .await
+            .unwrap_or_else(|e| panic!("creating the PostgreSQL database {name}: {e}"));
+        PgDatabase { server, name, url }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // A fresh current-thread runtime: the test's runtime may be gone, or this may run inside
+        // an unwinding panic.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let result = match rt {
+            Ok(rt) => rt.block_on(drop_postgres_database(&self.server, &self.name)).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            eprintln!("could not drop the PostgreSQL test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// `muster_store_<pid>_<counter>_<nanos>`: lowercase, digits and underscores, unique across
+/// parallel tests and processes.
+pub fn unique_database_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("muster_store_{}_{n}_{nanos}", std::process::id())
+}
+
+/// Generates `mod $name { #[test] fn sqlite(); #[test] fn postgres() }` for
+/// `async fn $name(store: &Store)` in the enclosing module.
+#[macro_export]
+macro_rules! scenarios {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    $crate::support::on_sqlite(|store| async move { super::$name(&store).await });
+                }
+
+                #[test]
+                fn postgres() {
+                    $crate::support::on_postgres(|store| async move { super::$name(&store).await });
+                }
+            }
+        )+
+    };
+}
+
+/// A user with only the required fields set.
+pub fn bare_user(key: &str) -> UserRecord {
+    UserRecord {
+        username_key: key.to_owned(),
+        username: key.to_owned(),
+        name: format!("Name of {key}"),
+        email: None,
+        email_key: None,
+        phone: None,
+        department_key: None,
+        active: true,
+        ignore_mfa: false,
+        locale: None,
+        timezone: None,
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${key}"),
+        created_at: 1_700_000_000_000,
+        updated_at: 1_700_000_000_000,
+        last_login_at: None,
+        role_keys: Vec::new(),
+        group_keys: Vec::new(),
+    }
+}
+
+pub fn named(key: &str, name: &str, description: &str, at: i64) -> NamedRecord {
+    NamedRecord {
+        name_key: key.to_owned(),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub fn role(key: &str, permissions: &[&str], at: i64) -> RoleRecord {
+    RoleRecord {
+        named: named(key, key, &format!("Role {key}"), at),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+    }
+}
+
+/// Runs `writes` in a transaction and commits it.
+pub async fn commit(store: &Store, writes: muster_store::PreparedWrites) {
+    let mut tx = store.begin().await.expect("begin");
+    writes.execute(&mut tx).await.expect("executing the writes");
+    tx.commit().await.expect("commit");
+}
+
+/// Fetches users by key on a pooled connection, sorted by key.
+pub async fn fetch(store: &Store, keys: &[&str]) -> Vec<UserRecord> {
+    let mut conn = store.acquire().await.expect("acquire");
+    let mut users = muster_store::fetch_users(&mut conn, keys).await.expect("fetch_users");
+    users.sort_by(|a, b| a.username_key.cmp(&b.username_key));
+    users
+}
+
+pub async fn catalog(store: &Store) -> muster_store::Catalog {
+    let mut conn = store.acquire().await.expect("acquire");
+    muster_store::load_catalog(&mut conn).await.expect("load_catalog")
+}
