@@ -11,7 +11,7 @@ use crate::args::{ExportArgs, YesNo};
 use crate::Outcome;
 
 pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
-    let to_stdout = args.output.as_ref().map_or(true, |p| p.as_os_str() == "-");
+    let to_stdout = args.output.as_ref().is_none_or(|p| p.as_os_str() == "-");
     let format: Format = match args.format {
         Some(format) => format.into(),
         None => args

@@ -113,6 +113,9 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
 }
 
 /// The reader's events after the look-ahead stage: batches carry what the store holds for them.
+// A handful of Opened/Started events per import against thousands of batches: boxing the
+// large variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Staged {
     Opened(source::Opened),
     Started(HeaderMap, Catalog),

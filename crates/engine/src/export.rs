@@ -144,7 +144,7 @@ async fn export_catalog(
     }
     let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
     let search = filter.search.as_deref().map(str::to_lowercase);
-    let wanted = |name: &str| search.as_deref().map_or(true, |s| name.to_lowercase().contains(s));
+    let wanted = |name: &str| search.as_deref().is_none_or(|s| name.to_lowercase().contains(s));
     writer.start_sheet(entity.sheet_name(), &headers(entity))?;
     let mut count = 0;
     match entity {

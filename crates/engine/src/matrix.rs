@@ -21,14 +21,19 @@ fn at(sheet: &str, row: u64, column: usize, kind: IssueKind) -> Issue {
     Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(column_letter(column + 1)) }, kind }
 }
 
+/// A role column as it is read: its name (or why its header or a cell is bad) and the
+/// permissions marked Yes so far.
+type RoleColumn = (Result<EntityName, Vec<Issue>>, BTreeSet<Permission>);
+
 /// One role record per role column; a column whose cells do not all read as Yes/No fails as a
 /// whole, and a row with an unknown permission code fails on its own.
+#[allow(clippy::result_large_err)] // a file-level issue, once per import
 pub(crate) fn read_matrix(
     sheet: &str,
     headers: &[&str],
     rows: impl Iterator<Item = Result<Row, ReadError>>,
 ) -> Result<Vec<Parsed>, Issue> {
-    let mut roles: Vec<(Result<EntityName, Vec<Issue>>, BTreeSet<Permission>)> = headers[1..]
+    let mut roles: Vec<RoleColumn> = headers[1..]
         .iter()
         .enumerate()
         .map(|(i, header)| {

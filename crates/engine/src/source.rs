@@ -19,6 +19,8 @@ use crate::matrix;
 /// Rows per batch: large enough to amortise a database round trip, small enough to stay cheap.
 pub(crate) const BATCH_ROWS: usize = 2_000;
 
+// Users are by far the common record; boxing them would add an allocation per row.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Record {
     User(UserRow),
     Group(GroupRow),
@@ -40,6 +42,8 @@ pub(crate) struct Opened {
     pub encoding: Option<&'static str>,
 }
 
+// Opened and Started come once per import; batches are the rest.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Event {
     Opened(Opened),
     /// The headers are good: batches follow.
@@ -95,6 +99,8 @@ pub(crate) fn column_letter(mut column: usize) -> String {
     String::from_utf8(letters).unwrap_or_default()
 }
 
+// The error is a file-level issue, returned once per import: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
     let name = &request.display_name;
     let mut workbook = Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e, &[]))?;
@@ -158,6 +164,7 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
 
 /// The permission matrix is planned as a roles sheet whose rows are its role columns; issues
 /// about a role as a whole point at the matrix's header row.
+#[allow(clippy::result_large_err)] // a file-level issue, once per import
 fn send_matrix(
     sheet: &str,
     headers: &[&str],

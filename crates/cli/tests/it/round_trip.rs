@@ -104,7 +104,7 @@ fn roles_workbook_has_a_permission_matrix(store: &Store) {
         let yes: Vec<String> = matrix
             .rows()
             .skip(1)
-            .filter(|r| r.get(importer).is_some_and(|c| c.to_string() == "Yes"))
+            .filter(|r| r.get(importer).is_some_and(|c| *c == "Yes"))
             .map(|r| r[0].to_string())
             .collect();
         let mut sorted = yes.clone();

@@ -127,7 +127,7 @@ impl Store {
     pub fn import(&self, file: &Path, extra: &[&str]) -> Out {
         let mut args: Vec<&std::ffi::OsStr> =
             vec!["import".as_ref(), file.as_os_str(), "--json".as_ref()];
-        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         self.run(&args)
     }
 
