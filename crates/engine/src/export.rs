@@ -84,15 +84,15 @@ async fn export_users(store: &Store, filter: &ExportFilter, writer: &mut (dyn Wo
     let mut count = 0;
     loop {
         let page = muster_store::users_page(&mut conn, &store_filter, after.as_deref(), EXPORT_PAGE).await?;
-        for user in &page {
+        for user in &page.users {
             let cells = user_cells(user, &catalog);
             let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
             writer.write_row(&refs)?;
         }
-        count += page.len() as u64;
-        match page.last() {
-            Some(last) if page.len() == EXPORT_PAGE => after = Some(last.username_key.clone()),
-            _ => break,
+        count += page.users.len() as u64;
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     Ok(count)

@@ -52,9 +52,7 @@ CREATE TABLE users (
     password_hash  TEXT NOT NULL,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
-    last_login_at  BIGINT,
-    -- The name in lowercase, for case-insensitive search: SQLite's lower() folds ASCII only.
-    name_fold      TEXT NOT NULL
+    last_login_at  BIGINT
 ) WITHOUT ROWID;
 
 CREATE TABLE user_roles (

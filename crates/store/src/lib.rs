@@ -19,7 +19,7 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use records::{NamedRecord, RoleRecord, UserRecord};
-pub use users::{email_owners, fetch_users, users_page, Membership, UserFilter};
+pub use users::{email_owners, fetch_users, users_page, Membership, UserFilter, UserPage};
 pub use writes::PreparedWrites;
 
 pub use sqlx::AnyConnection as Connection;

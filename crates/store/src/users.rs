@@ -13,10 +13,9 @@ use crate::{Connection, Result};
 
 const USER_COLUMNS: &str = "u.username_key, u.username, u.name, u.email, u.email_key, u.phone, u.department_key, \
      u.active, u.ignore_mfa, u.locale, u.timezone, u.password_hash, u.created_at, u.updated_at, u.last_login_at";
-/// The same columns unqualified, for INSERT, plus `name_fold`: the name in lowercase, written
-/// beside it for case-insensitive search (SQLite's lower() folds ASCII letters only).
+/// The same columns unqualified, for INSERT.
 pub(crate) const USER_INSERT_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
-     active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at, name_fold";
+     active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at";
 pub(crate) const USER_COLUMN_COUNT: usize = 15;
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
 const KEYS_PER_READ: usize = 1_000;
@@ -129,10 +128,19 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
+/// One page of the export walk: the users of the page that match, and where the next page
+/// starts (None after the last page). The cursor comes from the page before the text search is
+/// applied, so a page with few matches never ends the walk early.
+#[derive(Debug)]
+pub struct UserPage {
+    pub users: Vec<UserRecord>,
+    pub next: Option<String>,
+}
+
 /// One page of the users matching `filter`, in username-key order, starting after `after`.
 /// Export walks the table page by page (keyset pagination), so it holds one page in memory and no
 /// long-lived cursor; each page arrives as one aggregated value (see `packed`).
-pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Option<&str>, limit: usize) -> Result<Vec<UserRecord>> {
+pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Option<&str>, limit: usize) -> Result<UserPage> {
     let style = Placeholders::of(conn);
     let mut binds: Vec<String> = Vec::new();
     let mut next = |value: String| {
@@ -157,15 +165,6 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     if let Some(active) = filter.active {
         conditions.push(format!("u.active = {}", i64::from(active)));
     }
-    if let Some(text) = &filter.search {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        // Stored folded forms: SQLite's lower() and LIKE fold ASCII letters only.
-        let matches: Vec<String> = ["u.username_key", "u.name_fold", "u.email_key"]
-            .iter()
-            .map(|column| format!("{column} LIKE {} ESCAPE '\\'", next(pattern.clone())))
-            .collect();
-        conditions.push(format!("({})", matches.join(" OR ")));
-    }
     let filter_sql = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let sql = format!(
         "SELECT string_agg(page.p, '{}' ORDER BY page.k) FROM \
@@ -181,9 +180,18 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     // The page is aggregated in the database's own key order (one sort per page), the order in
     // which `username_key > after` walks: re-sorting here by bytes would repeat or skip users
     // under a linguistic collation (PostgreSQL databases created with en_US.UTF-8, say).
-    packed::rows(batch.as_deref()).map(user_from_packed).collect()
+    let mut users: Vec<UserRecord> = packed::rows(batch.as_deref()).map(user_from_packed).collect::<Result<_>>()?;
+    let next = (users.len() == limit).then(|| users.last().map(|u| u.username_key.clone())).flatten();
+    if let Some(text) = &filter.search {
+        // Matched here rather than with SQL LIKE: SQLite folds ASCII letters only, and a
+        // substring search reads every row of the page either way.
+        let needle = text.to_lowercase();
+        users.retain(|u| {
+            u.username_key.contains(&needle)
+                || u.name.to_lowercase().contains(&needle)
+                || u.email_key.as_deref().is_some_and(|e| e.contains(&needle))
+        });
+    }
+    Ok(UserPage { users, next })
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}

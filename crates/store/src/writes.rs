@@ -104,24 +104,22 @@ impl PreparedWrites {
              email_key = excluded.email_key, phone = excluded.phone, \
              department_key = excluded.department_key, active = excluded.active, \
              ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
-             password_hash = excluded.password_hash, updated_at = excluded.updated_at, \
-             name_fold = excluded.name_fold",
+             password_hash = excluded.password_hash, updated_at = excluded.updated_at",
         );
     }
 
     /// The records are consumed: their strings move into the arguments instead of being copied.
     fn write_users(&mut self, users: Vec<UserRecord>, on_conflict: &str) {
-        let per_statement = rows_per_statement(USER_COLUMN_COUNT + 1);
+        let per_statement = rows_per_statement(USER_COLUMN_COUNT);
         let mut users = users.into_iter().peekable();
         while users.peek().is_some() {
             let chunk: Vec<UserRecord> = users.by_ref().take(per_statement).collect();
             let sql = format!(
                 "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}{on_conflict}",
-                values_list(self.style, chunk.len(), USER_COLUMN_COUNT + 1)
+                values_list(self.style, chunk.len(), USER_COLUMN_COUNT)
             );
             let mut args = AnyArguments::default();
             for u in chunk {
-                let name_fold = u.name.to_lowercase();
                 add(&mut args, u.username_key);
                 add(&mut args, u.username);
                 add(&mut args, u.name);
@@ -137,7 +135,6 @@ impl PreparedWrites {
                 add(&mut args, u.created_at);
                 add(&mut args, u.updated_at);
                 add(&mut args, u.last_login_at);
-                add(&mut args, name_fold);
             }
             self.statements.push(Statement { sql, args });
         }

@@ -4,19 +4,18 @@ use muster_store::{users_page, Membership, NamedKind, PreparedWrites, Store, Use
 
 use crate::support::{bare_user, commit, named, role};
 
-/// Walks every page the way the export does: the last key of a full page is the next `after`.
+/// Walks every page the way the export does: each page says where the next one starts.
 async fn walk(store: &Store, filter: &UserFilter, limit: usize) -> Vec<Vec<UserRecord>> {
     let mut conn = store.acquire().await.expect("acquire");
     let mut pages = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = users_page(&mut conn, filter, after.as_deref(), limit).await.expect("users_page");
-        assert!(page.len() <= limit, "a page of {} over a limit of {limit}", page.len());
-        let full = page.len() == limit;
-        after = page.last().map(|u| u.username_key.clone());
-        pages.push(page);
-        if !full {
-            return pages;
+        assert!(page.users.len() <= limit, "a page of {} over a limit of {limit}", page.users.len());
+        pages.push(page.users);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return pages,
         }
         assert!(pages.len() < 10_000, "pagination does not end");
     }
@@ -69,9 +68,9 @@ async fn pages_cover_5100_users_in_key_order(store: &Store) {
     // After the last key there is nothing; after a key between two users the next one follows.
     let mut conn = store.acquire().await.expect("acquire");
     let none = users_page(&mut conn, &UserFilter::default(), Some("p05099"), 10).await.expect("users_page");
-    assert!(none.is_empty());
+    assert!(none.users.is_empty() && none.next.is_none());
     let next = users_page(&mut conn, &UserFilter::default(), Some("p00041a"), 2).await.expect("users_page");
-    assert_eq!(next.iter().map(|u| u.username_key.as_str()).collect::<Vec<_>>(), ["p00042", "p00043"]);
+    assert_eq!(next.users.iter().map(|u| u.username_key.as_str()).collect::<Vec<_>>(), ["p00042", "p00043"]);
     drop(conn);
 
     // Filters across pages: a quarter inactive, a tenth in the group, a 25th with the role.
