@@ -1,7 +1,7 @@
 //! `muster role|group|department add`: small helpers to set up what a users sheet refers to.
 
 use anyhow::Context as _;
-use muster_engine::{add_catalog_entry, AddOutcome, CatalogEntry, Entity};
+use muster_engine::{add_catalog_entry, system_now, AddOutcome, CatalogEntry, Entity};
 use muster_store::Store;
 
 use crate::args::{CatalogAction, CatalogArgs};
@@ -21,20 +21,14 @@ pub async fn department(store: &Store, args: CatalogArgs) -> anyhow::Result<Outc
 
 async fn add(store: &Store, entity: Entity, args: CatalogArgs) -> anyhow::Result<Outcome> {
     let CatalogAction::Add { name, description, permissions } = args.action;
+    let noun = entity.as_str().trim_end_matches('s');
     let entry = CatalogEntry { entity, name: name.clone(), description, permissions };
-    let outcome = add_catalog_entry(store, &entry, now_ms())
-        .await
-        .with_context(|| format!("while adding {} `{name}`", entity.as_str().trim_end_matches('s')))?;
+    let outcome = add_catalog_entry(store, &entry, system_now()).await.with_context(|| format!("while adding {noun} `{name}`"))?;
     let verb = match outcome {
         AddOutcome::Created => "created",
         AddOutcome::Updated => "updated",
         AddOutcome::Unchanged => "unchanged",
     };
-    println!("{} `{name}`: {verb}", entity.as_str().trim_end_matches('s'));
+    println!("{noun} `{name}`: {verb}");
     Ok(Outcome::Done)
-}
-
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.map(|d| d.as_millis() as i64).unwrap_or(0)
 }

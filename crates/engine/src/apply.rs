@@ -1,9 +1,10 @@
-//! The import use case from file to store, as a three-stage pipeline so that both cores work:
-//! the reader thread parses batches; the planner checks each batch against the store through a
-//! connection of its own; a writer task applies the planned writes inside the import's one
-//! transaction. The planner's reads need only the store as it was before the import — what the
-//! file itself did so far is tracked in memory (keys and e-mails seen, departments and groups
-//! created) — so they do not wait for the writes. Atomic imports stop writing at the first
+//! The import use case from file to store, as a four-stage pipeline so that both cores work:
+//! the reader thread parses batches; the look-ahead task reads what the store holds for each
+//! batch through a connection of its own; the planner checks and merges the rows and builds the
+//! statements; a writer task runs them inside the import's one transaction. The look-ahead's
+//! reads need only the store as it was before the import — what the file itself did so far is
+//! tracked by the planner in memory (keys and e-mails seen, departments and groups created) —
+//! so they do not wait for the writes. Atomic imports stop writing at the first
 //! failed row but keep validating, so the report lists every problem of the file; at the end
 //! the transaction commits only when the import is applied. A dry run writes nothing.
 
@@ -47,8 +48,8 @@ enum Planner {
 
 pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ctx: &Context) -> Result<ImportReport, ImportError> {
     let unreadable = |source| ImportError::Unreadable { path: path.to_owned(), source };
-    let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    std::fs::File::open(path).map_err(unreadable)?;
+    // Opened here only to tell an unreadable file (an environment error) from a bad one.
+    let size = std::fs::File::open(path).and_then(|f| f.metadata()).map_err(unreadable)?.len();
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut report = ImportReport::new(file_name.clone());
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
@@ -80,7 +81,7 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
                 report.format = Some(opened.format.extension());
                 report.encoding = opened.encoding;
             }
-            Staged::Started(map, catalog) => planner = Some(start(map, catalog, &report, options, now)),
+            Staged::Started(map, catalog) => planner = Some(planner_for(map, catalog, &report, options, now)),
             Staged::Fatal(issue) => {
                 file_failed = true;
                 report.push_issue(issue);
@@ -213,7 +214,7 @@ impl Writer {
     }
 }
 
-fn start(map: HeaderMap, catalog: Catalog, report: &ImportReport, options: &ImportOptions, now: i64) -> Planner {
+fn planner_for(map: HeaderMap, catalog: Catalog, report: &ImportReport, options: &ImportOptions, now: i64) -> Planner {
     let sheet = report.sheet.clone().unwrap_or_default();
     match map.entity() {
         Entity::Users => Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now)),
@@ -237,14 +238,10 @@ fn plan_batch(
     let may_write = |report: &ImportReport| !options.dry_run && (options.partial || !report.has_failures());
     let writes = match (planner, batch.lookup) {
         (Planner::Users(users), Some(lookup)) => {
-            let rows = batch
-                .valid
-                .into_iter()
-                .filter_map(|(row, record)| match record {
-                    Record::User(user) => Some((row, user)),
-                    _ => None,
-                })
-                .collect();
+            let rows = batch.valid.into_iter().filter_map(|(row, record)| match record {
+                Record::User(user) => Some((row, user)),
+                _ => None,
+            });
             let writes = users.plan(rows, lookup, report, ctx);
             may_write(report).then(|| writes.prepare(backend))
         }

@@ -2,13 +2,13 @@
 //! one-row import built in memory: the same parsing, the same checks (the administrator role is
 //! protected, permission codes come from the catalog) and the same writes as a sheet.
 
-use muster_domain::{map_headers, parse_department_row, parse_group_row, parse_role_row, Entity, Field};
+use muster_domain::{map_headers, Entity, Field};
 use muster_store::{Store, StoreError};
 
 use crate::catalog_import::CatalogPlanner;
 use crate::issue::Issue;
 use crate::report::ImportReport;
-use crate::source::Record;
+use crate::source::{field_issues, parse_record};
 
 pub struct CatalogEntry {
     pub entity: Entity,
@@ -39,12 +39,10 @@ pub enum AddError {
 }
 
 pub async fn add_catalog_entry(store: &Store, entry: &CatalogEntry, now: i64) -> Result<AddOutcome, AddError> {
-    let key_field = match entry.entity {
-        Entity::Departments => Field::DepartmentName,
-        Entity::Groups => Field::GroupName,
-        Entity::Roles => Field::RoleName,
-        Entity::Users => return Err(AddError::NotACatalogEntity),
-    };
+    if entry.entity == Entity::Users {
+        return Err(AddError::NotACatalogEntity);
+    }
+    let key_field = Field::key_of(entry.entity);
     if entry.entity != Entity::Roles && !entry.permissions.is_empty() {
         return Err(AddError::PermissionsOnlyForRoles);
     }
@@ -61,18 +59,8 @@ pub async fn add_catalog_entry(store: &Store, entry: &CatalogEntry, now: i64) ->
     }
     let map = map_headers(entry.entity, &headers).map_err(|_| AddError::NotACatalogEntity)?;
     let mut report = ImportReport::new("command line".into());
-    let parsed = match entry.entity {
-        Entity::Departments => parse_department_row(&map, &cells).map(Record::Department),
-        Entity::Groups => parse_group_row(&map, &cells).map(Record::Group),
-        _ => parse_role_row(&map, &cells).map(Record::Role),
-    };
-    let record = parsed.map_err(|errors| {
-        let issues = errors
-            .into_iter()
-            .map(|e| crate::source::cell_issue("command line", 1, &map, e.column, crate::issue::IssueKind::Field(e.kind)))
-            .collect();
-        AddError::Invalid(issues)
-    })?;
+    let record = parse_record(entry.entity, &map, &cells)
+        .map_err(|errors| AddError::Invalid(field_issues("command line", 1, &map, errors, &[]).collect()))?;
     let mut tx = store.begin().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut planner = CatalogPlanner::new("command line".into(), map, catalog, false, now);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use muster_domain::{Description, EntityName, Field, HeaderMap, Patch, Permission, ADMINISTRATOR_ROLE};
+use muster_domain::{Description, Entity, EntityName, Field, HeaderMap, Patch, Permission, ADMINISTRATOR_ROLE};
 use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, RoleRecord};
 
 use crate::issue::{Issue, IssueKind, Position};
@@ -14,11 +14,11 @@ use crate::source::{cell_issue, Record};
 use crate::user_import::fail_row;
 
 pub(crate) struct CatalogPlanner {
-    pub sheet: String,
-    pub map: HeaderMap,
-    pub create_only: bool,
-    pub now: i64,
-    pub catalog: Catalog,
+    sheet: String,
+    map: HeaderMap,
+    create_only: bool,
+    now: i64,
+    catalog: Catalog,
     names: FileKeys,
 }
 
@@ -27,14 +27,7 @@ struct CatalogRow {
     name: EntityName,
     description: Patch<Description>,
     permissions: Option<Patch<std::collections::BTreeSet<Permission>>>,
-    kind: Kind,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Department,
-    Group,
-    Role,
+    entity: Entity,
 }
 
 #[derive(Default)]
@@ -53,9 +46,9 @@ impl CatalogPlanner {
         let mut writes = CatalogWrites::default();
         for (row, record) in rows {
             let row_data = match record {
-                Record::Department(d) => CatalogRow { name: d.name, description: d.description, permissions: None, kind: Kind::Department },
-                Record::Group(g) => CatalogRow { name: g.name, description: g.description, permissions: None, kind: Kind::Group },
-                Record::Role(r) => CatalogRow { name: r.name, description: r.description, permissions: Some(r.permissions), kind: Kind::Role },
+                Record::Department(d) => CatalogRow { name: d.name, description: d.description, permissions: None, entity: Entity::Departments },
+                Record::Group(g) => CatalogRow { name: g.name, description: g.description, permissions: None, entity: Entity::Groups },
+                Record::Role(r) => CatalogRow { name: r.name, description: r.description, permissions: Some(r.permissions), entity: Entity::Roles },
                 Record::User(_) => continue,
             };
             if let Err(issues) = self.plan_row(row, row_data, report, &mut writes) {
@@ -63,14 +56,6 @@ impl CatalogPlanner {
             }
         }
         writes
-    }
-
-    fn key_field(kind: Kind) -> Field {
-        match kind {
-            Kind::Department => Field::DepartmentName,
-            Kind::Group => Field::GroupName,
-            Kind::Role => Field::RoleName,
-        }
     }
 
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
@@ -81,13 +66,13 @@ impl CatalogPlanner {
     }
 
     fn plan_row(&mut self, row: u64, data: CatalogRow, report: &mut ImportReport, writes: &mut CatalogWrites) -> Result<(), Vec<Issue>> {
-        let key_field = Self::key_field(data.kind);
+        let key_field = Field::key_of(data.entity);
         let key = data.name.key().to_owned();
         let mut issues = Vec::new();
         if let Some(first_row) = self.names.first_seen(&key, row) {
             issues.push(self.issue(row, key_field, IssueKind::DuplicateKey { key: data.name.as_str().to_owned(), first_row }));
         }
-        let existing = self.existing(data.kind, &key);
+        let existing = self.existing(data.entity, &key);
         if self.create_only && existing.is_some() {
             issues.push(self.issue(row, key_field, IssueKind::AlreadyExists(data.name.as_str().to_owned())));
         }
@@ -102,7 +87,7 @@ impl CatalogPlanner {
             next.permissions = permissions.iter().map(|p| p.code().to_owned()).collect();
             next.permissions.sort();
         }
-        if data.kind == Kind::Role && key == ADMINISTRATOR_ROLE && existing.as_ref() != Some(&next) {
+        if data.entity == Entity::Roles && key == ADMINISTRATOR_ROLE && existing.as_ref() != Some(&next) {
             issues.push(self.issue(row, Field::Permissions, IssueKind::BuiltinRole));
         }
         if !issues.is_empty() {
@@ -117,36 +102,36 @@ impl CatalogPlanner {
             None => report.counts.created += 1,
         }
         next.named.updated_at = self.now;
-        self.remember(data.kind, &next);
-        match data.kind {
-            Kind::Department => writes.departments.push(next.named),
-            Kind::Group => writes.groups.push(next.named),
-            Kind::Role => writes.roles.push(next),
+        self.remember(data.entity, &next);
+        match data.entity {
+            Entity::Departments => writes.departments.push(next.named),
+            Entity::Groups => writes.groups.push(next.named),
+            _ => writes.roles.push(next),
         }
         Ok(())
     }
 
     /// The current state of a catalog entry, as a role record (departments and groups simply
     /// have no permissions).
-    fn existing(&self, kind: Kind, key: &str) -> Option<RoleRecord> {
+    fn existing(&self, entity: Entity, key: &str) -> Option<RoleRecord> {
         let named = |map: &BTreeMap<String, NamedRecord>| map.get(key).map(|n| RoleRecord { named: n.clone(), permissions: Vec::new() });
-        match kind {
-            Kind::Department => named(&self.catalog.departments),
-            Kind::Group => named(&self.catalog.groups),
-            Kind::Role => self.catalog.roles.get(key).cloned(),
+        match entity {
+            Entity::Departments => named(&self.catalog.departments),
+            Entity::Groups => named(&self.catalog.groups),
+            _ => self.catalog.roles.get(key).cloned(),
         }
     }
 
-    fn remember(&mut self, kind: Kind, record: &RoleRecord) {
+    fn remember(&mut self, entity: Entity, record: &RoleRecord) {
         let key = record.named.name_key.clone();
-        match kind {
-            Kind::Department => {
+        match entity {
+            Entity::Departments => {
                 self.catalog.departments.insert(key, record.named.clone());
             }
-            Kind::Group => {
+            Entity::Groups => {
                 self.catalog.groups.insert(key, record.named.clone());
             }
-            Kind::Role => {
+            _ => {
                 self.catalog.roles.insert(key, record.clone());
             }
         }

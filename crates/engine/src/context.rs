@@ -42,6 +42,12 @@ impl Progress for NoProgress {
 pub trait SecureRng: RngCore + CryptoRng + Send {}
 impl<T: RngCore + CryptoRng + Send> SecureRng for T {}
 
+/// The system clock in unix milliseconds: the default `now` of every use case.
+pub fn system_now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 pub struct Context {
     /// Unix milliseconds; read once per import so every row of it carries the same time.
     pub now: Box<dyn Fn() -> i64 + Send + Sync>,
@@ -53,10 +59,7 @@ impl Context {
     /// The real clock and the operating system's random source.
     pub fn system(progress: Box<dyn Progress>) -> Context {
         Context {
-            now: Box::new(|| {
-                let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-                since.map(|d| d.as_millis() as i64).unwrap_or(0)
-            }),
+            now: Box::new(system_now),
             rng: Mutex::new(Box::new(rand_core::OsRng)),
             progress,
         }

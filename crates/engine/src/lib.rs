@@ -18,7 +18,7 @@ mod timefmt;
 mod user_import;
 
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, CatalogEntry};
-pub use context::{Context, ImportOptions, NoProgress, Progress};
+pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use export::{export, ExportError, ExportFilter, ExportSummary};
 pub use issue::{Issue, IssueKind, Position};
 pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};

@@ -6,10 +6,10 @@
 use std::collections::BTreeSet;
 
 use muster_domain::{parse_bool, EntityName, Patch, Permission, RoleRow, PERMISSION_MATRIX_SHEET};
-use muster_sheets::{ReadError, Row};
+use muster_sheets::{column_letters, ReadError, Row};
 
 use crate::issue::{Issue, IssueKind, Position};
-use crate::source::{column_letter, Parsed, Record};
+use crate::source::{Parsed, Record};
 
 /// A sheet named "Permission matrix", or one whose first header is "Permission".
 pub(crate) fn is_matrix(headers: &[&str], sheet: Option<&str>) -> bool {
@@ -18,7 +18,7 @@ pub(crate) fn is_matrix(headers: &[&str], sheet: Option<&str>) -> bool {
 }
 
 fn at(sheet: &str, row: u64, column: usize, kind: IssueKind) -> Issue {
-    Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(column_letter(column + 1)) }, kind }
+    Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(column_letters(column)) }, kind }
 }
 
 /// A role column as it is read: its name (or why its header or a cell is bad) and the

@@ -10,7 +10,7 @@ use muster_domain::{
     detect_entity, map_headers, parse_department_row, parse_group_row, parse_role_row,
     parse_user_row, DepartmentRow, Entity, FieldError, GroupRow, HeaderMap, RoleRow, UserRow,
 };
-use muster_sheets::{Cell, ReadOptions, Row, Workbook};
+use muster_sheets::{column_letters, Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
 
 use crate::issue::{Issue, IssueKind, Position};
@@ -81,22 +81,10 @@ fn file_issue(sheet: &str, kind: IssueKind) -> Issue {
 fn read_issue(sheet: &str, error: muster_sheets::ReadError, headers: &[&str]) -> Issue {
     let column = error.column.map(|c| match headers.get(c.saturating_sub(1)) {
         Some(header) if !header.trim().is_empty() => (*header).to_owned(),
-        _ => column_letter(c),
+        _ => column_letters(c.saturating_sub(1)),
     });
     let position = Position { sheet: error.sheet.clone().unwrap_or_else(|| sheet.to_owned()), row: error.row.unwrap_or(0), column };
     Issue { position, kind: IssueKind::Read(error.kind) }
-}
-
-/// Spreadsheet column name of a 1-based column number: 1 → A, 27 → AA.
-pub(crate) fn column_letter(mut column: usize) -> String {
-    let mut letters = Vec::new();
-    while column > 0 {
-        let rem = (column - 1) % 26;
-        letters.push(b'A' + rem as u8);
-        column = (column - 1) / 26;
-    }
-    letters.reverse();
-    String::from_utf8(letters).unwrap_or_default()
 }
 
 // The error is a file-level issue, returned once per import: its size does not matter.
@@ -130,19 +118,29 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
     if tx.blocking_send(Event::Started(map.clone())).is_err() {
         return Ok(());
     }
+    send_batches(&sheet_label, entity, &map, &headers, rows, tx)
+}
+
+/// Parses the data rows and sends them in batches; a header with no rows under it is an error.
+#[allow(clippy::result_large_err)] // a file-level issue, once per import
+fn send_batches(
+    sheet: &str,
+    entity: Entity,
+    map: &HeaderMap,
+    headers: &[&str],
+    rows: muster_sheets::Rows<'_>,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), Issue> {
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut data_rows = 0u64;
     for item in rows {
+        data_rows += 1;
         match item {
-            Ok(row) => {
-                data_rows += 1;
-                batch.push(parse_row(&sheet_label, entity, &map, &row));
-            }
-            Err(error) if error.is_fatal() => return Err(read_issue(&sheet_label, error, &headers)),
+            Ok(row) => batch.push(parse_row(sheet, entity, map, &row)),
+            Err(error) if error.is_fatal() => return Err(read_issue(sheet, error, headers)),
             Err(error) => {
-                data_rows += 1;
                 let row = error.row.unwrap_or(0);
-                batch.push(Parsed { row, record: Err(vec![read_issue(&sheet_label, error, &headers)]) });
+                batch.push(Parsed { row, record: Err(vec![read_issue(sheet, error, headers)]) });
             }
         }
         if batch.len() == BATCH_ROWS {
@@ -153,8 +151,8 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
         }
     }
     if data_rows == 0 {
-        let issue = Issue { position: Position { sheet: sheet_label, row: 2, column: None }, kind: IssueKind::HeaderOnly };
-        return Err(issue);
+        let position = Position { sheet: sheet.to_owned(), row: 2, column: None };
+        return Err(Issue { position, kind: IssueKind::HeaderOnly });
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Event::Batch(batch));
@@ -214,49 +212,51 @@ fn header_issues(sheet: &str, errors: Vec<muster_domain::HeaderError>, tx: &mpsc
 
 fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed {
     let mut issues = Vec::new();
+    let mut error_columns = Vec::new();
     let mut cells: Vec<&str> = Vec::with_capacity(map.width());
-    for (index, cell) in row.cells.iter().enumerate().take(map.width()) {
-        if let Cell::Error(code) = cell {
-            issues.push(cell_issue(sheet, row.number, map, index, IssueKind::CellError(code.clone())));
-            cells.push("");
-        } else {
-            cells.push(cell.as_str());
+    for (index, cell) in row.cells.iter().enumerate() {
+        match cell {
+            Cell::Error(code) if index < map.width() => {
+                issues.push(cell_issue(sheet, row.number, map, index, IssueKind::CellError(code.clone())));
+                error_columns.push(index);
+                cells.push("");
+            }
+            _ if index < map.width() => cells.push(cell.as_str()),
+            // Spreadsheets report a few blank formatted columns past the last header, which the
+            // header map ignores; a value typed there would be lost, so it fails the row instead.
+            _ if !cell.is_empty() => {
+                let position = Position { sheet: sheet.to_owned(), row: row.number, column: Some(column_letters(index)) };
+                issues.push(Issue { position, kind: IssueKind::CellWithoutHeader });
+            }
+            _ => {}
         }
     }
     cells.resize(map.width(), "");
-    // Spreadsheets report a few blank formatted columns past the last header, which the header
-    // map ignores; a value typed there would be lost, so it fails the row instead.
-    for (index, _) in row.cells.iter().enumerate().skip(map.width()).filter(|(_, c)| !c.is_empty()) {
-        let column = column_letter(index + 1);
-        issues.push(Issue { position: Position { sheet: sheet.to_owned(), row: row.number, column: Some(column) }, kind: IssueKind::CellWithoutHeader });
-    }
-    let bad_columns: Vec<usize> = row
-        .cells
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| matches!(c, Cell::Error(_)))
-        .map(|(i, _)| i)
-        .collect();
-    let parsed = match entity {
-        Entity::Users => parse_user_row(map, &cells).map(Record::User),
-        Entity::Groups => parse_group_row(map, &cells).map(Record::Group),
-        Entity::Departments => parse_department_row(map, &cells).map(Record::Department),
-        Entity::Roles => parse_role_row(map, &cells).map(Record::Role),
-    };
-    let record = match parsed {
+    let record = match parse_record(entity, map, &cells) {
         Ok(record) if issues.is_empty() => Ok(record),
         Ok(_) => Err(issues),
         Err(errors) => {
             // A cell that held a spreadsheet error was passed on as blank; its own issue says
             // more than "is required", so the domain's complaint about it is dropped.
-            issues.extend(field_issues(sheet, row.number, map, errors, &bad_columns));
+            issues.extend(field_issues(sheet, row.number, map, errors, &error_columns));
             Err(issues)
         }
     };
     Parsed { row: row.number, record }
 }
 
-fn field_issues<'a>(
+/// The domain's parser for the sheet's entity.
+pub(crate) fn parse_record(entity: Entity, map: &HeaderMap, cells: &[&str]) -> Result<Record, Vec<FieldError>> {
+    match entity {
+        Entity::Users => parse_user_row(map, cells).map(Record::User),
+        Entity::Groups => parse_group_row(map, cells).map(Record::Group),
+        Entity::Departments => parse_department_row(map, cells).map(Record::Department),
+        Entity::Roles => parse_role_row(map, cells).map(Record::Role),
+    }
+}
+
+/// The domain's field errors as issues, except those in `skip` (columns already reported).
+pub(crate) fn field_issues<'a>(
     sheet: &'a str,
     row: u64,
     map: &'a HeaderMap,
@@ -271,13 +271,4 @@ fn field_issues<'a>(
 
 pub(crate) fn cell_issue(sheet: &str, row: u64, map: &HeaderMap, column: usize, kind: IssueKind) -> Issue {
     Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(map.header_text(column).to_owned()) }, kind }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn names_columns_as_spreadsheets_do() {
-        let letters: Vec<String> = [1, 26, 27, 52, 702, 703].into_iter().map(super::column_letter).collect();
-        assert_eq!(letters, ["A", "Z", "AA", "AZ", "ZZ", "AAA"]);
-    }
 }

@@ -1,8 +1,8 @@
-//! Planning and applying a users sheet, one batch at a time. For each batch the planner looks up
-//! the existing users and e-mail owners it needs, merges each row into the stored record (a
-//! present column is authoritative, an absent one untouched), settles passwords on every core,
-//! and classifies the row as created, updated or unchanged. Unchanged rows cost no write at all,
-//! which is what makes a re-import of the same file write nothing.
+//! Planning a users sheet, one batch at a time. `look_up` reads the existing users and e-mail
+//! owners a batch needs; the planner merges each row into the stored record (a present column is
+//! authoritative, an absent one untouched), settles passwords on every core, classifies the row
+//! as created, updated or unchanged, and prepares the batch's statements. Unchanged rows cost no
+//! write at all, which is what makes a re-import of the same file write nothing.
 
 use std::collections::HashMap;
 
@@ -50,12 +50,12 @@ pub(crate) async fn look_up<'a>(
 }
 
 pub(crate) struct UserPlanner {
-    pub sheet: String,
-    pub map: HeaderMap,
-    pub create_only: bool,
-    pub create_groups: bool,
-    pub now: i64,
-    pub catalog: Catalog,
+    sheet: String,
+    map: HeaderMap,
+    create_only: bool,
+    create_groups: bool,
+    now: i64,
+    catalog: Catalog,
     usernames: FileKeys,
     emails: FileKeys,
     new_departments: Vec<NamedRecord>,
@@ -69,6 +69,20 @@ struct Candidate {
     record: UserRecord,
     existing: Option<UserRecord>,
     password: Option<PlainPassword>,
+}
+
+impl Candidate {
+    /// The merge started from the stored record, so equality means no column changed.
+    fn unchanged(&self) -> bool {
+        self.existing.as_ref() == Some(&self.record)
+    }
+}
+
+/// A row's secret cells once checked: a plaintext to hash in bulk, or an imported hash in the
+/// form it is stored.
+struct Secrets {
+    password: Option<PlainPassword>,
+    imported_hash: Option<String>,
 }
 
 /// What one batch writes.
@@ -102,14 +116,20 @@ impl UserPlanner {
 
     /// Checks and plans one batch against what `look_up` found; returns what it would write.
     /// Issues go into the report.
-    pub fn plan(&mut self, rows: Vec<(u64, UserRow)>, mut lookup: Lookup, report: &mut ImportReport, ctx: &Context) -> UserWrites {
-        let mut candidates = Vec::with_capacity(rows.len());
+    pub fn plan(
+        &mut self,
+        rows: impl IntoIterator<Item = (u64, UserRow)>,
+        mut lookup: Lookup,
+        report: &mut ImportReport,
+        ctx: &Context,
+    ) -> UserWrites {
+        let mut candidates = Vec::new();
         for (row, user) in rows {
             let old = lookup.existing.remove(user.username.key());
             match self.check_row(row, user, old, &lookup.owners) {
                 // Settled at once when nothing changed and no password needs checking: most rows
                 // of a re-import, which then cost no further moves.
-                Ok(c) if c.password.is_none() && c.existing.as_ref() == Some(&c.record) => report.counts.unchanged += 1,
+                Ok(c) if c.password.is_none() && c.unchanged() => report.counts.unchanged += 1,
                 Ok(candidate) => candidates.push(candidate),
                 Err(issues) => fail_row(report, issues),
             }
@@ -162,30 +182,35 @@ impl UserPlanner {
                 }
             }
         }
-        let password = self.check_secrets(row, &user, &mut issues);
+        let secrets = self.check_secrets(row, &user, &mut issues);
         if !issues.is_empty() {
             return Err(issues);
         }
-        let record = self.merge(&user, existing.as_ref());
-        Ok(Candidate { row, record, existing, password })
+        let mut record = self.merge(&user, existing.as_ref());
+        if let Some(hash) = secrets.imported_hash {
+            record.password_hash = hash;
+        }
+        Ok(Candidate { row, record, existing, password: secrets.password })
     }
 
     /// Checks a plaintext password against the policy, or an imported hash against the accepted
-    /// schemes; the hash is stored at once, the plaintext is returned to be hashed in bulk.
-    fn check_secrets(&self, row: u64, user: &UserRow, issues: &mut Vec<Issue>) -> Option<PlainPassword> {
+    /// schemes; the hash is stored as it is, the plaintext is returned to be hashed in bulk.
+    fn check_secrets(&self, row: u64, user: &UserRow, issues: &mut Vec<Issue>) -> Secrets {
+        let mut secrets = Secrets { password: None, imported_hash: None };
         if let Some(secret) = &user.password {
             let password = PlainPassword::new(secret.expose().to_owned());
             match self.policy.check(&password, user.username.as_str()) {
-                Ok(()) => return Some(password),
+                Ok(()) => secrets.password = Some(password),
                 Err(violation) => issues.push(self.issue(row, Field::Password, IssueKind::Password(violation))),
             }
         }
         if let Some(secret) = &user.password_hash {
-            if let Err(rejection) = check_imported_hash(secret.expose()) {
-                issues.push(self.issue(row, Field::PasswordHash, IssueKind::PasswordHash(rejection)));
+            match check_imported_hash(secret.expose()) {
+                Ok(imported) => secrets.imported_hash = Some(imported.stored),
+                Err(rejection) => issues.push(self.issue(row, Field::PasswordHash, IssueKind::PasswordHash(rejection))),
             }
         }
-        None
+        secrets
     }
 
     /// The stored record after this row: the existing one (or a new one) with every present
@@ -226,11 +251,6 @@ impl UserPlanner {
                 self.ensure_group(group);
             }
             record.group_keys = sorted_keys(groups);
-        }
-        if let Some(hash) = &user.password_hash {
-            if let Ok(imported) = check_imported_hash(hash.expose()) {
-                record.password_hash = imported.stored;
-            }
         }
         record
     }
@@ -339,10 +359,13 @@ impl UserPlanner {
         };
         report.departments_created.extend(writes.departments.iter().map(|d| d.name.clone()));
         report.groups_created.extend(writes.groups.iter().map(|g| g.name.clone()));
-        for Candidate { mut record, existing, .. } in candidates {
+        for candidate in candidates {
+            if candidate.unchanged() {
+                report.counts.unchanged += 1;
+                continue;
+            }
+            let Candidate { mut record, existing, .. } = candidate;
             match existing {
-                // The merge started from the stored record, so equality means no column changed.
-                Some(old) if old == record => report.counts.unchanged += 1,
                 Some(old) => {
                     report.counts.updated += 1;
                     record.updated_at = self.now;
@@ -360,9 +383,8 @@ impl UserPlanner {
     }
 }
 
-/// Whether an updated user's role or group memberships are rewritten. Memberships are borrowed
-/// from the records at write time rather than copied into pairs: a million users have three
-/// million of them.
+/// Whether an updated user's role or group memberships are rewritten (unchanged sets, the
+/// common case of an update, cost no statement).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MembershipChange {
     Unchanged,

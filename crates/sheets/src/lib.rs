@@ -18,7 +18,7 @@ mod write;
 pub use error::{ReadError, ReadErrorKind, WriteError};
 pub use format::Format;
 pub use reader::{Cell, Row, Rows, Workbook};
-pub use write::{writer, WorkbookWriter};
+pub use write::{column_letters, writer, WorkbookWriter};
 
 /// Safety caps applied while reading; hostile or broken files fail fast
 /// instead of exhausting memory or disk.

@@ -17,6 +17,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend behind an open connection.
+    pub(crate) fn of(conn: &crate::Connection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+}
+
 /// A database URL whose `Debug` and `Display` hide the password, so it can go into errors and logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
@@ -192,9 +203,6 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
 
     /// Starts a transaction: everything an import writes goes through one, so a failure or a
     /// crash leaves the store as it was.

@@ -4,7 +4,7 @@
 
 use sqlx::{AnyPool, Executor, Row};
 
-use crate::{Result, StoreError};
+use crate::{Backend, Result, StoreError};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
 
@@ -42,7 +42,7 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
 /// The migrations are written once; the only SQLite-specific text they may hold is the table
 /// option `WITHOUT ROWID`, which PostgreSQL does not know (its tables have no rowid anyway).
 fn for_backend(statement: &str, conn: &sqlx::AnyConnection) -> String {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+    if Backend::of(conn) == Backend::Sqlite {
         statement.to_owned()
     } else {
         statement.replace(") WITHOUT ROWID;", ");")

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::Connection;
+use crate::{Backend, Connection};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Placeholders {
@@ -21,10 +21,13 @@ pub(crate) enum Placeholders {
 
 impl Placeholders {
     pub(crate) fn of(conn: &Connection) -> Placeholders {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-            Placeholders::Anonymous
-        } else {
-            Placeholders::Numbered
+        Placeholders::for_backend(Backend::of(conn))
+    }
+
+    pub(crate) fn for_backend(backend: Backend) -> Placeholders {
+        match backend {
+            Backend::Sqlite => Placeholders::Anonymous,
+            Backend::Postgres => Placeholders::Numbered,
         }
     }
 

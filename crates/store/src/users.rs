@@ -1,6 +1,6 @@
-//! Users: batch reads by key for the import planner, batch writes for the applier, and the
-//! streaming read behind the export. Memberships (roles, groups) are separate tables written
-//! only for users whose memberships changed.
+//! Reading users: by key in batches for the import's look-ahead, and by keyset pages for the
+//! export. Both come back packed (see `packed`), memberships aggregated into each user. The
+//! writes are in `writes`.
 
 use std::collections::HashMap;
 
@@ -11,12 +11,12 @@ use crate::packed;
 use crate::sql::{placeholders, Placeholders};
 use crate::{Connection, Result};
 
-const USER_COLUMNS: &str = "u.username_key, u.username, u.name, u.email, u.email_key, u.phone, u.department_key, \
-     u.active, u.ignore_mfa, u.locale, u.timezone, u.password_hash, u.created_at, u.updated_at, u.last_login_at";
-/// The same columns unqualified, for INSERT.
-pub(crate) const USER_INSERT_COLUMNS: &str = "username_key, username, name, email, email_key, phone, department_key, \
-     active, ignore_mfa, locale, timezone, password_hash, created_at, updated_at, last_login_at";
-pub(crate) const USER_COLUMN_COUNT: usize = 15;
+/// The columns of `users`, in the order `UserRecord` is read and written.
+pub(crate) const USER_COLUMNS: [&str; 15] = [
+    "username_key", "username", "name", "email", "email_key", "phone", "department_key", "active", "ignore_mfa",
+    "locale", "timezone", "password_hash", "created_at", "updated_at", "last_login_at",
+];
+pub(crate) const USER_COLUMN_COUNT: usize = USER_COLUMNS.len();
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
 const KEYS_PER_READ: usize = 1_000;
 
@@ -39,7 +39,7 @@ pub async fn fetch_users(conn: &mut Connection, keys: &[&str]) -> Result<Vec<Use
 
 fn packed_user_columns() -> String {
     let item = packed::ITEM;
-    let mut columns: Vec<String> = USER_COLUMNS.split(',').map(|c| c.trim().to_owned()).collect();
+    let mut columns: Vec<String> = USER_COLUMNS.iter().map(|c| format!("u.{c}")).collect();
     columns.push(format!(
         "(SELECT string_agg(x.role_key, '{item}') FROM user_roles x WHERE x.username_key = u.username_key)"
     ));

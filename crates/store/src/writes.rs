@@ -11,7 +11,7 @@ use sqlx::{Arguments, Encode, Type};
 use crate::catalog::NamedKind;
 use crate::records::{NamedRecord, RoleRecord, UserRecord};
 use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
-use crate::users::{Membership, USER_COLUMN_COUNT, USER_INSERT_COLUMNS};
+use crate::users::{Membership, USER_COLUMNS, USER_COLUMN_COUNT};
 use crate::{Backend, Connection, Result};
 
 struct Statement {
@@ -30,11 +30,7 @@ const KEYS_PER_DELETE: usize = 1_000;
 
 impl PreparedWrites {
     pub fn new(backend: Backend) -> PreparedWrites {
-        let style = match backend {
-            Backend::Sqlite => Placeholders::Anonymous,
-            Backend::Postgres => Placeholders::Numbered,
-        };
-        PreparedWrites { style, statements: Vec::new() }
+        PreparedWrites { style: Placeholders::for_backend(backend), statements: Vec::new() }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -115,7 +111,8 @@ impl PreparedWrites {
         while users.peek().is_some() {
             let chunk: Vec<UserRecord> = users.by_ref().take(per_statement).collect();
             let sql = format!(
-                "INSERT INTO users ({USER_INSERT_COLUMNS}) VALUES {}{on_conflict}",
+                "INSERT INTO users ({}) VALUES {}{on_conflict}",
+                USER_COLUMNS.join(", "),
                 values_list(self.style, chunk.len(), USER_COLUMN_COUNT)
             );
             let mut args = AnyArguments::default();

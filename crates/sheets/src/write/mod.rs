@@ -22,6 +22,8 @@ pub trait WorkbookWriter {
 }
 
 /// A writer for `format` that delivers the finished file to `out`.
+pub use xlsx_stream::column_letters;
+
 pub fn writer(format: Format, out: Box<dyn Write + Send>) -> Box<dyn WorkbookWriter + Send> {
     match format {
         Format::Csv => Box::new(csv_out::CsvWriter::new(out)),

@@ -481,8 +481,8 @@ fn needs_preserve(text: &str) -> bool {
     edge(text.as_bytes().first()) || edge(text.as_bytes().last())
 }
 
-/// "A" for 0, "Z" for 25, "AA" for 26 …
-fn column_letters(index: usize) -> String {
+/// A spreadsheet column's name from its 0-based index: "A" for 0, "Z" for 25, "AA" for 26 …
+pub fn column_letters(index: usize) -> String {
     let mut n = index + 1;
     let mut letters = Vec::new();
     while n > 0 {
