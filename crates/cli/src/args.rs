@@ -30,6 +30,10 @@ pub enum Command {
     Group(CatalogArgs),
     /// Manage departments.
     Department(CatalogArgs),
+    /// Write an import template: the headers, a sample row, column notes and dropdowns.
+    Template(TemplateArgs),
+    /// The import history: list, show, download, error workbooks, apply a preview, revert.
+    Imports(ImportsArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -108,6 +112,35 @@ pub struct ExportArgs {
     pub search: Option<String>,
 }
 
+/// What `muster template` writes: one entity's sheet, or the four sheets in one workbook.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TemplateKindArg {
+    Users,
+    Groups,
+    Roles,
+    Departments,
+    Workbook,
+}
+
+/// Templates carry notes and dropdowns in XLSX; CSV gets the header and sample row only.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TemplateFormatArg {
+    Xlsx,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct TemplateArgs {
+    #[arg(value_enum)]
+    pub kind: TemplateKindArg,
+    /// Output format; taken from the -o file's extension when absent, else XLSX.
+    #[arg(long, value_enum)]
+    pub format: Option<TemplateFormatArg>,
+    /// Output file; import_<kind>.<format> in the current directory when absent.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 pub struct CatalogArgs {
     #[command(subcommand)]
@@ -146,4 +179,58 @@ impl From<FormatArg> for muster_engine::Format {
             FormatArg::Ods => muster_engine::Format::Ods,
         }
     }
+}
+
+#[derive(Args, Debug)]
+pub struct ImportsArgs {
+    #[command(subcommand)]
+    pub action: ImportsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportsAction {
+    /// The newest imports, previews and reverts.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One import: its record, warnings, and each created, updated or failed row.
+    Show {
+        id: i64,
+        /// How many rows to list.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The uploaded file as archived (password cells blanked).
+    Download {
+        id: i64,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// The failed rows as a workbook to fix and import again (CSV or XLSX, like the upload).
+    Errors {
+        id: i64,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Applies the plan a `--dry-run` stored, exactly; refused if any of its records changed since.
+    Apply {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undoes an applied import in one transaction.
+    Revert {
+        id: i64,
+        /// Revert records that changed after the import too (overwriting those changes).
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -4,11 +4,12 @@
 use std::io::IsTerminal;
 
 use anyhow::{bail, Context as _};
-use muster_engine::{import_file, Context, ImportOptions, ImportReport, ImportStatus};
+use muster_engine::{import_file, ImportOptions, ImportReport, ImportStatus};
 use muster_store::Store;
 
 use crate::args::ImportArgs;
 use crate::progress::ImportProgress;
+use crate::session;
 use crate::Outcome;
 
 /// How many problems the readable summary lists; `--json` carries them all (up to the report cap).
@@ -28,7 +29,8 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<Outcome> {
     };
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let progress = ImportProgress::new(show_progress);
-    let ctx = Context::system(Box::new(progress.clone()));
+    let ctx = session::context(Box::new(progress.clone()));
+    session::cancel_on_ctrl_c(&ctx);
     let report = import_file(store, &args.file, &options, &ctx)
         .await
         .with_context(|| format!("while importing {}", args.file.display()))?;
@@ -38,7 +40,13 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<Outcome> {
     } else {
         print_summary(&report);
     }
-    Ok(if report.has_failures() { Outcome::RowsRejected } else { Outcome::Done })
+    Ok(if report.status == ImportStatus::Cancelled {
+        Outcome::Cancelled
+    } else if report.has_failures() {
+        Outcome::RowsRejected
+    } else {
+        Outcome::Done
+    })
 }
 
 fn parse_delimiter(raw: &str) -> anyhow::Result<u8> {
@@ -55,17 +63,40 @@ fn print_summary(report: &ImportReport) {
         ImportStatus::Applied => "applied",
         ImportStatus::Rejected => "rejected: nothing was changed",
         ImportStatus::DryRun => "dry run: nothing was changed",
+        ImportStatus::Cancelled => "cancelled: nothing was changed",
     };
     let what = report.entity.unwrap_or("rows");
-    println!("{} ({what}): {verdict}", report.file_name);
+    let id = report.import_id.map(|id| format!("import {id}: ")).unwrap_or_default();
+    println!("{id}{} ({what}): {verdict}", report.file_name);
     let c = &report.counts;
     println!("  created {}, updated {}, unchanged {}, failed {}", c.created, c.updated, c.unchanged, c.failed);
+    if report.sheets.len() > 1 {
+        for (sheet, c) in &report.sheets {
+            println!("    {sheet}: created {}, updated {}, unchanged {}, failed {}", c.created, c.updated, c.unchanged, c.failed);
+        }
+    }
+    if let Some(previous) = report.fixes_import_id {
+        println!("  fixes the failed rows of import {previous}");
+    }
     let would = if report.status == ImportStatus::Applied { "" } else { "would be " };
     if !report.departments_created.is_empty() {
         println!("  departments {would}created: {}", report.departments_created.join(", "));
     }
     if !report.groups_created.is_empty() {
         println!("  groups {would}created: {}", report.groups_created.join(", "));
+    }
+    if report.warning_count > 0 {
+        let shown = report.warnings.len().min(ERRORS_SHOWN);
+        println!("{} warning(s){}:", report.warning_count, if (shown as u64) < report.warning_count { format!(", the first {shown}") } else { String::new() });
+        for warning in report.warnings.iter().take(shown) {
+            println!("  {warning}");
+        }
+    }
+    if let (ImportStatus::DryRun, Some(id)) = (report.status, report.import_id) {
+        println!("  the plan is stored: `muster imports apply {id}` applies exactly this");
+    }
+    if let (ImportStatus::Applied, Some(id)) = (report.status, report.import_id) {
+        println!("  `muster imports revert {id}` undoes it");
     }
     if report.issue_count > 0 {
         let shown = report.errors.len().min(ERRORS_SHOWN);

@@ -6,7 +6,10 @@ mod args;
 mod catalog_cmd;
 mod export_cmd;
 mod import_cmd;
+mod imports_cmd;
 mod progress;
+mod session;
+mod template_cmd;
 
 use std::process::ExitCode;
 
@@ -25,6 +28,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub enum Outcome {
     Done,
     RowsRejected,
+    /// Stopped by Ctrl-C (exit 130, the shell's convention for SIGINT).
+    Cancelled,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::RowsRejected) => ExitCode::from(1),
+        Ok(Outcome::Cancelled) => ExitCode::from(130),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
@@ -52,12 +58,18 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let store = open_store(&cli).await?;
+    // An import whose process was killed left a `running` record and no data: say so once.
+    for id in muster_engine::recover_interrupted(&store, muster_engine::system_now()).await? {
+        eprintln!("note: import {id} was interrupted (its process ended mid-run) and is recorded as failed; nothing of it was applied");
+    }
     let outcome = match cli.command {
         Command::Import(args) => import_cmd::run(&store, args).await,
         Command::Export(args) => export_cmd::run(&store, args).await,
         Command::Role(args) => catalog_cmd::role(&store, args).await,
         Command::Group(args) => catalog_cmd::group(&store, args).await,
         Command::Department(args) => catalog_cmd::department(&store, args).await,
+        Command::Template(args) => template_cmd::run(&store, args).await,
+        Command::Imports(args) => imports_cmd::run(&store, args).await,
     };
     store.close().await;
     outcome

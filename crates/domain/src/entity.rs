@@ -64,7 +64,8 @@ impl fmt::Display for Entity {
 }
 
 /// A column a sheet may carry. `CreatedAt`, `UpdatedAt` and `LastLogin` are written by exports
-/// and recognised, then ignored, on import.
+/// and recognised, then ignored, on import. `Errors` is the last column of an error workbook: it is
+/// recognised on every sheet and ignored, so a fixed error workbook imports as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
     // users
@@ -90,10 +91,12 @@ pub enum Field {
     DepartmentName,
     Description,
     Permissions,
+    // every sheet
+    Errors,
 }
 
 /// Number of [`Field`] variants, for per-field tables indexed by `field as usize`.
-pub(crate) const FIELD_COUNT: usize = Field::Permissions as usize + 1;
+pub(crate) const FIELD_COUNT: usize = Field::Errors as usize + 1;
 
 impl Field {
     /// The canonical header text, as templates and exports write it.
@@ -120,12 +123,16 @@ impl Field {
             Field::DepartmentName => "Department",
             Field::Description => "Description",
             Field::Permissions => "Permissions",
+            Field::Errors => "Errors",
         }
     }
 
-    /// Written by exports, ignored by imports.
+    /// Written by exports (or, for `Errors`, by error workbooks), ignored by imports.
     pub fn is_export_only(self) -> bool {
-        matches!(self, Field::CreatedAt | Field::UpdatedAt | Field::LastLogin)
+        matches!(
+            self,
+            Field::CreatedAt | Field::UpdatedAt | Field::LastLogin | Field::Errors
+        )
     }
 
     /// Cells whose value must never appear in a message, a log or a preview.
@@ -172,6 +179,9 @@ mod tests {
         assert!(Field::PasswordHash.is_secret());
         assert!(!Field::Email.is_secret());
         assert!(Field::LastLogin.is_export_only());
+        assert!(Field::Errors.is_export_only());
+        assert!(!Field::Errors.is_secret());
+        assert_eq!(Field::Errors.header(), "Errors");
         assert_eq!(Field::Email.header(), "E-mail");
         assert_eq!(Field::Groups.header(), "User group");
     }

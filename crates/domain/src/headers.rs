@@ -59,6 +59,8 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         ("modifiedat", UpdatedAt),
         ("lastmodified", UpdatedAt),
     ];
+    // The last column of an error workbook, on whichever sheet failed.
+    const ERRORS: [(&str, Field); 3] = [("errors", Errors), ("error", Errors), ("problems", Errors)];
     const USERS: &[(&str, Field)] = &[
         ("username", Username),
         ("login", Username),
@@ -127,6 +129,9 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         ("lastlogin", LastLogin),
         ("lastloginat", LastLogin),
         ("lastsignin", LastLogin),
+        ERRORS[0],
+        ERRORS[1],
+        ERRORS[2],
     ];
     const GROUPS: &[(&str, Field)] = &[
         ("group", GroupName),
@@ -143,6 +148,9 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         TIMESTAMPS[3],
         TIMESTAMPS[4],
         TIMESTAMPS[5],
+        ERRORS[0],
+        ERRORS[1],
+        ERRORS[2],
     ];
     const ROLES: &[(&str, Field)] = &[
         ("role", RoleName),
@@ -161,6 +169,9 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         TIMESTAMPS[3],
         TIMESTAMPS[4],
         TIMESTAMPS[5],
+        ERRORS[0],
+        ERRORS[1],
+        ERRORS[2],
     ];
     const DEPARTMENTS: &[(&str, Field)] = &[
         ("department", DepartmentName),
@@ -176,6 +187,9 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         TIMESTAMPS[3],
         TIMESTAMPS[4],
         TIMESTAMPS[5],
+        ERRORS[0],
+        ERRORS[1],
+        ERRORS[2],
     ];
     match entity {
         Entity::Users => USERS,
@@ -190,6 +204,39 @@ fn lookup(entity: Entity, squashed: &str) -> Option<Field> {
         .iter()
         .find(|(alias, _)| *alias == squashed)
         .map(|&(_, field)| field)
+}
+
+/// Lower-cased fragments that mark a column as holding a secret even when the header is not one
+/// the users sheet knows: a misspelt `Pasword hash` is rejected by the import, but the archived
+/// upload must still not keep its cells. Over-matching only blanks a cell in the archive.
+const SECRET_FRAGMENTS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passwort",
+    "mot de passe",
+    "hash",
+    "secret",
+];
+
+/// Whether a column with this header may hold a password or a password hash, on any sheet: it maps
+/// to `Password` or `Password hash` of the users sheet (aliases included), or its text contains one
+/// of a few words for a secret. Used to blank such cells before an upload is archived.
+pub fn is_secret_header(header: &str) -> bool {
+    let squashed = squash(header);
+    if lookup(Entity::Users, &squashed).is_some_and(Field::is_secret) {
+        return true;
+    }
+    let lower = header.to_lowercase();
+    SECRET_FRAGMENTS.iter().any(|fragment| {
+        // "Mot_de_passe" and "motdepasse" are the same words as "mot de passe".
+        lower.contains(fragment) || squashed.contains(&squash(fragment))
+    })
+}
+
+/// Whether a header names the `Errors` column that error workbooks add (aliases included).
+pub fn is_errors_header(header: &str) -> bool {
+    lookup(Entity::Users, &squash(header)) == Some(Field::Errors)
 }
 
 /// Error path only: the canonical header of the field whose alias is nearest to an unknown
@@ -629,6 +676,52 @@ mod tests {
         assert_eq!(map.width(), 1);
         assert!(map_headers(Entity::Roles, &["Description"]).is_err());
         assert!(map_headers(Entity::Users, &[]).is_err());
+    }
+
+    #[test]
+    fn secret_headers() {
+        for header in [
+            "Password",
+            "password_hash",
+            "Password hash",
+            "PWD",
+            "passwd",
+            "Initial password",
+            "Hashed password",
+            "Hash",
+            "Passwort",
+            "Mot de passe",
+            "mot_de_passe",
+            "Client secret",
+            "Pasword hash",
+            "NEW-PASSWORD",
+        ] {
+            assert!(is_secret_header(header), "{header}");
+        }
+        for header in ["Username", "E-mail", "Passage", "Description", "Errors", ""] {
+            assert!(!is_secret_header(header), "{header}");
+        }
+    }
+
+    #[test]
+    fn errors_column_is_recognised_and_ignored_on_every_sheet() {
+        for entity in Entity::ALL {
+            let key = Field::key_of(entity).header();
+            for errors in ["Errors", "error", "PROBLEMS"] {
+                let map = map_headers(entity, &[key, errors]).unwrap();
+                assert_eq!(map.field_at(1), Some(Field::Errors), "{entity} {errors}");
+                assert!(Field::Errors.is_export_only());
+            }
+        }
+        // A fixed error workbook imports as it is: the row parser never reads the Errors cell.
+        let map = map_headers(Entity::Users, &["Username", "Errors"]).unwrap();
+        assert!(crate::rows::parse_user_row(&map, &["bob", "[import 3, row 2] x"]).is_ok());
+        let map = map_headers(Entity::Groups, &["Group", "Errors"]).unwrap();
+        assert!(crate::rows::parse_group_row(&map, &["Sales", "[import 3, row 2] x"]).is_ok());
+        assert!(is_errors_header(" errors "));
+        assert!(!is_errors_header("Error code"));
+        assert!(!export_fields(Entity::Users).contains(&Field::Errors));
+        assert!(!import_fields(Entity::Users).contains(&Field::Errors));
     }
 
     #[test]

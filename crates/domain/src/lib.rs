@@ -10,14 +10,15 @@ pub mod locale;
 pub mod names;
 pub mod permissions;
 pub mod rows;
+mod similarity;
 mod text;
 pub mod values;
 
 pub use contact::{Email, EmailError, Phone, PhoneError};
 pub use entity::{Entity, Field};
 pub use headers::{
-    detect_entity, export_fields, import_fields, map_headers, HeaderError, HeaderErrorKind,
-    HeaderMap,
+    detect_entity, export_fields, import_fields, is_secret_header, map_headers, HeaderError,
+    HeaderErrorKind, HeaderMap,
 };
 pub use locale::{Locale, LocaleError, Timezone, TimezoneError};
 pub use names::{
@@ -32,4 +33,5 @@ pub use rows::{
     parse_department_row, parse_group_row, parse_role_row, parse_user_row, DepartmentRow,
     FieldError, FieldErrorKind, GroupRow, Patch, RoleRow, UserRow,
 };
+pub use similarity::{latin_lookalike, name_skeleton, near_duplicate};
 pub use values::{parse_bool, BoolError, SecretText};

@@ -4,30 +4,44 @@
 //! statements; a writer task runs them inside the import's one transaction. The look-ahead's
 //! reads need only the store as it was before the import — what the file itself did so far is
 //! tracked by the planner in memory (keys and e-mails seen, departments and groups created) —
-//! so they do not wait for the writes. Atomic imports stop writing at the first
-//! failed row but keep validating, so the report lists every problem of the file; at the end
-//! the transaction commits only when the import is applied. A dry run writes nothing.
+//! so they do not wait for the writes.
+//!
+//! Every import is recorded (see `history`): its record is committed as `running` before any
+//! data is touched, and the same transaction that writes the data writes the journal of what
+//! changed, the failed rows and the record's final status, so they commit together or not at
+//! all. Data writes happen after a savepoint: when an atomic import meets its first failed row,
+//! the writer rolls back to it, dropping the data and journal written so far, and from then on
+//! records only failed rows — the import keeps validating, so the report lists every problem
+//! of the file. A preview (dry run) writes its plan and no data.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use muster_domain::{Entity, HeaderMap};
 use muster_sheets::ReadOptions;
-use muster_store::{Backend, Catalog, Connection, PreparedWrites, Store, StoreError};
+use muster_store::{Backend, Catalog, ChunkTable, Connection, ImportOutcome, NewImport, PreparedWrites, Store, StoreError};
 
 use tokio::sync::mpsc;
 
 use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
+use crate::history::{self, FAILED, RUNNING};
 use crate::issue::{Issue, IssueKind, Position};
-use crate::report::{ImportReport, ImportStatus};
+use crate::journal::{ChangeChunk, FailureChunk};
+use crate::report::{BatchLog, ImportReport, ImportStatus};
 use crate::source::{self, Event, Record, SourceRequest};
-use crate::user_import::{fail_row, look_up, Lookup, UserPlanner};
+use crate::upload::{self, Upload};
+use crate::user_import::{look_up, Lookup, UserPlanner};
+use crate::warnings::{Warning, WarningKind};
 
 /// The default ceiling on an import file's size (SPEC §8), the same as the server's upload limit.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 200 * 1024 * 1024;
 
 /// Imports that write at least this many rows refresh the database's planner statistics.
 const STATISTICS_THRESHOLD: u64 = 10_000;
+
+/// The savepoint before an import's first data write.
+const DATA_SAVEPOINT: &str = "import_data";
 
 /// Problems of the environment rather than of the file: the caller exits with "usage or
 /// environment error". Everything wrong *inside* the file is an `Issue` in the report instead.
@@ -46,71 +60,306 @@ enum Planner {
     Catalog(CatalogPlanner),
 }
 
+impl Planner {
+    fn into_catalog(self) -> Catalog {
+        match self {
+            Planner::Users(p) => p.into_catalog(),
+            Planner::Catalog(p) => p.into_catalog(),
+        }
+    }
+}
+
 pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ctx: &Context) -> Result<ImportReport, ImportError> {
     let unreadable = |source| ImportError::Unreadable { path: path.to_owned(), source };
-    // Opened here only to tell an unreadable file (an environment error) from a bad one.
-    let size = std::fs::File::open(path).and_then(|f| f.metadata()).map_err(unreadable)?.len();
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut report = ImportReport::new(file_name.clone());
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
-    if size > limit {
-        let position = Position { sheet: file_name, row: 0, column: None };
-        report.push_issue(Issue { position, kind: IssueKind::FileTooLarge { size, limit } });
-        report.status = if options.dry_run { ImportStatus::DryRun } else { ImportStatus::Rejected };
-        return Ok(report);
-    }
-    let request = SourceRequest {
-        path: path.to_owned(),
-        display_name: file_name,
-        entity: options.entity,
-        sheet: options.sheet.clone(),
-        options: ReadOptions { delimiter: options.delimiter, encoding: options.encoding.clone(), limits: options.limits.clone() },
+    let upload = Upload::inspect(path, limit).map_err(unreadable)?;
+    let now = (ctx.now)();
+    let new = NewImport {
+        kind: "import".into(),
+        actor: ctx.actor.clone(),
+        owner: history::owner(),
+        started_at: now,
+        file_name: upload.file_name.clone(),
+        file_size: upload.size as i64,
+        sha256: upload.sha256.clone(),
+        format: None,
+        options: options_json(options).to_string(),
+        status: RUNNING.into(),
+        summary: "{}".into(),
+        fixes_id: None,
+        revert_of: None,
     };
+    let id = history::begin(store, &new).await?;
+    let mut report = ImportReport::new(upload.file_name.clone());
+    report.import_id = Some(id);
+    match run(store, id, &upload, path, options, ctx, &mut report, now).await {
+        Ok(()) => Ok(report),
+        Err(error) => {
+            // The data rolled back with the transaction; the record says why.
+            let summary = serde_json::json!({ "note": format!("the import stopped: {error}") }).to_string();
+            if let Ok(mut conn) = store.acquire().await {
+                let _ = muster_store::set_import_status(&mut conn, id, FAILED, (ctx.now)(), Some(&summary)).await;
+            }
+            Err(error)
+        }
+    }
+}
+
+fn options_json(options: &ImportOptions) -> serde_json::Value {
+    serde_json::json!({
+        "entity": options.entity.map(|e| e.as_str()),
+        "dry_run": options.dry_run,
+        "partial": options.partial,
+        "create_only": options.create_only,
+        "create_groups": options.create_groups,
+        "sheet": options.sheet,
+        "delimiter": options.delimiter.map(|d| (d as char).to_string()),
+        "encoding": options.encoding,
+    })
+}
+
+/// Where the pipeline stands on writing data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    /// Data and journal are written as batches are planned.
+    Data,
+    /// A preview: the plan is recorded, no data.
+    Plan,
+    /// The import will not apply (atomic with a failed row, or the file broke off): the data
+    /// written so far was rolled back; only failed rows are recorded.
+    Discarded,
+}
+
+#[allow(clippy::too_many_arguments)] // the import's whole state, passed once
+async fn run(
+    store: &Store,
+    id: i64,
+    upload: &Upload,
+    path: &Path,
+    options: &ImportOptions,
+    ctx: &Context,
+    report: &mut ImportReport,
+    now: i64,
+) -> Result<(), ImportError> {
+    let read = ReadOptions { delimiter: options.delimiter, encoding: options.encoding.clone(), limits: options.limits.clone() };
+    let backend = store.backend();
+    if upload.too_large {
+        let position = Position { sheet: upload.file_name.clone(), row: 0, column: None };
+        report.push_issue(Issue { position, kind: IssueKind::FileTooLarge { size: upload.size, limit: upload.limit } });
+        report.status = if options.dry_run { ImportStatus::DryRun } else { ImportStatus::Rejected };
+        let mut finish = PreparedWrites::new(backend);
+        let archive = serde_json::json!({ "state": "not_archived", "note": "the file was over the size limit and was not read" });
+        finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
+        let mut conn = store.acquire().await?;
+        finish.execute(&mut conn).await?;
+        return Ok(());
+    }
+    let archive = upload::archive(store, id, path, &read).await?;
+    warn_same_file(store, id, upload, report).await?;
+    let request = SourceRequest { path: path.to_owned(), display_name: upload.file_name.clone(), entity: options.entity, sheet: options.sheet.clone(), options: read };
     let events = source::spawn(request).map_err(ImportError::Thread)?;
     let mut staged = look_ahead(events, store.acquire().await?);
     let writer = Writer::start(store).await?;
-    let now = (ctx.now)();
-    let mut planner = None;
-    let mut file_failed = false;
-    let mut rows_done = 0u64;
+    let mut state = PipelineState {
+        planner: None,
+        sheet: upload.file_name.clone(),
+        file_failed: false,
+        writing: if options.dry_run { Writing::Plan } else { Writing::Data },
+        chunks: ChunkCounter { id, changes: 0, failures: 0 },
+        rows_done: 0,
+    };
+    let mut cancelled = false;
     while let Some(stage) = staged.recv().await {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            cancelled = true;
+            break;
+        }
         match stage {
-            Staged::Opened(opened) => {
-                report.entity = opened.entity.map(|e| e.as_str());
-                report.sheet = Some(opened.sheet);
-                report.format = Some(opened.format.extension());
-                report.encoding = opened.encoding;
-            }
-            Staged::Started(map, catalog) => planner = Some(planner_for(map, catalog, &report, options, now)),
+            Staged::Opened(opened) => state.open_sheet(opened, report),
+            Staged::Started(map, catalog) => state.start_planner(map, catalog, report, options, now),
+            Staged::Linked(previous) => report.fixes_import_id = report.fixes_import_id.or(Some(previous)),
             Staged::Fatal(issue) => {
-                file_failed = true;
+                state.file_failed = true;
                 report.push_issue(issue);
             }
             Staged::Failed(error) => return Err(error.into()),
             Staged::Batch(batch) => {
-                rows_done += batch.rows;
-                if let Some(planner) = planner.as_mut() {
-                    if let Some(writes) = plan_batch(planner, batch, &mut report, options, ctx, store.backend()) {
-                        writer.send(writes).await;
-                    }
+                state.rows_done += batch.rows;
+                let want_data = |report: &ImportReport| state.writing == Writing::Data && !state.file_failed && (options.partial || !report.has_failures());
+                let data = state.planner.as_mut().and_then(|planner| plan_batch(planner, batch, report, ctx, backend, &want_data));
+                let writes = state.record_batch(data, report, options, &writer, backend).await;
+                if !writes.is_empty() {
+                    writer.send(Message::Writes(writes)).await;
                 }
-                ctx.progress.rows_done(rows_done);
+                ctx.progress.rows_done(state.rows_done);
             }
         }
     }
+    drop(staged);
+    report.close_sheet();
+    if cancelled || ctx.cancel.load(Ordering::Relaxed) {
+        report.status = ImportStatus::Cancelled;
+        writer.finish(None).await?;
+        let summary = summary_json(report, &archive).to_string();
+        let mut conn = store.acquire().await?;
+        muster_store::set_import_status(&mut conn, id, ImportStatus::Cancelled.as_str(), (ctx.now)(), Some(&summary)).await?;
+        return Ok(());
+    }
     report.status = if options.dry_run {
         ImportStatus::DryRun
-    } else if file_failed || (report.has_failures() && !options.partial) {
+    } else if state.file_failed || (report.has_failures() && !options.partial) {
         ImportStatus::Rejected
     } else {
         ImportStatus::Applied
     };
-    writer.finish(report.status == ImportStatus::Applied).await?;
+    if report.status == ImportStatus::Rejected && state.writing == Writing::Data {
+        writer.send(Message::Discard).await;
+    }
+    let mut finish = PreparedWrites::new(backend);
+    finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
+    writer.finish(Some(finish)).await?;
     let written = report.counts.created + report.counts.updated;
     if report.status == ImportStatus::Applied && written >= STATISTICS_THRESHOLD {
         store.refresh_statistics().await?;
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Warns when the same bytes were already applied by an earlier import.
+async fn warn_same_file(store: &Store, id: i64, upload: &Upload, report: &mut ImportReport) -> Result<(), StoreError> {
+    let mut conn = store.acquire().await?;
+    if let Some(&earlier) = muster_store::applied_with_sha256(&mut conn, &upload.sha256, id).await?.last() {
+        let position = Position { sheet: upload.file_name.clone(), row: 0, column: None };
+        report.push_warning(Warning { position, kind: WarningKind::SameFileApplied(earlier) });
+    }
+    Ok(())
+}
+
+/// The record's final state. The stored summary is the report with its problem and warning
+/// lists cut short: the failed rows themselves are kept whole in their own table.
+fn outcome(report: &ImportReport, archive: &serde_json::Value, now: i64) -> ImportOutcome {
+    ImportOutcome {
+        status: report.status.as_str().to_owned(),
+        finished_at: now,
+        format: report.format.map(str::to_owned),
+        created: report.counts.created as i64,
+        updated: report.counts.updated as i64,
+        unchanged: report.counts.unchanged as i64,
+        failed: report.counts.failed as i64,
+        summary: summary_json(report, archive).to_string(),
+        fixes_id: report.fixes_import_id,
+    }
+}
+
+/// Problems and warnings kept in the stored summary; `imports show` lists every failed row.
+const SUMMARY_ITEMS: usize = 100;
+
+fn summary_json(report: &ImportReport, archive: &serde_json::Value) -> serde_json::Value {
+    let mut summary = serde_json::to_value(report).unwrap_or_default();
+    for list in ["errors", "warnings"] {
+        if let Some(items) = summary.get_mut(list).and_then(|v| v.as_array_mut()) {
+            items.truncate(SUMMARY_ITEMS);
+        }
+    }
+    summary["archive"] = archive.clone();
+    summary
+}
+
+struct ChunkCounter {
+    id: i64,
+    changes: i64,
+    failures: i64,
+}
+
+struct PipelineState {
+    planner: Option<Planner>,
+    sheet: String,
+    file_failed: bool,
+    writing: Writing,
+    chunks: ChunkCounter,
+    rows_done: u64,
+}
+
+impl PipelineState {
+    fn open_sheet(&mut self, opened: source::Opened, report: &mut ImportReport) {
+        if report.sheet.is_some() {
+            // A second sheet: the import is a workbook of several.
+            report.entity = Some("workbook");
+            report.sheet = None;
+        } else if report.sheets.is_empty() {
+            report.entity = opened.entity.map(|e| e.as_str());
+            report.sheet = Some(opened.sheet.clone());
+        }
+        report.format = Some(opened.format.extension());
+        report.encoding = opened.encoding;
+        report.start_sheet(&opened.sheet);
+        self.sheet = opened.sheet;
+    }
+
+    /// The planner for the sheet that starts; it inherits the catalog as the sheets before it
+    /// left it (so users may name roles created on the Roles sheet).
+    fn start_planner(&mut self, map: HeaderMap, catalog: Option<Catalog>, report: &ImportReport, options: &ImportOptions, now: i64) {
+        let catalog = match (catalog, self.planner.take()) {
+            (Some(catalog), _) => catalog,
+            (None, Some(previous)) => previous.into_catalog(),
+            (None, None) => Catalog::default(),
+        };
+        let sheet = self.sheet.clone();
+        let _ = report;
+        self.planner = Some(match map.entity() {
+            Entity::Users => Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now, options.dry_run)),
+            _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
+        });
+    }
+
+    /// Turns a planned batch into what the writer runs: its data (while the import may still
+    /// apply) and its history rows.
+    async fn record_batch(
+        &mut self,
+        data: Option<PreparedWrites>,
+        report: &mut ImportReport,
+        options: &ImportOptions,
+        writer: &Writer,
+        backend: Backend,
+    ) -> PreparedWrites {
+        let log = std::mem::take(&mut report.log);
+        let may_apply = !self.file_failed && (options.partial || !report.has_failures());
+        if self.writing == Writing::Data && !may_apply {
+            writer.send(Message::Discard).await;
+            self.writing = Writing::Discarded;
+        }
+        let mut writes = PreparedWrites::new(backend);
+        match self.writing {
+            Writing::Data => {
+                if let Some(data) = data {
+                    writes.append(data);
+                }
+                self.record(log, true, &mut writes);
+            }
+            Writing::Plan => self.record(log, true, &mut writes),
+            Writing::Discarded => self.record(log, false, &mut writes),
+        }
+        writes
+    }
+
+    fn record(&mut self, log: BatchLog, with_changes: bool, writes: &mut PreparedWrites) {
+        let BatchLog { changes, failures } = log;
+        if with_changes && !changes.is_empty() {
+            self.chunks.changes += 1;
+            let chunk = ChangeChunk { sheet: self.sheet.clone(), changes };
+            writes.insert_chunk(ChunkTable::Changes, self.chunks.id, self.chunks.changes, to_json(&chunk));
+        }
+        if !failures.is_empty() {
+            self.chunks.failures += 1;
+            let chunk = FailureChunk { sheet: self.sheet.clone(), rows: failures };
+            writes.insert_chunk(ChunkTable::Failures, self.chunks.id, self.chunks.failures, to_json(&chunk));
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Plain structs of strings and numbers always serialise.
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// The reader's events after the look-ahead stage: batches carry what the store holds for them.
@@ -119,15 +368,17 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
 #[allow(clippy::large_enum_variant)]
 enum Staged {
     Opened(source::Opened),
-    Started(HeaderMap, Catalog),
+    /// A sheet's headers are good; the catalog comes with the first sheet only.
+    Started(HeaderMap, Option<Catalog>),
     Batch(StagedBatch),
+    Linked(i64),
     Fatal(Issue),
     Failed(StoreError),
 }
 
 struct StagedBatch {
     rows: u64,
-    failed: Vec<Vec<Issue>>,
+    failed: Vec<(u64, bool, Vec<Issue>)>,
     valid: Vec<(u64, Record)>,
     lookup: Option<Lookup>,
 }
@@ -139,13 +390,20 @@ fn look_ahead(mut events: mpsc::Receiver<Event>, mut reads: muster_store::Pooled
     let (out, staged) = mpsc::channel(2);
     tokio::spawn(async move {
         let mut users = false;
+        let mut catalog_loaded = false;
         while let Some(event) = events.recv().await {
             let stage = match event {
                 Event::Opened(opened) => Ok(Staged::Opened(opened)),
                 Event::Started(map) => {
                     users = map.entity() == Entity::Users;
-                    muster_store::load_catalog(&mut reads).await.map(|catalog| Staged::Started(map, catalog))
+                    if catalog_loaded {
+                        Ok(Staged::Started(map, None))
+                    } else {
+                        catalog_loaded = true;
+                        muster_store::load_catalog(&mut reads).await.map(|catalog| Staged::Started(map, Some(catalog)))
+                    }
                 }
+                Event::Linked(previous) => Ok(Staged::Linked(previous)),
                 Event::Fatal(issue) => Ok(Staged::Fatal(issue)),
                 Event::Batch(rows) => stage_batch(&mut reads, rows, users).await.map(Staged::Batch),
             };
@@ -163,7 +421,7 @@ async fn stage_batch(reads: &mut Connection, rows: Vec<source::Parsed>, users: b
     for parsed in rows {
         match parsed.record {
             Ok(record) => batch.valid.push((parsed.row, record)),
-            Err(issues) => batch.failed.push(issues),
+            Err(issues) => batch.failed.push((parsed.row, parsed.secret, issues)),
         }
     }
     if users {
@@ -176,66 +434,76 @@ async fn stage_batch(reads: &mut Connection, rows: Vec<source::Parsed>, users: b
     Ok(batch)
 }
 
+/// What the writer task is asked to do, in order.
+pub(crate) enum Message {
+    Writes(PreparedWrites),
+    /// Roll the data back to the savepoint (the import will not apply); keep the transaction.
+    Discard,
+}
+
 /// The task that owns the import's transaction and applies batches in order.
-struct Writer {
-    batches: mpsc::Sender<PreparedWrites>,
+pub(crate) struct Writer {
+    messages: mpsc::Sender<Message>,
     task: tokio::task::JoinHandle<Result<muster_store::Transaction, StoreError>>,
 }
 
 impl Writer {
-    async fn start(store: &Store) -> Result<Writer, StoreError> {
+    pub(crate) async fn start(store: &Store) -> Result<Writer, StoreError> {
         let mut tx = store.begin().await?;
+        muster_store::savepoint(&mut tx, DATA_SAVEPOINT).await?;
         // Two batches in flight bound the memory while letting planning run ahead of writing.
-        let (batches, mut incoming) = mpsc::channel::<PreparedWrites>(2);
+        let (messages, mut incoming) = mpsc::channel::<Message>(2);
         let task = tokio::spawn(async move {
-            while let Some(writes) = incoming.recv().await {
-                writes.execute(&mut tx).await?;
+            while let Some(message) = incoming.recv().await {
+                match message {
+                    Message::Writes(writes) => writes.execute(&mut tx).await?,
+                    Message::Discard => muster_store::rollback_to_savepoint(&mut tx, DATA_SAVEPOINT).await?,
+                }
             }
             Ok(tx)
         });
-        Ok(Writer { batches, task })
+        Ok(Writer { messages, task })
     }
 
-    async fn send(&self, writes: PreparedWrites) {
+    pub(crate) async fn send(&self, message: Message) {
         // A send fails only when the task ended early after a failed write; `finish` reports
         // that error, and the planner may as well finish validating the file meanwhile.
-        let _ = self.batches.send(writes).await;
+        let _ = self.messages.send(message).await;
     }
 
-    /// Waits for every queued write, then commits or rolls back.
-    async fn finish(self, commit: bool) -> Result<(), StoreError> {
-        drop(self.batches);
-        let tx = match self.task.await {
+    /// Waits for every queued write, runs `last` and commits; without `last`, rolls everything
+    /// back (a cancelled import).
+    pub(crate) async fn finish(self, last: Option<PreparedWrites>) -> Result<(), StoreError> {
+        drop(self.messages);
+        let mut tx = match self.task.await {
             Ok(result) => result?,
             Err(join) => return Err(StoreError::Interrupted(join.to_string())),
         };
-        if commit { tx.commit().await? } else { tx.rollback().await? }
+        match last {
+            Some(writes) => {
+                writes.execute(&mut tx).await?;
+                tx.commit().await?;
+            }
+            None => tx.rollback().await?,
+        }
         Ok(())
     }
 }
 
-fn planner_for(map: HeaderMap, catalog: Catalog, report: &ImportReport, options: &ImportOptions, now: i64) -> Planner {
-    let sheet = report.sheet.clone().unwrap_or_default();
-    match map.entity() {
-        Entity::Users => Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now)),
-        _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
-    }
-}
-
-/// Plans one batch and returns its writes when the mode allows writing: never in a dry run, and
-/// in an atomic import only while no row of the file has failed so far.
+/// Plans one batch and returns its data writes when `want_data` says, after planning, that
+/// they will be run (building statements that a preview or a rejected import drops would only
+/// cost time).
 fn plan_batch(
     planner: &mut Planner,
     batch: StagedBatch,
     report: &mut ImportReport,
-    options: &ImportOptions,
     ctx: &Context,
     backend: Backend,
+    want_data: &dyn Fn(&ImportReport) -> bool,
 ) -> Option<PreparedWrites> {
-    for issues in batch.failed {
-        fail_row(report, issues);
+    for (row, secret, issues) in batch.failed {
+        report.fail_row(row, secret, issues);
     }
-    let may_write = |report: &ImportReport| !options.dry_run && (options.partial || !report.has_failures());
     let writes = match (planner, batch.lookup) {
         (Planner::Users(users), Some(lookup)) => {
             let rows = batch.valid.into_iter().filter_map(|(row, record)| match record {
@@ -243,11 +511,11 @@ fn plan_batch(
                 _ => None,
             });
             let writes = users.plan(rows, lookup, report, ctx);
-            may_write(report).then(|| writes.prepare(backend))
+            want_data(report).then(|| writes.prepare(backend))
         }
         (Planner::Catalog(catalog), _) => {
             let writes = catalog.plan(batch.valid, report);
-            may_write(report).then(|| writes.prepare(backend))
+            want_data(report).then(|| writes.prepare(backend))
         }
         (Planner::Users(_), None) => None,
     };

@@ -8,10 +8,11 @@ use muster_domain::{Description, Entity, EntityName, Field, HeaderMap, Patch, Pe
 use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, RoleRecord};
 
 use crate::issue::{Issue, IssueKind, Position};
+use crate::journal::Change;
 use crate::report::ImportReport;
 use crate::seen::FileKeys;
 use crate::source::{cell_issue, Record};
-use crate::user_import::fail_row;
+use crate::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
 
 pub(crate) struct CatalogPlanner {
     sheet: String,
@@ -42,6 +43,11 @@ impl CatalogPlanner {
         CatalogPlanner { sheet, map, create_only, now, catalog, names: FileKeys::default() }
     }
 
+    /// The catalog as this sheet leaves it, for the sheet after it.
+    pub fn into_catalog(self) -> Catalog {
+        self.catalog
+    }
+
     pub fn plan(&mut self, rows: Vec<(u64, Record)>, report: &mut ImportReport) -> CatalogWrites {
         let mut writes = CatalogWrites::default();
         for (row, record) in rows {
@@ -52,7 +58,7 @@ impl CatalogPlanner {
                 Record::User(_) => continue,
             };
             if let Err(issues) = self.plan_row(row, row_data, report, &mut writes) {
-                fail_row(report, issues);
+                report.fail_row(row, false, issues);
             }
         }
         writes
@@ -62,6 +68,34 @@ impl CatalogPlanner {
         match self.map.column(field) {
             Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
             None => Issue { position: Position { sheet: self.sheet.clone(), row, column: None }, kind },
+        }
+    }
+
+    fn warning(&self, row: u64, field: Field, kind: WarningKind) -> Warning {
+        let column = self.map.column(field).map(|c| self.map.header_text(c).to_owned());
+        Warning { position: Position { sheet: self.sheet.clone(), row, column }, kind }
+    }
+
+    /// A new name that looks like an existing one of the same kind, and a role that gains a
+    /// privileged permission.
+    fn warn(&self, row: u64, data: &CatalogRow, existing: Option<&RoleRecord>, next: &RoleRecord, report: &mut ImportReport) {
+        let key_field = Field::key_of(data.entity);
+        if existing.is_none() {
+            let names: Vec<&str> = match data.entity {
+                Entity::Departments => self.catalog.departments.values().map(|n| n.name.as_str()).collect(),
+                Entity::Groups => self.catalog.groups.values().map(|n| n.name.as_str()).collect(),
+                _ => self.catalog.roles.values().map(|r| r.named.name.as_str()).collect(),
+            };
+            if let Some(similar) = near_duplicate_of(data.name.as_str(), names.into_iter()) {
+                let kind = WarningKind::NearDuplicate { entity: singular(data.entity), name: data.name.as_str().to_owned(), existing: similar };
+                report.push_warning(self.warning(row, key_field, kind));
+            }
+        }
+        let before = existing.map(|e| privileged(&e.permissions)).unwrap_or_default();
+        let gained: Vec<&'static str> = privileged(&next.permissions).into_iter().filter(|p| !before.contains(p)).collect();
+        if !gained.is_empty() {
+            let kind = WarningKind::PrivilegedPermissions { role: next.named.name.clone(), permissions: gained };
+            report.push_warning(self.warning(row, Field::Permissions, kind));
         }
     }
 
@@ -102,11 +136,22 @@ impl CatalogPlanner {
             None => report.counts.created += 1,
         }
         next.named.updated_at = self.now;
+        self.warn(row, &data, existing.as_ref(), &next, report);
         self.remember(data.entity, &next);
+        let before = existing;
         match data.entity {
-            Entity::Departments => writes.departments.push(next.named),
-            Entity::Groups => writes.groups.push(next.named),
-            _ => writes.roles.push(next),
+            Entity::Departments => {
+                report.log.changes.push(Change::Department { row, before: before.map(|b| b.named), after: next.named.clone() });
+                writes.departments.push(next.named);
+            }
+            Entity::Groups => {
+                report.log.changes.push(Change::Group { row, before: before.map(|b| b.named), after: next.named.clone() });
+                writes.groups.push(next.named);
+            }
+            _ => {
+                report.log.changes.push(Change::Role { row, before, after: next.clone() });
+                writes.roles.push(next);
+            }
         }
         Ok(())
     }
@@ -138,7 +183,22 @@ impl CatalogPlanner {
     }
 }
 
+/// "department", "group" or "role", for messages about one record.
+fn singular(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Departments => "department",
+        Entity::Groups => "group",
+        Entity::Users => "user",
+        Entity::Roles => "role",
+    }
+}
+
 impl CatalogWrites {
+    /// The writes of a stored plan's catalog entries.
+    pub(crate) fn from_plan(departments: Vec<NamedRecord>, groups: Vec<NamedRecord>, roles: Vec<RoleRecord>) -> CatalogWrites {
+        CatalogWrites { departments, groups, roles }
+    }
+
     pub fn prepare(self, backend: Backend) -> PreparedWrites {
         let mut prepared = PreparedWrites::new(backend);
         prepared.upsert_named(NamedKind::Department, &self.departments);

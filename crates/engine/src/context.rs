@@ -1,7 +1,8 @@
 //! What an import is given besides the file: its options, the clock and randomness (parameters,
 //! so tests control them), and a progress sink the CLI draws as a bar.
 
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use muster_domain::Entity;
 use muster_sheets::Limits;
@@ -53,6 +54,11 @@ pub struct Context {
     pub now: Box<dyn Fn() -> i64 + Send + Sync>,
     pub rng: Mutex<Box<dyn SecureRng>>,
     pub progress: Box<dyn Progress>,
+    /// Who runs the use case, as the history records it (`cli:alice`).
+    pub actor: String,
+    /// Set (by Ctrl-C, say) to stop a running import; it then rolls back and is recorded as
+    /// cancelled.
+    pub cancel: Arc<AtomicBool>,
 }
 
 impl Context {
@@ -62,6 +68,8 @@ impl Context {
             now: Box::new(system_now),
             rng: Mutex::new(Box::new(rand_core::OsRng)),
             progress,
+            actor: "system".to_owned(),
+            cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 }

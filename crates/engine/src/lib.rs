@@ -8,20 +8,39 @@ mod apply;
 mod catalog_add;
 mod catalog_import;
 mod context;
+mod diff;
+mod error_workbook;
 mod export;
+mod history;
 mod issue;
+mod journal;
 mod matrix;
+mod plan_apply;
 mod report;
+mod sanitize;
+mod revert;
 mod seen;
 mod source;
+mod template;
 mod timefmt;
+mod upload;
 mod user_import;
+mod warnings;
 
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use export::{export, ExportError, ExportFilter, ExportSummary};
+pub use history::{
+    download_archive, error_workbook, list_imports, recover_interrupted, show_import, FieldChange, HistoryError, ImportDetails, ImportEntry,
+    RowOutcome, ErrorWorkbookWritten,
+};
+pub use journal::LoggedIssue;
+pub use revert::{revert_import, RevertError, RevertReport};
+pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
+pub use warnings::{Warning, WarningKind};
 pub use issue::{Issue, IssueKind, Position};
 pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
 pub use apply::{import_file, ImportError};
+pub use template::{write_template, TemplateError, TemplateKind};
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;

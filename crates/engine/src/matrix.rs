@@ -50,7 +50,7 @@ pub(crate) fn read_matrix(
             Ok(p) => p,
             Err(_) => {
                 let issue = at(sheet, row.number, 0, IssueKind::UnknownPermission(code.trim().to_owned()));
-                failed_rows.push(Parsed { row: row.number, record: Err(vec![issue]) });
+                failed_rows.push(Parsed { row: row.number, record: Err(vec![issue]), secret: false });
                 continue;
             }
         };
@@ -75,6 +75,7 @@ pub(crate) fn read_matrix(
     let records = roles.into_iter().map(|(name, permissions)| Parsed {
         row: 1,
         record: name.map(|name| Record::Role(RoleRow { name, description: Patch::Keep, permissions: Patch::Set(permissions) })),
+        secret: false,
     });
     Ok(records.chain(failed_rows).collect())
 }

@@ -1,10 +1,15 @@
-//! What an import tells its caller: a status, row counts, and every problem as data — a kind and
-//! a position (sheet, row as a spreadsheet shows it, column header). The CLI prints it or turns
-//! it into JSON; later the console and API will render the same structure.
+//! What an import tells its caller: its id in the history, a status, row counts (in total and
+//! per sheet), warnings, and every problem as data — a kind and a position (sheet, row as a
+//! spreadsheet shows it, column header). The CLI prints it or turns it into JSON; the console
+//! and API will render the same structure.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::issue::Issue;
+use crate::journal::{Change, FailedRowLog, LoggedIssue};
+use crate::warnings::Warning;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -13,11 +18,24 @@ pub enum ImportStatus {
     Applied,
     /// Atomic import with failed rows: nothing written.
     Rejected,
-    /// Nothing written by request.
+    /// Nothing written by request; the plan is stored and can be applied.
     DryRun,
+    /// Stopped by the operator (Ctrl-C): nothing written.
+    Cancelled,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Applied => "applied",
+            ImportStatus::Rejected => "rejected",
+            ImportStatus::DryRun => "dry_run",
+            ImportStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub created: u64,
     pub updated: u64,
@@ -25,11 +43,25 @@ pub struct Counts {
     pub failed: u64,
 }
 
-/// At most this many issues are kept in the report; `failed` and `issue_count` stay exact.
+impl Counts {
+    fn minus(self, earlier: Counts) -> Counts {
+        Counts {
+            created: self.created - earlier.created,
+            updated: self.updated - earlier.updated,
+            unchanged: self.unchanged - earlier.unchanged,
+            failed: self.failed - earlier.failed,
+        }
+    }
+}
+
+/// At most this many issues (and warnings) are kept in the report; the counts stay exact and
+/// the history keeps every failed row.
 pub const MAX_REPORTED_ISSUES: usize = 10_000;
 
 #[derive(Debug, Serialize)]
 pub struct ImportReport {
+    /// The import's number in the history (absent only if it could not be recorded).
+    pub import_id: Option<i64>,
     pub status: ImportStatus,
     pub entity: Option<&'static str>,
     pub file_name: String,
@@ -38,16 +70,35 @@ pub struct ImportReport {
     pub encoding: Option<&'static str>,
     #[serde(flatten)]
     pub counts: Counts,
+    /// Counts per sheet, for workbooks of several sheets (and the one sheet otherwise).
+    pub sheets: BTreeMap<String, Counts>,
     /// Departments and groups that were (or, for a dry run or a rejected import, would be) created.
     pub departments_created: Vec<String>,
     pub groups_created: Vec<String>,
+    /// The import whose error workbook this file was made from.
+    pub fixes_import_id: Option<i64>,
+    pub warning_count: u64,
+    pub warnings: Vec<Warning>,
     pub issue_count: u64,
     pub errors: Vec<Issue>,
+    /// What the current batch produced for the history; drained after every batch.
+    #[serde(skip)]
+    pub(crate) log: BatchLog,
+    #[serde(skip)]
+    sheet_start: Option<(String, Counts)>,
+}
+
+/// The history rows of one batch: the changes it plans and the rows that failed.
+#[derive(Debug, Default)]
+pub(crate) struct BatchLog {
+    pub changes: Vec<Change>,
+    pub failures: Vec<FailedRowLog>,
 }
 
 impl ImportReport {
     pub(crate) fn new(file_name: String) -> ImportReport {
         ImportReport {
+            import_id: None,
             status: ImportStatus::Rejected,
             entity: None,
             file_name,
@@ -55,10 +106,16 @@ impl ImportReport {
             format: None,
             encoding: None,
             counts: Counts::default(),
+            sheets: BTreeMap::new(),
             departments_created: Vec::new(),
             groups_created: Vec::new(),
+            fixes_import_id: None,
+            warning_count: 0,
+            warnings: Vec::new(),
             issue_count: 0,
             errors: Vec::new(),
+            log: BatchLog::default(),
+            sheet_start: None,
         }
     }
 
@@ -66,6 +123,36 @@ impl ImportReport {
         self.issue_count += 1;
         if self.errors.len() < MAX_REPORTED_ISSUES {
             self.errors.push(issue);
+        }
+    }
+
+    pub(crate) fn push_warning(&mut self, warning: Warning) {
+        self.warning_count += 1;
+        if self.warnings.len() < MAX_REPORTED_ISSUES {
+            self.warnings.push(warning);
+        }
+    }
+
+    /// A row that failed: counted, its issues reported and logged for the history.
+    pub(crate) fn fail_row(&mut self, row: u64, secret: bool, issues: Vec<Issue>) {
+        self.counts.failed += 1;
+        let logged = issues.iter().map(|i| LoggedIssue { column: i.position.column.clone(), message: i.kind.to_string() }).collect();
+        self.log.failures.push(FailedRowLog { row, secret, issues: logged });
+        for issue in issues {
+            self.push_issue(issue);
+        }
+    }
+
+    /// Starts counting a new sheet (closing the one before).
+    pub(crate) fn start_sheet(&mut self, sheet: &str) {
+        self.close_sheet();
+        self.sheet_start = Some((sheet.to_owned(), self.counts));
+    }
+
+    /// Files the counts since `start_sheet` under that sheet's name.
+    pub(crate) fn close_sheet(&mut self) {
+        if let Some((sheet, start)) = self.sheet_start.take() {
+            self.sheets.insert(sheet, self.counts.minus(start));
         }
     }
 

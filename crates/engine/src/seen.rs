@@ -38,6 +38,13 @@ impl FileKeys {
     }
 }
 
+impl FileKeys {
+    /// The row that used `key`, if the file has used it so far.
+    pub fn row_of(&self, key: &str) -> Option<u64> {
+        self.first_rows.get(&key_hash(self.seed, key)).map(|&row| u64::from(row))
+    }
+}
+
 fn key_hash(seed: u64, key: &str) -> [u32; 4] {
     let h = xxhash_rust::xxh3::xxh3_128_with_seed(key.as_bytes(), seed);
     [(h >> 96) as u32, (h >> 64) as u32, (h >> 32) as u32, h as u32]

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 
 use muster_domain::{
     detect_entity, map_headers, parse_department_row, parse_group_row, parse_role_row,
-    parse_user_row, DepartmentRow, Entity, FieldError, GroupRow, HeaderMap, RoleRow, UserRow,
+    parse_user_row, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap, RoleRow, UserRow,
 };
 use muster_sheets::{column_letters, Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
 
+use crate::error_workbook::linked_import;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::matrix;
 
@@ -32,6 +33,8 @@ pub(crate) enum Record {
 pub(crate) struct Parsed {
     pub row: u64,
     pub record: Result<Record, Vec<Issue>>,
+    /// The row has a password or password hash cell that is not blank.
+    pub secret: bool,
 }
 
 /// What is known once the header row is read, even if the headers turn out to be wrong.
@@ -49,6 +52,8 @@ pub(crate) enum Event {
     /// The headers are good: batches follow.
     Started(HeaderMap),
     Batch(Vec<Parsed>),
+    /// The file is a fixed error workbook of this earlier import (its `Errors` column says so).
+    Linked(i64),
     /// The file cannot be read further (or at all); the issue says where and why.
     Fatal(Issue),
 }
@@ -92,9 +97,29 @@ fn read_issue(sheet: &str, error: muster_sheets::ReadError, headers: &[&str]) ->
 fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
     let name = &request.display_name;
     let mut workbook = Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e, &[]))?;
+    let sheets = choose_sheets(&workbook, request);
+    if let [sheet] = sheets.as_slice() {
+        return read_sheet(&mut workbook, sheet.clone(), request, true, tx);
+    }
+    // A workbook of several entity sheets is one import: each sheet is read in dependency
+    // order, and a sheet that cannot be read does not stop the others from being checked.
+    for sheet in sheets {
+        if let Err(issue) = read_sheet(&mut workbook, sheet, request, false, tx) {
+            if tx.blocking_send(Event::Fatal(issue)).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads one sheet: its header, then its rows in batches. `alone` allows the permission-matrix
+/// layout, which only a single-sheet roles import may use.
+#[allow(clippy::result_large_err)] // a sheet-level issue, once per sheet
+fn read_sheet(workbook: &mut Workbook, sheet: Option<String>, request: &SourceRequest, alone: bool, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
+    let name = &request.display_name;
     let format = workbook.format();
     let encoding = workbook.encoding_name();
-    let sheet = choose_sheet(&workbook, request);
     let mut rows = workbook.rows(sheet.as_deref()).map_err(|e| read_issue(name, e, &[]))?;
     let sheet_label = sheet.clone().unwrap_or_else(|| name.clone());
     let header = match rows.next() {
@@ -103,7 +128,7 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
         Some(Ok(row)) => row,
     };
     let headers: Vec<&str> = header.cells.iter().map(Cell::as_str).collect();
-    if matches!(request.entity, None | Some(Entity::Roles)) && matrix::is_matrix(&headers, sheet.as_deref()) {
+    if alone && matches!(request.entity, None | Some(Entity::Roles)) && matrix::is_matrix(&headers, sheet.as_deref()) {
         return send_matrix(&sheet_label, &headers, rows, format, tx);
     }
     // A CSV's "sheet name" is only its file name, which says less than its headers do.
@@ -133,14 +158,24 @@ fn send_batches(
 ) -> Result<(), Issue> {
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut data_rows = 0u64;
+    // A fixed error workbook says in its `Errors` column which import it came from.
+    let mut errors_column = map.column(Field::Errors);
     for item in rows {
         data_rows += 1;
         match item {
-            Ok(row) => batch.push(parse_row(sheet, entity, map, &row)),
+            Ok(row) => {
+                if let Some(previous) = errors_column.and_then(|c| row.cells.get(c)).and_then(|cell| linked_import(cell.as_str())) {
+                    errors_column = None;
+                    if tx.blocking_send(Event::Linked(previous)).is_err() {
+                        return Ok(());
+                    }
+                }
+                batch.push(parse_row(sheet, entity, map, &row));
+            }
             Err(error) if error.is_fatal() => return Err(read_issue(sheet, error, headers)),
             Err(error) => {
                 let row = error.row.unwrap_or(0);
-                batch.push(Parsed { row, record: Err(vec![read_issue(sheet, error, headers)]) });
+                batch.push(Parsed { row, record: Err(vec![read_issue(sheet, error, headers)]), secret: false });
             }
         }
         if batch.len() == BATCH_ROWS {
@@ -179,18 +214,31 @@ fn send_matrix(
     Ok(())
 }
 
-/// `--sheet` wins; otherwise the sheet named for the requested entity; otherwise the first.
-fn choose_sheet(workbook: &Workbook, request: &SourceRequest) -> Option<String> {
+/// Entities in the order a workbook's sheets are imported: what users refer to comes first.
+const DEPENDENCY_ORDER: [Entity; 4] = [Entity::Departments, Entity::Groups, Entity::Roles, Entity::Users];
+
+/// `--sheet` wins; otherwise the sheet named for the requested entity; otherwise every sheet
+/// named for an entity (`Users`, `Groups`, `Roles`, `Departments`), in dependency order;
+/// otherwise the first sheet.
+fn choose_sheets(workbook: &Workbook, request: &SourceRequest) -> Vec<Option<String>> {
     if request.sheet.is_some() {
-        return request.sheet.clone();
+        return vec![request.sheet.clone()];
     }
     let names = workbook.sheet_names();
+    let named_for = |entity: Entity| names.iter().find(|n| n.trim().eq_ignore_ascii_case(entity.sheet_name())).cloned();
     if let Some(entity) = request.entity {
-        if let Some(name) = names.iter().find(|n| n.eq_ignore_ascii_case(entity.sheet_name())) {
-            return Some(name.clone());
-        }
+        return vec![named_for(entity).or_else(|| names.first().cloned())];
     }
-    names.into_iter().next()
+    let entity_sheets: Vec<Option<String>> = if workbook.format() == muster_sheets::Format::Csv {
+        Vec::new()
+    } else {
+        DEPENDENCY_ORDER.into_iter().filter_map(named_for).map(Some).collect()
+    };
+    if entity_sheets.is_empty() {
+        vec![names.first().cloned()]
+    } else {
+        entity_sheets
+    }
 }
 
 /// All header problems but the last are sent as their own events; the last one is returned as
@@ -242,7 +290,11 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
             Err(issues)
         }
     };
-    Parsed { row: row.number, record }
+    let secret = [Field::Password, Field::PasswordHash]
+        .into_iter()
+        .filter_map(|field| map.column(field))
+        .any(|column| !cells.get(column).is_none_or(|c| c.is_empty()));
+    Parsed { row: row.number, record, secret }
 }
 
 /// The domain's parser for the sheet's entity.

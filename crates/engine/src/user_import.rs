@@ -7,15 +7,17 @@
 use std::collections::HashMap;
 
 use muster_credentials::{check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword, Verification, PROVISIONAL};
-use muster_domain::{EntityName, Field, HeaderMap, Patch, UserRow};
+use muster_domain::{latin_lookalike, EntityName, Field, HeaderMap, Patch, UserRow};
 use muster_store::{Backend, Catalog, Connection, Membership, NamedKind, NamedRecord, PreparedWrites, UserRecord};
 use rayon::prelude::*;
 
 use crate::context::{Context, RngRef};
 use crate::issue::{Issue, IssueKind, Position};
+use crate::journal::{fingerprint, Change};
 use crate::report::ImportReport;
-use crate::source::cell_issue;
 use crate::seen::FileKeys;
+use crate::source::cell_issue;
+use crate::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
 
 /// What the store holds for one batch of user rows, read ahead while the previous batch is
 /// planned. It reflects the store before the import: rows of the same file are tracked by the
@@ -26,6 +28,9 @@ pub(crate) struct Lookup {
     existing: HashMap<String, UserRecord>,
     /// E-mail key → the user holding it, for e-mails that would change hands.
     owners: HashMap<String, String>,
+    /// For usernames written partly in look-alike letters of another script: the Latin key they
+    /// imitate → the existing user holding it.
+    lookalikes: HashMap<String, String>,
 }
 
 pub(crate) async fn look_up<'a>(
@@ -46,7 +51,15 @@ pub(crate) async fn look_up<'a>(
         .map(|(_, email)| email)
         .collect();
     let owners = muster_store::email_owners(conn, &email_keys).await?;
-    Ok(Lookup { existing, owners })
+    // Only keys with non-ASCII letters can imitate another script, so most batches skip this.
+    let imitated: Vec<String> = keys.iter().filter(|k| !k.is_ascii()).filter_map(|k| latin_lookalike(k)).collect();
+    let imitated: Vec<&str> = imitated.iter().map(String::as_str).collect();
+    let lookalikes = if imitated.is_empty() {
+        HashMap::new()
+    } else {
+        muster_store::fetch_users(conn, &imitated).await?.into_iter().map(|u| (u.username_key, u.username)).collect()
+    };
+    Ok(Lookup { existing, owners, lookalikes })
 }
 
 pub(crate) struct UserPlanner {
@@ -58,9 +71,14 @@ pub(crate) struct UserPlanner {
     catalog: Catalog,
     usernames: FileKeys,
     emails: FileKeys,
-    new_departments: Vec<NamedRecord>,
-    new_groups: Vec<NamedRecord>,
+    /// Departments and groups the file names that do not exist yet, with the row naming them first.
+    new_departments: Vec<(u64, NamedRecord)>,
+    new_groups: Vec<(u64, NamedRecord)>,
     policy: PasswordPolicy,
+    /// A preview keeps the whole image of each created user, so the plan can be applied later
+    /// without the file; an import applied at once keeps only its fingerprint.
+    keep_images: bool,
+    warnings: Vec<Warning>,
 }
 
 /// A row that passed every check, waiting for its password to be settled.
@@ -69,6 +87,8 @@ struct Candidate {
     record: UserRecord,
     existing: Option<UserRecord>,
     password: Option<PlainPassword>,
+    /// The row carried a password or a hash (the archived file does not keep it).
+    secret: bool,
 }
 
 impl Candidate {
@@ -98,7 +118,7 @@ pub(crate) struct UserWrites {
 }
 
 impl UserPlanner {
-    pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, create_groups: bool, now: i64) -> Self {
+    pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, create_groups: bool, now: i64, keep_images: bool) -> Self {
         UserPlanner {
             sheet,
             map,
@@ -111,7 +131,14 @@ impl UserPlanner {
             new_departments: Vec::new(),
             new_groups: Vec::new(),
             policy: PasswordPolicy::default(),
+            keep_images,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The catalog as this sheet leaves it, for the sheet after it.
+    pub fn into_catalog(self) -> Catalog {
+        self.catalog
     }
 
     /// Checks and plans one batch against what `look_up` found; returns what it would write.
@@ -126,23 +153,41 @@ impl UserPlanner {
         let mut candidates = Vec::new();
         for (row, user) in rows {
             let old = lookup.existing.remove(user.username.key());
+            let secret = user.password.is_some() || user.password_hash.is_some();
             match self.check_row(row, user, old, &lookup.owners) {
                 // Settled at once when nothing changed and no password needs checking: most rows
                 // of a re-import, which then cost no further moves.
                 Ok(c) if c.password.is_none() && c.unchanged() => report.counts.unchanged += 1,
                 Ok(candidate) => candidates.push(candidate),
-                Err(issues) => fail_row(report, issues),
+                Err(issues) => report.fail_row(row, secret, issues),
             }
         }
         let candidates = self.settle_passwords(candidates, report, ctx);
-        self.classify(candidates, report)
+        let writes = self.classify(candidates, report, &lookup.lookalikes);
+        for warning in self.warnings.drain(..) {
+            report.push_warning(warning);
+        }
+        writes
     }
 
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
         match self.map.column(field) {
             Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
-            None => Issue { position: Position { sheet: self.sheet.clone(), row, column: Some(field.header().to_owned()) }, kind },
+            None => Issue { position: self.position(row, field), kind },
         }
+    }
+
+    fn position(&self, row: u64, field: Field) -> Position {
+        let column = match self.map.column(field) {
+            Some(column) => self.map.header_text(column).to_owned(),
+            None => field.header().to_owned(),
+        };
+        Position { sheet: self.sheet.clone(), row, column: Some(column) }
+    }
+
+    fn warn(&mut self, row: u64, field: Field, kind: WarningKind) {
+        let position = self.position(row, field);
+        self.warnings.push(Warning { position, kind });
     }
 
     fn check_row(
@@ -186,11 +231,12 @@ impl UserPlanner {
         if !issues.is_empty() {
             return Err(issues);
         }
-        let mut record = self.merge(&user, existing.as_ref());
+        let secret = user.password.is_some() || user.password_hash.is_some();
+        let mut record = self.merge(row, &user, existing.as_ref());
         if let Some(hash) = secrets.imported_hash {
             record.password_hash = hash;
         }
-        Ok(Candidate { row, record, existing, password: secrets.password })
+        Ok(Candidate { row, record, existing, password: secrets.password, secret })
     }
 
     /// Checks a plaintext password against the policy, or an imported hash against the accepted
@@ -216,13 +262,13 @@ impl UserPlanner {
     /// The stored record after this row: the existing one (or a new one) with every present
     /// column applied. Departments and groups it names but that do not exist yet are noted for
     /// creation here, once the row is known to be valid.
-    fn merge(&mut self, user: &UserRow, existing: Option<&UserRecord>) -> UserRecord {
+    fn merge(&mut self, row: u64, user: &UserRow, existing: Option<&UserRecord>) -> UserRecord {
         let mut record = existing.cloned().unwrap_or_else(|| self.new_record(user));
         if let Patch::Set(name) = &user.name {
             record.name = name.as_str().to_owned();
         }
         if let Patch::Set(department) = &user.department {
-            record.department_key = department.as_ref().map(|d| self.ensure_department(d));
+            record.department_key = department.as_ref().map(|d| self.ensure_department(row, d));
         }
         if let Patch::Set(email) = &user.email {
             record.email = email.as_ref().map(|e| e.as_str().to_owned());
@@ -248,7 +294,7 @@ impl UserPlanner {
         }
         if let Patch::Set(groups) = &user.groups {
             for group in groups {
-                self.ensure_group(group);
+                self.ensure_group(row, group);
             }
             record.group_keys = sorted_keys(groups);
         }
@@ -277,20 +323,30 @@ impl UserPlanner {
         }
     }
 
-    fn ensure_department(&mut self, name: &EntityName) -> String {
+    fn ensure_department(&mut self, row: u64, name: &EntityName) -> String {
         if !self.catalog.departments.contains_key(name.key()) {
+            let similar = near_duplicate_of(name.as_str(), self.catalog.departments.values().map(|d| d.name.as_str()));
             let record = self.named(name);
             self.catalog.departments.insert(record.name_key.clone(), record.clone());
-            self.new_departments.push(record);
+            self.new_departments.push((row, record));
+            self.warn(row, Field::Department, WarningKind::NewDepartment(name.as_str().to_owned()));
+            if let Some(existing) = similar {
+                self.warn(row, Field::Department, WarningKind::NearDuplicate { entity: "department", name: name.as_str().to_owned(), existing });
+            }
         }
         name.key().to_owned()
     }
 
-    fn ensure_group(&mut self, name: &EntityName) {
+    fn ensure_group(&mut self, row: u64, name: &EntityName) {
         if !self.catalog.groups.contains_key(name.key()) {
+            let similar = near_duplicate_of(name.as_str(), self.catalog.groups.values().map(|g| g.name.as_str()));
             let record = self.named(name);
             self.catalog.groups.insert(record.name_key.clone(), record.clone());
-            self.new_groups.push(record);
+            self.new_groups.push((row, record));
+            self.warn(row, Field::Groups, WarningKind::NewGroup(name.as_str().to_owned()));
+            if let Some(existing) = similar {
+                self.warn(row, Field::Groups, WarningKind::NearDuplicate { entity: "group", name: name.as_str().to_owned(), existing });
+            }
         }
     }
 
@@ -344,42 +400,81 @@ impl UserPlanner {
                 let failed: Vec<Candidate> = pending.iter().rev().map(|&i| candidates.remove(i)).collect();
                 for candidate in failed {
                     let issue = self.issue(candidate.row, Field::Password, IssueKind::Hashing(error.to_string()));
-                    fail_row(report, vec![issue]);
+                    report.fail_row(candidate.row, candidate.secret, vec![issue]);
                 }
                 candidates
             }
         }
     }
 
-    fn classify(&mut self, candidates: Vec<Candidate>, report: &mut ImportReport) -> UserWrites {
-        let mut writes = UserWrites {
-            departments: std::mem::take(&mut self.new_departments),
-            groups: std::mem::take(&mut self.new_groups),
-            ..UserWrites::default()
-        };
-        report.departments_created.extend(writes.departments.iter().map(|d| d.name.clone()));
-        report.groups_created.extend(writes.groups.iter().map(|g| g.name.clone()));
+    fn classify(&mut self, candidates: Vec<Candidate>, report: &mut ImportReport, lookalikes: &HashMap<String, String>) -> UserWrites {
+        let mut writes = UserWrites::default();
+        for (row, department) in std::mem::take(&mut self.new_departments) {
+            report.departments_created.push(department.name.clone());
+            report.log.changes.push(Change::Department { row, before: None, after: department.clone() });
+            writes.departments.push(department);
+        }
+        for (row, group) in std::mem::take(&mut self.new_groups) {
+            report.groups_created.push(group.name.clone());
+            report.log.changes.push(Change::Group { row, before: None, after: group.clone() });
+            writes.groups.push(group);
+        }
         for candidate in candidates {
             if candidate.unchanged() {
                 report.counts.unchanged += 1;
                 continue;
             }
-            let Candidate { mut record, existing, .. } = candidate;
+            let Candidate { row, mut record, existing, .. } = candidate;
+            self.warn_privileged(row, &record, existing.as_ref());
             match existing {
                 Some(old) => {
                     report.counts.updated += 1;
                     record.updated_at = self.now;
                     writes.role_changes.push(MembershipChange::of(&record.role_keys, &old.role_keys));
                     writes.group_changes.push(MembershipChange::of(&record.group_keys, &old.group_keys));
+                    let fp = fingerprint(&record);
+                    report.log.changes.push(Change::User { row, key: record.username_key.clone(), before: Some(old), after: Some(record.clone()), fp });
                     writes.updated.push(record);
                 }
                 None => {
                     report.counts.created += 1;
+                    self.warn_confusable(row, &record, lookalikes);
+                    let fp = fingerprint(&record);
+                    let after = self.keep_images.then(|| record.clone());
+                    report.log.changes.push(Change::User { row, key: record.username_key.clone(), before: None, after, fp });
                     writes.created.push(record);
                 }
             }
         }
         writes
+    }
+
+    /// Warns about each role a row newly grants that holds a privileged permission.
+    fn warn_privileged(&mut self, row: u64, record: &UserRecord, old: Option<&UserRecord>) {
+        for role in &record.role_keys {
+            if old.is_some_and(|o| o.role_keys.contains(role)) {
+                continue;
+            }
+            let Some(stored) = self.catalog.roles.get(role) else { continue };
+            let permissions = privileged(&stored.permissions);
+            if !permissions.is_empty() {
+                let role = stored.named.name.clone();
+                self.warn(row, Field::Roles, WarningKind::PrivilegedRole { role, permissions });
+            }
+        }
+    }
+
+    /// Warns when a new username imitates an existing one (or one earlier in the file) with
+    /// letters of another script.
+    fn warn_confusable(&mut self, row: u64, record: &UserRecord, lookalikes: &HashMap<String, String>) {
+        if record.username_key.is_ascii() {
+            return;
+        }
+        let Some(imitated) = latin_lookalike(&record.username_key) else { return };
+        let existing = lookalikes.get(&imitated).cloned().or_else(|| self.usernames.row_of(&imitated).map(|_| imitated.clone()));
+        if let Some(existing) = existing {
+            self.warn(row, Field::Username, WarningKind::Confusable { username: record.username.clone(), existing });
+        }
     }
 }
 
@@ -429,14 +524,20 @@ fn sorted_keys(names: &[EntityName]) -> Vec<String> {
     keys
 }
 
-pub(crate) fn fail_row(report: &mut ImportReport, issues: Vec<Issue>) {
-    report.counts.failed += 1;
-    for issue in issues {
-        report.push_issue(issue);
-    }
-}
-
 impl UserWrites {
+    /// The writes of a stored plan's users and the departments and groups it creates: new users
+    /// inserted, changed users rewritten from their after images (memberships only where they
+    /// changed).
+    pub(crate) fn from_plan(created: Vec<UserRecord>, updated: Vec<(UserRecord, UserRecord)>, departments: Vec<NamedRecord>, groups: Vec<NamedRecord>) -> UserWrites {
+        let mut writes = UserWrites { departments, groups, created, ..UserWrites::default() };
+        for (before, after) in updated {
+            writes.role_changes.push(MembershipChange::of(&after.role_keys, &before.role_keys));
+            writes.group_changes.push(MembershipChange::of(&after.group_keys, &before.group_keys));
+            writes.updated.push(after);
+        }
+        writes
+    }
+
     /// The statements of this batch, built here so the writer only has to run them.
     pub fn prepare(mut self, backend: Backend) -> PreparedWrites {
         let (role_clear, role_pairs) = take_memberships(&mut self.created, &mut self.updated, &self.role_changes, |u| &mut u.role_keys);

@@ -8,6 +8,7 @@
 mod admin;
 mod catalog;
 mod connect;
+mod history;
 mod migrate;
 mod packed;
 mod records;
@@ -18,6 +19,11 @@ mod writes;
 pub use admin::{create_postgres_database, drop_postgres_database};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
+pub use history::{
+    applied_with_sha256, claim_status, fixed_by, import_record, imports_with_status, insert_import, list_imports,
+    read_archive, read_chunks, reference_counts, set_import_status, CatalogTable, ChunkTable, ImportOutcome, ImportRecord,
+    NewImport,
+};
 pub use records::{NamedRecord, RoleRecord, UserRecord};
 pub use users::{email_owners, fetch_users, users_page, Membership, UserFilter, UserPage};
 pub use writes::PreparedWrites;
@@ -28,6 +34,20 @@ pub type PooledConnection = sqlx::pool::PoolConnection<sqlx::Any>;
 
 /// A transaction on either backend, owned (not borrowing the store), so a task can hold it.
 pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Marks a point inside a transaction that `rollback_to_savepoint` can return to, undoing what
+/// came after while keeping the transaction (an atomic import that fails part-way keeps its
+/// history rows but drops its data writes).
+pub async fn savepoint(conn: &mut Connection, name: &str) -> Result<()> {
+    sqlx::query(&format!("SAVEPOINT {name}")).execute(&mut *conn).await?;
+    Ok(())
+}
+
+pub async fn rollback_to_savepoint(conn: &mut Connection, name: &str) -> Result<()> {
+    sqlx::query(&format!("ROLLBACK TO SAVEPOINT {name}")).execute(&mut *conn).await?;
+    sqlx::query(&format!("RELEASE SAVEPOINT {name}")).execute(&mut *conn).await?;
+    Ok(())
+}
 
 /// Everything that can go wrong in the store. The database's own message is kept because it is
 /// what an operator needs to fix an unreachable or misconfigured server.

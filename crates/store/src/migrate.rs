@@ -6,7 +6,10 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::{Backend, Result, StoreError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_import_history.sql")),
+];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
     pool.execute(

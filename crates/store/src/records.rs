@@ -1,8 +1,9 @@
 //! Plain rows as they sit in the database. Department, role and group references are keys
-//! (the caseless form of a name); display names live in the catalog tables.
+//! (the caseless form of a name); display names live in the catalog tables. They serialise, so
+//! the engine can keep images of them in an import's plan and journal.
 
 /// A user row plus its memberships, keys sorted so two records compare field by field.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserRecord {
     pub username_key: String,
     pub username: String,
@@ -24,7 +25,7 @@ pub struct UserRecord {
 }
 
 /// A department or a group: both are a name and a description.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NamedRecord {
     pub name_key: String,
     pub name: String,
@@ -33,7 +34,7 @@ pub struct NamedRecord {
     pub updated_at: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RoleRecord {
     pub named: NamedRecord,
     /// Permission codes, sorted.

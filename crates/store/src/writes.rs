@@ -9,6 +9,7 @@ use sqlx::any::AnyArguments;
 use sqlx::{Arguments, Encode, Type};
 
 use crate::catalog::NamedKind;
+use crate::history::CatalogTable;
 use crate::records::{NamedRecord, RoleRecord, UserRecord};
 use crate::sql::{placeholders, rows_per_statement, values_list, Placeholders};
 use crate::users::{Membership, USER_COLUMNS, USER_COLUMN_COUNT};
@@ -35,6 +36,20 @@ impl PreparedWrites {
 
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
+    }
+
+    /// The `n`th placeholder of a statement in this backend's style.
+    pub(crate) fn placeholder(&self, n: usize) -> String {
+        placeholders(self.style, n, 1)
+    }
+
+    pub(crate) fn push(&mut self, sql: String, args: AnyArguments<'static>) {
+        self.statements.push(Statement { sql, args });
+    }
+
+    /// Appends another batch's statements after these.
+    pub fn append(&mut self, other: PreparedWrites) {
+        self.statements.extend(other.statements);
     }
 
     /// Runs the statements in order on `conn` (normally inside a transaction).
@@ -102,6 +117,41 @@ impl PreparedWrites {
              ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
              password_hash = excluded.password_hash, updated_at = excluded.updated_at",
         );
+    }
+
+    /// Puts users back exactly as they were, `created_at` and `last_login_at` included, with
+    /// their memberships (a revert restoring the image an import saved before changing them).
+    pub fn restore_users(&mut self, mut users: Vec<UserRecord>) {
+        let keys: Vec<String> = users.iter().map(|u| u.username_key.clone()).collect();
+        let mut roles = Vec::new();
+        let mut groups = Vec::new();
+        for user in &mut users {
+            roles.extend(std::mem::take(&mut user.role_keys).into_iter().map(|k| (user.username_key.clone(), k)));
+            groups.extend(std::mem::take(&mut user.group_keys).into_iter().map(|k| (user.username_key.clone(), k)));
+        }
+        self.write_users(
+            users,
+            " ON CONFLICT (username_key) DO UPDATE SET \
+             username = excluded.username, name = excluded.name, email = excluded.email, \
+             email_key = excluded.email_key, phone = excluded.phone, \
+             department_key = excluded.department_key, active = excluded.active, \
+             ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
+             password_hash = excluded.password_hash, created_at = excluded.created_at, \
+             updated_at = excluded.updated_at, last_login_at = excluded.last_login_at",
+        );
+        self.replace_memberships(Membership::Roles, keys.clone(), roles);
+        self.replace_memberships(Membership::Groups, keys, groups);
+    }
+
+    /// Deletes users by key; their memberships go with them (ON DELETE CASCADE).
+    pub fn delete_users(&mut self, keys: Vec<String>) {
+        self.delete_in("users", "username_key", keys);
+    }
+
+    /// Deletes departments, groups or roles by key (memberships and grants cascade; the caller
+    /// makes sure no user still belongs to a department it deletes).
+    pub fn delete_catalog(&mut self, table: CatalogTable, keys: Vec<String>) {
+        self.delete_in(table.table(), "name_key", keys);
     }
 
     /// The records are consumed: their strings move into the arguments instead of being copied.
@@ -173,7 +223,7 @@ impl PreparedWrites {
 }
 
 /// Adds an owned value, so the driver has nothing left to copy when the statement runs.
-fn add<T>(args: &mut AnyArguments<'static>, value: T)
+pub(crate) fn add<T>(args: &mut AnyArguments<'static>, value: T)
 where
     T: 'static + Encode<'static, sqlx::Any> + Type<sqlx::Any>,
 {

@@ -12,4 +12,5 @@ mod export_filters;
 mod modes;
 mod round_trip;
 mod secrets;
+mod templates;
 mod updates;

@@ -1,0 +1,160 @@
+//! `muster imports list|show|download|errors|apply|revert`: the import history from the command
+//! line. Each prints a readable summary, or with `--json` one JSON value for scripts.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+use muster_engine::{apply_plan, download_archive, list_imports, revert_import, show_import, error_workbook, ImportDetails, ImportEntry, NoProgress, PlanError};
+use muster_store::Store;
+
+use crate::args::{ImportsAction, ImportsArgs};
+use crate::session;
+use crate::Outcome;
+
+pub async fn run(store: &Store, args: ImportsArgs) -> anyhow::Result<Outcome> {
+    match args.action {
+        ImportsAction::List { limit, json } => list(store, limit, json).await,
+        ImportsAction::Show { id, limit, json } => show(store, id, limit, json).await,
+        ImportsAction::Download { id, output } => {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&output).with_context(|| format!("while creating {}", output.display()))?);
+            let bytes = download_archive(store, id, &mut file).await?;
+            println!("wrote {} ({bytes} bytes): the file of import {id} as archived, password cells blanked", output.display());
+            Ok(Outcome::Done)
+        }
+        ImportsAction::Errors { id, output } => {
+            let written = error_workbook(store, id, &output).await?;
+            println!("wrote {}: {} failed row(s) of import {id} with an Errors column; fix them and import the file", output.display(), written.rows);
+            if let Some(note) = written.note {
+                println!("note: {note}");
+            }
+            Ok(Outcome::Done)
+        }
+        ImportsAction::Apply { id, json } => apply(store, id, json).await,
+        ImportsAction::Revert { id, force, json } => revert(store, id, force, json).await,
+    }
+}
+
+async fn list(store: &Store, limit: i64, json: bool) -> anyhow::Result<Outcome> {
+    let entries = list_imports(store, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string(&entries)?);
+        return Ok(Outcome::Done);
+    }
+    println!("{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  file", "id", "kind", "status", "started (UTC)", "created", "updated", "unchanged", "failed");
+    for e in &entries {
+        println!(
+            "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  {}{}",
+            e.id,
+            e.kind,
+            e.status,
+            e.started_at.trim_end_matches('Z').replace('T', " "),
+            e.created,
+            e.updated,
+            e.unchanged,
+            e.failed,
+            e.file_name,
+            links(e)
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+fn links(e: &ImportEntry) -> String {
+    let mut notes = Vec::new();
+    if let Some(id) = e.fixes_import_id {
+        notes.push(format!("fixes {id}"));
+    }
+    if let Some(id) = e.revert_of {
+        notes.push(format!("reverts {id}"));
+    }
+    if let Some(id) = e.reverted_by {
+        notes.push(format!("reverted by {id}"));
+    }
+    if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) }
+}
+
+async fn show(store: &Store, id: i64, limit: usize, json: bool) -> anyhow::Result<Outcome> {
+    let details = show_import(store, id, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string(&details)?);
+    } else {
+        print_details(&details);
+    }
+    Ok(Outcome::Done)
+}
+
+fn print_details(d: &ImportDetails) {
+    let e = &d.entry;
+    let out = &mut std::io::stdout().lock();
+    let _ = writeln!(out, "import {} ({}): {} — {} by {}, {}", e.id, e.kind, e.status, e.file_name, e.actor, e.started_at);
+    let _ = writeln!(out, "  sha256 {}  size {} bytes", e.sha256, e.file_size);
+    let _ = writeln!(out, "  created {}, updated {}, unchanged {}, failed {}{}", e.created, e.updated, e.unchanged, e.failed, links(e));
+    if !d.fixed_by.is_empty() {
+        let _ = writeln!(out, "  fixed by import(s) {}", d.fixed_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+    }
+    if let Some(warnings) = d.summary["warnings"].as_array() {
+        for w in warnings {
+            let _ = writeln!(out, "  warning: {}, row {}: {}", w["sheet"].as_str().unwrap_or(""), w["row"], w["message"].as_str().unwrap_or(""));
+        }
+    }
+    for row in &d.rows {
+        let what = match (&row.entity, &row.key) {
+            (Some(entity), Some(key)) => format!("{entity} `{key}`"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  {} row {}: {} {}", row.sheet, row.row, row.outcome, what);
+        for c in &row.changes {
+            let _ = writeln!(out, "      {}: {:?} → {:?}", c.field, c.before, c.after);
+        }
+        for issue in &row.errors {
+            let _ = writeln!(out, "      {}{}", issue.column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(), issue.message);
+        }
+    }
+    if d.rows_truncated {
+        let _ = writeln!(out, "  … more rows (use --limit)");
+    }
+}
+
+async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
+    let ctx = session::context(Box::new(NoProgress));
+    match apply_plan(store, id, &ctx).await {
+        Ok(applied) => {
+            if json {
+                println!("{}", serde_json::to_string(&applied)?);
+            } else {
+                println!("import {id}: applied the previewed plan (created {}, updated {})", applied.created, applied.updated);
+            }
+            Ok(Outcome::Done)
+        }
+        Err(PlanError::Stale { id, count, conflicts }) => {
+            if json {
+                println!("{}", serde_json::json!({ "import_id": id, "status": "refused", "conflict_count": count, "conflicts": conflicts }));
+            } else {
+                println!("{}", PlanError::Stale { id, count, conflicts });
+            }
+            Ok(Outcome::RowsRejected)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Result<Outcome> {
+    let ctx = session::context(Box::new(NoProgress));
+    let report = revert_import(store, id, force, &ctx).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "import {id} reverted (entry {}): {} removed, {} restored, {} already gone",
+            report.revert_id, report.removed, report.restored, report.already_gone
+        );
+        if report.conflict_count > 0 {
+            println!("{} conflict(s){}:", report.conflict_count, if force { "" } else { ", left alone (use --force to revert them anyway)" });
+            for conflict in &report.conflicts {
+                println!("  {conflict}");
+            }
+        }
+    }
+    let left_alone = report.conflicts.iter().any(|c| !c.forced) || (report.conflict_count as usize > report.conflicts.len());
+    Ok(if left_alone { Outcome::RowsRejected } else { Outcome::Done })
+}

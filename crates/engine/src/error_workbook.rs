@@ -1,0 +1,871 @@
+//! The error workbook of an import: only the rows that failed, cut from the archived upload, each
+//! with an `Errors` cell that says what to fix. An administrator downloads it, fixes the cells and
+//! imports it again; the `Errors` column is recognised and ignored by the import, and its text
+//! starts with `[import N, row R]` so the new import can be linked to the one it repairs.
+//!
+//! A CSV archive gives a CSV, an XLSX archive an XLSX in which every bad cell is filled light red
+//! and carries a note with its messages. An ODS archive also gives an XLSX, because our ODS writer
+//! cannot attach comments to cells.
+
+// The import pipeline wires this in next; until then only the tests call it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use muster_domain::headers::is_errors_header;
+use muster_domain::is_secret_header;
+use muster_sheets::{Cell, Format, ReadError, ReadOptions, Row, Workbook, WorkbookWriter, WriteError};
+use rust_xlsxwriter::{Color, Note, XlsxError};
+
+/// One problem of a failed row. `column` is the header text as in the file; `None` for a problem
+/// of the row as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CellProblem {
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// A row that failed, by the row number a spreadsheet program shows (0 = the file as a whole).
+/// `secret_lost` says the row had a password or hash that the archive blanked, so the fixed row
+/// must supply it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FailedRow {
+    pub row: u64,
+    pub problems: Vec<CellProblem>,
+    pub secret_lost: bool,
+}
+
+/// What was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ErrorWorkbookSummary {
+    /// The archive's format for CSV and XLSX; XLSX for an ODS archive.
+    pub format: Format,
+    /// Sheets in the workbook: those with failures and a header row.
+    pub sheets: usize,
+    pub rows_written: u64,
+    /// Failed rows the workbook cannot show: whole-file problems (row 0), problems of a header
+    /// row, rows the archive does not have (cut short, or rejected by the reader), unknown sheets.
+    pub rows_skipped: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ErrorWorkbookError {
+    /// The archive could not be opened; the error carries the position.
+    #[error("the archived upload could not be read: {0}")]
+    Read(#[source] ReadError),
+    #[error("the error workbook could not be written: {0}")]
+    Write(#[from] WriteError),
+    #[error("the error workbook could not be written: {0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("the error workbook could not be written: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The header of the column that error workbooks add.
+const ERRORS_HEADER: &str = "Errors";
+
+/// Appended to a row's errors when the archive blanked its password or hash.
+const SECRET_LOST: &str =
+    "the password was not kept in the archive: type it again, or leave it blank to send an invitation";
+
+/// Excel's light red "bad" fill.
+const BAD_FILL: u32 = 0xFFC7CE;
+
+/// Excel caps a note at 32,767 characters minus room for the author prefix.
+const MAX_NOTE_CHARS: usize = 32_713;
+
+/// Writes the error workbook of import `import_id` to `out`. `archive` is the archived upload,
+/// read with `read` (see `Sanitized::archive_read_options`); `failed` holds the failed rows per
+/// sheet name of the archive (a CSV's single sheet may be given under any name).
+pub(crate) fn write_error_workbook(
+    archive: &Path,
+    read: &ReadOptions,
+    import_id: i64,
+    failed: &BTreeMap<String, Vec<FailedRow>>,
+    out: &Path,
+) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
+    let mut book = Workbook::open(archive, read).map_err(ErrorWorkbookError::Read)?;
+    let format = match book.format() {
+        Format::Csv => Format::Csv,
+        Format::Xlsx | Format::Ods => Format::Xlsx,
+    };
+    let (sheets, mut rows_skipped) = by_archive_sheet(&book, failed);
+    let mut sink: Box<dyn Sink> = match format {
+        Format::Csv => Box::new(CsvSink::create(out)?),
+        _ => Box::new(XlsxSink::new(out)),
+    };
+    let context = RowText {
+        import_id,
+        max_chars: read.limits.max_cell_chars,
+    };
+    let mut summary = ErrorWorkbookSummary {
+        format,
+        sheets: 0,
+        rows_written: 0,
+        rows_skipped: 0,
+    };
+    for (sheet, rows) in &sheets {
+        let written = write_sheet(&mut book, sheet, rows, &context, sink.as_mut())?;
+        if let Some(written) = written {
+            summary.sheets += 1;
+            summary.rows_written += written;
+        }
+        rows_skipped += rows.len() as u64 - written.unwrap_or(0);
+    }
+    sink.finish()?;
+    summary.rows_skipped = rows_skipped;
+    Ok(summary)
+}
+
+/// The import an error workbook's `Errors` cell points back to: `Some(12)` for
+/// `[import 12, row 7] E-mail: …`, `None` for anything else.
+pub(crate) fn linked_import(errors_cell: &str) -> Option<i64> {
+    let rest = errors_cell.trim_start().strip_prefix("[import ")?;
+    let (id, rest) = rest.split_once(", row ")?;
+    let (row, _) = rest.split_once(']')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(id) || !digits(row) {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// Failed rows of one sheet by row number; several entries for one row are merged when written.
+type SheetFailures<'a> = BTreeMap<u64, Vec<&'a FailedRow>>;
+
+/// Matches the caller's sheet names to the archive's, in workbook order. A CSV has one sheet,
+/// whatever the caller called it. Rows of a sheet the archive lacks are counted as skipped.
+fn by_archive_sheet<'a>(
+    book: &Workbook,
+    failed: &'a BTreeMap<String, Vec<FailedRow>>,
+) -> (Vec<(String, SheetFailures<'a>)>, u64) {
+    let names = book.sheet_names();
+    let csv = book.format() == Format::Csv;
+    let mut sheets: Vec<(String, SheetFailures<'a>)> = Vec::new();
+    let mut skipped = 0;
+    for (name, rows) in failed {
+        let target = if csv {
+            names.first()
+        } else {
+            names.iter().find(|n| *n == name)
+        };
+        let Some(target) = target else {
+            skipped += distinct_rows(rows);
+            continue;
+        };
+        let index = match sheets.iter().position(|(n, _)| n == target) {
+            Some(index) => index,
+            None => {
+                sheets.push((target.clone(), BTreeMap::new()));
+                sheets.len() - 1
+            }
+        };
+        for row in rows {
+            sheets[index].1.entry(row.row).or_default().push(row);
+        }
+    }
+    sheets.sort_by_key(|(n, _)| names.iter().position(|name| name == n));
+    (sheets, skipped)
+}
+
+fn distinct_rows(rows: &[FailedRow]) -> u64 {
+    let mut numbers: Vec<u64> = rows.iter().map(|r| r.row).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers.len() as u64
+}
+
+/// Writes one sheet's failed rows; `None` when the sheet has no header row to start from (every
+/// failure of it is then skipped), else how many rows were written.
+fn write_sheet(
+    book: &mut Workbook,
+    sheet: &str,
+    failures: &SheetFailures<'_>,
+    text: &RowText,
+    sink: &mut dyn Sink,
+) -> Result<Option<u64>, ErrorWorkbookError> {
+    let Ok(mut rows) = book.rows(Some(sheet)) else {
+        return Ok(None);
+    };
+    let Some(Ok(header)) = rows.next() else {
+        return Ok(None);
+    };
+    let columns = Columns::new(&header);
+    sink.start_sheet(sheet, &columns.headers())?;
+    let last = failures.keys().next_back().copied().unwrap_or(0);
+    let mut written = 0;
+    for item in rows {
+        let row = match item {
+            Ok(row) => row,
+            // A row the reader rejects cannot be shown; it stays counted as skipped.
+            Err(e) if !e.is_fatal() => continue,
+            Err(_) => break,
+        };
+        if let Some(entries) = failures.get(&row.number) {
+            let (cells, notes) = columns.failed_row(&row, entries, text);
+            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+            sink.write_row(&cells, &notes)?;
+            written += 1;
+        }
+        if row.number >= last {
+            break;
+        }
+    }
+    Ok(Some(written))
+}
+
+/// How the `Errors` text is made.
+struct RowText {
+    import_id: i64,
+    /// The reader's cap on a cell: a longer `Errors` cell would make the fixed file's row fail.
+    max_chars: usize,
+}
+
+impl RowText {
+    fn errors(&self, row: u64, entries: &[&FailedRow]) -> String {
+        let mut parts: Vec<String> = entries
+            .iter()
+            .flat_map(|entry| &entry.problems)
+            .map(|p| match &p.column {
+                Some(column) => format!("{column}: {}", p.message),
+                None => p.message.clone(),
+            })
+            .collect();
+        if entries.iter().any(|entry| entry.secret_lost) {
+            parts.push(SECRET_LOST.to_owned());
+        }
+        let text = format!("[import {}, row {row}] {}", self.import_id, parts.join("; "));
+        cut(text, self.max_chars)
+    }
+}
+
+/// `text` cut to `max` characters, ending in `…` when cut.
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if text[at..].chars().nth(1).is_some() => format!("{}…", &text[..at]),
+        _ => text,
+    }
+}
+
+/// The archive's columns as the error workbook shows them: every column but an `Errors` column
+/// of an earlier error workbook (a second one would be a duplicate header on the next import),
+/// then a fresh `Errors` column.
+struct Columns {
+    /// Archive column of each output column before `Errors`.
+    source: Vec<usize>,
+    headers: Vec<String>,
+}
+
+impl Columns {
+    fn new(header: &Row) -> Self {
+        let (source, headers) = header
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(_, cell)| !is_errors_header(cell.as_str()))
+            .map(|(column, cell)| (column, cell.as_str().to_owned()))
+            .unzip();
+        Columns { source, headers }
+    }
+
+    fn headers(&self) -> Vec<&str> {
+        let mut headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
+        headers.push(ERRORS_HEADER);
+        headers
+    }
+
+    /// The output column of a problem's header text: exact first, then ignoring case and
+    /// surrounding spaces.
+    fn find(&self, column: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == column).or_else(|| {
+            let wanted = column.trim();
+            self.headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(wanted))
+        })
+    }
+
+    /// The output cells of a failed row (archive cells, then the errors text) and, per output
+    /// column, the messages its note carries.
+    fn failed_row(
+        &self,
+        row: &Row,
+        entries: &[&FailedRow],
+        text: &RowText,
+    ) -> (Vec<String>, BTreeMap<usize, Vec<String>>) {
+        let mut cells: Vec<String> = self
+            .source
+            .iter()
+            .map(|&c| row.cells.get(c).map_or("", Cell::as_str).to_owned())
+            .collect();
+        cells.push(text.errors(row.number, entries));
+        let mut notes: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for entry in entries {
+            for problem in &entry.problems {
+                if let Some(column) = problem.column.as_deref().and_then(|c| self.find(c)) {
+                    notes.entry(column).or_default().push(problem.message.clone());
+                }
+            }
+            if entry.secret_lost {
+                self.note_secret_columns(&mut notes);
+            }
+        }
+        (cells, notes)
+    }
+
+    /// The blanked password cells themselves say why they are empty.
+    fn note_secret_columns(&self, notes: &mut BTreeMap<usize, Vec<String>>) {
+        for (column, header) in self.headers.iter().enumerate() {
+            if is_secret_header(header) {
+                let messages = notes.entry(column).or_default();
+                if !messages.iter().any(|m| m == SECRET_LOST) {
+                    messages.push(SECRET_LOST.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Where the error workbook's rows go. `notes` maps output columns to their messages.
+trait Sink {
+    fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError>;
+    fn write_row(
+        &mut self,
+        cells: &[&str],
+        notes: &BTreeMap<usize, Vec<String>>,
+    ) -> Result<(), ErrorWorkbookError>;
+    fn finish(self: Box<Self>) -> Result<(), ErrorWorkbookError>;
+}
+
+/// CSV through the sheets writer: the messages are in the `Errors` column only.
+struct CsvSink {
+    writer: Box<dyn WorkbookWriter + Send>,
+}
+
+impl CsvSink {
+    fn create(out: &Path) -> Result<Self, ErrorWorkbookError> {
+        let file = File::create(out)?;
+        Ok(CsvSink {
+            writer: muster_sheets::writer(Format::Csv, Box::new(file)),
+        })
+    }
+}
+
+impl Sink for CsvSink {
+    fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError> {
+        Ok(self.writer.start_sheet(name, headers)?)
+    }
+
+    fn write_row(
+        &mut self,
+        cells: &[&str],
+        _notes: &BTreeMap<usize, Vec<String>>,
+    ) -> Result<(), ErrorWorkbookError> {
+        Ok(self.writer.write_row(cells)?)
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), ErrorWorkbookError> {
+        Ok(self.writer.finish()?)
+    }
+}
+
+/// XLSX through rust_xlsxwriter, which writes cell notes. Worksheets use its constant-memory mode
+/// (rows go to a temp file as they are written; enabled by the `constant_memory` feature that
+/// muster-sheets turns on), so a workbook of many failed rows does not sit in memory; only the
+/// notes do.
+struct XlsxSink {
+    book: rust_xlsxwriter::Workbook,
+    path: PathBuf,
+    /// Names given so far, for Excel's rule that names differ ignoring case.
+    names: Vec<String>,
+    /// 0-based row the next failed row goes to.
+    next_row: u32,
+    errors_column: u16,
+    header: rust_xlsxwriter::Format,
+    bad: rust_xlsxwriter::Format,
+    errors: rust_xlsxwriter::Format,
+}
+
+impl XlsxSink {
+    fn new(out: &Path) -> Self {
+        XlsxSink {
+            book: rust_xlsxwriter::Workbook::new(),
+            path: out.to_owned(),
+            names: Vec::new(),
+            next_row: 1,
+            errors_column: 0,
+            header: rust_xlsxwriter::Format::new().set_bold(),
+            bad: rust_xlsxwriter::Format::new().set_background_color(Color::RGB(BAD_FILL)),
+            errors: rust_xlsxwriter::Format::new().set_text_wrap(),
+        }
+    }
+
+    fn sheet(&mut self) -> Result<&mut rust_xlsxwriter::Worksheet, ErrorWorkbookError> {
+        let index = self.names.len().saturating_sub(1);
+        Ok(self.book.worksheet_from_index(index)?)
+    }
+}
+
+/// An XLSX column number, or Excel's grid error.
+fn column(index: usize) -> Result<u16, XlsxError> {
+    u16::try_from(index).map_err(|_| XlsxError::RowColumnLimitError)
+}
+
+/// Wide enough for the header, within sensible bounds; the `Errors` column reads like prose.
+fn column_width(header: &str) -> f64 {
+    if header == ERRORS_HEADER {
+        return 80.0;
+    }
+    (header.chars().count() as f64 + 4.0).clamp(12.0, 50.0)
+}
+
+impl Sink for XlsxSink {
+    fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError> {
+        let name = excel_sheet_name(name, &self.names);
+        self.book
+            .add_worksheet_with_constant_memory()
+            .set_name(name.as_str())?;
+        self.names.push(name);
+        self.next_row = 1;
+        self.errors_column = column(headers.len().saturating_sub(1))?;
+        let bold = self.header.clone();
+        let sheet = self.sheet()?;
+        sheet.set_freeze_panes(1, 0)?;
+        for (index, header) in headers.iter().enumerate() {
+            let c = column(index)?;
+            sheet.set_column_width(c, column_width(header))?;
+            if header.is_empty() {
+                sheet.write_blank(0, c, &bold)?;
+            } else {
+                sheet.write_string_with_format(0, c, *header, &bold)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_row(
+        &mut self,
+        cells: &[&str],
+        notes: &BTreeMap<usize, Vec<String>>,
+    ) -> Result<(), ErrorWorkbookError> {
+        let row = self.next_row;
+        let (bad, errors, errors_column) =
+            (self.bad.clone(), self.errors.clone(), self.errors_column);
+        let sheet = self.sheet()?;
+        for (index, text) in cells.iter().enumerate() {
+            let c = column(index)?;
+            // Every value is written as a string, so nothing becomes a number or a formula.
+            match (notes.contains_key(&index), text.is_empty()) {
+                _ if c == errors_column => {
+                    sheet.write_string_with_format(row, c, *text, &errors)?;
+                }
+                (true, true) => {
+                    sheet.write_blank(row, c, &bad)?;
+                }
+                (true, false) => {
+                    sheet.write_string_with_format(row, c, *text, &bad)?;
+                }
+                (false, true) => {}
+                (false, false) => {
+                    sheet.write_string(row, c, *text)?;
+                }
+            }
+        }
+        for (&index, messages) in notes {
+            let note = Note::new(cut(messages.join("\n"), MAX_NOTE_CHARS))
+                .set_author("muster")
+                .add_author_prefix(false);
+            sheet.insert_note(row, column(index)?, &note)?;
+        }
+        self.next_row += 1;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ErrorWorkbookError> {
+        self.book.save(&self.path)?;
+        Ok(())
+    }
+}
+
+/// A name Excel accepts, unique ignoring case: an ODS sheet name may be longer than 31
+/// characters or hold `[]:*?/\`, which Excel refuses.
+fn excel_sheet_name(name: &str, taken: &[String]) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .take(31)
+        .collect();
+    let cleaned = cleaned.trim_matches('\'').to_owned();
+    let base = if cleaned.trim().is_empty() {
+        format!("Sheet{}", taken.len() + 1)
+    } else {
+        cleaned
+    };
+    let free = |candidate: &str| !taken.iter().any(|t| t.to_lowercase() == candidate.to_lowercase());
+    if free(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| {
+            let suffix = format!(" ({n})");
+            let keep: String = base.chars().take(31 - suffix.chars().count()).collect();
+            format!("{}{suffix}", keep.trim_end_matches('\''))
+        })
+        .find(|candidate| free(candidate))
+        .unwrap_or(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster_domain::{map_headers, parse_user_row, Entity, Field};
+    use std::io::Read;
+
+    fn problem(column: Option<&str>, message: &str) -> CellProblem {
+        CellProblem {
+            column: column.map(str::to_owned),
+            message: message.to_owned(),
+        }
+    }
+
+    /// Five data rows (2–6) of which 3 and 5 failed.
+    const HEADERS: [&str; 4] = ["Username", "Name", "E-mail", "Password"];
+    fn users_rows() -> Vec<[&'static str; 4]> {
+        vec![
+            ["u2", "User 2", "u2@example.com", ""],
+            ["u3", "User 3", "not-an-email", ""],
+            ["u4", "User 4", "u4@example.com", ""],
+            ["u5", "", "=cmd|' /C calc'!A0", ""],
+            ["u6", "User 6", "u6@example.com", ""],
+        ]
+    }
+
+    fn write_archive(path: &Path, format: Format, sheets: &[(&str, &[&str], Vec<Vec<&str>>)]) {
+        let file = File::create(path).unwrap();
+        let mut writer = muster_sheets::writer(format, Box::new(file));
+        for (name, headers, rows) in sheets {
+            writer.start_sheet(name, headers).unwrap();
+            for row in rows {
+                writer.write_row(row).unwrap();
+            }
+        }
+        writer.finish().unwrap();
+    }
+
+    fn users_archive(path: &Path, format: Format) {
+        let rows = users_rows().into_iter().map(|r| r.to_vec()).collect();
+        write_archive(path, format, &[("Users", &HEADERS, rows)]);
+    }
+
+    fn failures(sheet: &str) -> BTreeMap<String, Vec<FailedRow>> {
+        let rows = vec![
+            FailedRow {
+                row: 5,
+                problems: vec![
+                    problem(None, "a new user needs a Name"),
+                    problem(Some("E-mail"), "`=cmd|' /C calc'!A0` is not an e-mail address"),
+                ],
+                secret_lost: true,
+            },
+            FailedRow {
+                row: 3,
+                problems: vec![problem(Some("E-mail"), "`not-an-email` is not an e-mail address")],
+                secret_lost: false,
+            },
+        ];
+        BTreeMap::from([(sheet.to_owned(), rows)])
+    }
+
+    const ROW_3_ERRORS: &str = "[import 12, row 3] E-mail: `not-an-email` is not an e-mail address";
+    const ROW_5_ERRORS: &str = "[import 12, row 5] a new user needs a Name; E-mail: `=cmd|' /C calc'!A0` is not an e-mail address; the password was not kept in the archive: type it again, or leave it blank to send an invitation";
+
+    fn read_back(path: &Path) -> Vec<(String, Vec<Vec<String>>)> {
+        let mut book = Workbook::open(path, &ReadOptions::default()).unwrap();
+        book.sheet_names()
+            .into_iter()
+            .map(|name| {
+                let rows = book
+                    .rows(Some(&name))
+                    .unwrap()
+                    .map(|r| {
+                        let r = r.unwrap();
+                        r.cells.iter().map(|c| c.as_str().to_owned()).collect()
+                    })
+                    .collect();
+                (name, rows)
+            })
+            .collect()
+    }
+
+    fn zip_entry(path: &Path, name: &str) -> String {
+        let mut zip = zip::ZipArchive::new(File::open(path).unwrap()).unwrap();
+        let mut text = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+        text
+    }
+
+    fn expected_rows() -> Vec<Vec<String>> {
+        let strings = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        vec![
+            strings(&["Username", "Name", "E-mail", "Password", "Errors"]),
+            strings(&["u3", "User 3", "not-an-email", "", ROW_3_ERRORS]),
+            strings(&["u5", "", "=cmd|' /C calc'!A0", "", ROW_5_ERRORS]),
+        ]
+    }
+
+    #[test]
+    fn csv_error_workbook_has_only_the_failed_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.csv");
+        users_archive(&archive, Format::Csv);
+        let out = dir.path().join("errors.csv");
+        // The caller names the CSV's sheet after the upload, not the archive file.
+        let summary = write_error_workbook(
+            &archive,
+            &ReadOptions::default(),
+            12,
+            &failures("upload"),
+            &out,
+        )
+        .unwrap();
+        assert_eq!(
+            summary,
+            ErrorWorkbookSummary {
+                format: Format::Csv,
+                sheets: 1,
+                rows_written: 2,
+                rows_skipped: 0
+            }
+        );
+        let back = read_back(&out);
+        assert_eq!(back[0].1, expected_rows());
+        // The formula-like cell is defused in the CSV bytes.
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(",'=cmd"));
+    }
+
+    #[test]
+    fn fixed_csv_error_workbook_imports_without_the_errors_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.csv");
+        users_archive(&archive, Format::Csv);
+        let out = dir.path().join("errors.csv");
+        write_error_workbook(&archive, &ReadOptions::default(), 12, &failures("x"), &out).unwrap();
+        let back = read_back(&out);
+        let headers: Vec<&str> = back[0].1[0].iter().map(String::as_str).collect();
+        let map = map_headers(Entity::Users, &headers).unwrap();
+        assert_eq!(map.field_at(4), Some(Field::Errors));
+        assert!(map.field_at(4).is_some_and(Field::is_export_only));
+        // The administrator fixes the e-mail and leaves the Errors cell as it is.
+        let mut row: Vec<&str> = back[0].1[1].iter().map(String::as_str).collect();
+        row[2] = "u3@example.com";
+        let user = parse_user_row(&map, &row).unwrap();
+        assert_eq!(user.username.as_str(), "u3");
+        assert_eq!(linked_import(row[4]), Some(12));
+    }
+
+    #[test]
+    fn xlsx_error_workbook_marks_the_bad_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.xlsx");
+        users_archive(&archive, Format::Xlsx);
+        let out = dir.path().join("errors.xlsx");
+        let summary =
+            write_error_workbook(&archive, &ReadOptions::default(), 12, &failures("Users"), &out)
+                .unwrap();
+        assert_eq!(summary.format, Format::Xlsx);
+        assert_eq!((summary.rows_written, summary.rows_skipped), (2, 0));
+        let back = read_back(&out);
+        assert_eq!(back[0].0, "Users");
+        assert_eq!(back[0].1, expected_rows());
+        // Notes: the e-mail of both rows, and the blanked password of row 5 (output row 3).
+        let comments = zip_entry(&out, "xl/comments1.xml");
+        assert!(comments.contains(r#"ref="C2""#), "{comments}");
+        assert!(comments.contains("`not-an-email` is not an e-mail address"));
+        assert!(comments.contains(r#"ref="C3""#), "{comments}");
+        assert!(comments.contains(r#"ref="D3""#), "{comments}");
+        assert!(!comments.contains(r#"ref="A2""#), "{comments}");
+        // The bad cells share a style with the light red fill; good cells have none.
+        let styles = zip_entry(&out, "xl/styles.xml");
+        assert!(styles.contains("FFFFC7CE"), "{styles}");
+        let sheet = zip_entry(&out, "xl/worksheets/sheet1.xml");
+        let style_of = |cell: &str| {
+            let at = sheet.find(&format!(r#"<c r="{cell}""#)).unwrap();
+            let tag = &sheet[at..at + sheet[at..].find('>').unwrap()];
+            tag.split(r#" s=""#).nth(1).map(|s| s.split('"').next().unwrap().to_owned())
+        };
+        assert!(style_of("C2").is_some());
+        assert_eq!(style_of("C2"), style_of("D3"));
+        assert_eq!(style_of("A2"), None);
+        assert_ne!(style_of("A1"), None, "the header is bold");
+        // Text, never a formula.
+        assert!(!sheet.contains("<f>"));
+    }
+
+    #[test]
+    fn ods_archive_gives_an_xlsx() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.ods");
+        users_archive(&archive, Format::Ods);
+        let out = dir.path().join("errors.xlsx");
+        let summary =
+            write_error_workbook(&archive, &ReadOptions::default(), 12, &failures("Users"), &out)
+                .unwrap();
+        assert_eq!(summary.format, Format::Xlsx);
+        assert_eq!(Format::detect(&out).unwrap(), Format::Xlsx);
+        assert_eq!(read_back(&out)[0].1, expected_rows());
+    }
+
+    #[test]
+    fn two_failing_sheets_give_two_sheets() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.xlsx");
+        let users = users_rows().into_iter().map(|r| r.to_vec()).collect();
+        let groups = vec![vec!["Sales", ""], vec!["", "no name"], vec!["Ops", ""]];
+        let departments = vec![vec!["HQ"]];
+        write_archive(
+            &archive,
+            Format::Xlsx,
+            &[
+                ("Groups", &["Group", "Description"], groups),
+                ("Departments", &["Department"], departments),
+                ("Users", &HEADERS, users),
+            ],
+        );
+        let mut failed = failures("Users");
+        failed.insert(
+            "Groups".into(),
+            vec![FailedRow {
+                row: 3,
+                problems: vec![problem(Some("Group"), "a name is required")],
+                secret_lost: false,
+            }],
+        );
+        let out = dir.path().join("errors.xlsx");
+        let summary =
+            write_error_workbook(&archive, &ReadOptions::default(), 7, &failed, &out).unwrap();
+        assert_eq!((summary.sheets, summary.rows_written), (2, 3));
+        let back = read_back(&out);
+        // Workbook order, not the order of the failures.
+        assert_eq!(back[0].0, "Groups");
+        assert_eq!(back[1].0, "Users");
+        assert_eq!(
+            back[0].1[1],
+            ["", "no name", "[import 7, row 3] Group: a name is required"]
+        );
+        assert_eq!(back[1].1.len(), 3);
+    }
+
+    #[test]
+    fn rows_the_archive_lacks_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.csv");
+        users_archive(&archive, Format::Csv);
+        let mut failed = failures("Users");
+        let rows = failed.get_mut("Users").unwrap();
+        for row in [0, 1, 99] {
+            rows.push(FailedRow {
+                row,
+                problems: vec![problem(None, "whole file")],
+                secret_lost: false,
+            });
+        }
+        // A second entry for row 3 is merged into one row.
+        rows.push(FailedRow {
+            row: 3,
+            problems: vec![problem(Some("Name"), "second problem")],
+            secret_lost: false,
+        });
+        let out = dir.path().join("errors.csv");
+        let summary =
+            write_error_workbook(&archive, &ReadOptions::default(), 12, &failed, &out).unwrap();
+        assert_eq!((summary.rows_written, summary.rows_skipped), (2, 3));
+        let back = read_back(&out);
+        assert_eq!(back[0].1.len(), 3);
+        assert_eq!(
+            back[0].1[1][4],
+            format!("{ROW_3_ERRORS}; Name: second problem")
+        );
+    }
+
+    #[test]
+    fn unknown_sheets_are_skipped_in_a_workbook() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.xlsx");
+        users_archive(&archive, Format::Xlsx);
+        let out = dir.path().join("errors.xlsx");
+        let summary =
+            write_error_workbook(&archive, &ReadOptions::default(), 1, &failures("Nope"), &out)
+                .unwrap();
+        assert_eq!((summary.sheets, summary.rows_written, summary.rows_skipped), (0, 0, 2));
+    }
+
+    #[test]
+    fn an_earlier_errors_column_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.csv");
+        write_archive(
+            &archive,
+            Format::Csv,
+            &[(
+                "Users",
+                &["Username", "Errors", "Name"],
+                vec![vec!["bob", "[import 3, row 9] old", "Bob"]],
+            )],
+        );
+        let failed = BTreeMap::from([(
+            "Users".to_owned(),
+            vec![FailedRow {
+                row: 2,
+                problems: vec![problem(Some("Name"), "new")],
+                secret_lost: false,
+            }],
+        )]);
+        let out = dir.path().join("errors.csv");
+        write_error_workbook(&archive, &ReadOptions::default(), 4, &failed, &out).unwrap();
+        let back = read_back(&out);
+        assert_eq!(back[0].1[0], ["Username", "Name", "Errors"]);
+        assert_eq!(back[0].1[1], ["bob", "Bob", "[import 4, row 2] Name: new"]);
+    }
+
+    #[test]
+    fn links_back_to_the_import() {
+        assert_eq!(linked_import("[import 12, row 7] E-mail: bad"), Some(12));
+        assert_eq!(linked_import("[import 3, row 0] "), Some(3));
+        assert_eq!(linked_import("[import x, row 7] E-mail"), None);
+        assert_eq!(linked_import("[import 12, row ] E-mail"), None);
+        assert_eq!(linked_import("[import -1, row 7]"), None);
+        assert_eq!(linked_import("[import 99999999999999999999, row 7]"), None);
+        assert_eq!(linked_import("import 12, row 7"), None);
+        assert_eq!(linked_import(""), None);
+    }
+
+    #[test]
+    fn excel_names() {
+        assert_eq!(excel_sheet_name("a/b:c", &[]), "a_b_c");
+        assert_eq!(excel_sheet_name(&"x".repeat(40), &[]).chars().count(), 31);
+        assert_eq!(excel_sheet_name("'", &[]), "Sheet1");
+        assert_eq!(excel_sheet_name("users", &["Users".into()]), "users (2)");
+    }
+
+    #[test]
+    fn long_errors_are_cut_to_a_cell() {
+        let text = RowText {
+            import_id: 1,
+            max_chars: 30,
+        };
+        let entry = FailedRow {
+            row: 2,
+            problems: vec![problem(None, &"x".repeat(100))],
+            secret_lost: false,
+        };
+        let errors = text.errors(2, &[&entry]);
+        assert_eq!(errors.chars().count(), 30);
+        assert!(errors.ends_with('…'));
+        assert_eq!(cut("abc".into(), 3), "abc");
+        assert_eq!(cut("abcd".into(), 3), "ab…");
+    }
+}

@@ -1,0 +1,348 @@
+//! The import history as use cases: starting and closing an import's record, noticing imports
+//! whose process died, listing and showing imports, and giving back the archived upload.
+//!
+//! A record is written (status `running`) and committed before an import touches any data, so
+//! a process killed mid-apply leaves a trace: its transaction never commits, the store stays as
+//! it was, and the next start finds a `running` record whose process is gone and marks it
+//! `failed`. The owner of a record is `host:pid:start-time`; the start time guards against a
+//! recycled pid.
+
+use std::io::Write;
+
+use muster_store::{ChunkTable, ImportRecord, NewImport, Store, StoreError};
+use serde::Serialize;
+
+use crate::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
+use crate::timefmt::rfc3339_utc;
+
+pub(crate) const RUNNING: &str = "running";
+pub(crate) const FAILED: &str = "failed";
+
+/// This process, as written into the records it owns.
+pub(crate) fn owner() -> String {
+    let pid = std::process::id();
+    format!("{}:{pid}:{}", hostname(), process_start(pid).unwrap_or_default())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
+/// tells a live process from a later one that reuses its pid.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after its end.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19).map(str::to_owned)
+}
+
+/// Whether the process that wrote `owner` is certainly gone. Records of other hosts are left
+/// to their own host (only this host can look at its processes).
+fn owner_is_gone(owner: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    if host != hostname() {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else { return true };
+    if pid == std::process::id() {
+        return false;
+    }
+    process_start(pid).is_none_or(|now| now != start)
+}
+
+/// Marks the imports whose process died mid-run as failed; returns their ids. Every command
+/// calls this once at start (SPEC §8: a kill mid-apply leaves the store as before, and the
+/// history must say so).
+pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, StoreError> {
+    let mut conn = store.acquire().await?;
+    let mut recovered = Vec::new();
+    for record in muster_store::imports_with_status(&mut conn, RUNNING).await? {
+        if owner_is_gone(&record.owner) {
+            let summary = serde_json::json!({
+                "note": "the process running this import ended before it finished (killed or crashed); nothing of it was applied"
+            });
+            muster_store::set_import_status(&mut conn, record.id, FAILED, now, Some(&summary.to_string())).await?;
+            recovered.push(record.id);
+        }
+    }
+    Ok(recovered)
+}
+
+pub(crate) async fn begin(store: &Store, new: &NewImport) -> Result<i64, StoreError> {
+    let mut conn = store.acquire().await?;
+    muster_store::insert_import(&mut conn, new).await
+}
+
+/// One line of `imports list`.
+#[derive(Debug, Serialize)]
+pub struct ImportEntry {
+    pub id: i64,
+    /// `import` or `revert`.
+    pub kind: String,
+    pub status: String,
+    pub actor: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub applied_at: Option<String>,
+    pub file_name: String,
+    pub file_size: i64,
+    pub sha256: String,
+    pub format: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub fixes_import_id: Option<i64>,
+    pub revert_of: Option<i64>,
+    pub reverted_by: Option<i64>,
+}
+
+impl From<&ImportRecord> for ImportEntry {
+    fn from(r: &ImportRecord) -> ImportEntry {
+        ImportEntry {
+            id: r.id,
+            kind: r.kind.clone(),
+            status: r.status.clone(),
+            actor: r.actor.clone(),
+            started_at: rfc3339_utc(r.started_at),
+            finished_at: r.finished_at.map(rfc3339_utc),
+            applied_at: r.applied_at.map(rfc3339_utc),
+            file_name: r.file_name.clone(),
+            file_size: r.file_size,
+            sha256: r.sha256.clone(),
+            format: r.format.clone(),
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            failed: r.failed,
+            fixes_import_id: r.fixes_id,
+            revert_of: r.revert_of,
+            reverted_by: r.reverted_by,
+        }
+    }
+}
+
+/// The newest `limit` imports, newest first.
+pub async fn list_imports(store: &Store, limit: i64) -> Result<Vec<ImportEntry>, StoreError> {
+    let mut conn = store.acquire().await?;
+    Ok(muster_store::list_imports(&mut conn, limit).await?.iter().map(ImportEntry::from).collect())
+}
+
+/// Everything `imports show` prints.
+#[derive(Debug, Serialize)]
+pub struct ImportDetails {
+    #[serde(flatten)]
+    pub entry: ImportEntry,
+    pub options: serde_json::Value,
+    /// The import's report as it ended: per-sheet counts, warnings, the first problems.
+    pub summary: serde_json::Value,
+    /// Imports made from this import's error workbook.
+    pub fixed_by: Vec<i64>,
+    /// Created, updated and failed rows in file order (a row not listed was unchanged), at most
+    /// the requested number.
+    pub rows: Vec<RowOutcome>,
+    /// More rows exist than were listed.
+    pub rows_truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RowOutcome {
+    pub sheet: String,
+    pub row: u64,
+    /// `created`, `updated` or `failed` (for a preview: what applying it would do).
+    pub outcome: &'static str,
+    pub entity: Option<&'static str>,
+    pub key: Option<String>,
+    /// Field-level changes, before → after (passwords only as "changed").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<LoggedIssue>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("there is no import {0}")]
+    NotFound(i64),
+    #[error("import {id} has no archived file: {reason}")]
+    NoArchive { id: i64, reason: String },
+    #[error("the history of import {id} is damaged: {detail}")]
+    Damaged { id: i64, detail: String },
+    #[error("import {0} has no failed rows")]
+    NoFailedRows(i64),
+    #[error("{0}")]
+    Workbook(String),
+    #[error("cannot write the file: {0}")]
+    Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Chunks read per query while walking an import's plan or failures.
+const CHUNKS_PER_READ: i64 = 16;
+
+pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportDetails, HistoryError> {
+    let mut conn = store.acquire().await?;
+    let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
+    let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
+    let mut rows = Vec::new();
+    let mut more = false;
+    for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
+        for change in chunk.changes {
+            rows.push(change_outcome(&chunk.sheet, change));
+        }
+        Ok(())
+    })
+    .await?;
+    for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
+        for failed in chunk.rows {
+            rows.push(RowOutcome { sheet: chunk.sheet.clone(), row: failed.row, outcome: "failed", entity: None, key: None, changes: Vec::new(), errors: failed.issues });
+        }
+        Ok(())
+    })
+    .await?;
+    rows.sort_by(|a, b| (a.sheet.as_str(), a.row).cmp(&(b.sheet.as_str(), b.row)));
+    if rows.len() > limit {
+        rows.truncate(limit);
+        more = true;
+    }
+    Ok(ImportDetails {
+        entry: ImportEntry::from(&record),
+        options: serde_json::from_str(&record.options).unwrap_or(serde_json::Value::Null),
+        summary: serde_json::from_str(&record.summary).unwrap_or(serde_json::Value::Null),
+        fixed_by,
+        rows,
+        rows_truncated: more,
+    })
+}
+
+/// Calls `visit` with every stored chunk of one table of an import, in order.
+pub(crate) async fn for_each_chunk<T: serde::de::DeserializeOwned>(
+    conn: &mut muster_store::Connection,
+    id: i64,
+    table: ChunkTable,
+    mut visit: impl FnMut(T) -> Result<(), HistoryError>,
+) -> Result<(), HistoryError> {
+    let mut after = 0;
+    loop {
+        let chunks = muster_store::read_chunks(conn, table, id, after, CHUNKS_PER_READ).await?;
+        let Some(&(last, _)) = chunks.last() else { return Ok(()) };
+        for (seq, data) in chunks {
+            let chunk: T = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
+            visit(chunk)?;
+        }
+        after = last;
+    }
+}
+
+fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
+    let outcome = if change.is_create() { "created" } else { "updated" };
+    let mut row = RowOutcome {
+        sheet: sheet.to_owned(),
+        row: change.row(),
+        outcome,
+        entity: Some(change.entity()),
+        key: Some(change.key().to_owned()),
+        changes: Vec::new(),
+        errors: Vec::new(),
+    };
+    row.changes = match change {
+        Change::User { before, after: Some(after), .. } => crate::diff::user_changes(before.as_ref(), &after),
+        Change::User { .. } => Vec::new(),
+        Change::Department { before, after, .. } | Change::Group { before, after, .. } => crate::diff::named_changes(before.as_ref(), &after, None),
+        Change::Role { before, after, .. } => {
+            let permissions = (before.as_ref().map(|b| b.permissions.join(", ")), after.permissions.join(", "));
+            crate::diff::named_changes(before.as_ref().map(|b| &b.named), &after.named, Some(permissions))
+        }
+    };
+    row
+}
+
+/// Writes the archived upload of an import to `out`.
+pub async fn download_archive(store: &Store, id: i64, out: &mut dyn Write) -> Result<u64, HistoryError> {
+    let mut conn = store.acquire().await?;
+    let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
+    let mut after = 0;
+    let mut written = 0u64;
+    loop {
+        let pieces = muster_store::read_archive(&mut conn, id, after, 8).await?;
+        let Some(&(last, _)) = pieces.last() else { break };
+        for (_, data) in pieces {
+            out.write_all(&data)?;
+            written += data.len() as u64;
+        }
+        after = last;
+    }
+    if after == 0 {
+        let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
+        let reason = summary["archive"]["note"].as_str().unwrap_or("nothing was archived for it").to_owned();
+        return Err(HistoryError::NoArchive { id, reason });
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+/// What `error_workbook` wrote.
+#[derive(Debug, Serialize)]
+pub struct ErrorWorkbookWritten {
+    pub rows: u64,
+    /// `csv` or `xlsx`.
+    pub format: &'static str,
+    /// Something the administrator should know before re-importing it.
+    pub note: Option<String>,
+}
+
+/// Writes the error workbook of import `id` to `out`: its failed rows, cut from the archived
+/// upload, with an `Errors` column (SPEC §3.5). Importing the fixed file links back to `id`.
+pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Result<ErrorWorkbookWritten, HistoryError> {
+    use crate::error_workbook::{write_error_workbook, CellProblem, FailedRow};
+    let mut conn = store.acquire().await?;
+    let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
+    let mut failed: std::collections::BTreeMap<String, Vec<FailedRow>> = std::collections::BTreeMap::new();
+    for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
+        let rows = failed.entry(chunk.sheet).or_default();
+        for r in chunk.rows {
+            let problems = r.issues.into_iter().map(|i| CellProblem { column: i.column, message: i.message }).collect();
+            rows.push(FailedRow { row: r.row, problems, secret_lost: r.secret });
+        }
+        Ok(())
+    })
+    .await?;
+    drop(conn);
+    if failed.is_empty() {
+        return Err(HistoryError::NoFailedRows(id));
+    }
+    let mut archive = tempfile::NamedTempFile::new()?;
+    download_archive(store, id, archive.as_file_mut()).await?;
+    let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
+    let read = crate::upload::archive_read_options(&summary["archive"]);
+    let target = out.to_owned();
+    let written = tokio::task::spawn_blocking(move || write_error_workbook(archive.path(), &read, id, &failed, &target))
+        .await
+        .map_err(|join| StoreError::Interrupted(join.to_string()))?
+        .map_err(|e| HistoryError::Workbook(e.to_string()))?;
+    let mut notes = Vec::new();
+    if record.status == "rejected" {
+        notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or re-import it with --partial first"));
+    }
+    if written.rows_skipped > 0 {
+        notes.push(format!("{} failed row(s) could not be taken from the archive (whole-file problems or rows the reader rejected); see `muster imports show {id}`", written.rows_skipped));
+    }
+    Ok(ErrorWorkbookWritten {
+        rows: written.rows_written,
+        format: written.format.extension(),
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
+}

@@ -1,0 +1,182 @@
+//! What an import remembers of every record it creates or changes: its image before (to undo
+//! it) and after (to apply a stored preview, and to tell at revert time whether anything
+//! changed it since). Images travel as JSON inside the store's chunk tables, one chunk per batch.
+//!
+//! A user created by an import that was applied directly keeps only the fingerprint of its
+//! after image: the users table itself holds that image, and a revert only has to know whether
+//! the user still looks exactly as the import left it. That halves the bookkeeping of a large
+//! first import. Previews keep the whole after image, because applying one must not need the
+//! uploaded file (whose passwords are never archived).
+
+use muster_store::{NamedRecord, RoleRecord, UserRecord};
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::Xxh3;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Change {
+    User {
+        row: u64,
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<UserRecord>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<UserRecord>,
+        /// `fingerprint` of the after image.
+        fp: String,
+    },
+    Department { row: u64, before: Option<NamedRecord>, after: NamedRecord },
+    Group { row: u64, before: Option<NamedRecord>, after: NamedRecord },
+    Role { row: u64, before: Option<RoleRecord>, after: RoleRecord },
+}
+
+impl Change {
+    pub fn row(&self) -> u64 {
+        match self {
+            Change::User { row, .. } | Change::Department { row, .. } | Change::Group { row, .. } | Change::Role { row, .. } => *row,
+        }
+    }
+
+    /// The record's key: a username key or a catalog name key.
+    pub fn key(&self) -> &str {
+        match self {
+            Change::User { key, .. } => key,
+            Change::Department { after, .. } | Change::Group { after, .. } => &after.name_key,
+            Change::Role { after, .. } => &after.named.name_key,
+        }
+    }
+
+    pub fn is_create(&self) -> bool {
+        match self {
+            Change::User { before, .. } => before.is_none(),
+            Change::Department { before, .. } | Change::Group { before, .. } => before.is_none(),
+            Change::Role { before, .. } => before.is_none(),
+        }
+    }
+
+    /// The entity word used in messages.
+    pub fn entity(&self) -> &'static str {
+        match self {
+            Change::User { .. } => "user",
+            Change::Department { .. } => "department",
+            Change::Group { .. } => "group",
+            Change::Role { .. } => "role",
+        }
+    }
+}
+
+/// One batch of changes, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ChangeChunk {
+    pub sheet: String,
+    pub changes: Vec<Change>,
+}
+
+/// One batch of failed rows, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FailureChunk {
+    pub sheet: String,
+    pub rows: Vec<FailedRowLog>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct FailedRowLog {
+    pub row: u64,
+    /// The row carried a password or password hash, which the archive does not keep.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
+    pub issues: Vec<LoggedIssue>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoggedIssue {
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// A 128-bit digest of everything about a user that an import or an administrator can change,
+/// memberships included (sorted, as the database returns them in any order). `last_login_at` is
+/// left out: a user signing in does not change the record an import wrote.
+pub(crate) fn fingerprint(user: &UserRecord) -> String {
+    let mut h = Xxh3::new();
+    let mut text = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(&[0x1f]);
+    };
+    text(&user.username_key);
+    text(&user.username);
+    text(&user.name);
+    for optional in [&user.email, &user.email_key, &user.phone, &user.department_key, &user.locale, &user.timezone] {
+        // A separate marker keeps "absent" apart from "empty".
+        text(optional.as_deref().unwrap_or("\u{1c}"));
+    }
+    text(if user.active { "1" } else { "0" });
+    text(if user.ignore_mfa { "1" } else { "0" });
+    text(&user.password_hash);
+    text(&user.created_at.to_string());
+    text(&user.updated_at.to_string());
+    for list in [&user.role_keys, &user.group_keys] {
+        let mut sorted: Vec<&String> = list.iter().collect();
+        sorted.sort();
+        for key in sorted {
+            text(key);
+        }
+        text("\u{1d}");
+    }
+    format!("{:032x}", h.digest128())
+}
+
+/// The same record apart from what `fingerprint` ignores.
+pub(crate) fn same_user(a: &UserRecord, b: &UserRecord) -> bool {
+    fingerprint(a) == fingerprint(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> UserRecord {
+        UserRecord {
+            username_key: "alice".into(),
+            username: "Alice".into(),
+            name: "Alice".into(),
+            email: None,
+            email_key: None,
+            phone: Some(String::new()),
+            department_key: None,
+            active: true,
+            ignore_mfa: false,
+            locale: None,
+            timezone: None,
+            password_hash: "!provisional".into(),
+            created_at: 1,
+            updated_at: 2,
+            last_login_at: None,
+            role_keys: vec!["b".into(), "a".into()],
+            group_keys: vec![],
+        }
+    }
+
+    #[test]
+    fn fingerprints_ignore_membership_order_and_logins_but_not_fields() {
+        let a = user();
+        let mut b = user();
+        b.role_keys.reverse();
+        b.last_login_at = Some(9);
+        assert!(same_user(&a, &b));
+        b.phone = None;
+        assert!(!same_user(&a, &b), "an empty phone and no phone differ");
+        let mut c = user();
+        c.role_keys = vec!["a".into()];
+        c.group_keys = vec!["b".into()];
+        assert!(!same_user(&a, &c), "a role moved to groups is a change");
+    }
+
+    #[test]
+    fn a_change_round_trips_through_json() {
+        let change = Change::User { row: 7, key: "alice".into(), before: None, after: Some(user()), fp: fingerprint(&user()) };
+        let text = serde_json::to_string(&change).expect("serialises");
+        let back: Change = serde_json::from_str(&text).expect("parses");
+        assert_eq!((back.row(), back.key(), back.is_create(), back.entity()), (7, "alice", true, "user"));
+    }
+}

@@ -1,0 +1,209 @@
+//! Applying a stored preview (`muster imports apply ID`, SPEC §3.2): the plan a dry run stored
+//! is executed exactly, without the file. Every record it touches must still be as the preview
+//! saw it — a user or catalog entry created, changed or deleted since, or an e-mail taken since,
+//! refuses the whole plan, naming the records, and nothing is written (preview again). The
+//! status moves from `dry_run` to `applied` inside the same transaction, so a plan is applied at
+//! most once even when two processes try at the same moment.
+
+use std::collections::HashMap;
+
+use muster_store::{Catalog, ChunkTable, NamedRecord, RoleRecord, Store, StoreError, Transaction, UserRecord};
+use serde::Serialize;
+
+use crate::catalog_import::CatalogWrites;
+use crate::context::Context;
+use crate::history::HistoryError;
+use crate::journal::{same_user, Change, ChangeChunk};
+use crate::user_import::UserWrites;
+
+/// A record that changed since the preview (or, for a revert, since the import).
+#[derive(Clone, Debug, Serialize)]
+pub struct Conflict {
+    pub entity: &'static str,
+    pub key: String,
+    pub sheet: String,
+    pub row: u64,
+    pub reason: String,
+    /// For a forced revert: the record was reverted anyway.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} `{}` ({}, row {}): {}", self.entity, self.key, self.sheet, self.row, self.reason)?;
+        if self.forced {
+            write!(f, " — reverted anyway (--force)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Conflicts listed in full; the count stays exact.
+pub(crate) const MAX_CONFLICTS: usize = 1_000;
+
+#[derive(Debug, Serialize)]
+pub struct PlanApplied {
+    pub import_id: i64,
+    pub status: &'static str,
+    pub created: i64,
+    pub updated: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("there is no import {0}")]
+    NotFound(i64),
+    #[error("import {id} was already applied")]
+    AlreadyApplied { id: i64 },
+    #[error("import {id} is not a preview (its status is {status}); only a dry run stores a plan to apply")]
+    NotAPreview { id: i64, status: String },
+    #[error("the preview of import {id} has {failed} failed row(s) and was not partial: fix the file and preview again, or preview with --partial")]
+    HasFailures { id: i64, failed: i64 },
+    #[error("{} record(s) changed since the preview of import {id}; preview again:\n  {}", .count, .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Stale { id: i64, count: u64, conflicts: Vec<Conflict> },
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApplied, PlanError> {
+    let record = {
+        let mut conn = store.acquire().await?;
+        muster_store::import_record(&mut conn, id).await?.ok_or(PlanError::NotFound(id))?
+    };
+    if record.kind != "import" || record.status != "dry_run" {
+        return Err(if record.applied_at.is_some() {
+            PlanError::AlreadyApplied { id }
+        } else {
+            PlanError::NotAPreview { id, status: record.status }
+        });
+    }
+    let options: serde_json::Value = serde_json::from_str(&record.options).unwrap_or_default();
+    if record.failed > 0 && !options["partial"].as_bool().unwrap_or(false) {
+        return Err(PlanError::HasFailures { id, failed: record.failed });
+    }
+    let now = (ctx.now)();
+    let mut tx = store.begin().await?;
+    if !muster_store::claim_status(&mut tx, id, "dry_run", "applied", now, None).await? {
+        return Err(PlanError::AlreadyApplied { id });
+    }
+    let mut checker = Checker { catalog: muster_store::load_catalog(&mut tx).await?, conflicts: Vec::new(), conflict_count: 0 };
+    let mut after = 0;
+    loop {
+        let chunks = muster_store::read_chunks(&mut tx, ChunkTable::Changes, id, after, 4).await?;
+        let Some(&(last, _)) = chunks.last() else { break };
+        for (seq, data) in chunks {
+            let chunk: ChangeChunk = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
+            checker.check_chunk(&mut tx, &chunk).await?;
+            if checker.conflict_count == 0 {
+                plan_writes(chunk.changes, store.backend()).execute(&mut tx).await?;
+            }
+        }
+        after = last;
+    }
+    if checker.conflict_count > 0 {
+        tx.rollback().await.map_err(StoreError::from)?;
+        return Err(PlanError::Stale { id, count: checker.conflict_count, conflicts: checker.conflicts });
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    if record.created + record.updated >= 10_000 {
+        store.refresh_statistics().await?;
+    }
+    Ok(PlanApplied { import_id: id, status: "applied", created: record.created, updated: record.updated })
+}
+
+struct Checker {
+    catalog: Catalog,
+    conflicts: Vec<Conflict>,
+    conflict_count: u64,
+}
+
+impl Checker {
+    fn conflict(&mut self, sheet: &str, change: &Change, reason: String) {
+        self.conflict_count += 1;
+        if self.conflicts.len() < MAX_CONFLICTS {
+            self.conflicts.push(Conflict { entity: change.entity(), key: change.key().to_owned(), sheet: sheet.to_owned(), row: change.row(), reason, forced: false });
+        }
+    }
+
+    /// Compares every record of the chunk with what the preview saw.
+    async fn check_chunk(&mut self, tx: &mut Transaction, chunk: &ChangeChunk) -> Result<(), StoreError> {
+        let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
+        let current: HashMap<String, UserRecord> = muster_store::fetch_users(tx, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+        let mut emails: Vec<(&str, &str)> = Vec::new();
+        for change in &chunk.changes {
+            let reason = match change {
+                Change::User { key, before, after, .. } => {
+                    if let Some(email) = after.as_ref().and_then(|a| a.email_key.as_deref()) {
+                        if before.as_ref().and_then(|b| b.email_key.as_deref()) != Some(email) {
+                            emails.push((email, key));
+                        }
+                    }
+                    user_drift(before.as_ref(), current.get(key))
+                }
+                Change::Department { before, after, .. } => named_drift(before.as_ref(), self.catalog.departments.get(&after.name_key)),
+                Change::Group { before, after, .. } => named_drift(before.as_ref(), self.catalog.groups.get(&after.name_key)),
+                Change::Role { before, after, .. } => role_drift(before.as_ref(), self.catalog.roles.get(&after.named.name_key)),
+            };
+            if let Some(reason) = reason {
+                self.conflict(&chunk.sheet, change, reason);
+            }
+        }
+        let email_keys: Vec<&str> = emails.iter().map(|(e, _)| *e).collect();
+        let owners = muster_store::email_owners(tx, &email_keys).await?;
+        for (email, user) in emails {
+            if let Some(owner) = owners.get(email).filter(|owner| owner.as_str() != user) {
+                if let Some(change) = chunk.changes.iter().find(|c| c.key() == user) {
+                    let reason = format!("e-mail `{email}` now belongs to user `{owner}`");
+                    self.conflict(&chunk.sheet, &change.clone(), reason);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn user_drift(before: Option<&UserRecord>, now: Option<&UserRecord>) -> Option<String> {
+    match (before, now) {
+        (None, None) => None,
+        (None, Some(_)) => Some("created since the preview".into()),
+        (Some(_), None) => Some("deleted since the preview".into()),
+        (Some(b), Some(n)) => (!same_user(b, n)).then(|| "changed since the preview".into()),
+    }
+}
+
+fn named_drift(before: Option<&NamedRecord>, now: Option<&NamedRecord>) -> Option<String> {
+    match (before, now) {
+        (None, None) => None,
+        (None, Some(_)) => Some("created since the preview".into()),
+        (Some(_), None) => Some("deleted since the preview".into()),
+        (Some(b), Some(n)) => (b != n).then(|| "changed since the preview".into()),
+    }
+}
+
+fn role_drift(before: Option<&RoleRecord>, now: Option<&RoleRecord>) -> Option<String> {
+    named_drift(before.map(|b| &b.named), now.map(|n| &n.named))
+        .or_else(|| before.zip(now).filter(|(b, n)| b.permissions != n.permissions).map(|_| "changed since the preview".into()))
+}
+
+/// The statements that apply one chunk of a plan: catalog entries first, then users.
+fn plan_writes(changes: Vec<Change>, backend: muster_store::Backend) -> muster_store::PreparedWrites {
+    let (mut departments, mut groups, mut roles) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut created, mut updated) = (Vec::new(), Vec::new());
+    for change in changes {
+        match change {
+            Change::Department { after, .. } => departments.push(after),
+            Change::Group { after, .. } => groups.push(after),
+            Change::Role { after, .. } => roles.push(after),
+            Change::User { before: None, after: Some(after), .. } => created.push(after),
+            Change::User { before: Some(before), after: Some(after), .. } => updated.push((before, after)),
+            // A plan always keeps its after images; an entry without one cannot be applied.
+            Change::User { after: None, .. } => {}
+        }
+    }
+    let mut writes = CatalogWrites::from_plan(departments, groups, roles).prepare(backend);
+    writes.append(UserWrites::from_plan(created, updated, Vec::new(), Vec::new()).prepare(backend));
+    writes
+}

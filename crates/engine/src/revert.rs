@@ -1,0 +1,293 @@
+//! Undoing an applied import in one action (`muster imports revert ID`, SPEC §3.6): users,
+//! groups, roles and departments it created are removed, every record it changed gets its
+//! before image back (fields and memberships), all in one transaction, and the revert is
+//! recorded as an entry of its own. A record that changed after the import — its fingerprint no
+//! longer matches the image the import left — is a conflict: reported and left alone unless the
+//! revert is forced. A catalog entry the import created that something outside the import now
+//! uses (a department with users, say) is never removed, forced or not.
+//!
+//! Users are undone first, in journal order and in batches, then the catalog: what the import
+//! created for its users can only be removed once those users are gone.
+
+use std::collections::HashMap;
+
+use muster_store::{
+    Backend, Catalog, CatalogTable, ChunkTable, ImportOutcome, NamedKind, NamedRecord, NewImport, PreparedWrites, RoleRecord, Store,
+    StoreError, Transaction, UserRecord,
+};
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::history::{self, HistoryError, RUNNING};
+use crate::journal::{fingerprint, Change, ChangeChunk};
+use crate::plan_apply::{Conflict, MAX_CONFLICTS};
+
+#[derive(Debug, Serialize)]
+pub struct RevertReport {
+    /// The history entry of this revert.
+    pub revert_id: i64,
+    pub import_id: i64,
+    pub status: &'static str,
+    pub forced: bool,
+    /// Records the import created that are now gone.
+    pub removed: u64,
+    /// Records the import changed that have their earlier state back.
+    pub restored: u64,
+    /// Records created by the import that were already gone.
+    pub already_gone: u64,
+    pub conflict_count: u64,
+    pub conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevertError {
+    #[error("there is no import {0}")]
+    NotFound(i64),
+    #[error("import {id} was already reverted (by entry {by})")]
+    AlreadyReverted { id: i64, by: i64 },
+    #[error("import {id} changed nothing (its status is {status}), so there is nothing to revert")]
+    NothingApplied { id: i64, status: String },
+    #[error("entry {0} is a revert, not an import")]
+    NotAnImport(i64),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -> Result<RevertReport, RevertError> {
+    let original = {
+        let mut conn = store.acquire().await?;
+        muster_store::import_record(&mut conn, id).await?.ok_or(RevertError::NotFound(id))?
+    };
+    if original.kind != "import" {
+        return Err(RevertError::NotAnImport(id));
+    }
+    if let Some(by) = original.reverted_by {
+        return Err(RevertError::AlreadyReverted { id, by });
+    }
+    if original.status != "applied" {
+        return Err(RevertError::NothingApplied { id, status: original.status });
+    }
+    let now = (ctx.now)();
+    let new = NewImport {
+        kind: "revert".into(),
+        actor: ctx.actor.clone(),
+        owner: history::owner(),
+        started_at: now,
+        file_name: original.file_name.clone(),
+        file_size: original.file_size,
+        sha256: original.sha256.clone(),
+        format: original.format.clone(),
+        options: serde_json::json!({ "force": force }).to_string(),
+        status: RUNNING.into(),
+        summary: "{}".into(),
+        fixes_id: None,
+        revert_of: Some(id),
+    };
+    let revert_id = history::begin(store, &new).await?;
+    let mut tx = store.begin().await?;
+    if !muster_store::claim_status(&mut tx, id, "applied", "reverted", now, Some(revert_id)).await? {
+        tx.rollback().await.map_err(StoreError::from)?;
+        let mut conn = store.acquire().await?;
+        muster_store::set_import_status(&mut conn, revert_id, history::FAILED, now, None).await?;
+        return Err(RevertError::AlreadyReverted { id, by: revert_id });
+    }
+    let mut undo = Undo {
+        backend: store.backend(),
+        force,
+        report: RevertReport {
+            revert_id,
+            import_id: id,
+            status: "applied",
+            forced: force,
+            removed: 0,
+            restored: 0,
+            already_gone: 0,
+            conflict_count: 0,
+            conflicts: Vec::new(),
+        },
+        catalog_changes: Vec::new(),
+    };
+    undo.users(&mut tx, id).await?;
+    undo.catalog(&mut tx).await?;
+    let report = undo.report;
+    let mut finish = PreparedWrites::new(store.backend());
+    let outcome = ImportOutcome {
+        status: "applied".into(),
+        finished_at: (ctx.now)(),
+        format: original.format.clone(),
+        created: 0,
+        updated: (report.removed + report.restored) as i64,
+        unchanged: 0,
+        failed: report.conflict_count as i64,
+        summary: serde_json::to_string(&report).unwrap_or_default(),
+        fixes_id: None,
+    };
+    finish.finish_import(revert_id, &outcome);
+    finish.execute(&mut tx).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(report)
+}
+
+struct Undo {
+    backend: Backend,
+    force: bool,
+    report: RevertReport,
+    /// Catalog entries of the journal, undone after the users: (sheet, change).
+    catalog_changes: Vec<(String, Change)>,
+}
+
+impl Undo {
+    /// Records a conflict; returns whether the record is reverted anyway.
+    fn conflict(&mut self, sheet: &str, change: &Change, reason: &str, forceable: bool) -> bool {
+        let forced = forceable && self.force;
+        self.report.conflict_count += 1;
+        if self.report.conflicts.len() < MAX_CONFLICTS {
+            let conflict = Conflict { entity: change.entity(), key: change.key().to_owned(), sheet: sheet.to_owned(), row: change.row(), reason: reason.to_owned(), forced };
+            self.report.conflicts.push(conflict);
+        }
+        forced
+    }
+
+    /// Walks the journal: users are undone batch by batch, catalog entries kept for later.
+    async fn users(&mut self, tx: &mut Transaction, id: i64) -> Result<(), RevertError> {
+        let mut after = 0;
+        loop {
+            let chunks = muster_store::read_chunks(tx, ChunkTable::Changes, id, after, 4).await?;
+            let Some(&(last, _)) = chunks.last() else { return Ok(()) };
+            for (seq, data) in chunks {
+                let chunk: ChangeChunk = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
+                self.user_chunk(tx, chunk).await?;
+            }
+            after = last;
+        }
+    }
+
+    async fn user_chunk(&mut self, tx: &mut Transaction, chunk: ChangeChunk) -> Result<(), StoreError> {
+        let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
+        let mut current: HashMap<String, UserRecord> = muster_store::fetch_users(tx, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+        let mut delete = Vec::new();
+        let mut restore = Vec::new();
+        for change in chunk.changes {
+            let Change::User { key, before, fp, .. } = &change else {
+                self.catalog_changes.push((chunk.sheet.clone(), change));
+                continue;
+            };
+            let now = current.remove(key);
+            let untouched = now.as_ref().is_some_and(|n| fingerprint(n) == *fp);
+            match (before, now) {
+                (None, None) => self.report.already_gone += 1,
+                (None, Some(_)) => {
+                    if untouched || self.conflict(&chunk.sheet, &change, "changed since the import", true) {
+                        delete.push(key.clone());
+                    }
+                }
+                (Some(before), now) => {
+                    let reason = if now.is_none() { "deleted since the import" } else { "changed since the import" };
+                    if untouched || self.conflict(&chunk.sheet, &change, reason, true) {
+                        restore.push(before.clone());
+                    }
+                }
+            }
+        }
+        self.report.removed += delete.len() as u64;
+        self.report.restored += restore.len() as u64;
+        let mut writes = PreparedWrites::new(self.backend);
+        writes.delete_users(delete);
+        writes.restore_users(restore);
+        writes.execute(tx).await
+    }
+
+    /// Undoes the catalog entries: created ones removed unless something else uses them,
+    /// changed ones restored.
+    async fn catalog(&mut self, tx: &mut Transaction) -> Result<(), StoreError> {
+        let catalog = muster_store::load_catalog(tx).await?;
+        let changes = std::mem::take(&mut self.catalog_changes);
+        let mut removals: Vec<(CatalogTable, String, String, Change)> = Vec::new();
+        let mut restore = CatalogRestore::default();
+        for (sheet, change) in changes {
+            let (table, drifted, created) = catalog_state(&catalog, &change);
+            let keep_going = match drifted {
+                Some(reason) => self.conflict(&sheet, &change, reason, true),
+                None => true,
+            };
+            if !keep_going {
+                continue;
+            }
+            if created {
+                removals.push((table, change.key().to_owned(), sheet, change));
+            } else {
+                restore.push(change);
+            }
+        }
+        let mut writes = PreparedWrites::new(self.backend);
+        for table in [CatalogTable::Roles, CatalogTable::Groups, CatalogTable::Departments] {
+            let keys: Vec<&str> = removals.iter().filter(|r| r.0 == table).map(|r| r.1.as_str()).collect();
+            let used: HashMap<String, i64> = muster_store::reference_counts(tx, table, &keys).await?.into_iter().collect();
+            let mut delete = Vec::new();
+            for (_, key, sheet, change) in removals.iter().filter(|r| r.0 == table) {
+                match used.get(key) {
+                    Some(count) => {
+                        let reason = format!("still used ({count} reference(s) from outside this import); left in place");
+                        self.conflict(sheet, change, &reason, false);
+                    }
+                    None => delete.push(key.clone()),
+                }
+            }
+            self.report.removed += delete.len() as u64;
+            writes.delete_catalog(table, delete);
+        }
+        self.report.restored += restore.count();
+        restore.prepare(&mut writes);
+        writes.execute(tx).await
+    }
+}
+
+/// A catalog change's table, why it no longer matches the import's after image (if it does
+/// not), and whether the import created it.
+fn catalog_state(catalog: &Catalog, change: &Change) -> (CatalogTable, Option<&'static str>, bool) {
+    let named = |now: Option<&NamedRecord>, after: &NamedRecord| match now {
+        None => Some("deleted since the import"),
+        Some(now) if now != after => Some("changed since the import"),
+        Some(_) => None,
+    };
+    match change {
+        Change::Department { before, after, .. } => (CatalogTable::Departments, named(catalog.departments.get(&after.name_key), after), before.is_none()),
+        Change::Group { before, after, .. } => (CatalogTable::Groups, named(catalog.groups.get(&after.name_key), after), before.is_none()),
+        Change::Role { before, after, .. } => {
+            let now: Option<&RoleRecord> = catalog.roles.get(&after.named.name_key);
+            let drift = named(now.map(|r| &r.named), &after.named).or_else(|| now.filter(|r| r.permissions != after.permissions).map(|_| "changed since the import"));
+            (CatalogTable::Roles, drift, before.is_none())
+        }
+        Change::User { .. } => (CatalogTable::Departments, None, false),
+    }
+}
+
+#[derive(Default)]
+struct CatalogRestore {
+    departments: Vec<NamedRecord>,
+    groups: Vec<NamedRecord>,
+    roles: Vec<RoleRecord>,
+}
+
+impl CatalogRestore {
+    fn push(&mut self, change: Change) {
+        match change {
+            Change::Department { before: Some(b), .. } => self.departments.push(b),
+            Change::Group { before: Some(b), .. } => self.groups.push(b),
+            Change::Role { before: Some(b), .. } => self.roles.push(b),
+            _ => {}
+        }
+    }
+
+    fn count(&self) -> u64 {
+        (self.departments.len() + self.groups.len() + self.roles.len()) as u64
+    }
+
+    fn prepare(self, writes: &mut PreparedWrites) {
+        writes.upsert_named(NamedKind::Department, &self.departments);
+        writes.upsert_named(NamedKind::Group, &self.groups);
+        writes.upsert_roles(&self.roles);
+    }
+}

@@ -1,0 +1,537 @@
+//! The template use case: an empty sheet an administrator fills in and imports. It carries the
+//! headers the import reads, one sample row that imports cleanly into the store it was made from,
+//! and, in XLSX, a note on each header cell and dropdowns for the Yes/No columns and for the
+//! departments, roles and groups that exist now. The workbook template holds the four sheets in
+//! dependency order, with samples that refer to each other, so it imports as one plan.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use muster_domain::{import_fields, Entity, Field, Permission, ADMINISTRATOR_ROLE};
+use muster_sheets::{column_letters, Format, WriteError};
+use muster_store::{Catalog, Store, StoreError};
+use rust_xlsxwriter::{
+    DataValidation, DataValidationErrorStyle, Format as CellFormat, Formula, Note, RowNum, Workbook, Worksheet,
+    XlsxError,
+};
+
+/// What a template is for: one entity's sheet, or a workbook with all four sheets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateKind {
+    Entity(Entity),
+    Workbook,
+}
+
+impl TemplateKind {
+    /// `users`, `groups`, `roles`, `departments` or `workbook`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateKind::Entity(entity) => entity.as_str(),
+            TemplateKind::Workbook => "workbook",
+        }
+    }
+
+    /// The name a template gets when none is asked for: `import_users.xlsx`, `import_workbook.xlsx`.
+    pub fn default_file_name(self, format: Format) -> String {
+        format!("import_{}.{}", self.as_str(), format.extension())
+    }
+}
+
+impl std::fmt::Display for TemplateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a workbook template has several sheets, which a CSV file cannot hold; write it as XLSX")]
+    WorkbookNeedsXlsx,
+    #[error("templates are written as XLSX or CSV, not {}", .0.extension().to_uppercase())]
+    UnsupportedFormat(Format),
+    #[error("cannot build the XLSX template")]
+    Xlsx(#[from] XlsxError),
+    #[error("cannot write {}", path.display())]
+    SaveXlsx {
+        path: PathBuf,
+        #[source]
+        source: XlsxError,
+    },
+    #[error("cannot create {}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    WriteCsv {
+        path: PathBuf,
+        #[source]
+        source: WriteError,
+    },
+}
+
+/// Writes the template of `kind` as `format` (XLSX or CSV) to the file `out`.
+pub async fn write_template(store: &Store, kind: TemplateKind, format: Format, out: &Path) -> Result<(), TemplateError> {
+    // Refuse impossible requests before touching the store, so the message is the first thing said.
+    match (kind, format) {
+        (_, Format::Ods) => return Err(TemplateError::UnsupportedFormat(format)),
+        (TemplateKind::Workbook, Format::Csv) => return Err(TemplateError::WorkbookNeedsXlsx),
+        _ => {}
+    }
+    let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
+    let (refs, choices) = match kind {
+        TemplateKind::Entity(_) => (SampleRefs::existing(&catalog), Choices::existing(&catalog)),
+        TemplateKind::Workbook => (SampleRefs::workbook(), Choices::existing(&catalog).with_workbook_samples()),
+    };
+    let sheets: Vec<SheetPlan> = match kind {
+        TemplateKind::Entity(entity) => vec![SheetPlan::new(entity, &refs)],
+        TemplateKind::Workbook => Entity::ALL.iter().map(|&entity| SheetPlan::new(entity, &refs)).collect(),
+    };
+    match format {
+        Format::Csv => write_csv(&sheets, out),
+        _ => write_xlsx(&sheets, &choices, out),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the template says
+
+/// The sample names the catalog sheets create; the users sample of a workbook refers to them.
+const SAMPLE_DEPARTMENT: &str = "Sales";
+const SAMPLE_GROUP: &str = "Staff";
+const SAMPLE_ROLE: &str = "viewer";
+
+/// Rows (1-based, as a spreadsheet numbers them) that carry the dropdowns: the header is row 1.
+const LAST_VALIDATED_ROW: RowNum = 1000;
+
+/// The hidden sheet that holds the dropdowns' lists, which may be longer than the 255 characters
+/// a list literal can hold.
+const LISTS_SHEET: &str = "Lists";
+
+/// One column of a template sheet.
+struct Column {
+    field: Field,
+    sample: String,
+    note: String,
+}
+
+/// One sheet of a template: the entity it imports as and its columns in import order.
+struct SheetPlan {
+    entity: Entity,
+    columns: Vec<Column>,
+}
+
+impl SheetPlan {
+    fn new(entity: Entity, refs: &SampleRefs) -> SheetPlan {
+        let columns = template_fields(entity)
+            .map(|field| Column { field, sample: sample(entity, field, refs), note: note(entity, field) })
+            .collect();
+        SheetPlan { entity, columns }
+    }
+
+    fn headers(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.field.header()).collect()
+    }
+
+    fn samples(&self) -> Vec<&str> {
+        self.columns.iter().map(|c| c.sample.as_str()).collect()
+    }
+}
+
+/// The import's fields without `Password hash`: that column is for migrations from another
+/// system, and an administrator filling in a template sets passwords, if at all, in plaintext.
+fn template_fields(entity: Entity) -> impl Iterator<Item = Field> {
+    import_fields(entity).iter().copied().filter(|&field| field != Field::PasswordHash)
+}
+
+/// The role and group the users sample names. Unknown roles and groups are import errors, so
+/// the sample names existing ones (never the administrator role, which a sample must not hand
+/// out) or leaves the cell blank.
+struct SampleRefs {
+    role: String,
+    group: String,
+}
+
+impl SampleRefs {
+    fn existing(catalog: &Catalog) -> SampleRefs {
+        let role = catalog.roles.values().find(|r| r.named.name_key != ADMINISTRATOR_ROLE).map(|r| r.named.name.clone());
+        let group = catalog.groups.values().next().map(|g| g.name.clone());
+        SampleRefs { role: role.unwrap_or_default(), group: group.unwrap_or_default() }
+    }
+
+    /// In a workbook the users sample refers to what the workbook's own sheets create.
+    fn workbook() -> SampleRefs {
+        SampleRefs { role: SAMPLE_ROLE.to_owned(), group: SAMPLE_GROUP.to_owned() }
+    }
+}
+
+fn sample(entity: Entity, field: Field, refs: &SampleRefs) -> String {
+    let text = match (entity, field) {
+        (Entity::Users, Field::Username) => "jdoe",
+        (Entity::Users, Field::Name) => "Jane Doe",
+        (Entity::Users, Field::Department) => SAMPLE_DEPARTMENT,
+        (Entity::Users, Field::Email) => "jane.doe@example.com",
+        (Entity::Users, Field::Phone) => "+44 20 7946 0958",
+        (Entity::Users, Field::Active) => "Yes",
+        (Entity::Users, Field::IgnoreMfa) => "No",
+        (Entity::Users, Field::Roles) => &refs.role,
+        (Entity::Users, Field::Groups) => &refs.group,
+        (Entity::Users, Field::Locale) => "en-GB",
+        (Entity::Users, Field::Timezone) => "Europe/London",
+        (Entity::Groups, Field::GroupName) => SAMPLE_GROUP,
+        (Entity::Groups, Field::Description) => "Everyone on the staff",
+        (Entity::Departments, Field::DepartmentName) => SAMPLE_DEPARTMENT,
+        (Entity::Departments, Field::Description) => "Sales and account management",
+        (Entity::Roles, Field::RoleName) => SAMPLE_ROLE,
+        (Entity::Roles, Field::Description) => "Reads users and groups",
+        (Entity::Roles, Field::Permissions) => {
+            return format!("{}, {}", Permission::UsersRead.code(), Permission::GroupsRead.code());
+        }
+        // The password stays blank: the sample user gets an invitation-only provisional secret.
+        _ => "",
+    };
+    text.to_owned()
+}
+
+/// The note on a header cell: whether the column is required, what it holds, and what a blank
+/// cell does (the import treats blanks differently per column, which surprises people).
+fn note(entity: Entity, field: Field) -> String {
+    let text = match (entity, field) {
+        (Entity::Users, Field::Username) => {
+            "Required. The login name: 1 to 64 letters, digits and . _ - @. Matched case-insensitively: \
+             an existing username updates that user, a new one creates a user."
+        }
+        (Entity::Users, Field::Name) => "Required. The display name, e.g. Jane Doe.",
+        (Entity::Users, Field::Password) => {
+            "Optional. At least 12 characters, not the username and not a common password; hashed at \
+             once and never shown again. A blank cell keeps the current password; a new user without \
+             one gets an invitation-only provisional secret."
+        }
+        (Entity::Users, Field::Department) => {
+            "Optional. One department name. Pick an existing one or type a new one: a department that \
+             does not exist yet is created by the import. A blank cell clears it."
+        }
+        (Entity::Users, Field::Email) => {
+            "Optional. An e-mail address such as jane.doe@example.com, unique among users \
+             (case-insensitive). A blank cell clears it."
+        }
+        (Entity::Users, Field::Phone) => {
+            "Optional. Kept as text exactly as written, e.g. +44 20 7946 0958. A blank cell clears it."
+        }
+        (Entity::Users, Field::Active) => {
+            "Yes or No: whether the user can sign in. A blank cell keeps the current value; a new user \
+             is active."
+        }
+        (Entity::Users, Field::IgnoreMfa) => {
+            "Yes or No: exempts the user from multi-factor authentication. A blank cell keeps the \
+             current value; a new user is not exempt."
+        }
+        (Entity::Users, Field::Roles) => {
+            "Optional. Comma-separated role names, e.g. viewer, auditor. Every role must already exist \
+             (the list shows them; type several separated by commas). A blank cell removes every role."
+        }
+        (Entity::Users, Field::Groups) => {
+            "Optional. Comma-separated user group names. Groups must already exist unless the import \
+             is told to create them (the list shows them; type several separated by commas). A blank \
+             cell removes every group."
+        }
+        (Entity::Users, Field::Locale) => {
+            "Optional. A BCP 47 language tag such as en-GB or pt-BR. A blank cell clears it."
+        }
+        (Entity::Users, Field::Timezone) => {
+            "Optional. An IANA time zone such as Europe/Paris. A blank cell clears it."
+        }
+        (Entity::Groups, Field::GroupName) => {
+            "Required. The group's name, matched case-insensitively: an existing group is updated, a \
+             new one is created."
+        }
+        (Entity::Departments, Field::DepartmentName) => {
+            "Required. The department's name, matched case-insensitively: an existing department is \
+             updated, a new one is created."
+        }
+        (Entity::Roles, Field::RoleName) => {
+            "Required. The role's name, matched case-insensitively: an existing role is updated, a new \
+             one is created. The built-in administrator role cannot be changed by an import."
+        }
+        (Entity::Roles, Field::Permissions) => return permissions_note(),
+        (_, Field::Description) => "Optional. Free text describing the entry. A blank cell clears it.",
+        _ => "",
+    };
+    text.to_owned()
+}
+
+/// The permissions note lists the whole catalog, one code per line, so nobody has to look it up.
+fn permissions_note() -> String {
+    let mut text = String::from("Comma-separated permission codes, e.g. users.read, groups.read. The codes:");
+    for permission in Permission::ALL {
+        text.push_str(&format!("\n{}: {}", permission.code(), permission.description()));
+    }
+    text
+}
+
+/// The names the dropdowns offer, in key order.
+struct Choices {
+    departments: Vec<String>,
+    roles: Vec<String>,
+    groups: Vec<String>,
+}
+
+impl Choices {
+    fn existing(catalog: &Catalog) -> Choices {
+        Choices {
+            departments: catalog.departments.values().map(|d| d.name.clone()).collect(),
+            roles: catalog.roles.values().map(|r| r.named.name.clone()).collect(),
+            groups: catalog.groups.values().map(|g| g.name.clone()).collect(),
+        }
+    }
+
+    /// A workbook creates its own samples before its users sheet is imported, so they are
+    /// valid choices there too.
+    fn with_workbook_samples(mut self) -> Choices {
+        add_choice(&mut self.departments, SAMPLE_DEPARTMENT);
+        add_choice(&mut self.roles, SAMPLE_ROLE);
+        add_choice(&mut self.groups, SAMPLE_GROUP);
+        self
+    }
+
+    /// The lists in the column order of the `Lists` sheet, with the header each column carries.
+    fn columns(&self) -> [(Field, &[String]); 3] {
+        [(Field::Department, &self.departments), (Field::Roles, &self.roles), (Field::Groups, &self.groups)]
+    }
+
+    /// `=Lists!$B$2:$B$4` for the list of `field`, or `None` when that list is empty (a dropdown
+    /// over blank cells would only get in the way).
+    fn range(&self, field: Field) -> Option<String> {
+        let (column, (_, names)) = self.columns().into_iter().enumerate().find(|(_, (f, _))| *f == field)?;
+        if names.is_empty() {
+            return None;
+        }
+        let letters = column_letters(column);
+        Some(format!("={LISTS_SHEET}!${letters}$2:${letters}${}", names.len() + 1))
+    }
+}
+
+/// Names compare caselessly, as the import matches them.
+fn add_choice(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|n| n.to_lowercase() == name.to_lowercase()) {
+        names.push(name.to_owned());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+/// CSV holds one sheet and no notes: the header and the sample row.
+fn write_csv(sheets: &[SheetPlan], out: &Path) -> Result<(), TemplateError> {
+    let file = File::create(out).map_err(|source| TemplateError::Create { path: out.to_owned(), source })?;
+    let csv_error = |source| TemplateError::WriteCsv { path: out.to_owned(), source };
+    let mut writer = muster_sheets::writer(Format::Csv, Box::new(BufWriter::new(file)));
+    for sheet in sheets {
+        writer.start_sheet(sheet.entity.sheet_name(), &sheet.headers()).map_err(csv_error)?;
+        writer.write_row(&sheet.samples()).map_err(csv_error)?;
+    }
+    writer.finish().map_err(csv_error)
+}
+
+// ---------------------------------------------------------------------------------------------
+// XLSX
+
+fn write_xlsx(sheets: &[SheetPlan], choices: &Choices, out: &Path) -> Result<(), TemplateError> {
+    let mut workbook = Workbook::new();
+    for sheet in sheets {
+        add_entity_sheet(workbook.add_worksheet(), sheet, choices)?;
+    }
+    // Only a users sheet has dropdowns that need the lists.
+    if sheets.iter().any(|s| s.entity == Entity::Users) {
+        add_lists_sheet(workbook.add_worksheet(), choices)?;
+    }
+    workbook.save(out).map_err(|source| TemplateError::SaveXlsx { path: out.to_owned(), source })
+}
+
+fn add_entity_sheet(worksheet: &mut Worksheet, sheet: &SheetPlan, choices: &Choices) -> Result<(), XlsxError> {
+    worksheet.set_name(sheet.entity.sheet_name())?;
+    let bold = CellFormat::new().set_bold();
+    for (col, column) in (0..).zip(&sheet.columns) {
+        worksheet.write_string_with_format(0, col, column.field.header(), &bold)?;
+        // Text, never a number or formula, so the phone keeps its `+` and spaces.
+        worksheet.write_string(1, col, &column.sample)?;
+        worksheet.insert_note(0, col, &header_note(&column.note))?;
+        worksheet.set_column_width(col, column_width(column))?;
+        if let Some(validation) = validation(column.field, choices)? {
+            worksheet.add_data_validation(1, col, LAST_VALIDATED_ROW - 1, col, &validation)?;
+        }
+    }
+    worksheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// Wide enough for the header and the sample, so the template reads without resizing.
+fn column_width(column: &Column) -> f64 {
+    let chars = column.field.header().chars().count().max(column.sample.chars().count());
+    // Column widths are a handful of characters; the conversion cannot lose anything.
+    (chars.max(10) + 3) as f64
+}
+
+/// A note sized to its text: the default box is too small for a sentence.
+fn header_note(text: &str) -> Note {
+    const CHARS_PER_LINE: usize = 40;
+    let lines: usize = text.lines().map(|line| line.chars().count() / CHARS_PER_LINE + 1).sum();
+    let height = u32::try_from(lines * 15 + 12).unwrap_or(u32::MAX);
+    Note::new(text).set_author("muster").add_author_prefix(false).set_width(300).set_height(height)
+}
+
+/// The dropdown of a column, if it has one. Yes/No is strict. Department, Roles and User group
+/// only warn or inform: a new department is created by the import, and a roles or groups cell
+/// may name several entries separated by commas, which no list entry matches.
+fn validation(field: Field, choices: &Choices) -> Result<Option<DataValidation>, XlsxError> {
+    let validation = match field {
+        Field::Active | Field::IgnoreMfa => DataValidation::new()
+            .allow_list_strings(&["Yes", "No"])?
+            .set_error_title("Yes or No")?
+            .set_error_message(format!("{} takes Yes or No.", field.header()))?,
+        Field::Department | Field::Roles | Field::Groups => {
+            let Some(range) = choices.range(field) else { return Ok(None) };
+            let (style, message) = list_message(field);
+            DataValidation::new()
+                .allow_list_formula(Formula::new(range))
+                .set_error_style(style)
+                .set_error_title(format!("Not a listed {}", noun(field)))?
+                .set_error_message(message)?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(validation))
+}
+
+fn noun(field: Field) -> &'static str {
+    match field {
+        Field::Department => "department",
+        Field::Roles => "role",
+        _ => "group",
+    }
+}
+
+fn list_message(field: Field) -> (DataValidationErrorStyle, &'static str) {
+    match field {
+        Field::Department => (
+            DataValidationErrorStyle::Information,
+            "This department does not exist yet; the import will create it.",
+        ),
+        Field::Roles => (
+            DataValidationErrorStyle::Warning,
+            "Several roles may be separated by commas, but every role must already exist or the import \
+             rejects the row. Keep this value?",
+        ),
+        _ => (
+            DataValidationErrorStyle::Warning,
+            "Several groups may be separated by commas, but every group must already exist unless the \
+             import is told to create groups. Keep this value?",
+        ),
+    }
+}
+
+/// The hidden sheet with one column per list, a header on top, which the dropdowns point at.
+fn add_lists_sheet(worksheet: &mut Worksheet, choices: &Choices) -> Result<(), XlsxError> {
+    worksheet.set_name(LISTS_SHEET)?;
+    worksheet.set_hidden(true);
+    let bold = CellFormat::new().set_bold();
+    for (col, (field, names)) in (0..).zip(choices.columns()) {
+        worksheet.write_string_with_format(0, col, field.header(), &bold)?;
+        for (row, name) in (1..).zip(names) {
+            worksheet.write_string(row, col, name)?;
+        }
+        worksheet.set_column_width(col, 24)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::parse_record;
+    use muster_domain::map_headers;
+
+    fn catalog_with(roles: &[&str], groups: &[&str]) -> Catalog {
+        let named = |name: &str| muster_store::NamedRecord {
+            name_key: name.to_lowercase(),
+            name: name.to_owned(),
+            description: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let mut catalog = Catalog::default();
+        for role in roles {
+            let record = muster_store::RoleRecord { named: named(role), permissions: Vec::new() };
+            catalog.roles.insert(role.to_lowercase(), record);
+        }
+        for group in groups {
+            catalog.groups.insert(group.to_lowercase(), named(group));
+        }
+        catalog
+    }
+
+    #[test]
+    fn headers_are_the_spec_ones() {
+        let refs = SampleRefs::workbook();
+        let users = SheetPlan::new(Entity::Users, &refs);
+        assert_eq!(
+            users.headers(),
+            [
+                "Username", "Name", "Password", "Department", "E-mail", "Phone", "Active", "Ignore MFA", "Roles",
+                "User group", "Locale", "Timezone"
+            ]
+        );
+        assert_eq!(SheetPlan::new(Entity::Groups, &refs).headers(), ["Group", "Description"]);
+        assert_eq!(SheetPlan::new(Entity::Departments, &refs).headers(), ["Department", "Description"]);
+        assert_eq!(SheetPlan::new(Entity::Roles, &refs).headers(), ["Role", "Description", "Permissions"]);
+    }
+
+    #[test]
+    fn every_sample_row_parses() {
+        for refs in [SampleRefs::workbook(), SampleRefs::existing(&Catalog::default())] {
+            for entity in Entity::ALL {
+                let sheet = SheetPlan::new(entity, &refs);
+                let map = map_headers(entity, &sheet.headers()).expect("template headers map");
+                assert!(parse_record(entity, &map, &sheet.samples()).is_ok(), "{entity}");
+                assert!(sheet.columns.iter().all(|c| !c.note.is_empty()), "{entity}: a column has no note");
+            }
+        }
+    }
+
+    #[test]
+    fn sample_refers_to_existing_non_administrator_entries() {
+        let refs = SampleRefs::existing(&catalog_with(&["administrator", "Auditor", "zeta"], &["Ops", "Night"]));
+        assert_eq!((refs.role.as_str(), refs.group.as_str()), ("Auditor", "Night"));
+        let refs = SampleRefs::existing(&catalog_with(&["administrator"], &[]));
+        assert_eq!((refs.role.as_str(), refs.group.as_str()), ("", ""));
+    }
+
+    #[test]
+    fn list_ranges_skip_empty_lists() {
+        let choices = Choices::existing(&catalog_with(&["administrator", "auditor"], &[]));
+        assert_eq!(choices.range(Field::Department), None);
+        assert_eq!(choices.range(Field::Roles).as_deref(), Some("=Lists!$B$2:$B$3"));
+        assert_eq!(choices.range(Field::Groups), None);
+        let choices = choices.with_workbook_samples();
+        assert_eq!(choices.range(Field::Department).as_deref(), Some("=Lists!$A$2:$A$2"));
+        assert_eq!(choices.range(Field::Roles).as_deref(), Some("=Lists!$B$2:$B$4"));
+        assert_eq!(choices.range(Field::Groups).as_deref(), Some("=Lists!$C$2:$C$2"));
+    }
+
+    #[test]
+    fn permissions_note_lists_the_catalog() {
+        let text = note(Entity::Roles, Field::Permissions);
+        assert!(Permission::ALL.iter().all(|p| text.contains(p.code())), "{text}");
+    }
+
+    #[test]
+    fn default_file_names() {
+        assert_eq!(TemplateKind::Entity(Entity::Users).default_file_name(Format::Xlsx), "import_users.xlsx");
+        assert_eq!(TemplateKind::Workbook.default_file_name(Format::Xlsx), "import_workbook.xlsx");
+        assert_eq!(TemplateKind::Entity(Entity::Roles).default_file_name(Format::Csv), "import_roles.csv");
+    }
+}

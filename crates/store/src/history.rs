@@ -1,0 +1,356 @@
+//! The import history: one `imports` row per import, preview, apply or revert, and the chunked
+//! tables beside it (see `migrations/0002_import_history.sql`). The store only keeps the values;
+//! the engine decides what a plan, a journal entry or a failed row holds (JSON it writes and
+//! reads back), so this module knows nothing of spreadsheets.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::sql::{placeholders, Placeholders};
+use crate::writes::PreparedWrites;
+use crate::{Connection, Result, StoreError};
+
+/// Every column of an `imports` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub id: i64,
+    /// `import` or `revert`.
+    pub kind: String,
+    /// Who ran it, e.g. `cli:alice`.
+    pub actor: String,
+    /// The process that ran it (`host:pid:start`), so a later start can tell a dead run.
+    pub owner: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// For previews: when the stored plan was applied.
+    pub applied_at: Option<i64>,
+    pub file_name: String,
+    pub file_size: i64,
+    pub sha256: String,
+    pub format: Option<String>,
+    /// The options as JSON text.
+    pub options: String,
+    pub status: String,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    /// Everything else the engine reports (per-sheet counts, warnings, problems…) as JSON text.
+    pub summary: String,
+    /// The import whose error workbook this file was made from.
+    pub fixes_id: Option<i64>,
+    /// For a revert: the import it undid.
+    pub revert_of: Option<i64>,
+    /// For an import: the revert that undid it.
+    pub reverted_by: Option<i64>,
+}
+
+const IMPORT_COLUMNS: &str = "id, kind, actor, owner, started_at, finished_at, applied_at, file_name, file_size, \
+    sha256, format, options, status, created, updated, unchanged, failed, summary, fixes_id, revert_of, reverted_by";
+
+/// What is known when an import starts.
+#[derive(Clone, Debug)]
+pub struct NewImport {
+    pub kind: String,
+    pub actor: String,
+    pub owner: String,
+    pub started_at: i64,
+    pub file_name: String,
+    pub file_size: i64,
+    pub sha256: String,
+    pub format: Option<String>,
+    pub options: String,
+    pub status: String,
+    pub summary: String,
+    pub fixes_id: Option<i64>,
+    pub revert_of: Option<i64>,
+}
+
+/// What is known when it ends.
+#[derive(Clone, Debug)]
+pub struct ImportOutcome {
+    pub status: String,
+    pub finished_at: i64,
+    pub format: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub summary: String,
+    pub fixes_id: Option<i64>,
+}
+
+/// The chunked tables that hold JSON text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkTable {
+    /// The plan or journal of an import.
+    Changes,
+    /// Its failed rows.
+    Failures,
+}
+
+impl ChunkTable {
+    fn name(self) -> &'static str {
+        match self {
+            ChunkTable::Changes => "import_changes",
+            ChunkTable::Failures => "import_failures",
+        }
+    }
+}
+
+/// Inserts the row and returns its id: the next number after the highest, so ids read like a
+/// ledger (1, 2, 3…). Two processes inserting at once collide on the key; the loser retries.
+pub async fn insert_import(conn: &mut Connection, new: &NewImport) -> Result<i64> {
+    let style = Placeholders::of(conn);
+    let sql = format!(
+        "INSERT INTO imports (id, kind, actor, owner, started_at, file_name, file_size, sha256, format, options, \
+         status, summary, fixes_id, revert_of) VALUES ({})",
+        placeholders(style, 1, 14)
+    );
+    let mut last_error = None;
+    for _ in 0..5 {
+        let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM imports").fetch_one(&mut *conn).await?.try_get(0)?;
+        let inserted = sqlx::query(&sql)
+            .bind(id)
+            .bind(new.kind.as_str())
+            .bind(new.actor.as_str())
+            .bind(new.owner.as_str())
+            .bind(new.started_at)
+            .bind(new.file_name.as_str())
+            .bind(new.file_size)
+            .bind(new.sha256.as_str())
+            .bind(new.format.as_deref())
+            .bind(new.options.as_str())
+            .bind(new.status.as_str())
+            .bind(new.summary.as_str())
+            .bind(new.fixes_id)
+            .bind(new.revert_of)
+            .execute(&mut *conn)
+            .await;
+        match inserted {
+            Ok(_) => return Ok(id),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => last_error = Some(sqlx::Error::Database(e)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Sql(last_error.unwrap_or(sqlx::Error::RowNotFound)))
+}
+
+pub async fn import_record(conn: &mut Connection, id: i64) -> Result<Option<ImportRecord>> {
+    let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE id = {}", placeholders(Placeholders::of(conn), 1, 1));
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+/// The newest imports first.
+pub async fn list_imports(conn: &mut Connection, limit: i64) -> Result<Vec<ImportRecord>> {
+    let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports ORDER BY id DESC LIMIT {limit}");
+    let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
+    rows.iter().map(record_from_row).collect()
+}
+
+pub async fn imports_with_status(conn: &mut Connection, status: &str) -> Result<Vec<ImportRecord>> {
+    let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE status = {} ORDER BY id", placeholders(Placeholders::of(conn), 1, 1));
+    let rows = sqlx::query(&sql).bind(status).fetch_all(&mut *conn).await?;
+    rows.iter().map(record_from_row).collect()
+}
+
+/// Earlier applied imports of a file with this SHA-256 (excluding `except`).
+pub async fn applied_with_sha256(conn: &mut Connection, sha256: &str, except: i64) -> Result<Vec<i64>> {
+    let p = |n| placeholders(Placeholders::of(conn), n, 1);
+    let sql = format!("SELECT id FROM imports WHERE sha256 = {} AND status = 'applied' AND kind = 'import' AND id <> {} ORDER BY id", p(1), p(2));
+    let rows = sqlx::query(&sql).bind(sha256).bind(except).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+}
+
+/// The imports made from this import's error workbook.
+pub async fn fixed_by(conn: &mut Connection, id: i64) -> Result<Vec<i64>> {
+    let sql = format!("SELECT id FROM imports WHERE fixes_id = {} ORDER BY id", placeholders(Placeholders::of(conn), 1, 1));
+    let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+}
+
+/// Moves an import from one status to another only if it is still in the first: the guard that
+/// makes "apply twice" and "revert twice" fail even when two processes try at once. Returns
+/// whether this caller won. Run it inside the transaction that does the work.
+pub async fn claim_status(conn: &mut Connection, id: i64, from: &str, to: &str, at: i64, reverted_by: Option<i64>) -> Result<bool> {
+    let style = Placeholders::of(conn);
+    let p = |n| placeholders(style, n, 1);
+    let (column, value) = match reverted_by {
+        Some(revert) => ("reverted_by", revert),
+        None => ("applied_at", at),
+    };
+    let sql = format!("UPDATE imports SET status = {}, {column} = {} WHERE id = {} AND status = {}", p(1), p(2), p(3), p(4));
+    let done = sqlx::query(&sql).bind(to).bind(value).bind(id).bind(from).execute(&mut *conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_import_status(conn: &mut Connection, id: i64, status: &str, finished_at: i64, summary: Option<&str>) -> Result<()> {
+    let style = Placeholders::of(conn);
+    let p = |n| placeholders(style, n, 1);
+    let sql = match summary {
+        Some(_) => format!("UPDATE imports SET status = {}, finished_at = {}, summary = {} WHERE id = {}", p(1), p(2), p(3), p(4)),
+        None => format!("UPDATE imports SET status = {}, finished_at = {} WHERE id = {}", p(1), p(2), p(3)),
+    };
+    let mut query = sqlx::query(&sql).bind(status).bind(finished_at);
+    if let Some(summary) = summary {
+        query = query.bind(summary);
+    }
+    query.bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Up to `limit` chunks after sequence number `after`, in order.
+pub async fn read_chunks(conn: &mut Connection, table: ChunkTable, import_id: i64, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+    let style = Placeholders::of(conn);
+    let p = |n| placeholders(style, n, 1);
+    let sql = format!(
+        "SELECT seq, data FROM {} WHERE import_id = {} AND seq > {} ORDER BY seq LIMIT {limit}",
+        table.name(),
+        p(1),
+        p(2)
+    );
+    let rows = sqlx::query(&sql).bind(import_id).bind(after).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Up to `limit` pieces of an import's archived file after sequence number `after`.
+pub async fn read_archive(conn: &mut Connection, import_id: i64, after: i64, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    let style = Placeholders::of(conn);
+    let p = |n| placeholders(style, n, 1);
+    let sql = format!("SELECT seq, data FROM import_archive WHERE import_id = {} AND seq > {} ORDER BY seq LIMIT {limit}", p(1), p(2));
+    let rows = sqlx::query(&sql).bind(import_id).bind(after).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// How many users (departments), memberships (groups) or grants (roles) point at each key.
+pub async fn reference_counts(conn: &mut Connection, kind: CatalogTable, keys: &[&str]) -> Result<Vec<(String, i64)>> {
+    let (table, column) = match kind {
+        CatalogTable::Departments => ("users", "department_key"),
+        CatalogTable::Groups => ("group_members", "group_key"),
+        CatalogTable::Roles => ("user_roles", "role_key"),
+    };
+    let mut counts = Vec::new();
+    for chunk in keys.chunks(1_000) {
+        let sql = format!(
+            "SELECT {column}, COUNT(*) FROM {table} WHERE {column} IN ({}) GROUP BY {column}",
+            placeholders(Placeholders::of(conn), 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            query = query.bind(*key);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            counts.push((row.try_get(0)?, row.try_get(1)?));
+        }
+    }
+    Ok(counts)
+}
+
+/// The three catalog tables, for deletes and reference counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogTable {
+    Departments,
+    Groups,
+    Roles,
+}
+
+impl CatalogTable {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            CatalogTable::Departments => "departments",
+            CatalogTable::Groups => "user_groups",
+            CatalogTable::Roles => "roles",
+        }
+    }
+}
+
+impl PreparedWrites {
+    /// Records how an import ended (inside the transaction that applied it, so the two commit
+    /// together or not at all).
+    pub fn finish_import(&mut self, id: i64, outcome: &ImportOutcome) {
+        let sql = format!(
+            "UPDATE imports SET status = {}, finished_at = {}, format = {}, created = {}, updated = {}, unchanged = {}, \
+             failed = {}, summary = {}, fixes_id = {} WHERE id = {}",
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3),
+            self.placeholder(4),
+            self.placeholder(5),
+            self.placeholder(6),
+            self.placeholder(7),
+            self.placeholder(8),
+            self.placeholder(9),
+            self.placeholder(10),
+        );
+        let mut args = sqlx::any::AnyArguments::default();
+        crate::writes::add(&mut args, outcome.status.clone());
+        crate::writes::add(&mut args, outcome.finished_at);
+        crate::writes::add(&mut args, outcome.format.clone());
+        crate::writes::add(&mut args, outcome.created);
+        crate::writes::add(&mut args, outcome.updated);
+        crate::writes::add(&mut args, outcome.unchanged);
+        crate::writes::add(&mut args, outcome.failed);
+        crate::writes::add(&mut args, outcome.summary.clone());
+        crate::writes::add(&mut args, outcome.fixes_id);
+        crate::writes::add(&mut args, id);
+        self.push(sql, args);
+    }
+
+    /// One chunk of a plan, journal or failure list.
+    pub fn insert_chunk(&mut self, table: ChunkTable, import_id: i64, seq: i64, data: String) {
+        let sql = format!(
+            "INSERT INTO {} (import_id, seq, data) VALUES ({}, {}, {})",
+            table.name(),
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3)
+        );
+        let mut args = sqlx::any::AnyArguments::default();
+        crate::writes::add(&mut args, import_id);
+        crate::writes::add(&mut args, seq);
+        crate::writes::add(&mut args, data);
+        self.push(sql, args);
+    }
+
+    /// One piece of an archived upload.
+    pub fn insert_archive_piece(&mut self, import_id: i64, seq: i64, data: Vec<u8>) {
+        let sql = format!(
+            "INSERT INTO import_archive (import_id, seq, data) VALUES ({}, {}, {})",
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3)
+        );
+        let mut args = sqlx::any::AnyArguments::default();
+        crate::writes::add(&mut args, import_id);
+        crate::writes::add(&mut args, seq);
+        crate::writes::add(&mut args, data);
+        self.push(sql, args);
+    }
+}
+
+fn record_from_row(row: &AnyRow) -> Result<ImportRecord> {
+    Ok(ImportRecord {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        actor: row.try_get(2)?,
+        owner: row.try_get(3)?,
+        started_at: row.try_get(4)?,
+        finished_at: row.try_get(5)?,
+        applied_at: row.try_get(6)?,
+        file_name: row.try_get(7)?,
+        file_size: row.try_get(8)?,
+        sha256: row.try_get(9)?,
+        format: row.try_get(10)?,
+        options: row.try_get(11)?,
+        status: row.try_get(12)?,
+        created: row.try_get(13)?,
+        updated: row.try_get(14)?,
+        unchanged: row.try_get(15)?,
+        failed: row.try_get(16)?,
+        summary: row.try_get(17)?,
+        fixes_id: row.try_get(18)?,
+        revert_of: row.try_get(19)?,
+        reverted_by: row.try_get(20)?,
+    })
+}
