@@ -60,7 +60,8 @@ fn aliases(entity: Entity) -> &'static [(&'static str, Field)] {
         ("lastmodified", UpdatedAt),
     ];
     // The last column of an error workbook, on whichever sheet failed.
-    const ERRORS: [(&str, Field); 3] = [("errors", Errors), ("error", Errors), ("problems", Errors)];
+    const ERRORS: [(&str, Field); 3] =
+        [("errors", Errors), ("error", Errors), ("problems", Errors)];
     const USERS: &[(&str, Field)] = &[
         ("username", Username),
         ("login", Username),

@@ -7,8 +7,6 @@
 //! and carries a note with its messages. An ODS archive also gives an XLSX, because our ODS writer
 //! cannot attach comments to cells.
 
-// The import pipeline wires this in next; until then only the tests call it.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -16,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use muster_domain::headers::is_errors_header;
 use muster_domain::is_secret_header;
-use muster_sheets::{Cell, Format, ReadError, ReadOptions, Row, Workbook, WorkbookWriter, WriteError};
+use muster_sheets::{
+    Cell, Format, ReadError, ReadOptions, Row, Workbook, WorkbookWriter, WriteError,
+};
 use rust_xlsxwriter::{Color, Note, XlsxError};
 
 /// One problem of a failed row. `column` is the header text as in the file; `None` for a problem
@@ -236,7 +236,11 @@ impl RowText {
         if entries.iter().any(|entry| entry.secret_lost) {
             parts.push(SECRET_LOST.to_owned());
         }
-        let text = format!("[import {}, row {row}] {}", self.import_id, parts.join("; "));
+        let text = format!(
+            "[import {}, row {row}] {}",
+            self.import_id,
+            parts.join("; ")
+        );
         cut(text, self.max_chars)
     }
 }
@@ -305,7 +309,10 @@ impl Columns {
         for entry in entries {
             for problem in &entry.problems {
                 if let Some(column) = problem.column.as_deref().and_then(|c| self.find(c)) {
-                    notes.entry(column).or_default().push(problem.message.clone());
+                    notes
+                        .entry(column)
+                        .or_default()
+                        .push(problem.message.clone());
                 }
             }
             if entry.secret_lost {
@@ -413,13 +420,13 @@ fn column(index: usize) -> Result<u16, XlsxError> {
     u16::try_from(index).map_err(|_| XlsxError::RowColumnLimitError)
 }
 
-/// Wide enough for the header, within sensible bounds; the `Errors` column reads like prose.
+/// Wide enough for the header, within sensible bounds.
 fn column_width(header: &str) -> f64 {
-    if header == ERRORS_HEADER {
-        return 80.0;
-    }
     (header.chars().count() as f64 + 4.0).clamp(12.0, 50.0)
 }
+
+/// The `Errors` column reads like prose: wide, and its cells wrap.
+const ERRORS_WIDTH: f64 = 80.0;
 
 impl Sink for XlsxSink {
     fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError> {
@@ -430,12 +437,17 @@ impl Sink for XlsxSink {
         self.names.push(name);
         self.next_row = 1;
         self.errors_column = column(headers.len().saturating_sub(1))?;
-        let bold = self.header.clone();
+        let (bold, errors_column) = (self.header.clone(), self.errors_column);
         let sheet = self.sheet()?;
         sheet.set_freeze_panes(1, 0)?;
         for (index, header) in headers.iter().enumerate() {
             let c = column(index)?;
-            sheet.set_column_width(c, column_width(header))?;
+            let width = if c == errors_column {
+                ERRORS_WIDTH
+            } else {
+                column_width(header)
+            };
+            sheet.set_column_width(c, width)?;
             if header.is_empty() {
                 sheet.write_blank(0, c, &bold)?;
             } else {
@@ -504,7 +516,11 @@ fn excel_sheet_name(name: &str, taken: &[String]) -> String {
     } else {
         cleaned
     };
-    let free = |candidate: &str| !taken.iter().any(|t| t.to_lowercase() == candidate.to_lowercase());
+    let free = |candidate: &str| {
+        !taken
+            .iter()
+            .any(|t| t.to_lowercase() == candidate.to_lowercase())
+    };
     if free(&base) {
         return base;
     }
@@ -543,7 +559,10 @@ mod tests {
         ]
     }
 
-    fn write_archive(path: &Path, format: Format, sheets: &[(&str, &[&str], Vec<Vec<&str>>)]) {
+    /// A sheet to write: name, headers, data rows.
+    type TestSheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<&'a str>>);
+
+    fn write_archive(path: &Path, format: Format, sheets: &[TestSheet<'_>]) {
         let file = File::create(path).unwrap();
         let mut writer = muster_sheets::writer(format, Box::new(file));
         for (name, headers, rows) in sheets {
@@ -566,13 +585,19 @@ mod tests {
                 row: 5,
                 problems: vec![
                     problem(None, "a new user needs a Name"),
-                    problem(Some("E-mail"), "`=cmd|' /C calc'!A0` is not an e-mail address"),
+                    problem(
+                        Some("E-mail"),
+                        "`=cmd|' /C calc'!A0` is not an e-mail address",
+                    ),
                 ],
                 secret_lost: true,
             },
             FailedRow {
                 row: 3,
-                problems: vec![problem(Some("E-mail"), "`not-an-email` is not an e-mail address")],
+                problems: vec![problem(
+                    Some("E-mail"),
+                    "`not-an-email` is not an e-mail address",
+                )],
                 secret_lost: false,
             },
         ];
@@ -603,7 +628,10 @@ mod tests {
     fn zip_entry(path: &Path, name: &str) -> String {
         let mut zip = zip::ZipArchive::new(File::open(path).unwrap()).unwrap();
         let mut text = String::new();
-        zip.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+        zip.by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
         text
     }
 
@@ -673,9 +701,14 @@ mod tests {
         let archive = dir.path().join("archive.xlsx");
         users_archive(&archive, Format::Xlsx);
         let out = dir.path().join("errors.xlsx");
-        let summary =
-            write_error_workbook(&archive, &ReadOptions::default(), 12, &failures("Users"), &out)
-                .unwrap();
+        let summary = write_error_workbook(
+            &archive,
+            &ReadOptions::default(),
+            12,
+            &failures("Users"),
+            &out,
+        )
+        .unwrap();
         assert_eq!(summary.format, Format::Xlsx);
         assert_eq!((summary.rows_written, summary.rows_skipped), (2, 0));
         let back = read_back(&out);
@@ -695,14 +728,17 @@ mod tests {
         let style_of = |cell: &str| {
             let at = sheet.find(&format!(r#"<c r="{cell}""#)).unwrap();
             let tag = &sheet[at..at + sheet[at..].find('>').unwrap()];
-            tag.split(r#" s=""#).nth(1).map(|s| s.split('"').next().unwrap().to_owned())
+            tag.split(r#" s=""#)
+                .nth(1)
+                .map(|s| s.split('"').next().unwrap().to_owned())
         };
         assert!(style_of("C2").is_some());
         assert_eq!(style_of("C2"), style_of("D3"));
         assert_eq!(style_of("A2"), None);
         assert_ne!(style_of("A1"), None, "the header is bold");
-        // Text, never a formula.
+        // Text, never a formula; the Errors column (E) is wide enough to read.
         assert!(!sheet.contains("<f>"));
+        assert!(sheet.contains(r#"<col min="5" max="5" width="80."#), "{sheet}");
     }
 
     #[test]
@@ -711,9 +747,14 @@ mod tests {
         let archive = dir.path().join("archive.ods");
         users_archive(&archive, Format::Ods);
         let out = dir.path().join("errors.xlsx");
-        let summary =
-            write_error_workbook(&archive, &ReadOptions::default(), 12, &failures("Users"), &out)
-                .unwrap();
+        let summary = write_error_workbook(
+            &archive,
+            &ReadOptions::default(),
+            12,
+            &failures("Users"),
+            &out,
+        )
+        .unwrap();
         assert_eq!(summary.format, Format::Xlsx);
         assert_eq!(Format::detect(&out).unwrap(), Format::Xlsx);
         assert_eq!(read_back(&out)[0].1, expected_rows());
@@ -797,10 +838,18 @@ mod tests {
         let archive = dir.path().join("archive.xlsx");
         users_archive(&archive, Format::Xlsx);
         let out = dir.path().join("errors.xlsx");
-        let summary =
-            write_error_workbook(&archive, &ReadOptions::default(), 1, &failures("Nope"), &out)
-                .unwrap();
-        assert_eq!((summary.sheets, summary.rows_written, summary.rows_skipped), (0, 0, 2));
+        let summary = write_error_workbook(
+            &archive,
+            &ReadOptions::default(),
+            1,
+            &failures("Nope"),
+            &out,
+        )
+        .unwrap();
+        assert_eq!(
+            (summary.sheets, summary.rows_written, summary.rows_skipped),
+            (0, 0, 2)
+        );
     }
 
     #[test]

@@ -10,8 +10,6 @@
 //! rejects (a ragged CSV line, an over-long cell) is archived as a blank row, since its columns
 //! cannot be trusted to be where the header says.
 
-// The import pipeline wires this in next; until then only the tests call it.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -155,7 +153,9 @@ fn secret_columns(header: &Row) -> Vec<usize> {
 enum SheetEnd {
     Complete,
     /// A fatal read error: rows after `rows_kept_until` were not read.
-    Cut { rows_kept_until: u64 },
+    Cut {
+        rows_kept_until: u64,
+    },
 }
 
 /// Copies one sheet, blanking secret cells and keeping every row on its row number.
@@ -426,7 +426,10 @@ mod tests {
         assert_eq!(result, Sanitized::Rewritten { blanked_cells: 5 });
         assert!(!contains(&out, SENTINEL));
         let saved = save_archive(&path, &out);
-        let back = read_all(&saved, &result.archive_read_options(&ReadOptions::default()));
+        let back = read_all(
+            &saved,
+            &result.archive_read_options(&ReadOptions::default()),
+        );
         assert_eq!(back[0].1[1].cells[0], Cell::Text("a".into()));
         assert_eq!(back[0].1[1].cells[6], Cell::Text("Ann".into()));
     }
@@ -435,14 +438,19 @@ mod tests {
     fn xlsx_upload(path: &Path) {
         let mut book = rust_xlsxwriter::Workbook::new();
         let users = book.add_worksheet().set_name("Users").unwrap();
-        for (c, h) in ["Username", "Password", "Phone", "Password hash"].iter().enumerate() {
+        for (c, h) in ["Username", "Password", "Phone", "Password hash"]
+            .iter()
+            .enumerate()
+        {
             users.write_string(0, c as u16, *h).unwrap();
         }
         users.write_string(1, 0, "alice").unwrap();
         users.write_string(1, 1, format!("{SENTINEL}-a")).unwrap();
         users.write_number(1, 2, 4420794609580.0).unwrap();
         users.write_string(4, 0, "bob").unwrap();
-        users.write_string(4, 3, format!("$2b$12${SENTINEL}")).unwrap();
+        users
+            .write_string(4, 3, format!("$2b$12${SENTINEL}"))
+            .unwrap();
         users.write_string(9, 0, "carol").unwrap();
         users.write_string(9, 2, "+44 20 7946 0958").unwrap();
         let other = book.add_worksheet().set_name("Departments").unwrap();
@@ -538,9 +546,15 @@ mod tests {
         assert!(!contains(&out, SENTINEL));
         assert!(!contains(&out, "carol"));
         let saved = save_archive(&path, &out);
-        let back = read_all(&saved, &result.archive_read_options(&ReadOptions::default()));
+        let back = read_all(
+            &saved,
+            &result.archive_read_options(&ReadOptions::default()),
+        );
         assert_eq!(back[0].1.len(), 2);
-        assert_eq!(back[0].1[1].cells, [Cell::Text("alice".into()), Cell::Empty]);
+        assert_eq!(
+            back[0].1[1].cells,
+            [Cell::Text("alice".into()), Cell::Empty]
+        );
     }
 
     #[test]
@@ -554,7 +568,10 @@ mod tests {
         assert_eq!(result, Sanitized::Rewritten { blanked_cells: 0 });
         assert!(!contains(&out, SENTINEL));
         let saved = save_archive(&path, &out);
-        let back = read_all(&saved, &result.archive_read_options(&ReadOptions::default()));
+        let back = read_all(
+            &saved,
+            &result.archive_read_options(&ReadOptions::default()),
+        );
         assert_eq!(
             back[0].1.iter().map(|r| r.number).collect::<Vec<_>>(),
             [1, 2, 4]

@@ -26,7 +26,7 @@ fn catalog() -> Catalog {
 /// Plans `lines` (CSV-like, comma-separated, no quoting) under `headers` against `existing`.
 fn plan(headers: &[&str], lines: &[&str], existing: Vec<UserRecord>, owners: &[(&str, &str)], create_only: bool) -> (ImportReport, UserWrites) {
     let map = map_headers(Entity::Users, headers).expect("headers");
-    let mut planner = UserPlanner::new("users".into(), map.clone(), catalog(), create_only, false, NOW);
+    let mut planner = UserPlanner::new("users".into(), map.clone(), catalog(), create_only, false, NOW, false);
     let rows: Vec<(u64, UserRow)> = lines
         .iter()
         .enumerate()
@@ -38,6 +38,7 @@ fn plan(headers: &[&str], lines: &[&str], existing: Vec<UserRecord>, owners: &[(
     let lookup = Lookup {
         existing: existing.into_iter().map(|u| (u.username_key.clone(), u)).collect(),
         owners: owners.iter().map(|(e, u)| ((*e).to_owned(), (*u).to_owned())).collect::<HashMap<_, _>>(),
+        lookalikes: HashMap::new(),
     };
     let mut report = ImportReport::new("users.csv".into());
     let writes = planner.plan(rows, lookup, &mut report, &context());

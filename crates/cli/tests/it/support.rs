@@ -89,6 +89,11 @@ impl Store {
         }
     }
 
+    /// The PostgreSQL URL of this store (None for SQLite).
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
     /// The SQLite data directory (its files are what the sentinel test scans).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
