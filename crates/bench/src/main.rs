@@ -105,11 +105,14 @@ fn run_phases(backend: &str, muster: &Path, store: &[String], file: &Path, setti
     let file = file.display().to_string();
     let csv_out = settings.dir.join("export.csv").display().to_string();
     let xlsx_out = settings.dir.join("export.xlsx").display().to_string();
-    let phases: [(&str, Vec<&str>); 4] = [
+    // The store is fresh, so the first import is entry 1 of its history; the revert undoes it
+    // after the unchanged re-import (which changed nothing, so nothing conflicts).
+    let phases: [(&str, Vec<&str>); 5] = [
         ("import into empty store", vec!["import", &file, "--json"]),
         ("re-import unchanged", vec!["import", &file, "--json"]),
         ("export CSV", vec!["export", "users", "-o", &csv_out]),
         ("export XLSX", vec!["export", "users", "-o", &xlsx_out]),
+        ("revert the first import", vec!["imports", "revert", "1", "--json"]),
     ];
     for (name, args) in phases {
         let (seconds, peak_kb) = run(muster, store, &args)?;

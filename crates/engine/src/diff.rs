@@ -13,8 +13,11 @@ fn text(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
+/// A column of the users sheet and how to read it off a record.
+type UserColumn = (&'static str, fn(&UserRecord) -> String);
+
 pub(crate) fn user_changes(before: Option<&UserRecord>, after: &UserRecord) -> Vec<FieldChange> {
-    let fields: [(&'static str, fn(&UserRecord) -> String); 11] = [
+    let fields: [UserColumn; 11] = [
         ("Username", |u| u.username.clone()),
         ("Name", |u| u.name.clone()),
         ("Department", |u| text(&u.department_key)),

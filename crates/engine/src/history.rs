@@ -197,27 +197,32 @@ pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportD
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
     let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
+    // Each table is in file order, so `limit` rows of each are enough to list the first
+    // `limit` of both; reading stops there, which keeps `show` of a million-row import cheap.
     let mut rows = Vec::new();
-    let mut more = false;
     for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
         for change in chunk.changes {
-            rows.push(change_outcome(&chunk.sheet, change));
+            if rows.len() < limit + 1 {
+                rows.push(change_outcome(&chunk.sheet, change));
+            }
         }
-        Ok(())
+        Ok(rows.len() <= limit)
     })
     .await?;
+    let mut failures = Vec::new();
     for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
         for failed in chunk.rows {
-            rows.push(RowOutcome { sheet: chunk.sheet.clone(), row: failed.row, outcome: "failed", entity: None, key: None, changes: Vec::new(), errors: failed.issues });
+            if failures.len() < limit + 1 {
+                failures.push(RowOutcome { sheet: chunk.sheet.clone(), row: failed.row, outcome: "failed", entity: None, key: None, changes: Vec::new(), errors: failed.issues });
+            }
         }
-        Ok(())
+        Ok(failures.len() <= limit)
     })
     .await?;
+    rows.extend(failures);
     rows.sort_by(|a, b| (a.sheet.as_str(), a.row).cmp(&(b.sheet.as_str(), b.row)));
-    if rows.len() > limit {
-        rows.truncate(limit);
-        more = true;
-    }
+    let more = rows.len() > limit;
+    rows.truncate(limit);
     Ok(ImportDetails {
         entry: ImportEntry::from(&record),
         options: serde_json::from_str(&record.options).unwrap_or(serde_json::Value::Null),
@@ -228,12 +233,13 @@ pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportD
     })
 }
 
-/// Calls `visit` with every stored chunk of one table of an import, in order.
+/// Calls `visit` with every stored chunk of one table of an import, in order, until it
+/// returns false.
 pub(crate) async fn for_each_chunk<T: serde::de::DeserializeOwned>(
     conn: &mut muster_store::Connection,
     id: i64,
     table: ChunkTable,
-    mut visit: impl FnMut(T) -> Result<(), HistoryError>,
+    mut visit: impl FnMut(T) -> Result<bool, HistoryError>,
 ) -> Result<(), HistoryError> {
     let mut after = 0;
     loop {
@@ -241,7 +247,9 @@ pub(crate) async fn for_each_chunk<T: serde::de::DeserializeOwned>(
         let Some(&(last, _)) = chunks.last() else { return Ok(()) };
         for (seq, data) in chunks {
             let chunk: T = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
-            visit(chunk)?;
+            if !visit(chunk)? {
+                return Ok(());
+            }
         }
         after = last;
     }
@@ -317,7 +325,7 @@ pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Re
             let problems = r.issues.into_iter().map(|i| CellProblem { column: i.column, message: i.message }).collect();
             rows.push(FailedRow { row: r.row, problems, secret_lost: r.secret });
         }
-        Ok(())
+        Ok(true)
     })
     .await?;
     drop(conn);

@@ -12,6 +12,9 @@ use muster_store::{NamedRecord, RoleRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
+// Users are nearly every entry of a large journal; boxing their images would add two
+// allocations per row for the few catalog entries' sake.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Change {

@@ -109,7 +109,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
         },
         catalog_changes: Vec::new(),
     };
-    undo.users(&mut tx, id).await?;
+    undo.users(store, &mut tx, id).await?;
     undo.catalog(&mut tx).await?;
     let report = undo.report;
     let mut finish = PreparedWrites::new(store.backend());
@@ -150,23 +150,21 @@ impl Undo {
         forced
     }
 
-    /// Walks the journal: users are undone batch by batch, catalog entries kept for later.
-    async fn users(&mut self, tx: &mut Transaction, id: i64) -> Result<(), RevertError> {
-        let mut after = 0;
-        loop {
-            let chunks = muster_store::read_chunks(tx, ChunkTable::Changes, id, after, 4).await?;
-            let Some(&(last, _)) = chunks.last() else { return Ok(()) };
-            for (seq, data) in chunks {
-                let chunk: ChangeChunk = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
-                self.user_chunk(tx, chunk).await?;
-            }
-            after = last;
+    /// Walks the journal: users are undone batch by batch, catalog entries kept for later. A
+    /// look-ahead task reads the next chunk and the current state of its users through a
+    /// connection of its own while this one deletes and restores, so both cores work (the
+    /// reads see the store as committed, before the revert, which is all they need: each
+    /// record appears once in a journal).
+    async fn users(&mut self, store: &Store, tx: &mut Transaction, id: i64) -> Result<(), RevertError> {
+        let mut staged = read_ahead(store.acquire().await?, id);
+        while let Some(next) = staged.recv().await {
+            let (chunk, current) = next?;
+            self.user_chunk(tx, chunk, current).await?;
         }
+        Ok(())
     }
 
-    async fn user_chunk(&mut self, tx: &mut Transaction, chunk: ChangeChunk) -> Result<(), StoreError> {
-        let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
-        let mut current: HashMap<String, UserRecord> = muster_store::fetch_users(tx, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+    async fn user_chunk(&mut self, tx: &mut Transaction, chunk: ChangeChunk, mut current: HashMap<String, UserRecord>) -> Result<(), StoreError> {
         let mut delete = Vec::new();
         let mut restore = Vec::new();
         for change in chunk.changes {
@@ -242,6 +240,42 @@ impl Undo {
         restore.prepare(&mut writes);
         writes.execute(tx).await
     }
+}
+
+/// A journal chunk with the current state of its users.
+type StagedChunk = Result<(ChangeChunk, HashMap<String, UserRecord>), RevertError>;
+
+fn read_ahead(mut conn: muster_store::PooledConnection, id: i64) -> tokio::sync::mpsc::Receiver<StagedChunk> {
+    let (out, staged) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut after = 0;
+        loop {
+            let chunks = match muster_store::read_chunks(&mut conn, ChunkTable::Changes, id, after, 4).await {
+                Ok(chunks) => chunks,
+                Err(e) => {
+                    let _ = out.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            let Some(&(last, _)) = chunks.last() else { return };
+            for (seq, data) in chunks {
+                let staged = stage(&mut conn, id, seq, &data).await;
+                let failed = staged.is_err();
+                if out.send(staged).await.is_err() || failed {
+                    return;
+                }
+            }
+            after = last;
+        }
+    });
+    staged
+}
+
+async fn stage(conn: &mut muster_store::Connection, id: i64, seq: i64, data: &str) -> StagedChunk {
+    let chunk: ChangeChunk = serde_json::from_str(data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
+    let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
+    let current = muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+    Ok((chunk, current))
 }
 
 /// A catalog change's table, why it no longer matches the import's after image (if it does
