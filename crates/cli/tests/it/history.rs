@@ -165,7 +165,7 @@ fn revert_reports_later_changes_as_conflicts(store: &Store) {
     assert!(report["conflicts"][1]["reason"].as_str().unwrap().contains("still used"));
     let users = store.table("users", &[]);
     assert_eq!(users.keys(), vec!["bob"], "alice removed, bob left alone");
-    assert_eq!(users.get("bob", "Phone"), "+1 555 0100");
+    assert_eq!(users.get("bob", "Phone").trim_start_matches('\''), "+1 555 0100", "the export prefixes + against formula injection");
     // The department is still used by bob, so it stays although the import created it.
     assert!(store.export("departments", &[]).contains("Sales"));
 }

@@ -16,4 +16,5 @@ mod round_trip;
 mod secrets;
 mod templates;
 mod updates;
+mod warnings;
 mod workbook;
