@@ -176,7 +176,7 @@ async fn run(
         }
         match stage {
             Staged::Opened(opened) => state.open_sheet(opened, report),
-            Staged::Started(map, catalog) => state.start_planner(map, catalog, report, options, now),
+            Staged::Started(map, catalog) => state.start_planner(map, catalog, options, now),
             Staged::Linked(previous) => report.fixes_import_id = report.fixes_import_id.or(Some(previous)),
             Staged::Fatal(issue) => {
                 state.file_failed = true;
@@ -298,14 +298,13 @@ impl PipelineState {
 
     /// The planner for the sheet that starts; it inherits the catalog as the sheets before it
     /// left it (so users may name roles created on the Roles sheet).
-    fn start_planner(&mut self, map: HeaderMap, catalog: Option<Catalog>, report: &ImportReport, options: &ImportOptions, now: i64) {
+    fn start_planner(&mut self, map: HeaderMap, catalog: Option<Catalog>, options: &ImportOptions, now: i64) {
         let catalog = match (catalog, self.planner.take()) {
             (Some(catalog), _) => catalog,
             (None, Some(previous)) => previous.into_catalog(),
             (None, None) => Catalog::default(),
         };
         let sheet = self.sheet.clone();
-        let _ = report;
         self.planner = Some(match map.entity() {
             Entity::Users => Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now, options.dry_run)),
             _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
