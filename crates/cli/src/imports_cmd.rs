@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use muster_engine::{apply_plan, download_archive, list_imports, revert_import, show_import, error_workbook, ImportDetails, ImportEntry, NoProgress, PlanError};
+use muster_engine::{RevertError, apply_plan, download_archive, list_imports, revert_import, show_import, error_workbook, ImportDetails, ImportEntry, NoProgress, PlanError};
 use muster_store::Store;
 
 use crate::args::{ImportsAction, ImportsArgs};
@@ -117,6 +117,7 @@ fn print_details(d: &ImportDetails) {
 
 async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
     let ctx = session::context(Box::new(NoProgress));
+    session::cancel_on_ctrl_c(&ctx);
     match apply_plan(store, id, &ctx).await {
         Ok(applied) => {
             if json {
@@ -134,13 +135,19 @@ async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::RowsRejected)
         }
+        Err(PlanError::Cancelled { .. }) => Ok(Outcome::Cancelled),
         Err(error) => Err(error.into()),
     }
 }
 
 async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Result<Outcome> {
     let ctx = session::context(Box::new(NoProgress));
-    let report = revert_import(store, id, force, &ctx).await?;
+    session::cancel_on_ctrl_c(&ctx);
+    let report = match revert_import(store, id, force, &ctx).await {
+        Ok(report) => report,
+        Err(RevertError::Cancelled { .. }) => return Ok(Outcome::Cancelled),
+        Err(error) => return Err(error.into()),
+    };
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

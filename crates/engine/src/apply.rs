@@ -342,10 +342,10 @@ impl PipelineState {
     }
 
     fn record(&mut self, log: BatchLog, with_changes: bool, writes: &mut PreparedWrites) {
-        let BatchLog { changes, failures } = log;
-        if with_changes && !changes.is_empty() {
+        let BatchLog { changes, unchanged, failures } = log;
+        if with_changes && (!changes.is_empty() || !unchanged.is_empty()) {
             self.chunks.changes += 1;
-            let chunk = ChangeChunk { sheet: self.sheet.clone(), changes };
+            let chunk = ChangeChunk { sheet: self.sheet.clone(), changes, unchanged };
             writes.insert_chunk(ChunkTable::Changes, self.chunks.id, self.chunks.changes, to_json(&chunk));
         }
         if !failures.is_empty() {

@@ -129,7 +129,7 @@ impl CatalogPlanner {
         }
         match &existing {
             Some(old) if *old == next => {
-                report.counts.unchanged += 1;
+                report.unchanged_row(row, &key);
                 return Ok(());
             }
             Some(_) => report.counts.updated += 1,

@@ -143,8 +143,8 @@ pub struct ImportDetails {
     pub summary: serde_json::Value,
     /// Imports made from this import's error workbook.
     pub fixed_by: Vec<i64>,
-    /// Created, updated and failed rows in file order (a row not listed was unchanged), at most
-    /// the requested number.
+    /// Every row's outcome in file order (created, updated, unchanged or failed), at most the
+    /// requested number. A rejected import lists its failed rows only: nothing of it applied.
     pub rows: Vec<RowOutcome>,
     /// More rows exist than were listed.
     pub rows_truncated: bool,
@@ -154,7 +154,7 @@ pub struct ImportDetails {
 pub struct RowOutcome {
     pub sheet: String,
     pub row: u64,
-    /// `created`, `updated` or `failed` (for a preview: what applying it would do).
+    /// `created`, `updated`, `unchanged` or `failed` (for a preview: what applying it would do).
     pub outcome: &'static str,
     pub entity: Option<&'static str>,
     pub key: Option<String>,
@@ -197,14 +197,16 @@ pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportD
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
     let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
-    // Each table is in file order, so `limit` rows of each are enough to list the first
-    // `limit` of both; reading stops there, which keeps `show` of a million-row import cheap.
+    // Each table holds its batches in file order, so whole batches up to `limit` rows of each
+    // are enough to list the first `limit` rows of both; reading stops there, which keeps
+    // `show` of a million-row import cheap.
     let mut rows = Vec::new();
     for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
         for change in chunk.changes {
-            if rows.len() < limit + 1 {
-                rows.push(change_outcome(&chunk.sheet, change));
-            }
+            rows.push(change_outcome(&chunk.sheet, change));
+        }
+        for (row, key) in chunk.unchanged {
+            rows.push(RowOutcome { sheet: chunk.sheet.clone(), row, outcome: "unchanged", entity: None, key: Some(key), changes: Vec::new(), errors: Vec::new() });
         }
         Ok(rows.len() <= limit)
     })
@@ -212,9 +214,7 @@ pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportD
     let mut failures = Vec::new();
     for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
         for failed in chunk.rows {
-            if failures.len() < limit + 1 {
-                failures.push(RowOutcome { sheet: chunk.sheet.clone(), row: failed.row, outcome: "failed", entity: None, key: None, changes: Vec::new(), errors: failed.issues });
-            }
+            failures.push(RowOutcome { sheet: chunk.sheet.clone(), row: failed.row, outcome: "failed", entity: None, key: None, changes: Vec::new(), errors: failed.issues });
         }
         Ok(failures.len() <= limit)
     })

@@ -73,6 +73,10 @@ impl Change {
 pub(crate) struct ChangeChunk {
     pub sheet: String,
     pub changes: Vec<Change>,
+    /// (row, key) of the batch's rows that changed nothing: not needed to apply or undo, kept
+    /// so the history has the outcome of every row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged: Vec<(u64, String)>,
 }
 
 /// One batch of failed rows, as stored.

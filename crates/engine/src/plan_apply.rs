@@ -62,6 +62,8 @@ pub enum PlanError {
     HasFailures { id: i64, failed: i64 },
     #[error("{} record(s) changed since the preview of import {id}; preview again:\n  {}", .count, .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Stale { id: i64, count: u64, conflicts: Vec<Conflict> },
+    #[error("cancelled: the plan of import {id} was not applied")]
+    Cancelled { id: i64 },
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error(transparent)]
@@ -94,6 +96,10 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
     loop {
         let chunks = muster_store::read_chunks(&mut tx, ChunkTable::Changes, id, after, 4).await?;
         let Some(&(last, _)) = chunks.last() else { break };
+        if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Err(PlanError::Cancelled { id });
+        }
         for (seq, data) in chunks {
             let chunk: ChangeChunk = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
             checker.check_chunk(&mut tx, &chunk).await?;

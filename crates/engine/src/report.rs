@@ -92,6 +92,8 @@ pub struct ImportReport {
 #[derive(Debug, Default)]
 pub(crate) struct BatchLog {
     pub changes: Vec<Change>,
+    /// (row, key) of each row that changed nothing.
+    pub unchanged: Vec<(u64, String)>,
     pub failures: Vec<FailedRowLog>,
 }
 
@@ -124,6 +126,12 @@ impl ImportReport {
         if self.errors.len() < MAX_REPORTED_ISSUES {
             self.errors.push(issue);
         }
+    }
+
+    /// A row that changes nothing: counted, and logged (row and key) so the history can say so.
+    pub(crate) fn unchanged_row(&mut self, row: u64, key: &str) {
+        self.counts.unchanged += 1;
+        self.log.unchanged.push((row, key.to_owned()));
     }
 
     pub(crate) fn push_warning(&mut self, warning: Warning) {

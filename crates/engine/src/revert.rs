@@ -49,6 +49,8 @@ pub enum RevertError {
     NothingApplied { id: i64, status: String },
     #[error("entry {0} is a revert, not an import")]
     NotAnImport(i64),
+    #[error("cancelled: import {id} was not reverted")]
+    Cancelled { id: i64 },
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error(transparent)]
@@ -109,7 +111,14 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
         },
         catalog_changes: Vec::new(),
     };
-    undo.users(store, &mut tx, id).await?;
+    if let Err(error) = undo.users(store, &mut tx, id, ctx).await {
+        // Nothing of the revert is kept; its own entry says why it stopped.
+        let status = if matches!(error, RevertError::Cancelled { .. }) { "cancelled" } else { history::FAILED };
+        tx.rollback().await.map_err(StoreError::from)?;
+        let mut conn = store.acquire().await?;
+        muster_store::set_import_status(&mut conn, revert_id, status, (ctx.now)(), None).await?;
+        return Err(error);
+    }
     undo.catalog(&mut tx).await?;
     let report = undo.report;
     let mut finish = PreparedWrites::new(store.backend());
@@ -155,9 +164,12 @@ impl Undo {
     /// connection of its own while this one deletes and restores, so both cores work (the
     /// reads see the store as committed, before the revert, which is all they need: each
     /// record appears once in a journal).
-    async fn users(&mut self, store: &Store, tx: &mut Transaction, id: i64) -> Result<(), RevertError> {
+    async fn users(&mut self, store: &Store, tx: &mut Transaction, id: i64, ctx: &Context) -> Result<(), RevertError> {
         let mut staged = read_ahead(store.acquire().await?, id);
         while let Some(next) = staged.recv().await {
+            if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(RevertError::Cancelled { id });
+            }
             let (chunk, current) = next?;
             self.user_chunk(tx, chunk, current).await?;
         }

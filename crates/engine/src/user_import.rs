@@ -157,7 +157,7 @@ impl UserPlanner {
             match self.check_row(row, user, old, &lookup.owners) {
                 // Settled at once when nothing changed and no password needs checking: most rows
                 // of a re-import, which then cost no further moves.
-                Ok(c) if c.password.is_none() && c.unchanged() => report.counts.unchanged += 1,
+                Ok(c) if c.password.is_none() && c.unchanged() => report.unchanged_row(row, &c.record.username_key),
                 Ok(candidate) => candidates.push(candidate),
                 Err(issues) => report.fail_row(row, secret, issues),
             }
@@ -421,7 +421,7 @@ impl UserPlanner {
         }
         for candidate in candidates {
             if candidate.unchanged() {
-                report.counts.unchanged += 1;
+                report.unchanged_row(candidate.row, &candidate.record.username_key);
                 continue;
             }
             let Candidate { row, mut record, existing, .. } = candidate;

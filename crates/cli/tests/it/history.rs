@@ -51,6 +51,15 @@ fn every_import_is_recorded_with_its_file_and_counts(store: &Store) {
     assert_eq!(entry(store, id_of(&again))["status"], "dry_run");
     let messages: Vec<&str> = again["warnings"].as_array().unwrap().iter().filter_map(|w| w["message"].as_str()).collect();
     assert!(messages.iter().any(|m| m.contains(&format!("already applied as import {id}"))), "{messages:?}");
+    // Its rows are all unchanged, and the history says so row by row.
+    let show_again = store.run(&["imports", "show", &id_of(&again).to_string(), "--json"]).json();
+    let outcomes: Vec<(u64, &str, &str)> = show_again["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["outcome"].as_str().unwrap(), r["key"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [(2, "unchanged", "alice"), (3, "unchanged", "bob")]);
     // show lists rows with field-level changes; download gives the file back.
     let show = store.run(&["imports", "show", &id.to_string(), "--json"]).json();
     let rows = show["rows"].as_array().unwrap();

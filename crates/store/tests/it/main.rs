@@ -5,6 +5,7 @@ mod support;
 
 mod catalog;
 mod database_url;
+mod history;
 mod migrations;
 mod pagination;
 mod statistics;
