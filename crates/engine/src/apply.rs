@@ -154,9 +154,10 @@ async fn run(
         finish.execute(&mut conn).await?;
         return Ok(());
     }
-    let archive = upload::archive(store, id, path, &read).await?;
+    // The archive copy is made beside the pipeline and stored at its end, in its transaction.
+    let archive_job = upload::start_archive(path, &read);
     warn_same_file(store, id, upload, report).await?;
-    let request = SourceRequest { path: path.to_owned(), display_name: upload.file_name.clone(), entity: options.entity, sheet: options.sheet.clone(), options: read };
+    let request = SourceRequest { path: path.to_owned(), display_name: upload.file_name.clone(), entity: options.entity, sheet: options.sheet.clone(), options: read.clone() };
     let events = source::spawn(request).map_err(ImportError::Thread)?;
     let mut staged = look_ahead(events, store.acquire().await?);
     let writer = Writer::start(store).await?;
@@ -200,6 +201,7 @@ async fn run(
     if cancelled || ctx.cancel.load(Ordering::Relaxed) {
         report.status = ImportStatus::Cancelled;
         writer.finish(None).await?;
+        let archive = serde_json::json!({ "state": "not_archived", "note": "the import was cancelled" });
         let summary = summary_json(report, &archive).to_string();
         let mut conn = store.acquire().await?;
         muster_store::set_import_status(&mut conn, id, ImportStatus::Cancelled.as_str(), (ctx.now)(), Some(&summary)).await?;
@@ -214,6 +216,20 @@ async fn run(
     };
     if report.status == ImportStatus::Rejected && state.writing == Writing::Data {
         writer.send(Message::Discard).await;
+    }
+    // After the data savepoint (or its rollback): the archive is kept whatever the outcome.
+    let (pieces, mut archive) = archive_job.finish(&read).await;
+    if let Some(mut pieces) = pieces {
+        loop {
+            match pieces.next(id, backend) {
+                Ok(Some(piece)) => writer.send(Message::Writes(piece)).await,
+                Ok(None) => break,
+                Err(e) => {
+                    archive = serde_json::json!({ "state": "not_archived", "note": format!("the archive copy could not be read back: {e}") });
+                    break;
+                }
+            }
+        }
     }
     let mut finish = PreparedWrites::new(backend);
     finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));

@@ -282,24 +282,22 @@ fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
 pub async fn download_archive(store: &Store, id: i64, out: &mut dyn Write) -> Result<u64, HistoryError> {
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
-    let mut after = 0;
-    let mut written = 0u64;
-    loop {
-        let pieces = muster_store::read_archive(&mut conn, id, after, 8).await?;
-        let Some(&(last, _)) = pieces.last() else { break };
-        for (_, data) in pieces {
-            out.write_all(&data)?;
-            written += data.len() as u64;
-        }
-        after = last;
-    }
-    if after == 0 {
-        let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
+    let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
+    let mut counted = CountingWriter { inner: out, written: 0 };
+    let pieces = if summary["archive"]["compression"].as_str() == Some("deflate") {
+        let mut inflate = flate2::write::DeflateDecoder::new(&mut counted);
+        let pieces = copy_archive(&mut conn, id, &mut inflate).await?;
+        inflate.try_finish()?;
+        pieces
+    } else {
+        copy_archive(&mut conn, id, &mut counted).await?
+    };
+    counted.flush()?;
+    if pieces == 0 {
         let reason = summary["archive"]["note"].as_str().unwrap_or("nothing was archived for it").to_owned();
         return Err(HistoryError::NoArchive { id, reason });
     }
-    out.flush()?;
-    Ok(written)
+    Ok(counted.written)
 }
 
 /// What `error_workbook` wrote.
@@ -353,4 +351,37 @@ pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Re
         format: written.format.extension(),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
+}
+
+/// Writes the stored pieces of an archive to `sink` in order; returns how many there were.
+async fn copy_archive(conn: &mut muster_store::Connection, id: i64, sink: &mut dyn Write) -> Result<u64, HistoryError> {
+    let mut after = 0;
+    let mut count = 0;
+    loop {
+        let pieces = muster_store::read_archive(conn, id, after, 8).await?;
+        let Some(&(last, _)) = pieces.last() else { return Ok(count) };
+        for (_, data) in pieces {
+            sink.write_all(&data)?;
+            count += 1;
+        }
+        after = last;
+    }
+}
+
+/// Counts the bytes that reach the caller's writer (after decompression).
+struct CountingWriter<'a> {
+    inner: &'a mut dyn Write,
+    written: u64,
+}
+
+impl Write for CountingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use muster_store::{
-    Backend, Catalog, CatalogTable, ChunkTable, ImportOutcome, NamedKind, NamedRecord, NewImport, PreparedWrites, RoleRecord, Store,
-    StoreError, Transaction, UserRecord,
+    Backend, Catalog, CatalogTable, ChunkTable, Connection, ImportOutcome, NamedKind, NamedRecord, NewImport, PreparedWrites, RoleRecord,
+    Store, StoreError, UserRecord,
 };
 use serde::Serialize;
 
@@ -88,7 +88,10 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
         revert_of: Some(id),
     };
     let revert_id = history::begin(store, &new).await?;
-    let mut tx = store.begin().await?;
+    // The revert checks every reference it writes (see `Undo`), so it may run where the
+    // database does not: on SQLite that makes its deletes several times cheaper.
+    let mut conn = store.acquire_self_checking().await?;
+    let mut tx = muster_store::begin_on(&mut conn).await?;
     if !muster_store::claim_status(&mut tx, id, "applied", "reverted", now, Some(revert_id)).await? {
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
@@ -110,6 +113,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
             conflicts: Vec::new(),
         },
         catalog_changes: Vec::new(),
+        catalog: muster_store::load_catalog(&mut tx).await?,
     };
     if let Err(error) = undo.users(store, &mut tx, id, ctx).await {
         // Nothing of the revert is kept; its own entry says why it stopped.
@@ -139,12 +143,18 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     Ok(report)
 }
 
+/// The revert in progress. It runs on a connection without foreign-key enforcement on SQLite
+/// (`Store::acquire_self_checking`), so it keeps integrity itself: users are deleted with their
+/// memberships, a user is restored only if the department, roles and groups of its earlier
+/// image still exist, and a catalog entry is deleted only when nothing references it.
 struct Undo {
     backend: Backend,
     force: bool,
     report: RevertReport,
     /// Catalog entries of the journal, undone after the users: (sheet, change).
     catalog_changes: Vec<(String, Change)>,
+    /// The catalog when the revert started.
+    catalog: Catalog,
 }
 
 impl Undo {
@@ -164,7 +174,7 @@ impl Undo {
     /// connection of its own while this one deletes and restores, so both cores work (the
     /// reads see the store as committed, before the revert, which is all they need: each
     /// record appears once in a journal).
-    async fn users(&mut self, store: &Store, tx: &mut Transaction, id: i64, ctx: &Context) -> Result<(), RevertError> {
+    async fn users(&mut self, store: &Store, tx: &mut Connection, id: i64, ctx: &Context) -> Result<(), RevertError> {
         let mut staged = read_ahead(store.acquire().await?, id);
         while let Some(next) = staged.recv().await {
             if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
@@ -176,7 +186,7 @@ impl Undo {
         Ok(())
     }
 
-    async fn user_chunk(&mut self, tx: &mut Transaction, chunk: ChangeChunk, mut current: HashMap<String, UserRecord>) -> Result<(), StoreError> {
+    async fn user_chunk(&mut self, tx: &mut Connection, chunk: ChangeChunk, mut current: HashMap<String, UserRecord>) -> Result<(), StoreError> {
         let mut delete = Vec::new();
         let mut restore = Vec::new();
         for change in chunk.changes {
@@ -194,6 +204,10 @@ impl Undo {
                     }
                 }
                 (Some(before), now) => {
+                    if let Some(missing) = self.missing_reference(before) {
+                        self.conflict(&chunk.sheet, &change, &missing, false);
+                        continue;
+                    }
                     let reason = if now.is_none() { "deleted since the import" } else { "changed since the import" };
                     if untouched || self.conflict(&chunk.sheet, &change, reason, true) {
                         restore.push(before.clone());
@@ -209,9 +223,22 @@ impl Undo {
         writes.execute(tx).await
     }
 
+    /// A reference of a user's earlier image that no longer exists (deleted after the import):
+    /// such a user cannot be restored, forced or not.
+    fn missing_reference(&self, user: &UserRecord) -> Option<String> {
+        if let Some(department) = user.department_key.as_ref().filter(|d| !self.catalog.departments.contains_key(*d)) {
+            return Some(format!("its earlier department `{department}` no longer exists; left alone"));
+        }
+        if let Some(role) = user.role_keys.iter().find(|r| !self.catalog.roles.contains_key(*r)) {
+            return Some(format!("its earlier role `{role}` no longer exists; left alone"));
+        }
+        let group = user.group_keys.iter().find(|g| !self.catalog.groups.contains_key(*g))?;
+        Some(format!("its earlier group `{group}` no longer exists; left alone"))
+    }
+
     /// Undoes the catalog entries: created ones removed unless something else uses them,
     /// changed ones restored.
-    async fn catalog(&mut self, tx: &mut Transaction) -> Result<(), StoreError> {
+    async fn catalog(&mut self, tx: &mut Connection) -> Result<(), StoreError> {
         let catalog = muster_store::load_catalog(tx).await?;
         let changes = std::mem::take(&mut self.catalog_changes);
         let mut removals: Vec<(CatalogTable, String, String, Change)> = Vec::new();
@@ -335,5 +362,76 @@ impl CatalogRestore {
         writes.upsert_named(NamedKind::Department, &self.departments);
         writes.upsert_named(NamedKind::Group, &self.groups);
         writes.upsert_roles(&self.roles);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn undo_with(catalog: Catalog) -> Undo {
+        let report = RevertReport {
+            revert_id: 2,
+            import_id: 1,
+            status: "applied",
+            forced: true,
+            removed: 0,
+            restored: 0,
+            already_gone: 0,
+            conflict_count: 0,
+            conflicts: Vec::new(),
+        };
+        Undo { backend: Backend::Sqlite, force: true, report, catalog_changes: Vec::new(), catalog }
+    }
+
+    fn named(key: &str) -> NamedRecord {
+        NamedRecord { name_key: key.into(), name: key.into(), description: String::new(), created_at: 0, updated_at: 0 }
+    }
+
+    fn user(department: Option<&str>, roles: &[&str], groups: &[&str]) -> UserRecord {
+        UserRecord {
+            username_key: "alice".into(),
+            username: "alice".into(),
+            name: "Alice".into(),
+            email: None,
+            email_key: None,
+            phone: None,
+            department_key: department.map(str::to_owned),
+            active: true,
+            ignore_mfa: false,
+            locale: None,
+            timezone: None,
+            password_hash: "!provisional".into(),
+            created_at: 0,
+            updated_at: 0,
+            last_login_at: None,
+            role_keys: roles.iter().map(|r| (*r).to_owned()).collect(),
+            group_keys: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_user_is_restored_only_onto_references_that_still_exist() {
+        let mut catalog = Catalog::default();
+        catalog.departments.insert("sales".into(), named("sales"));
+        catalog.groups.insert("staff".into(), named("staff"));
+        catalog.roles.insert("viewer".into(), RoleRecord { named: named("viewer"), permissions: Vec::new() });
+        let undo = undo_with(catalog);
+        assert_eq!(undo.missing_reference(&user(Some("sales"), &["viewer"], &["staff"])), None);
+        assert_eq!(undo.missing_reference(&user(None, &[], &[])), None);
+        let gone = |u: &UserRecord| undo.missing_reference(u).unwrap_or_default();
+        assert!(gone(&user(Some("ops"), &[], &[])).contains("department `ops`"));
+        assert!(gone(&user(None, &["auditor"], &[])).contains("role `auditor`"));
+        assert!(gone(&user(None, &[], &["emea"])).contains("group `emea`"));
+    }
+
+    #[test]
+    fn a_forced_revert_overrides_changes_but_never_a_missing_reference() {
+        let mut undo = undo_with(Catalog::default());
+        let change = Change::User { row: 2, key: "alice".into(), before: None, after: None, fp: String::new() };
+        assert!(undo.conflict("users", &change, "changed since the import", true));
+        assert!(!undo.conflict("users", &change, "its earlier role `x` no longer exists", false));
+        assert_eq!(undo.report.conflict_count, 2);
+        assert_eq!(undo.report.conflicts.iter().map(|c| c.forced).collect::<Vec<_>>(), [true, false]);
     }
 }

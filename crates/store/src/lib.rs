@@ -35,6 +35,13 @@ pub type PooledConnection = sqlx::pool::PoolConnection<sqlx::Any>;
 /// A transaction on either backend, owned (not borrowing the store), so a task can hold it.
 pub type Transaction = sqlx::Transaction<'static, sqlx::Any>;
 
+/// A transaction on a connection the caller holds (see `Store::acquire_self_checking`).
+pub type BorrowedTransaction<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+pub async fn begin_on(conn: &mut PooledConnection) -> Result<BorrowedTransaction<'_>> {
+    Ok(sqlx::Connection::begin(&mut **conn).await?)
+}
+
 /// Marks a point inside a transaction that `rollback_to_savepoint` can return to, undoing what
 /// came after while keeping the transaction (an atomic import that fails part-way keeps its
 /// history rows but drops its data writes).

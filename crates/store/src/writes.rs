@@ -143,14 +143,23 @@ impl PreparedWrites {
         self.replace_memberships(Membership::Groups, keys, groups);
     }
 
-    /// Deletes users by key; their memberships go with them (ON DELETE CASCADE).
+    /// Deletes users by key with their memberships, explicitly rather than by ON DELETE CASCADE
+    /// (one statement per thousand users instead of SQLite's per-row cascade programs), so it is
+    /// correct on a connection without foreign-key enforcement too.
     pub fn delete_users(&mut self, keys: Vec<String>) {
+        for (table, _) in [Membership::Roles.table_and_column(), Membership::Groups.table_and_column()] {
+            self.delete_in(table, "username_key", keys.clone());
+        }
         self.delete_in("users", "username_key", keys);
     }
 
-    /// Deletes departments, groups or roles by key (memberships and grants cascade; the caller
-    /// makes sure no user still belongs to a department it deletes).
+    /// Deletes departments, groups or roles by key, a role with its grants. The caller makes
+    /// sure nothing uses them any more (no cascade is relied on: see
+    /// `Store::acquire_self_checking`).
     pub fn delete_catalog(&mut self, table: CatalogTable, keys: Vec<String>) {
+        if table == CatalogTable::Roles {
+            self.delete_in("role_permissions", "role_key", keys.clone());
+        }
         self.delete_in(table.table(), "name_key", keys);
     }
 
