@@ -13,19 +13,25 @@ pub struct Position {
     pub column: Option<String>,
 }
 
+/// Something about a place in the file: a problem (`Issue`) or a warning (`Warning`). It
+/// serialises as the position's fields plus `message`, the kind's text, and displays as
+/// "sheet, row N, column C: message".
 #[derive(Debug, Serialize)]
-pub struct Issue {
+pub struct Positioned<K: std::fmt::Display> {
     #[serde(flatten)]
     pub position: Position,
     #[serde(rename = "message", serialize_with = "display")]
-    pub kind: IssueKind,
+    pub kind: K,
 }
 
-fn display<S: Serializer>(kind: &IssueKind, serializer: S) -> Result<S::Ok, S::Error> {
+/// A problem that stops its row (or the file).
+pub type Issue = Positioned<IssueKind>;
+
+fn display<K: std::fmt::Display, S: Serializer>(kind: &K, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(kind)
 }
 
-impl std::fmt::Display for Issue {
+impl<K: std::fmt::Display> std::fmt::Display for Positioned<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = &self.position;
         write!(f, "{}", p.sheet)?;

@@ -38,7 +38,7 @@ pub use journal::LoggedIssue;
 pub use revert::{revert_import, RevertError, RevertReport};
 pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
 pub use warnings::{Warning, WarningKind};
-pub use issue::{Issue, IssueKind, Position};
+pub use issue::{Issue, IssueKind, Position, Positioned};
 pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
 pub use apply::{import_file, ImportError};
 pub use template::{write_template, TemplateError, TemplateKind};

@@ -2,39 +2,15 @@
 //! which do not stop the import. Like issues they are data — a position and a kind.
 
 use muster_domain::{near_duplicate, Permission};
-use serde::{Serialize, Serializer};
 
-use crate::issue::Position;
+use crate::issue::Positioned;
 
 /// Permissions whose grant deserves a second look: they let the holder change accounts, roles
 /// or credentials (SPEC §3.1 "rows that grant privileged roles").
 pub(crate) const PRIVILEGED: [Permission; 3] = [Permission::UsersWrite, Permission::RolesWrite, Permission::UsersCredentials];
 
-#[derive(Debug, Serialize)]
-pub struct Warning {
-    #[serde(flatten)]
-    pub position: Position,
-    #[serde(rename = "message", serialize_with = "display")]
-    pub kind: WarningKind,
-}
-
-fn display<S: Serializer>(kind: &WarningKind, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(kind)
-}
-
-impl std::fmt::Display for Warning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let p = &self.position;
-        write!(f, "{}", p.sheet)?;
-        if p.row > 0 {
-            write!(f, ", row {}", p.row)?;
-        }
-        if let Some(column) = &p.column {
-            write!(f, ", column {column}")?;
-        }
-        write!(f, ": {}", self.kind)
-    }
-}
+/// Something to look at before applying; it does not stop the row.
+pub type Warning = Positioned<WarningKind>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarningKind {

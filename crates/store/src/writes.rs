@@ -108,15 +108,9 @@ impl PreparedWrites {
     /// Updates existing users: every column an import sets (memberships are written
     /// separately). `created_at` and `last_login_at` are kept: an import never changes them.
     pub fn upsert_users(&mut self, users: Vec<UserRecord>) {
-        self.write_users(
-            users,
-            " ON CONFLICT (username_key) DO UPDATE SET \
-             username = excluded.username, name = excluded.name, email = excluded.email, \
-             email_key = excluded.email_key, phone = excluded.phone, \
-             department_key = excluded.department_key, active = excluded.active, \
-             ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
-             password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-        );
+        // An import never changes them.
+        let kept = ["username_key", "created_at", "last_login_at"];
+        self.write_users(users, &on_conflict_update(&kept));
     }
 
     /// Puts users back exactly as they were, `created_at` and `last_login_at` included, with
@@ -129,16 +123,7 @@ impl PreparedWrites {
             roles.extend(std::mem::take(&mut user.role_keys).into_iter().map(|k| (user.username_key.clone(), k)));
             groups.extend(std::mem::take(&mut user.group_keys).into_iter().map(|k| (user.username_key.clone(), k)));
         }
-        self.write_users(
-            users,
-            " ON CONFLICT (username_key) DO UPDATE SET \
-             username = excluded.username, name = excluded.name, email = excluded.email, \
-             email_key = excluded.email_key, phone = excluded.phone, \
-             department_key = excluded.department_key, active = excluded.active, \
-             ignore_mfa = excluded.ignore_mfa, locale = excluded.locale, timezone = excluded.timezone, \
-             password_hash = excluded.password_hash, created_at = excluded.created_at, \
-             updated_at = excluded.updated_at, last_login_at = excluded.last_login_at",
-        );
+        self.write_users(users, &on_conflict_update(&["username_key"]));
         self.replace_memberships(Membership::Roles, keys.clone(), roles);
         self.replace_memberships(Membership::Groups, keys, groups);
     }
@@ -229,6 +214,12 @@ impl PreparedWrites {
             self.statements.push(Statement { sql, args });
         }
     }
+}
+
+/// The `ON CONFLICT` clause of a users upsert that sets every column but `kept`.
+fn on_conflict_update(kept: &[&str]) -> String {
+    let set: Vec<String> = USER_COLUMNS.iter().filter(|c| !kept.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+    format!(" ON CONFLICT (username_key) DO UPDATE SET {}", set.join(", "))
 }
 
 /// Adds an owned value, so the driver has nothing left to copy when the statement runs.
