@@ -138,13 +138,14 @@ impl Checker {
     async fn check_chunk(&mut self, tx: &mut Transaction, chunk: &ChangeChunk) -> Result<(), StoreError> {
         let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
         let current: HashMap<String, UserRecord> = muster_store::fetch_users(tx, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
-        let mut emails: Vec<(&str, &str)> = Vec::new();
-        for change in &chunk.changes {
+        // (e-mail key, index of the change that assigns it) for e-mails that change hands.
+        let mut emails: Vec<(&str, usize)> = Vec::new();
+        for (index, change) in chunk.changes.iter().enumerate() {
             let reason = match change {
                 Change::User { key, before, after, .. } => {
                     if let Some(email) = after.as_ref().and_then(|a| a.email_key.as_deref()) {
                         if before.as_ref().and_then(|b| b.email_key.as_deref()) != Some(email) {
-                            emails.push((email, key));
+                            emails.push((email, index));
                         }
                     }
                     user_drift(before.as_ref(), current.get(key))
@@ -159,12 +160,11 @@ impl Checker {
         }
         let email_keys: Vec<&str> = emails.iter().map(|(e, _)| *e).collect();
         let owners = muster_store::email_owners(tx, &email_keys).await?;
-        for (email, user) in emails {
-            if let Some(owner) = owners.get(email).filter(|owner| owner.as_str() != user) {
-                if let Some(change) = chunk.changes.iter().find(|c| c.key() == user) {
-                    let reason = format!("e-mail `{email}` now belongs to user `{owner}`");
-                    self.conflict(&chunk.sheet, &change.clone(), reason);
-                }
+        for (email, index) in emails {
+            let change = &chunk.changes[index];
+            if let Some(owner) = owners.get(email).filter(|owner| owner.as_str() != change.key()) {
+                let reason = format!("e-mail `{email}` now belongs to user `{owner}`");
+                self.conflict(&chunk.sheet, change, reason);
             }
         }
         Ok(())

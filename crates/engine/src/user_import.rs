@@ -154,7 +154,7 @@ impl UserPlanner {
         for (row, user) in rows {
             let old = lookup.existing.remove(user.username.key());
             let secret = user.password.is_some() || user.password_hash.is_some();
-            match self.check_row(row, user, old, &lookup.owners) {
+            match self.check_row(row, user, old, &lookup.owners, secret) {
                 // Settled at once when nothing changed and no password needs checking: most rows
                 // of a re-import, which then cost no further moves.
                 Ok(c) if c.password.is_none() && c.unchanged() => report.unchanged_row(row, &c.record.username_key),
@@ -196,6 +196,7 @@ impl UserPlanner {
         user: UserRow,
         existing: Option<UserRecord>,
         owners: &HashMap<String, String>,
+        secret: bool,
     ) -> Result<Candidate, Vec<Issue>> {
         let mut issues = Vec::new();
         let key = user.username.key();
@@ -231,7 +232,6 @@ impl UserPlanner {
         if !issues.is_empty() {
             return Err(issues);
         }
-        let secret = user.password.is_some() || user.password_hash.is_some();
         let mut record = self.merge(row, &user, existing.as_ref());
         if let Some(hash) = secrets.imported_hash {
             record.password_hash = hash;

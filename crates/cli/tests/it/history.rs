@@ -135,6 +135,18 @@ fn a_stale_preview_is_refused_naming_the_records(store: &Store) {
     assert_eq!(entry(store, id)["status"], "dry_run", "it can be previewed again");
 }
 
+fn a_preview_whose_email_was_taken_since_is_refused(store: &Store) {
+    let file = store.file("carol.csv", "Username,Name,E-mail\ncarol,Carol,carol@example.com\n");
+    let id = id_of(&store.import(&file, &["--dry-run"]).json());
+    store.import_csv_ok("dave.csv", "Username,Name,E-mail\ndave,Dave,carol@example.com\n", &[]);
+    let out = store.run(&["imports", "apply", &id.to_string(), "--json"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let refused = out.json();
+    assert_eq!(refused["conflicts"][0]["key"], "carol");
+    assert!(refused["conflicts"][0]["reason"].as_str().unwrap().contains("now belongs to user `dave`"), "{refused}");
+    assert_eq!(store.table("users", &[]).keys(), vec!["dave"]);
+}
+
 fn revert_restores_fields_and_memberships_once(store: &Store) {
     setup(store);
     store.group("emea");
@@ -269,6 +281,7 @@ both!(
     the_archive_never_holds_a_secret,
     a_preview_is_applied_exactly_once,
     a_stale_preview_is_refused_naming_the_records,
+    a_preview_whose_email_was_taken_since_is_refused,
     revert_restores_fields_and_memberships_once,
     revert_reports_later_changes_as_conflicts,
     forced_revert_overrides_conflicts,
