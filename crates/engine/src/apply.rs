@@ -168,37 +168,12 @@ async fn run(
         writing: if options.dry_run { Writing::Plan } else { Writing::Data },
         chunks: ChunkCounter { id, changes: 0, failures: 0 },
         rows_done: 0,
+        backend,
     };
-    let mut cancelled = false;
-    while let Some(stage) = staged.recv().await {
-        if ctx.cancel.load(Ordering::Relaxed) {
-            cancelled = true;
-            break;
-        }
-        match stage {
-            Staged::Opened(opened) => state.open_sheet(opened, report),
-            Staged::Started(map, catalog) => state.start_planner(map, catalog, options, now),
-            Staged::Linked(previous) => report.fixes_import_id = report.fixes_import_id.or(Some(previous)),
-            Staged::Fatal(issue) => {
-                state.file_failed = true;
-                report.push_issue(issue);
-            }
-            Staged::Failed(error) => return Err(error.into()),
-            Staged::Batch(batch) => {
-                state.rows_done += batch.rows;
-                let want_data = |report: &ImportReport| state.writing == Writing::Data && !state.file_failed && (options.partial || !report.has_failures());
-                let data = state.planner.as_mut().and_then(|planner| plan_batch(planner, batch, report, ctx, backend, &want_data));
-                let writes = state.record_batch(data, report, options, &writer, backend).await;
-                if !writes.is_empty() {
-                    writer.send(Message::Writes(writes)).await;
-                }
-                ctx.progress.rows_done(state.rows_done);
-            }
-        }
-    }
+    let cancelled = drive(&mut staged, &mut state, &writer, report, options, ctx, now).await?;
     drop(staged);
     report.close_sheet();
-    if cancelled || ctx.cancel.load(Ordering::Relaxed) {
+    if cancelled {
         report.status = ImportStatus::Cancelled;
         writer.finish(None).await?;
         let archive = serde_json::json!({ "state": "not_archived", "note": "the import was cancelled" });
@@ -218,19 +193,7 @@ async fn run(
         writer.send(Message::Discard).await;
     }
     // After the data savepoint (or its rollback): the archive is kept whatever the outcome.
-    let (pieces, mut archive) = archive_job.finish(&read).await;
-    if let Some(mut pieces) = pieces {
-        loop {
-            match pieces.next(id, backend) {
-                Ok(Some(piece)) => writer.send(Message::Writes(piece)).await,
-                Ok(None) => break,
-                Err(e) => {
-                    archive = serde_json::json!({ "state": "not_archived", "note": format!("the archive copy could not be read back: {e}") });
-                    break;
-                }
-            }
-        }
-    }
+    let archive = store_archive(archive_job, &writer, id, &read, backend).await;
     let mut finish = PreparedWrites::new(backend);
     finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
     writer.finish(Some(finish)).await?;
@@ -239,6 +202,59 @@ async fn run(
         store.refresh_statistics().await?;
     }
     Ok(())
+}
+
+/// Runs the planner over the staged events until the file ends; returns whether the import was
+/// cancelled on the way.
+async fn drive(
+    staged: &mut mpsc::Receiver<Staged>,
+    state: &mut PipelineState,
+    writer: &Writer,
+    report: &mut ImportReport,
+    options: &ImportOptions,
+    ctx: &Context,
+    now: i64,
+) -> Result<bool, ImportError> {
+    let backend = state.backend;
+    while let Some(stage) = staged.recv().await {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        match stage {
+            Staged::Opened(opened) => state.open_sheet(opened, report),
+            Staged::Started(map, catalog) => state.start_planner(map, catalog, options, now),
+            Staged::Linked(previous) => report.fixes_import_id = report.fixes_import_id.or(Some(previous)),
+            Staged::Fatal(issue) => {
+                state.file_failed = true;
+                report.push_issue(issue);
+            }
+            Staged::Failed(error) => return Err(error.into()),
+            Staged::Batch(batch) => {
+                state.rows_done += batch.rows;
+                let want_data = |report: &ImportReport| state.writing == Writing::Data && !state.file_failed && (options.partial || !report.has_failures());
+                let data = state.planner.as_mut().and_then(|planner| plan_batch(planner, batch, report, ctx, backend, &want_data));
+                let writes = state.record_batch(data, report, options, writer, backend).await;
+                if !writes.is_empty() {
+                    writer.send(Message::Writes(writes)).await;
+                }
+                ctx.progress.rows_done(state.rows_done);
+            }
+        }
+    }
+    Ok(ctx.cancel.load(Ordering::Relaxed))
+}
+
+/// Sends the archive copy to the writer piece by piece; returns its description.
+async fn store_archive(job: upload::ArchiveJob, writer: &Writer, id: i64, read: &ReadOptions, backend: Backend) -> serde_json::Value {
+    let (pieces, archive) = job.finish(read).await;
+    let Some(mut pieces) = pieces else { return archive };
+    loop {
+        match pieces.next(id, backend) {
+            Ok(Some(piece)) => writer.send(Message::Writes(piece)).await,
+            Ok(None) => return archive,
+            Err(e) => return serde_json::json!({ "state": "not_archived", "note": format!("the archive copy could not be read back: {e}") }),
+        }
+    }
 }
 
 /// Warns when the same bytes were already applied by an earlier import.
@@ -288,6 +304,7 @@ struct ChunkCounter {
 }
 
 struct PipelineState {
+    backend: Backend,
     planner: Option<Planner>,
     sheet: String,
     file_failed: bool,
@@ -450,20 +467,20 @@ async fn stage_batch(reads: &mut Connection, rows: Vec<source::Parsed>, users: b
 }
 
 /// What the writer task is asked to do, in order.
-pub(crate) enum Message {
+enum Message {
     Writes(PreparedWrites),
     /// Roll the data back to the savepoint (the import will not apply); keep the transaction.
     Discard,
 }
 
 /// The task that owns the import's transaction and applies batches in order.
-pub(crate) struct Writer {
+struct Writer {
     messages: mpsc::Sender<Message>,
     task: tokio::task::JoinHandle<Result<muster_store::Transaction, StoreError>>,
 }
 
 impl Writer {
-    pub(crate) async fn start(store: &Store) -> Result<Writer, StoreError> {
+    async fn start(store: &Store) -> Result<Writer, StoreError> {
         let mut tx = store.begin().await?;
         muster_store::savepoint(&mut tx, DATA_SAVEPOINT).await?;
         // Two batches in flight bound the memory while letting planning run ahead of writing.
@@ -480,7 +497,7 @@ impl Writer {
         Ok(Writer { messages, task })
     }
 
-    pub(crate) async fn send(&self, message: Message) {
+    async fn send(&self, message: Message) {
         // A send fails only when the task ended early after a failed write; `finish` reports
         // that error, and the planner may as well finish validating the file meanwhile.
         let _ = self.messages.send(message).await;
@@ -488,7 +505,7 @@ impl Writer {
 
     /// Waits for every queued write, runs `last` and commits; without `last`, rolls everything
     /// back (a cancelled import).
-    pub(crate) async fn finish(self, last: Option<PreparedWrites>) -> Result<(), StoreError> {
+    async fn finish(self, last: Option<PreparedWrites>) -> Result<(), StoreError> {
         drop(self.messages);
         let mut tx = match self.task.await {
             Ok(result) => result?,
