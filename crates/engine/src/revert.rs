@@ -58,19 +58,7 @@ pub enum RevertError {
 }
 
 pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -> Result<RevertReport, RevertError> {
-    let original = {
-        let mut conn = store.acquire().await?;
-        muster_store::import_record(&mut conn, id).await?.ok_or(RevertError::NotFound(id))?
-    };
-    if original.kind != "import" {
-        return Err(RevertError::NotAnImport(id));
-    }
-    if let Some(by) = original.reverted_by {
-        return Err(RevertError::AlreadyReverted { id, by });
-    }
-    if original.status != "applied" {
-        return Err(RevertError::NothingApplied { id, status: original.status });
-    }
+    let original = revertible(store, id).await?;
     let now = (ctx.now)();
     let new = NewImport {
         kind: "revert".into(),
@@ -141,6 +129,24 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     finish.execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(report)
+}
+
+/// The import's record, if it is one that can be reverted now.
+async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord, RevertError> {
+    let original = {
+        let mut conn = store.acquire().await?;
+        muster_store::import_record(&mut conn, id).await?.ok_or(RevertError::NotFound(id))?
+    };
+    if original.kind != "import" {
+        return Err(RevertError::NotAnImport(id));
+    }
+    if let Some(by) = original.reverted_by {
+        return Err(RevertError::AlreadyReverted { id, by });
+    }
+    if original.status != "applied" {
+        return Err(RevertError::NothingApplied { id, status: original.status });
+    }
+    Ok(original)
 }
 
 /// The revert in progress. It runs on a connection without foreign-key enforcement on SQLite
