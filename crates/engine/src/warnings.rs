@@ -14,9 +14,9 @@ pub type Warning = Positioned<WarningKind>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarningKind {
-    #[error("department `{0}` does not exist and will be created")]
+    #[error("department `{0}` does not exist yet: the import creates it")]
     NewDepartment(String),
-    #[error("group `{0}` does not exist and will be created")]
+    #[error("group `{0}` does not exist yet: the import creates it")]
     NewGroup(String),
     #[error("new {entity} `{name}` looks like the existing `{existing}`: a typo or an accent variant?")]
     NearDuplicate { entity: &'static str, name: String, existing: String },

@@ -33,7 +33,7 @@ fn a_preview_warns_without_failing(store: &Store) {
     let report = store.import(&file, &["--dry-run", "--create-groups"]).json();
     assert_counts(&report, 3, 0, 0, 0);
     assert_eq!(report["issue_count"], 0, "warnings are not errors: {report}");
-    assert!(has(&report, 2, "Department", "department `Sale` does not exist and will be created"), "{:?}", messages(&report));
+    assert!(has(&report, 2, "Department", "department `Sale` does not exist yet: the import creates it"), "{:?}", messages(&report));
     assert!(has(&report, 2, "Department", "looks like the existing `Sales`"), "{:?}", messages(&report));
     assert!(has(&report, 2, "User group", "looks like the existing `Support Team`"), "{:?}", messages(&report));
     assert!(has(&report, 3, "Username", "looks like `alice`"), "{:?}", messages(&report));
