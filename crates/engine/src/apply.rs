@@ -75,7 +75,7 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
     let upload = Upload::inspect(path, limit).map_err(unreadable)?;
     let now = (ctx.now)();
     let new = NewImport {
-        kind: "import".into(),
+        kind: history::KIND_IMPORT.into(),
         actor: ctx.actor.clone(),
         owner: history::owner(),
         started_at: now,
@@ -184,7 +184,7 @@ async fn run(
     }
     report.status = if options.dry_run {
         ImportStatus::DryRun
-    } else if state.file_failed || (report.has_failures() && !options.partial) {
+    } else if !may_apply(state.file_failed, report, options) {
         ImportStatus::Rejected
     } else {
         ImportStatus::Applied
@@ -231,7 +231,7 @@ async fn drive(
             Staged::Failed(error) => return Err(error.into()),
             Staged::Batch(batch) => {
                 state.rows_done += batch.rows;
-                let want_data = |report: &ImportReport| state.writing == Writing::Data && !state.file_failed && (options.partial || !report.has_failures());
+                let want_data = |report: &ImportReport| state.writing == Writing::Data && may_apply(state.file_failed, report, options);
                 let data = state.planner.as_mut().and_then(|planner| plan_batch(planner, batch, report, ctx, backend, &want_data));
                 let writes = state.record_batch(data, report, options, writer, backend).await;
                 if !writes.is_empty() {
@@ -355,8 +355,7 @@ impl PipelineState {
         backend: Backend,
     ) -> PreparedWrites {
         let log = std::mem::take(&mut report.log);
-        let may_apply = !self.file_failed && (options.partial || !report.has_failures());
-        if self.writing == Writing::Data && !may_apply {
+        if self.writing == Writing::Data && !may_apply(self.file_failed, report, options) {
             writer.send(Message::Discard).await;
             self.writing = Writing::Discarded;
         }
@@ -520,6 +519,12 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Whether the import can still be applied: the file was read to its end so far, and either no
+/// row failed or the import is partial.
+fn may_apply(file_failed: bool, report: &ImportReport, options: &ImportOptions) -> bool {
+    !file_failed && (options.partial || !report.has_failures())
 }
 
 /// Plans one batch and returns its data writes when `want_data` says, after planning, that

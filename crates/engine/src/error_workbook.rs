@@ -12,30 +12,16 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use muster_domain::headers::is_errors_header;
-use muster_domain::is_secret_header;
+use muster_domain::{is_errors_header, is_secret_header};
 use muster_sheets::{
     Cell, Format, ReadError, ReadOptions, Row, Workbook, WorkbookWriter, WriteError,
 };
 use rust_xlsxwriter::{Color, Note, XlsxError};
 
-/// One problem of a failed row. `column` is the header text as in the file; `None` for a problem
-/// of the row as a whole.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CellProblem {
-    pub column: Option<String>,
-    pub message: String,
-}
-
-/// A row that failed, by the row number a spreadsheet program shows (0 = the file as a whole).
-/// `secret_lost` says the row had a password or hash that the archive blanked, so the fixed row
-/// must supply it again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct FailedRow {
-    pub row: u64,
-    pub problems: Vec<CellProblem>,
-    pub secret_lost: bool,
-}
+// The failed rows come as the history stores them: a row number (0 = the file as a whole), its
+// problems (header text as in the file, or none for the row as a whole), and whether the row had
+// a password or hash that the archive blanked, so the fixed row must supply it again.
+use crate::journal::FailedRowLog;
 
 /// What was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +69,7 @@ pub(crate) fn write_error_workbook(
     archive: &Path,
     read: &ReadOptions,
     import_id: i64,
-    failed: &BTreeMap<String, Vec<FailedRow>>,
+    failed: &BTreeMap<String, Vec<FailedRowLog>>,
     out: &Path,
 ) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
     let mut book = Workbook::open(archive, read).map_err(ErrorWorkbookError::Read)?;
@@ -133,13 +119,13 @@ pub(crate) fn linked_import(errors_cell: &str) -> Option<i64> {
 }
 
 /// Failed rows of one sheet by row number; several entries for one row are merged when written.
-type SheetFailures<'a> = BTreeMap<u64, Vec<&'a FailedRow>>;
+type SheetFailures<'a> = BTreeMap<u64, Vec<&'a FailedRowLog>>;
 
 /// Matches the caller's sheet names to the archive's, in workbook order. A CSV has one sheet,
 /// whatever the caller called it. Rows of a sheet the archive lacks are counted as skipped.
 fn by_archive_sheet<'a>(
     book: &Workbook,
-    failed: &'a BTreeMap<String, Vec<FailedRow>>,
+    failed: &'a BTreeMap<String, Vec<FailedRowLog>>,
 ) -> (Vec<(String, SheetFailures<'a>)>, u64) {
     let names = book.sheet_names();
     let csv = book.format() == Format::Csv;
@@ -170,7 +156,7 @@ fn by_archive_sheet<'a>(
     (sheets, skipped)
 }
 
-fn distinct_rows(rows: &[FailedRow]) -> u64 {
+fn distinct_rows(rows: &[FailedRowLog]) -> u64 {
     let mut numbers: Vec<u64> = rows.iter().map(|r| r.row).collect();
     numbers.sort_unstable();
     numbers.dedup();
@@ -224,16 +210,16 @@ struct RowText {
 }
 
 impl RowText {
-    fn errors(&self, row: u64, entries: &[&FailedRow]) -> String {
+    fn errors(&self, row: u64, entries: &[&FailedRowLog]) -> String {
         let mut parts: Vec<String> = entries
             .iter()
-            .flat_map(|entry| &entry.problems)
+            .flat_map(|entry| &entry.issues)
             .map(|p| match &p.column {
                 Some(column) => format!("{column}: {}", p.message),
                 None => p.message.clone(),
             })
             .collect();
-        if entries.iter().any(|entry| entry.secret_lost) {
+        if entries.iter().any(|entry| entry.secret) {
             parts.push(SECRET_LOST.to_owned());
         }
         let text = format!(
@@ -296,7 +282,7 @@ impl Columns {
     fn failed_row(
         &self,
         row: &Row,
-        entries: &[&FailedRow],
+        entries: &[&FailedRowLog],
         text: &RowText,
     ) -> (Vec<String>, BTreeMap<usize, Vec<String>>) {
         let mut cells: Vec<String> = self
@@ -307,7 +293,7 @@ impl Columns {
         cells.push(text.errors(row.number, entries));
         let mut notes: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         for entry in entries {
-            for problem in &entry.problems {
+            for problem in &entry.issues {
                 if let Some(column) = problem.column.as_deref().and_then(|c| self.find(c)) {
                     notes
                         .entry(column)
@@ -315,7 +301,7 @@ impl Columns {
                         .push(problem.message.clone());
                 }
             }
-            if entry.secret_lost {
+            if entry.secret {
                 self.note_secret_columns(&mut notes);
             }
         }
@@ -537,11 +523,12 @@ fn excel_sheet_name(name: &str, taken: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::LoggedIssue;
     use muster_domain::{map_headers, parse_user_row, Entity, Field};
     use std::io::Read;
 
-    fn problem(column: Option<&str>, message: &str) -> CellProblem {
-        CellProblem {
+    fn problem(column: Option<&str>, message: &str) -> LoggedIssue {
+        LoggedIssue {
             column: column.map(str::to_owned),
             message: message.to_owned(),
         }
@@ -579,26 +566,26 @@ mod tests {
         write_archive(path, format, &[("Users", &HEADERS, rows)]);
     }
 
-    fn failures(sheet: &str) -> BTreeMap<String, Vec<FailedRow>> {
+    fn failures(sheet: &str) -> BTreeMap<String, Vec<FailedRowLog>> {
         let rows = vec![
-            FailedRow {
+            FailedRowLog {
                 row: 5,
-                problems: vec![
+                issues: vec![
                     problem(None, "a new user needs a Name"),
                     problem(
                         Some("E-mail"),
                         "`=cmd|' /C calc'!A0` is not an e-mail address",
                     ),
                 ],
-                secret_lost: true,
+                secret: true,
             },
-            FailedRow {
+            FailedRowLog {
                 row: 3,
-                problems: vec![problem(
+                issues: vec![problem(
                     Some("E-mail"),
                     "`not-an-email` is not an e-mail address",
                 )],
-                secret_lost: false,
+                secret: false,
             },
         ];
         BTreeMap::from([(sheet.to_owned(), rows)])
@@ -779,10 +766,10 @@ mod tests {
         let mut failed = failures("Users");
         failed.insert(
             "Groups".into(),
-            vec![FailedRow {
+            vec![FailedRowLog {
                 row: 3,
-                problems: vec![problem(Some("Group"), "a name is required")],
-                secret_lost: false,
+                issues: vec![problem(Some("Group"), "a name is required")],
+                secret: false,
             }],
         );
         let out = dir.path().join("errors.xlsx");
@@ -808,17 +795,17 @@ mod tests {
         let mut failed = failures("Users");
         let rows = failed.get_mut("Users").unwrap();
         for row in [0, 1, 99] {
-            rows.push(FailedRow {
+            rows.push(FailedRowLog {
                 row,
-                problems: vec![problem(None, "whole file")],
-                secret_lost: false,
+                issues: vec![problem(None, "whole file")],
+                secret: false,
             });
         }
         // A second entry for row 3 is merged into one row.
-        rows.push(FailedRow {
+        rows.push(FailedRowLog {
             row: 3,
-            problems: vec![problem(Some("Name"), "second problem")],
-            secret_lost: false,
+            issues: vec![problem(Some("Name"), "second problem")],
+            secret: false,
         });
         let out = dir.path().join("errors.csv");
         let summary =
@@ -867,10 +854,10 @@ mod tests {
         );
         let failed = BTreeMap::from([(
             "Users".to_owned(),
-            vec![FailedRow {
+            vec![FailedRowLog {
                 row: 2,
-                problems: vec![problem(Some("Name"), "new")],
-                secret_lost: false,
+                issues: vec![problem(Some("Name"), "new")],
+                secret: false,
             }],
         )]);
         let out = dir.path().join("errors.csv");
@@ -906,10 +893,10 @@ mod tests {
             import_id: 1,
             max_chars: 30,
         };
-        let entry = FailedRow {
+        let entry = FailedRowLog {
             row: 2,
-            problems: vec![problem(None, &"x".repeat(100))],
-            secret_lost: false,
+            issues: vec![problem(None, &"x".repeat(100))],
+            secret: false,
         };
         let errors = text.errors(2, &[&entry]);
         assert_eq!(errors.chars().count(), 30);

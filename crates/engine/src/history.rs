@@ -13,10 +13,16 @@ use muster_store::{ChunkTable, ImportRecord, NewImport, Store, StoreError};
 use serde::Serialize;
 
 use crate::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
+use crate::report::ImportStatus;
 use crate::timefmt::rfc3339_utc;
 
+/// Record statuses beyond an import's own outcomes (`ImportStatus::as_str`).
 pub(crate) const RUNNING: &str = "running";
 pub(crate) const FAILED: &str = "failed";
+pub(crate) const REVERTED: &str = "reverted";
+/// Record kinds.
+pub(crate) const KIND_IMPORT: &str = "import";
+pub(crate) const KIND_REVERT: &str = "revert";
 
 /// This process, as written into the records it owns.
 pub(crate) fn owner() -> String {
@@ -190,8 +196,33 @@ pub enum HistoryError {
     Store(#[from] StoreError),
 }
 
-/// Chunks read per query while walking an import's plan or failures.
-const CHUNKS_PER_READ: i64 = 16;
+/// Chunks read per query while walking an import's plan or failures: four batches of 2,000.
+const CHUNKS_PER_READ: i64 = 4;
+
+/// Walks one chunk table of an import in order, a few chunks per query, parsing each.
+pub(crate) struct ChunkCursor {
+    id: i64,
+    table: ChunkTable,
+    after: i64,
+    pending: std::collections::VecDeque<(i64, String)>,
+}
+
+impl ChunkCursor {
+    pub fn new(id: i64, table: ChunkTable) -> ChunkCursor {
+        ChunkCursor { id, table, after: 0, pending: std::collections::VecDeque::new() }
+    }
+
+    /// The next chunk, or None after the last.
+    pub async fn next<T: serde::de::DeserializeOwned>(&mut self, conn: &mut muster_store::Connection) -> Result<Option<T>, HistoryError> {
+        if self.pending.is_empty() {
+            self.pending.extend(muster_store::read_chunks(conn, self.table, self.id, self.after, CHUNKS_PER_READ).await?);
+        }
+        let Some((seq, data)) = self.pending.pop_front() else { return Ok(None) };
+        self.after = seq;
+        let id = self.id;
+        serde_json::from_str(&data).map(Some).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })
+    }
+}
 
 pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportDetails, HistoryError> {
     let mut conn = store.acquire().await?;
@@ -241,18 +272,13 @@ pub(crate) async fn for_each_chunk<T: serde::de::DeserializeOwned>(
     table: ChunkTable,
     mut visit: impl FnMut(T) -> Result<bool, HistoryError>,
 ) -> Result<(), HistoryError> {
-    let mut after = 0;
-    loop {
-        let chunks = muster_store::read_chunks(conn, table, id, after, CHUNKS_PER_READ).await?;
-        let Some(&(last, _)) = chunks.last() else { return Ok(()) };
-        for (seq, data) in chunks {
-            let chunk: T = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
-            if !visit(chunk)? {
-                return Ok(());
-            }
+    let mut cursor = ChunkCursor::new(id, table);
+    while let Some(chunk) = cursor.next(conn).await? {
+        if !visit(chunk)? {
+            break;
         }
-        after = last;
     }
+    Ok(())
 }
 
 fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
@@ -282,15 +308,21 @@ fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
 pub async fn download_archive(store: &Store, id: i64, out: &mut dyn Write) -> Result<u64, HistoryError> {
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
+    write_archive(&mut conn, &record, out).await
+}
+
+/// Writes the archive of `record` to `out`, inflating it if it was stored deflated.
+async fn write_archive(conn: &mut muster_store::Connection, record: &ImportRecord, out: &mut dyn Write) -> Result<u64, HistoryError> {
+    let id = record.id;
     let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
     let mut counted = CountingWriter { inner: out, written: 0 };
     let pieces = if summary["archive"]["compression"].as_str() == Some("deflate") {
         let mut inflate = flate2::write::DeflateDecoder::new(&mut counted);
-        let pieces = copy_archive(&mut conn, id, &mut inflate).await?;
+        let pieces = copy_archive(conn, id, &mut inflate).await?;
         inflate.try_finish()?;
         pieces
     } else {
-        copy_archive(&mut conn, id, &mut counted).await?
+        copy_archive(conn, id, &mut counted).await?
     };
     counted.flush()?;
     if pieces == 0 {
@@ -313,25 +345,21 @@ pub struct ErrorWorkbookWritten {
 /// Writes the error workbook of import `id` to `out`: its failed rows, cut from the archived
 /// upload, with an `Errors` column (SPEC §3.5). Importing the fixed file links back to `id`.
 pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Result<ErrorWorkbookWritten, HistoryError> {
-    use crate::error_workbook::{write_error_workbook, CellProblem, FailedRow};
+    use crate::error_workbook::write_error_workbook;
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
-    let mut failed: std::collections::BTreeMap<String, Vec<FailedRow>> = std::collections::BTreeMap::new();
+    let mut failed: std::collections::BTreeMap<String, Vec<crate::journal::FailedRowLog>> = std::collections::BTreeMap::new();
     for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
-        let rows = failed.entry(chunk.sheet).or_default();
-        for r in chunk.rows {
-            let problems = r.issues.into_iter().map(|i| CellProblem { column: i.column, message: i.message }).collect();
-            rows.push(FailedRow { row: r.row, problems, secret_lost: r.secret });
-        }
+        failed.entry(chunk.sheet).or_default().extend(chunk.rows);
         Ok(true)
     })
     .await?;
-    drop(conn);
     if failed.is_empty() {
         return Err(HistoryError::NoFailedRows(id));
     }
     let mut archive = tempfile::NamedTempFile::new()?;
-    download_archive(store, id, archive.as_file_mut()).await?;
+    write_archive(&mut conn, &record, archive.as_file_mut()).await?;
+    drop(conn);
     let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
     let read = crate::upload::archive_read_options(&summary["archive"]);
     let target = out.to_owned();
@@ -340,7 +368,7 @@ pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Re
         .map_err(|join| StoreError::Interrupted(join.to_string()))?
         .map_err(|e| HistoryError::Workbook(e.to_string()))?;
     let mut notes = Vec::new();
-    if record.status == "rejected" {
+    if record.status == ImportStatus::Rejected.as_str() {
         notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or re-import it with --partial first"));
     }
     if written.rows_skipped > 0 {

@@ -12,7 +12,11 @@ use serde::Serialize;
 
 use crate::catalog_import::CatalogWrites;
 use crate::context::Context;
-use crate::history::HistoryError;
+use crate::history::{ChunkCursor, HistoryError, KIND_IMPORT};
+use crate::report::ImportStatus;
+
+const DRY_RUN: &str = ImportStatus::DryRun.as_str();
+const APPLIED: &str = ImportStatus::Applied.as_str();
 use crate::journal::{same_user, Change, ChangeChunk};
 use crate::user_import::UserWrites;
 
@@ -75,7 +79,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id).await?.ok_or(PlanError::NotFound(id))?
     };
-    if record.kind != "import" || record.status != "dry_run" {
+    if record.kind != KIND_IMPORT || record.status != DRY_RUN {
         return Err(if record.applied_at.is_some() {
             PlanError::AlreadyApplied { id }
         } else {
@@ -88,26 +92,20 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
     }
     let now = (ctx.now)();
     let mut tx = store.begin().await?;
-    if !muster_store::claim_status(&mut tx, id, "dry_run", "applied", now, None).await? {
+    if !muster_store::claim_status(&mut tx, id, DRY_RUN, APPLIED, now, None).await? {
         return Err(PlanError::AlreadyApplied { id });
     }
     let mut checker = Checker { catalog: muster_store::load_catalog(&mut tx).await?, conflicts: Vec::new(), conflict_count: 0 };
-    let mut after = 0;
-    loop {
-        let chunks = muster_store::read_chunks(&mut tx, ChunkTable::Changes, id, after, 4).await?;
-        let Some(&(last, _)) = chunks.last() else { break };
+    let mut plan = ChunkCursor::new(id, ChunkTable::Changes);
+    while let Some(chunk) = plan.next::<ChangeChunk>(&mut tx).await? {
         if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
             tx.rollback().await.map_err(StoreError::from)?;
             return Err(PlanError::Cancelled { id });
         }
-        for (seq, data) in chunks {
-            let chunk: ChangeChunk = serde_json::from_str(&data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
-            checker.check_chunk(&mut tx, &chunk).await?;
-            if checker.conflict_count == 0 {
-                plan_writes(chunk.changes, store.backend()).execute(&mut tx).await?;
-            }
+        checker.check_chunk(&mut tx, &chunk).await?;
+        if checker.conflict_count == 0 {
+            plan_writes(chunk.changes, store.backend()).execute(&mut tx).await?;
         }
-        after = last;
     }
     if checker.conflict_count > 0 {
         tx.rollback().await.map_err(StoreError::from)?;
@@ -117,7 +115,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
     if record.created + record.updated >= 10_000 {
         store.refresh_statistics().await?;
     }
-    Ok(PlanApplied { import_id: id, status: "applied", created: record.created, updated: record.updated })
+    Ok(PlanApplied { import_id: id, status: APPLIED, created: record.created, updated: record.updated })
 }
 
 struct Checker {

@@ -25,7 +25,7 @@ pub enum ImportStatus {
 }
 
 impl ImportStatus {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ImportStatus::Applied => "applied",
             ImportStatus::Rejected => "rejected",

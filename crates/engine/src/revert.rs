@@ -18,7 +18,10 @@ use muster_store::{
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::history::{self, HistoryError, RUNNING};
+use crate::history::{self, ChunkCursor, HistoryError, RUNNING};
+use crate::report::ImportStatus;
+
+const APPLIED: &str = ImportStatus::Applied.as_str();
 use crate::journal::{fingerprint, Change, ChangeChunk};
 use crate::plan_apply::{Conflict, MAX_CONFLICTS};
 
@@ -61,7 +64,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     let original = revertible(store, id).await?;
     let now = (ctx.now)();
     let new = NewImport {
-        kind: "revert".into(),
+        kind: history::KIND_REVERT.into(),
         actor: ctx.actor.clone(),
         owner: history::owner(),
         started_at: now,
@@ -80,7 +83,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     // database does not: on SQLite that makes its deletes several times cheaper.
     let mut conn = store.acquire_self_checking().await?;
     let mut tx = muster_store::begin_on(&mut conn).await?;
-    if !muster_store::claim_status(&mut tx, id, "applied", "reverted", now, Some(revert_id)).await? {
+    if !muster_store::claim_status(&mut tx, id, APPLIED, history::REVERTED, now, Some(revert_id)).await? {
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
         muster_store::set_import_status(&mut conn, revert_id, history::FAILED, now, None).await?;
@@ -92,7 +95,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
         report: RevertReport {
             revert_id,
             import_id: id,
-            status: "applied",
+            status: APPLIED,
             forced: force,
             removed: 0,
             restored: 0,
@@ -105,7 +108,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     };
     if let Err(error) = undo.users(store, &mut tx, id, ctx).await {
         // Nothing of the revert is kept; its own entry says why it stopped.
-        let status = if matches!(error, RevertError::Cancelled { .. }) { "cancelled" } else { history::FAILED };
+        let status = if matches!(error, RevertError::Cancelled { .. }) { ImportStatus::Cancelled.as_str() } else { history::FAILED };
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
         muster_store::set_import_status(&mut conn, revert_id, status, (ctx.now)(), None).await?;
@@ -115,7 +118,7 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     let report = undo.report;
     let mut finish = PreparedWrites::new(store.backend());
     let outcome = ImportOutcome {
-        status: "applied".into(),
+        status: APPLIED.into(),
         finished_at: (ctx.now)(),
         format: original.format.clone(),
         created: 0,
@@ -137,13 +140,13 @@ async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id).await?.ok_or(RevertError::NotFound(id))?
     };
-    if original.kind != "import" {
+    if original.kind != history::KIND_IMPORT {
         return Err(RevertError::NotAnImport(id));
     }
     if let Some(by) = original.reverted_by {
         return Err(RevertError::AlreadyReverted { id, by });
     }
-    if original.status != "applied" {
+    if original.status != APPLIED {
         return Err(RevertError::NothingApplied { id, status: original.status });
     }
     Ok(original)
@@ -293,31 +296,24 @@ type StagedChunk = Result<(ChangeChunk, HashMap<String, UserRecord>), RevertErro
 fn read_ahead(mut conn: muster_store::PooledConnection, id: i64) -> tokio::sync::mpsc::Receiver<StagedChunk> {
     let (out, staged) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
-        let mut after = 0;
+        let mut journal = ChunkCursor::new(id, ChunkTable::Changes);
         loop {
-            let chunks = match muster_store::read_chunks(&mut conn, ChunkTable::Changes, id, after, 4).await {
-                Ok(chunks) => chunks,
-                Err(e) => {
-                    let _ = out.send(Err(e.into())).await;
-                    return;
-                }
+            let staged = match journal.next::<ChangeChunk>(&mut conn).await {
+                Ok(None) => return,
+                Ok(Some(chunk)) => with_current_users(&mut conn, chunk).await,
+                Err(e) => Err(e.into()),
             };
-            let Some(&(last, _)) = chunks.last() else { return };
-            for (seq, data) in chunks {
-                let staged = stage(&mut conn, id, seq, &data).await;
-                let failed = staged.is_err();
-                if out.send(staged).await.is_err() || failed {
-                    return;
-                }
+            let failed = staged.is_err();
+            if out.send(staged).await.is_err() || failed {
+                return;
             }
-            after = last;
         }
     });
     staged
 }
 
-async fn stage(conn: &mut muster_store::Connection, id: i64, seq: i64, data: &str) -> StagedChunk {
-    let chunk: ChangeChunk = serde_json::from_str(data).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })?;
+/// The chunk with the current state of its users.
+async fn with_current_users(conn: &mut muster_store::Connection, chunk: ChangeChunk) -> StagedChunk {
     let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
     let current = muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
     Ok((chunk, current))
@@ -379,7 +375,7 @@ mod tests {
         let report = RevertReport {
             revert_id: 2,
             import_id: 1,
-            status: "applied",
+            status: APPLIED,
             forced: true,
             removed: 0,
             restored: 0,

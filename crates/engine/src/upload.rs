@@ -19,7 +19,7 @@ pub(crate) struct Upload {
     pub too_large: bool,
 }
 
-/// Bytes per stored piece of an archive, and per read while hashing.
+/// Bytes per stored piece of an archive.
 const PIECE: usize = 1024 * 1024;
 
 impl Upload {
@@ -31,14 +31,7 @@ impl Upload {
         let mut sha256 = String::new();
         if !too_large {
             let mut hasher = Sha256::new();
-            let mut buffer = vec![0u8; PIECE];
-            loop {
-                let n = file.read(&mut buffer)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..n]);
-            }
+            std::io::copy(&mut file, &mut hasher)?;
             sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         }
         Ok(Upload { file_name, size, sha256, limit, too_large })

@@ -79,6 +79,9 @@ pub(crate) struct UserPlanner {
     /// without the file; an import applied at once keeps only its fingerprint.
     keep_images: bool,
     warnings: Vec<Warning>,
+    /// Role key → (display name, privileged permissions) for the roles that hold any: worked out
+    /// once, because every row granting a role is checked against it.
+    privileged_roles: HashMap<String, (String, Vec<&'static str>)>,
 }
 
 /// A row that passed every check, waiting for its password to be settled.
@@ -119,6 +122,7 @@ pub(crate) struct UserWrites {
 
 impl UserPlanner {
     pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, create_groups: bool, now: i64, keep_images: bool) -> Self {
+        let privileged_roles = privileged_roles(&catalog);
         UserPlanner {
             sheet,
             map,
@@ -133,6 +137,7 @@ impl UserPlanner {
             policy: PasswordPolicy::default(),
             keep_images,
             warnings: Vec::new(),
+            privileged_roles,
         }
     }
 
@@ -455,11 +460,9 @@ impl UserPlanner {
             if old.is_some_and(|o| o.role_keys.contains(role)) {
                 continue;
             }
-            let Some(stored) = self.catalog.roles.get(role) else { continue };
-            let permissions = privileged(&stored.permissions);
-            if !permissions.is_empty() {
-                let role = stored.named.name.clone();
-                self.warn(row, Field::Roles, WarningKind::PrivilegedRole { role, permissions });
+            if let Some((name, permissions)) = self.privileged_roles.get(role) {
+                let kind = WarningKind::PrivilegedRole { role: name.clone(), permissions: permissions.clone() };
+                self.warn(row, Field::Roles, kind);
             }
         }
     }
@@ -515,6 +518,16 @@ fn take_memberships(
         pairs.extend(std::mem::take(keys(user)).into_iter().map(|k| (user_key.clone(), k)));
     }
     (clear, pairs)
+}
+
+/// The roles of the catalog that hold a privileged permission, with those permissions.
+fn privileged_roles(catalog: &Catalog) -> HashMap<String, (String, Vec<&'static str>)> {
+    catalog
+        .roles
+        .iter()
+        .map(|(key, role)| (key.clone(), (role.named.name.clone(), privileged(&role.permissions))))
+        .filter(|(_, (_, permissions))| !permissions.is_empty())
+        .collect()
 }
 
 fn sorted_keys(names: &[EntityName]) -> Vec<String> {
