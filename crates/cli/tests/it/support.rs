@@ -48,6 +48,58 @@ pub fn muster(args: &[&std::ffi::OsStr]) -> Out {
     }
 }
 
+/// Runs `muster` like [`muster`] and also returns the child's peak resident memory in bytes, read
+/// from the kernel's accounting of that one process (`wait4`), so hostile-file tests can bound it.
+pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(args)
+        .env_remove("MUSTER_DATA_DIR")
+        .env_remove("MUSTER_DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running the muster binary");
+    // Both pipes are drained on their own threads so a chatty child never blocks on a full pipe.
+    let mut stdout_pipe = child.stdout.take().expect("stdout is piped");
+    let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let stdout_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout_pipe.read_to_end(&mut bytes);
+        bytes
+    });
+    let stderr_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut bytes);
+        bytes
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills; the pid is our own unreaped child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed: {}", std::io::Error::last_os_error());
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    };
+    let raw_stdout = stdout_reader.join().unwrap_or_default();
+    let raw_stderr = stderr_reader.join().unwrap_or_default();
+    let out = Out {
+        code,
+        stdout: String::from_utf8_lossy(&raw_stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&raw_stderr).into_owned(),
+        raw_stdout,
+        raw_stderr,
+    };
+    // Linux reports ru_maxrss in KiB.
+    (out, usage.ru_maxrss.max(0) as u64 * 1024)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -101,6 +153,16 @@ impl Store {
 
     /// Runs `muster` with this store selected, then `args`.
     pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Out {
+        muster(&self.with_store(args))
+    }
+
+    /// Like [`Store::run`], also returning the process's peak resident memory in bytes.
+    pub fn run_measured<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> (Out, u64) {
+        muster_measured(&self.with_store(args))
+    }
+
+    /// The store-selecting flags followed by `args`.
+    fn with_store<'a, S: AsRef<std::ffi::OsStr>>(&'a self, args: &'a [S]) -> Vec<&'a std::ffi::OsStr> {
         let mut all: Vec<&std::ffi::OsStr> = Vec::new();
         match &self.url {
             Some(url) => {
@@ -113,7 +175,7 @@ impl Store {
             }
         }
         all.extend(args.iter().map(|a| a.as_ref()));
-        muster(&all)
+        all
     }
 
     /// A path in the scratch directory.
