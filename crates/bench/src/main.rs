@@ -34,7 +34,10 @@ fn main() -> anyhow::Result<()> {
         std::fs::metadata(&file)?.len() as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    println!("{:<10} {:<26} {:>10} {:>14} {:>14}", "backend", "phase", "seconds", "rows/s", "peak MB");
+    println!(
+        "{:<10} {:<26} {:>10} {:>14} {:>14}",
+        "backend", "phase", "seconds", "rows/s", "peak MB"
+    );
     let sqlite_dir = settings.dir.join("sqlite-data");
     let _ = std::fs::remove_dir_all(&sqlite_dir);
     let sqlite = vec!["--data-dir".to_owned(), sqlite_dir.display().to_string()];
@@ -49,7 +52,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn parse_args() -> anyhow::Result<Settings> {
-    let mut settings = Settings { rows: 1_000_000, postgres: None, dir: std::env::temp_dir().join("muster-bench") };
+    let mut settings = Settings {
+        rows: 1_000_000,
+        postgres: None,
+        dir: std::env::temp_dir().join("muster-bench"),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -68,7 +75,10 @@ fn muster_binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe()?;
     let path = me.with_file_name("muster");
     if !path.exists() {
-        bail!("{} not found: run `cargo build --release -p muster-cli` first", path.display());
+        bail!(
+            "{} not found: run `cargo build --release -p muster-cli` first",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -76,7 +86,10 @@ fn muster_binary() -> anyhow::Result<PathBuf> {
 /// A deterministic users file: the same N gives the same bytes on every machine.
 fn write_users(path: &Path, rows: u64) -> anyhow::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    writeln!(out, "Username,Name,Department,E-mail,Phone,Active,Ignore MFA,Roles,User group,Locale,Timezone")?;
+    writeln!(
+        out,
+        "Username,Name,Department,E-mail,Phone,Active,Ignore MFA,Roles,User group,Locale,Timezone"
+    )?;
     let mut line = String::with_capacity(256);
     for i in 0..rows {
         line.clear();
@@ -95,9 +108,19 @@ fn write_users(path: &Path, rows: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_phases(backend: &str, muster: &Path, store: &[String], file: &Path, settings: &Settings) -> anyhow::Result<()> {
+fn run_phases(
+    backend: &str,
+    muster: &Path,
+    store: &[String],
+    file: &Path,
+    settings: &Settings,
+) -> anyhow::Result<()> {
     for role in ROLES {
-        run(muster, store, &["role", "add", role, "--permission", "users.read"])?;
+        run(
+            muster,
+            store,
+            &["role", "add", role, "--permission", "users.read"],
+        )?;
     }
     for group in GROUPS {
         run(muster, store, &["group", "add", group])?;
@@ -112,7 +135,10 @@ fn run_phases(backend: &str, muster: &Path, store: &[String], file: &Path, setti
         ("re-import unchanged", vec!["import", &file, "--json"]),
         ("export CSV", vec!["export", "users", "-o", &csv_out]),
         ("export XLSX", vec!["export", "users", "-o", &xlsx_out]),
-        ("revert the first import", vec!["imports", "revert", "1", "--json"]),
+        (
+            "revert the first import",
+            vec!["imports", "revert", "1", "--json"],
+        ),
     ];
     for (name, args) in phases {
         let (seconds, peak_kb) = run(muster, store, &args)?;
@@ -134,15 +160,26 @@ fn run_password_phase(backend: &str, muster: &Path, settings: &Settings) -> anyh
     let mut out = BufWriter::new(std::fs::File::create(&file)?);
     writeln!(out, "Username,Name,Password")?;
     for i in 0..PASSWORD_ROWS {
-        writeln!(out, "pw{i:05},Password User {i},Correct-Horse-{i:05}-Battery")?;
+        writeln!(
+            out,
+            "pw{i:05},Password User {i},Correct-Horse-{i:05}-Battery"
+        )?;
     }
     out.flush()?;
     let dir = settings.dir.join("password-data");
     let _ = std::fs::remove_dir_all(&dir);
     let store = ["--data-dir".to_owned(), dir.display().to_string()];
-    let (seconds, peak_kb) = run(muster, &store, &["import", &file.display().to_string(), "--json"])?;
+    let (seconds, peak_kb) = run(
+        muster,
+        &store,
+        &["import", &file.display().to_string(), "--json"],
+    )?;
     let name = format!("{PASSWORD_ROWS} users with passwords");
-    println!("{backend:<10} {name:<26} {seconds:>10.2} {:>14.0} {:>14.1}", PASSWORD_ROWS as f64 / seconds, peak_kb as f64 / 1024.0);
+    println!(
+        "{backend:<10} {name:<26} {seconds:>10.2} {:>14.0} {:>14.1}",
+        PASSWORD_ROWS as f64 / seconds,
+        peak_kb as f64 / 1024.0
+    );
     Ok(())
 }
 
@@ -151,7 +188,12 @@ fn run(muster: &Path, store: &[String], args: &[&str]) -> anyhow::Result<(f64, i
     // stderr goes to a file: a pipe nobody reads could fill and stall the child.
     let log = std::env::temp_dir().join("muster-bench-stderr.txt");
     let started = Instant::now();
-    let child = Command::new(muster).args(store).args(args).stdout(Stdio::null()).stderr(std::fs::File::create(&log)?).spawn()?;
+    let child = Command::new(muster)
+        .args(store)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
@@ -162,14 +204,19 @@ fn run(muster: &Path, store: &[String], args: &[&str]) -> anyhow::Result<(f64, i
         bail!("wait4 failed for muster {args:?}");
     }
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        bail!("muster {args:?} failed with status {status}; its stderr is in {}", log.display());
+        bail!(
+            "muster {args:?} failed with status {status}; its stderr is in {}",
+            log.display()
+        );
     }
     Ok((seconds, usage.ru_maxrss))
 }
 
 fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
     let name = format!("muster_bench_{}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let server = muster_store::DatabaseUrl::new(url);
     let created = runtime.block_on(muster_store::create_postgres_database(&server, &name))?;
     Ok(created.expose().to_owned())

@@ -6,13 +6,27 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "muster", version, about = "Bulk user management through spreadsheets")]
+#[command(
+    name = "muster",
+    version,
+    about = "Bulk user management through spreadsheets"
+)]
 pub struct Cli {
     /// Directory of the embedded SQLite store.
-    #[arg(long, global = true, env = "MUSTER_DATA_DIR", default_value = "muster-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "MUSTER_DATA_DIR",
+        default_value = "muster-data"
+    )]
     pub data_dir: PathBuf,
     /// sqlite:PATH or postgres://…; overrides --data-dir's store.
-    #[arg(long, global = true, env = "MUSTER_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "MUSTER_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,

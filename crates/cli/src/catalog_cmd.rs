@@ -20,10 +20,21 @@ pub async fn department(store: &Store, args: CatalogArgs) -> anyhow::Result<Outc
 }
 
 async fn add(store: &Store, entity: Entity, args: CatalogArgs) -> anyhow::Result<Outcome> {
-    let CatalogAction::Add { name, description, permissions } = args.action;
+    let CatalogAction::Add {
+        name,
+        description,
+        permissions,
+    } = args.action;
     let noun = entity.as_str().trim_end_matches('s');
-    let entry = CatalogEntry { entity, name: name.clone(), description, permissions };
-    let outcome = add_catalog_entry(store, &entry, system_now()).await.with_context(|| format!("while adding {noun} `{name}`"))?;
+    let entry = CatalogEntry {
+        entity,
+        name: name.clone(),
+        description,
+        permissions,
+    };
+    let outcome = add_catalog_entry(store, &entry, system_now())
+        .await
+        .with_context(|| format!("while adding {noun} `{name}`"))?;
     let verb = match outcome {
         AddOutcome::Created => "created",
         AddOutcome::Updated => "updated",

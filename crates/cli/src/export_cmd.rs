@@ -23,7 +23,8 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
     };
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) if !to_stdout => Box::new(BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("while creating {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("while creating {}", path.display()))?,
         )),
         _ => Box::new(BufWriter::new(std::io::stdout())),
     };
@@ -34,9 +35,15 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
         active: args.active.map(|a| matches!(a, YesNo::Yes)),
         search: args.search,
     };
-    let summary = export(store, args.entity.into(), format, &filter, out).await.context("while exporting")?;
+    let summary = export(store, args.entity.into(), format, &filter, out)
+        .await
+        .context("while exporting")?;
     if !to_stdout {
-        eprintln!("exported {} row(s) to {}", summary.rows, args.output.unwrap_or_default().display());
+        eprintln!(
+            "exported {} row(s) to {}",
+            summary.rows,
+            args.output.unwrap_or_default().display()
+        );
     }
     Ok(Outcome::Done)
 }

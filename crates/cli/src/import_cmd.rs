@@ -66,28 +66,55 @@ fn print_summary(report: &ImportReport) {
         ImportStatus::Cancelled => "cancelled: nothing was changed",
     };
     let what = report.entity.unwrap_or("rows");
-    let id = report.import_id.map(|id| format!("import {id}: ")).unwrap_or_default();
+    let id = report
+        .import_id
+        .map(|id| format!("import {id}: "))
+        .unwrap_or_default();
     println!("{id}{} ({what}): {verdict}", report.file_name);
     let c = &report.counts;
-    println!("  created {}, updated {}, unchanged {}, failed {}", c.created, c.updated, c.unchanged, c.failed);
+    println!(
+        "  created {}, updated {}, unchanged {}, failed {}",
+        c.created, c.updated, c.unchanged, c.failed
+    );
     if report.sheets.len() > 1 {
         for (sheet, c) in &report.sheets {
-            println!("    {sheet}: created {}, updated {}, unchanged {}, failed {}", c.created, c.updated, c.unchanged, c.failed);
+            println!(
+                "    {sheet}: created {}, updated {}, unchanged {}, failed {}",
+                c.created, c.updated, c.unchanged, c.failed
+            );
         }
     }
     if let Some(previous) = report.fixes_import_id {
         println!("  fixes the failed rows of import {previous}");
     }
-    let would = if report.status == ImportStatus::Applied { "" } else { "would be " };
+    let would = if report.status == ImportStatus::Applied {
+        ""
+    } else {
+        "would be "
+    };
     if !report.departments_created.is_empty() {
-        println!("  departments {would}created: {}", report.departments_created.join(", "));
+        println!(
+            "  departments {would}created: {}",
+            report.departments_created.join(", ")
+        );
     }
     if !report.groups_created.is_empty() {
-        println!("  groups {would}created: {}", report.groups_created.join(", "));
+        println!(
+            "  groups {would}created: {}",
+            report.groups_created.join(", ")
+        );
     }
     if report.warning_count > 0 {
         let shown = report.warnings.len().min(ERRORS_SHOWN);
-        println!("{} warning(s){}:", report.warning_count, if (shown as u64) < report.warning_count { format!(", the first {shown}") } else { String::new() });
+        println!(
+            "{} warning(s){}:",
+            report.warning_count,
+            if (shown as u64) < report.warning_count {
+                format!(", the first {shown}")
+            } else {
+                String::new()
+            }
+        );
         for warning in report.warnings.iter().take(shown) {
             println!("  {warning}");
         }
@@ -100,7 +127,15 @@ fn print_summary(report: &ImportReport) {
     }
     if report.issue_count > 0 {
         let shown = report.errors.len().min(ERRORS_SHOWN);
-        println!("{} problem(s){}:", report.issue_count, if (shown as u64) < report.issue_count { format!(", the first {shown}") } else { String::new() });
+        println!(
+            "{} problem(s){}:",
+            report.issue_count,
+            if (shown as u64) < report.issue_count {
+                format!(", the first {shown}")
+            } else {
+                String::new()
+            }
+        );
         for issue in report.errors.iter().take(shown) {
             println!("  {issue}");
         }

@@ -4,7 +4,10 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use muster_engine::{RevertError, apply_plan, download_archive, list_imports, revert_import, show_import, error_workbook, ImportDetails, ImportEntry, NoProgress, PlanError};
+use muster_engine::{
+    apply_plan, download_archive, error_workbook, list_imports, revert_import, show_import,
+    ImportDetails, ImportEntry, NoProgress, PlanError, RevertError,
+};
 use muster_store::Store;
 
 use crate::args::{ImportsAction, ImportsArgs};
@@ -16,7 +19,10 @@ pub async fn run(store: &Store, args: ImportsArgs) -> anyhow::Result<Outcome> {
         ImportsAction::List { limit, json } => list(store, limit, json).await,
         ImportsAction::Show { id, limit, json } => show(store, id, limit, json).await,
         ImportsAction::Download { id, output } => {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&output).with_context(|| format!("while creating {}", output.display()))?);
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&output)
+                    .with_context(|| format!("while creating {}", output.display()))?,
+            );
             let bytes = download_archive(store, id, &mut file).await?;
             println!("wrote {} ({bytes} bytes): the file of import {id} as archived, password cells blanked", output.display());
             Ok(Outcome::Done)
@@ -40,7 +46,10 @@ async fn list(store: &Store, limit: i64, json: bool) -> anyhow::Result<Outcome> 
         println!("{}", serde_json::to_string(&entries)?);
         return Ok(Outcome::Done);
     }
-    println!("{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  file", "id", "kind", "status", "started (UTC)", "created", "updated", "unchanged", "failed");
+    println!(
+        "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  file",
+        "id", "kind", "status", "started (UTC)", "created", "updated", "unchanged", "failed"
+    );
     for e in &entries {
         println!(
             "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  {}{}",
@@ -70,7 +79,11 @@ fn links(e: &ImportEntry) -> String {
     if let Some(id) = e.reverted_by {
         notes.push(format!("reverted by {id}"));
     }
-    if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", notes.join(", "))
+    }
 }
 
 async fn show(store: &Store, id: i64, limit: usize, json: bool) -> anyhow::Result<Outcome> {
@@ -86,15 +99,41 @@ async fn show(store: &Store, id: i64, limit: usize, json: bool) -> anyhow::Resul
 fn print_details(d: &ImportDetails) {
     let e = &d.entry;
     let out = &mut std::io::stdout().lock();
-    let _ = writeln!(out, "import {} ({}): {} — {} by {}, {}", e.id, e.kind, e.status, e.file_name, e.actor, e.started_at);
+    let _ = writeln!(
+        out,
+        "import {} ({}): {} — {} by {}, {}",
+        e.id, e.kind, e.status, e.file_name, e.actor, e.started_at
+    );
     let _ = writeln!(out, "  sha256 {}  size {} bytes", e.sha256, e.file_size);
-    let _ = writeln!(out, "  created {}, updated {}, unchanged {}, failed {}{}", e.created, e.updated, e.unchanged, e.failed, links(e));
+    let _ = writeln!(
+        out,
+        "  created {}, updated {}, unchanged {}, failed {}{}",
+        e.created,
+        e.updated,
+        e.unchanged,
+        e.failed,
+        links(e)
+    );
     if !d.fixed_by.is_empty() {
-        let _ = writeln!(out, "  fixed by import(s) {}", d.fixed_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "  fixed by import(s) {}",
+            d.fixed_by
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if let Some(warnings) = d.summary["warnings"].as_array() {
         for w in warnings {
-            let _ = writeln!(out, "  warning: {}, row {}: {}", w["sheet"].as_str().unwrap_or(""), w["row"], w["message"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "  warning: {}, row {}: {}",
+                w["sheet"].as_str().unwrap_or(""),
+                w["row"],
+                w["message"].as_str().unwrap_or("")
+            );
         }
     }
     for row in &d.rows {
@@ -102,12 +141,25 @@ fn print_details(d: &ImportDetails) {
             (Some(entity), Some(key)) => format!("{entity} `{key}`"),
             _ => String::new(),
         };
-        let _ = writeln!(out, "  {} row {}: {} {}", row.sheet, row.row, row.outcome, what);
+        let _ = writeln!(
+            out,
+            "  {} row {}: {} {}",
+            row.sheet, row.row, row.outcome, what
+        );
         for c in &row.changes {
             let _ = writeln!(out, "      {}: {:?} → {:?}", c.field, c.before, c.after);
         }
         for issue in &row.errors {
-            let _ = writeln!(out, "      {}{}", issue.column.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(), issue.message);
+            let _ = writeln!(
+                out,
+                "      {}{}",
+                issue
+                    .column
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                issue.message
+            );
         }
     }
     if d.rows_truncated {
@@ -123,15 +175,32 @@ async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
             if json {
                 println!("{}", serde_json::to_string(&applied)?);
             } else {
-                println!("import {id}: applied the previewed plan (created {}, updated {})", applied.created, applied.updated);
+                println!(
+                    "import {id}: applied the previewed plan (created {}, updated {})",
+                    applied.created, applied.updated
+                );
             }
             Ok(Outcome::Done)
         }
-        Err(PlanError::Stale { id, count, conflicts }) => {
+        Err(PlanError::Stale {
+            id,
+            count,
+            conflicts,
+        }) => {
             if json {
-                println!("{}", serde_json::json!({ "import_id": id, "status": "refused", "conflict_count": count, "conflicts": conflicts }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "import_id": id, "status": "refused", "conflict_count": count, "conflicts": conflicts })
+                );
             } else {
-                println!("{}", PlanError::Stale { id, count, conflicts });
+                println!(
+                    "{}",
+                    PlanError::Stale {
+                        id,
+                        count,
+                        conflicts
+                    }
+                );
             }
             Ok(Outcome::RowsRejected)
         }
@@ -156,12 +225,25 @@ async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Resu
             report.revert_id, report.removed, report.restored, report.already_gone
         );
         if report.conflict_count > 0 {
-            println!("{} conflict(s){}:", report.conflict_count, if force { "" } else { ", left alone (use --force to revert them anyway)" });
+            println!(
+                "{} conflict(s){}:",
+                report.conflict_count,
+                if force {
+                    ""
+                } else {
+                    ", left alone (use --force to revert them anyway)"
+                }
+            );
             for conflict in &report.conflicts {
                 println!("  {conflict}");
             }
         }
     }
-    let left_alone = report.conflicts.iter().any(|c| !c.forced) || (report.conflict_count as usize > report.conflicts.len());
-    Ok(if left_alone { Outcome::RowsRejected } else { Outcome::Done })
+    let left_alone = report.conflicts.iter().any(|c| !c.forced)
+        || (report.conflict_count as usize > report.conflicts.len());
+    Ok(if left_alone {
+        Outcome::RowsRejected
+    } else {
+        Outcome::Done
+    })
 }

@@ -35,10 +35,16 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MUSTER_LOG").unwrap_or_else(|_| "warn,sqlx=error".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MUSTER_LOG")
+                .unwrap_or_else(|_| "warn,sqlx=error".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");
@@ -80,11 +86,20 @@ async fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     let url = match &cli.database_url {
         Some(url) => DatabaseUrl::new(url.clone()),
         None => {
-            std::fs::create_dir_all(&cli.data_dir)
-                .with_context(|| format!("while creating the data directory {}", cli.data_dir.display()))?;
-            let dir = cli.data_dir.canonicalize().with_context(|| format!("while resolving {}", cli.data_dir.display()))?;
+            std::fs::create_dir_all(&cli.data_dir).with_context(|| {
+                format!(
+                    "while creating the data directory {}",
+                    cli.data_dir.display()
+                )
+            })?;
+            let dir = cli
+                .data_dir
+                .canonicalize()
+                .with_context(|| format!("while resolving {}", cli.data_dir.display()))?;
             DatabaseUrl::sqlite_in(&dir)
         }
     };
-    Store::open(&url).await.with_context(|| "while opening the store".to_string())
+    Store::open(&url)
+        .await
+        .with_context(|| "while opening the store".to_string())
 }

@@ -13,12 +13,24 @@ pub struct ImportProgress {
 
 impl ImportProgress {
     pub fn new(visible: bool) -> ImportProgress {
-        let bar = ProgressBar::with_draw_target(None, if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {human_pos} rows checked ({rate}, {elapsed})") {
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if visible {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {human_pos} rows checked ({rate}, {elapsed})")
+        {
             // indicatif's own {per_sec} prints four decimals; whole rows per second read better.
-            let style = style.with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} rows/s", state.per_sec());
-            });
+            let style = style.with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} rows/s", state.per_sec());
+                },
+            );
             bar.set_style(style);
         }
         bar.enable_steady_tick(std::time::Duration::from_millis(120));

@@ -20,9 +20,17 @@ pub async fn run(store: &Store, args: TemplateArgs) -> anyhow::Result<Outcome> {
              drop --format csv (or name the file .xlsx), or ask for one sheet's template, e.g. `muster template users --format csv`"
         );
     }
-    let path = args.output.unwrap_or_else(|| PathBuf::from(kind.default_file_name(format)));
-    write_template(store, kind, format, &path).await.with_context(|| format!("while writing the {kind} template"))?;
-    println!("wrote the {kind} template ({}) to {}", format.extension().to_uppercase(), path.display());
+    let path = args
+        .output
+        .unwrap_or_else(|| PathBuf::from(kind.default_file_name(format)));
+    write_template(store, kind, format, &path)
+        .await
+        .with_context(|| format!("while writing the {kind} template"))?;
+    println!(
+        "wrote the {kind} template ({}) to {}",
+        format.extension().to_uppercase(),
+        path.display()
+    );
     Ok(Outcome::Done)
 }
 

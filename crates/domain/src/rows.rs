@@ -418,7 +418,10 @@ mod tests {
     /// The users template's headers, Password hash last (the spec's literal list is checked
     /// against `Field::header` in the headers tests).
     fn template() -> Vec<&'static str> {
-        import_fields(Entity::Users).iter().map(|f| f.header()).collect()
+        import_fields(Entity::Users)
+            .iter()
+            .map(|f| f.header())
+            .collect()
     }
 
     fn users_map(headers: &[&str]) -> HeaderMap {

@@ -19,7 +19,10 @@ use std::sync::atomic::Ordering;
 
 use muster_domain::{Entity, HeaderMap};
 use muster_sheets::ReadOptions;
-use muster_store::{Backend, Catalog, ChunkTable, Connection, ImportOutcome, NewImport, PreparedWrites, Store, StoreError};
+use muster_store::{
+    Backend, Catalog, ChunkTable, Connection, ImportOutcome, NewImport, PreparedWrites, Store,
+    StoreError,
+};
 
 use tokio::sync::mpsc;
 
@@ -48,7 +51,10 @@ const DATA_SAVEPOINT: &str = "import_data";
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("cannot read {path}: {source}")]
-    Unreadable { path: PathBuf, source: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot start the reader thread: {0}")]
     Thread(std::io::Error),
     #[error(transparent)]
@@ -69,8 +75,16 @@ impl Planner {
     }
 }
 
-pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ctx: &Context) -> Result<ImportReport, ImportError> {
-    let unreadable = |source| ImportError::Unreadable { path: path.to_owned(), source };
+pub async fn import_file(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+    ctx: &Context,
+) -> Result<ImportReport, ImportError> {
+    let unreadable = |source| ImportError::Unreadable {
+        path: path.to_owned(),
+        source,
+    };
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
     let upload = Upload::inspect(path, limit).map_err(unreadable)?;
     let now = (ctx.now)();
@@ -96,9 +110,17 @@ pub async fn import_file(store: &Store, path: &Path, options: &ImportOptions, ct
         Ok(()) => Ok(report),
         Err(error) => {
             // The data rolled back with the transaction; the record says why.
-            let summary = serde_json::json!({ "note": format!("the import stopped: {error}") }).to_string();
+            let summary =
+                serde_json::json!({ "note": format!("the import stopped: {error}") }).to_string();
             if let Ok(mut conn) = store.acquire().await {
-                let _ = muster_store::set_import_status(&mut conn, id, FAILED, (ctx.now)(), Some(&summary)).await;
+                let _ = muster_store::set_import_status(
+                    &mut conn,
+                    id,
+                    FAILED,
+                    (ctx.now)(),
+                    Some(&summary),
+                )
+                .await;
             }
             Err(error)
         }
@@ -141,12 +163,30 @@ async fn run(
     report: &mut ImportReport,
     now: i64,
 ) -> Result<(), ImportError> {
-    let read = ReadOptions { delimiter: options.delimiter, encoding: options.encoding.clone(), limits: options.limits.clone() };
+    let read = ReadOptions {
+        delimiter: options.delimiter,
+        encoding: options.encoding.clone(),
+        limits: options.limits.clone(),
+    };
     let backend = store.backend();
     if upload.too_large {
-        let position = Position { sheet: upload.file_name.clone(), row: 0, column: None };
-        report.push_issue(Issue { position, kind: IssueKind::FileTooLarge { size: upload.size, limit: upload.limit } });
-        report.status = if options.dry_run { ImportStatus::DryRun } else { ImportStatus::Rejected };
+        let position = Position {
+            sheet: upload.file_name.clone(),
+            row: 0,
+            column: None,
+        };
+        report.push_issue(Issue {
+            position,
+            kind: IssueKind::FileTooLarge {
+                size: upload.size,
+                limit: upload.limit,
+            },
+        });
+        report.status = if options.dry_run {
+            ImportStatus::DryRun
+        } else {
+            ImportStatus::Rejected
+        };
         let mut finish = PreparedWrites::new(backend);
         let archive = serde_json::json!({ "state": "not_archived", "note": "the file was over the size limit and was not read" });
         finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
@@ -157,7 +197,13 @@ async fn run(
     // The archive copy is made beside the pipeline and stored at its end, in its transaction.
     let archive_job = upload::start_archive(path, &read);
     warn_same_file(store, id, upload, report).await?;
-    let request = SourceRequest { path: path.to_owned(), display_name: upload.file_name.clone(), entity: options.entity, sheet: options.sheet.clone(), options: read.clone() };
+    let request = SourceRequest {
+        path: path.to_owned(),
+        display_name: upload.file_name.clone(),
+        entity: options.entity,
+        sheet: options.sheet.clone(),
+        options: read.clone(),
+    };
     let events = source::spawn(request).map_err(ImportError::Thread)?;
     let mut staged = look_ahead(events, store.acquire().await?);
     let writer = Writer::start(store).await?;
@@ -165,8 +211,16 @@ async fn run(
         planner: None,
         sheet: upload.file_name.clone(),
         file_failed: false,
-        writing: if options.dry_run { Writing::Plan } else { Writing::Data },
-        chunks: ChunkCounter { id, changes: 0, failures: 0 },
+        writing: if options.dry_run {
+            Writing::Plan
+        } else {
+            Writing::Data
+        },
+        chunks: ChunkCounter {
+            id,
+            changes: 0,
+            failures: 0,
+        },
         rows_done: 0,
         backend,
     };
@@ -176,10 +230,18 @@ async fn run(
     if cancelled {
         report.status = ImportStatus::Cancelled;
         writer.finish(None).await?;
-        let archive = serde_json::json!({ "state": "not_archived", "note": "the import was cancelled" });
+        let archive =
+            serde_json::json!({ "state": "not_archived", "note": "the import was cancelled" });
         let summary = summary_json(report, &archive).to_string();
         let mut conn = store.acquire().await?;
-        muster_store::set_import_status(&mut conn, id, ImportStatus::Cancelled.as_str(), (ctx.now)(), Some(&summary)).await?;
+        muster_store::set_import_status(
+            &mut conn,
+            id,
+            ImportStatus::Cancelled.as_str(),
+            (ctx.now)(),
+            Some(&summary),
+        )
+        .await?;
         return Ok(());
     }
     report.status = if options.dry_run {
@@ -223,7 +285,9 @@ async fn drive(
         match stage {
             Staged::Opened(opened) => state.open_sheet(opened, report),
             Staged::Started(map, catalog) => state.start_planner(map, catalog, options, now),
-            Staged::Linked(previous) => report.fixes_import_id = report.fixes_import_id.or(Some(previous)),
+            Staged::Linked(previous) => {
+                report.fixes_import_id = report.fixes_import_id.or(Some(previous))
+            }
             Staged::Fatal(issue) => {
                 state.file_failed = true;
                 report.push_issue(issue);
@@ -231,9 +295,15 @@ async fn drive(
             Staged::Failed(error) => return Err(error.into()),
             Staged::Batch(batch) => {
                 state.rows_done += batch.rows;
-                let want_data = |report: &ImportReport| state.writing == Writing::Data && may_apply(state.file_failed, report, options);
-                let data = state.planner.as_mut().and_then(|planner| plan_batch(planner, batch, report, ctx, backend, &want_data));
-                let writes = state.record_batch(data, report, options, writer, backend).await;
+                let want_data = |report: &ImportReport| {
+                    state.writing == Writing::Data && may_apply(state.file_failed, report, options)
+                };
+                let data = state.planner.as_mut().and_then(|planner| {
+                    plan_batch(planner, batch, report, ctx, backend, &want_data)
+                });
+                let writes = state
+                    .record_batch(data, report, options, writer, backend)
+                    .await;
                 if !writes.is_empty() {
                     writer.send(Message::Writes(writes)).await;
                 }
@@ -245,24 +315,49 @@ async fn drive(
 }
 
 /// Sends the archive copy to the writer piece by piece; returns its description.
-async fn store_archive(job: upload::ArchiveJob, writer: &Writer, id: i64, read: &ReadOptions, backend: Backend) -> serde_json::Value {
+async fn store_archive(
+    job: upload::ArchiveJob,
+    writer: &Writer,
+    id: i64,
+    read: &ReadOptions,
+    backend: Backend,
+) -> serde_json::Value {
     let (pieces, archive) = job.finish(read).await;
-    let Some(mut pieces) = pieces else { return archive };
+    let Some(mut pieces) = pieces else {
+        return archive;
+    };
     loop {
         match pieces.next(id, backend) {
             Ok(Some(piece)) => writer.send(Message::Writes(piece)).await,
             Ok(None) => return archive,
-            Err(e) => return serde_json::json!({ "state": "not_archived", "note": format!("the archive copy could not be read back: {e}") }),
+            Err(e) => {
+                return serde_json::json!({ "state": "not_archived", "note": format!("the archive copy could not be read back: {e}") })
+            }
         }
     }
 }
 
 /// Warns when the same bytes were already applied by an earlier import.
-async fn warn_same_file(store: &Store, id: i64, upload: &Upload, report: &mut ImportReport) -> Result<(), StoreError> {
+async fn warn_same_file(
+    store: &Store,
+    id: i64,
+    upload: &Upload,
+    report: &mut ImportReport,
+) -> Result<(), StoreError> {
     let mut conn = store.acquire().await?;
-    if let Some(&earlier) = muster_store::applied_with_sha256(&mut conn, &upload.sha256, id).await?.last() {
-        let position = Position { sheet: upload.file_name.clone(), row: 0, column: None };
-        report.push_warning(Warning { position, kind: WarningKind::SameFileApplied(earlier) });
+    if let Some(&earlier) = muster_store::applied_with_sha256(&mut conn, &upload.sha256, id)
+        .await?
+        .last()
+    {
+        let position = Position {
+            sheet: upload.file_name.clone(),
+            row: 0,
+            column: None,
+        };
+        report.push_warning(Warning {
+            position,
+            kind: WarningKind::SameFileApplied(earlier),
+        });
     }
     Ok(())
 }
@@ -331,7 +426,13 @@ impl PipelineState {
 
     /// The planner for the sheet that starts; it inherits the catalog as the sheets before it
     /// left it (so users may name roles created on the Roles sheet).
-    fn start_planner(&mut self, map: HeaderMap, catalog: Option<Catalog>, options: &ImportOptions, now: i64) {
+    fn start_planner(
+        &mut self,
+        map: HeaderMap,
+        catalog: Option<Catalog>,
+        options: &ImportOptions,
+        now: i64,
+    ) {
         let catalog = match (catalog, self.planner.take()) {
             (Some(catalog), _) => catalog,
             (None, Some(previous)) => previous.into_catalog(),
@@ -339,8 +440,22 @@ impl PipelineState {
         };
         let sheet = self.sheet.clone();
         self.planner = Some(match map.entity() {
-            Entity::Users => Planner::Users(UserPlanner::new(sheet, map, catalog, options.create_only, options.create_groups, now, options.dry_run)),
-            _ => Planner::Catalog(CatalogPlanner::new(sheet, map, catalog, options.create_only, now)),
+            Entity::Users => Planner::Users(UserPlanner::new(
+                sheet,
+                map,
+                catalog,
+                options.create_only,
+                options.create_groups,
+                now,
+                options.dry_run,
+            )),
+            _ => Planner::Catalog(CatalogPlanner::new(
+                sheet,
+                map,
+                catalog,
+                options.create_only,
+                now,
+            )),
         });
     }
 
@@ -374,16 +489,37 @@ impl PipelineState {
     }
 
     fn record(&mut self, log: BatchLog, with_changes: bool, writes: &mut PreparedWrites) {
-        let BatchLog { changes, unchanged, failures } = log;
+        let BatchLog {
+            changes,
+            unchanged,
+            failures,
+        } = log;
         if with_changes && (!changes.is_empty() || !unchanged.is_empty()) {
             self.chunks.changes += 1;
-            let chunk = ChangeChunk { sheet: self.sheet.clone(), changes, unchanged };
-            writes.insert_chunk(ChunkTable::Changes, self.chunks.id, self.chunks.changes, to_json(&chunk));
+            let chunk = ChangeChunk {
+                sheet: self.sheet.clone(),
+                changes,
+                unchanged,
+            };
+            writes.insert_chunk(
+                ChunkTable::Changes,
+                self.chunks.id,
+                self.chunks.changes,
+                to_json(&chunk),
+            );
         }
         if !failures.is_empty() {
             self.chunks.failures += 1;
-            let chunk = FailureChunk { sheet: self.sheet.clone(), rows: failures };
-            writes.insert_chunk(ChunkTable::Failures, self.chunks.id, self.chunks.failures, to_json(&chunk));
+            let chunk = FailureChunk {
+                sheet: self.sheet.clone(),
+                rows: failures,
+            };
+            writes.insert_chunk(
+                ChunkTable::Failures,
+                self.chunks.id,
+                self.chunks.failures,
+                to_json(&chunk),
+            );
         }
     }
 }
@@ -417,7 +553,10 @@ struct StagedBatch {
 /// The look-ahead stage: a task with its own read connection that loads the catalog and, for
 /// each batch of users, the existing users and e-mail owners, while the planner works on the
 /// batch before.
-fn look_ahead(mut events: mpsc::Receiver<Event>, mut reads: muster_store::PooledConnection) -> mpsc::Receiver<Staged> {
+fn look_ahead(
+    mut events: mpsc::Receiver<Event>,
+    mut reads: muster_store::PooledConnection,
+) -> mpsc::Receiver<Staged> {
     let (out, staged) = mpsc::channel(2);
     tokio::spawn(async move {
         let mut users = false;
@@ -431,15 +570,24 @@ fn look_ahead(mut events: mpsc::Receiver<Event>, mut reads: muster_store::Pooled
                         Ok(Staged::Started(map, None))
                     } else {
                         catalog_loaded = true;
-                        muster_store::load_catalog(&mut reads).await.map(|catalog| Staged::Started(map, Some(catalog)))
+                        muster_store::load_catalog(&mut reads)
+                            .await
+                            .map(|catalog| Staged::Started(map, Some(catalog)))
                     }
                 }
                 Event::Linked(previous) => Ok(Staged::Linked(previous)),
                 Event::Fatal(issue) => Ok(Staged::Fatal(issue)),
-                Event::Batch(rows) => stage_batch(&mut reads, rows, users).await.map(Staged::Batch),
+                Event::Batch(rows) => stage_batch(&mut reads, rows, users)
+                    .await
+                    .map(Staged::Batch),
             };
             let failed = stage.is_err();
-            if out.send(stage.unwrap_or_else(Staged::Failed)).await.is_err() || failed {
+            if out
+                .send(stage.unwrap_or_else(Staged::Failed))
+                .await
+                .is_err()
+                || failed
+            {
                 break;
             }
         }
@@ -447,8 +595,17 @@ fn look_ahead(mut events: mpsc::Receiver<Event>, mut reads: muster_store::Pooled
     staged
 }
 
-async fn stage_batch(reads: &mut Connection, rows: Vec<source::Parsed>, users: bool) -> Result<StagedBatch, StoreError> {
-    let mut batch = StagedBatch { rows: rows.len() as u64, failed: Vec::new(), valid: Vec::with_capacity(rows.len()), lookup: None };
+async fn stage_batch(
+    reads: &mut Connection,
+    rows: Vec<source::Parsed>,
+    users: bool,
+) -> Result<StagedBatch, StoreError> {
+    let mut batch = StagedBatch {
+        rows: rows.len() as u64,
+        failed: Vec::new(),
+        valid: Vec::with_capacity(rows.len()),
+        lookup: None,
+    };
     for parsed in rows {
         match parsed.record {
             Ok(record) => batch.valid.push((parsed.row, record)),
@@ -488,7 +645,9 @@ impl Writer {
             while let Some(message) = incoming.recv().await {
                 match message {
                     Message::Writes(writes) => writes.execute(&mut tx).await?,
-                    Message::Discard => muster_store::rollback_to_savepoint(&mut tx, DATA_SAVEPOINT).await?,
+                    Message::Discard => {
+                        muster_store::rollback_to_savepoint(&mut tx, DATA_SAVEPOINT).await?
+                    }
                 }
             }
             Ok(tx)
@@ -543,10 +702,13 @@ fn plan_batch(
     }
     let writes = match (planner, batch.lookup) {
         (Planner::Users(users), Some(lookup)) => {
-            let rows = batch.valid.into_iter().filter_map(|(row, record)| match record {
-                Record::User(user) => Some((row, user)),
-                _ => None,
-            });
+            let rows = batch
+                .valid
+                .into_iter()
+                .filter_map(|(row, record)| match record {
+                    Record::User(user) => Some((row, user)),
+                    _ => None,
+                });
             let writes = users.plan(rows, lookup, report, ctx);
             want_data(report).then(|| writes.prepare(backend))
         }

@@ -38,7 +38,11 @@ pub enum AddError {
     Store(#[from] StoreError),
 }
 
-pub async fn add_catalog_entry(store: &Store, entry: &CatalogEntry, now: i64) -> Result<AddOutcome, AddError> {
+pub async fn add_catalog_entry(
+    store: &Store,
+    entry: &CatalogEntry,
+    now: i64,
+) -> Result<AddOutcome, AddError> {
     if entry.entity == Entity::Users {
         return Err(AddError::NotACatalogEntity);
     }
@@ -59,8 +63,9 @@ pub async fn add_catalog_entry(store: &Store, entry: &CatalogEntry, now: i64) ->
     }
     let map = map_headers(entry.entity, &headers).map_err(|_| AddError::NotACatalogEntity)?;
     let mut report = ImportReport::new("command line".into());
-    let record = parse_record(entry.entity, &map, &cells)
-        .map_err(|errors| AddError::Invalid(field_issues("command line", 1, &map, errors, &[]).collect()))?;
+    let record = parse_record(entry.entity, &map, &cells).map_err(|errors| {
+        AddError::Invalid(field_issues("command line", 1, &map, errors, &[]).collect())
+    })?;
     let mut tx = store.begin().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut planner = CatalogPlanner::new("command line".into(), map, catalog, false, now);
@@ -71,5 +76,11 @@ pub async fn add_catalog_entry(store: &Store, entry: &CatalogEntry, now: i64) ->
     writes.prepare(store.backend()).execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     let c = report.counts;
-    Ok(if c.created > 0 { AddOutcome::Created } else if c.updated > 0 { AddOutcome::Updated } else { AddOutcome::Unchanged })
+    Ok(if c.created > 0 {
+        AddOutcome::Created
+    } else if c.updated > 0 {
+        AddOutcome::Updated
+    } else {
+        AddOutcome::Unchanged
+    })
 }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use muster_domain::{Description, Entity, EntityName, Field, HeaderMap, Patch, Permission, ADMINISTRATOR_ROLE};
+use muster_domain::{
+    Description, Entity, EntityName, Field, HeaderMap, Patch, Permission, ADMINISTRATOR_ROLE,
+};
 use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, RoleRecord};
 
 use crate::issue::{Issue, IssueKind, Position};
@@ -39,8 +41,21 @@ pub(crate) struct CatalogWrites {
 }
 
 impl CatalogPlanner {
-    pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, now: i64) -> Self {
-        CatalogPlanner { sheet, map, create_only, now, catalog, names: FileKeys::default() }
+    pub fn new(
+        sheet: String,
+        map: HeaderMap,
+        catalog: Catalog,
+        create_only: bool,
+        now: i64,
+    ) -> Self {
+        CatalogPlanner {
+            sheet,
+            map,
+            create_only,
+            now,
+            catalog,
+            names: FileKeys::default(),
+        }
     }
 
     /// The catalog as this sheet leaves it, for the sheet after it.
@@ -52,9 +67,24 @@ impl CatalogPlanner {
         let mut writes = CatalogWrites::default();
         for (row, record) in rows {
             let row_data = match record {
-                Record::Department(d) => CatalogRow { name: d.name, description: d.description, permissions: None, entity: Entity::Departments },
-                Record::Group(g) => CatalogRow { name: g.name, description: g.description, permissions: None, entity: Entity::Groups },
-                Record::Role(r) => CatalogRow { name: r.name, description: r.description, permissions: Some(r.permissions), entity: Entity::Roles },
+                Record::Department(d) => CatalogRow {
+                    name: d.name,
+                    description: d.description,
+                    permissions: None,
+                    entity: Entity::Departments,
+                },
+                Record::Group(g) => CatalogRow {
+                    name: g.name,
+                    description: g.description,
+                    permissions: None,
+                    entity: Entity::Groups,
+                },
+                Record::Role(r) => CatalogRow {
+                    name: r.name,
+                    description: r.description,
+                    permissions: Some(r.permissions),
+                    entity: Entity::Roles,
+                },
                 Record::User(_) => continue,
             };
             if let Err(issues) = self.plan_row(row, row_data, report, &mut writes) {
@@ -67,51 +97,125 @@ impl CatalogPlanner {
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
         match self.map.column(field) {
             Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
-            None => Issue { position: Position { sheet: self.sheet.clone(), row, column: None }, kind },
+            None => Issue {
+                position: Position {
+                    sheet: self.sheet.clone(),
+                    row,
+                    column: None,
+                },
+                kind,
+            },
         }
     }
 
     fn warning(&self, row: u64, field: Field, kind: WarningKind) -> Warning {
-        let column = self.map.column(field).map(|c| self.map.header_text(c).to_owned());
-        Warning { position: Position { sheet: self.sheet.clone(), row, column }, kind }
+        let column = self
+            .map
+            .column(field)
+            .map(|c| self.map.header_text(c).to_owned());
+        Warning {
+            position: Position {
+                sheet: self.sheet.clone(),
+                row,
+                column,
+            },
+            kind,
+        }
     }
 
     /// A new name that looks like an existing one of the same kind, and a role that gains a
     /// privileged permission.
-    fn warn(&self, row: u64, data: &CatalogRow, existing: Option<&RoleRecord>, next: &RoleRecord, report: &mut ImportReport) {
+    fn warn(
+        &self,
+        row: u64,
+        data: &CatalogRow,
+        existing: Option<&RoleRecord>,
+        next: &RoleRecord,
+        report: &mut ImportReport,
+    ) {
         let key_field = Field::key_of(data.entity);
         if existing.is_none() {
             let names: Vec<&str> = match data.entity {
-                Entity::Departments => self.catalog.departments.values().map(|n| n.name.as_str()).collect(),
-                Entity::Groups => self.catalog.groups.values().map(|n| n.name.as_str()).collect(),
-                _ => self.catalog.roles.values().map(|r| r.named.name.as_str()).collect(),
+                Entity::Departments => self
+                    .catalog
+                    .departments
+                    .values()
+                    .map(|n| n.name.as_str())
+                    .collect(),
+                Entity::Groups => self
+                    .catalog
+                    .groups
+                    .values()
+                    .map(|n| n.name.as_str())
+                    .collect(),
+                _ => self
+                    .catalog
+                    .roles
+                    .values()
+                    .map(|r| r.named.name.as_str())
+                    .collect(),
             };
             if let Some(similar) = near_duplicate_of(data.name.as_str(), names.into_iter()) {
-                let kind = WarningKind::NearDuplicate { entity: singular(data.entity), name: data.name.as_str().to_owned(), existing: similar };
+                let kind = WarningKind::NearDuplicate {
+                    entity: singular(data.entity),
+                    name: data.name.as_str().to_owned(),
+                    existing: similar,
+                };
                 report.push_warning(self.warning(row, key_field, kind));
             }
         }
-        let before = existing.map(|e| privileged(&e.permissions)).unwrap_or_default();
-        let gained: Vec<&'static str> = privileged(&next.permissions).into_iter().filter(|p| !before.contains(p)).collect();
+        let before = existing
+            .map(|e| privileged(&e.permissions))
+            .unwrap_or_default();
+        let gained: Vec<&'static str> = privileged(&next.permissions)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
         if !gained.is_empty() {
-            let kind = WarningKind::PrivilegedPermissions { role: next.named.name.clone(), permissions: gained };
+            let kind = WarningKind::PrivilegedPermissions {
+                role: next.named.name.clone(),
+                permissions: gained,
+            };
             report.push_warning(self.warning(row, Field::Permissions, kind));
         }
     }
 
-    fn plan_row(&mut self, row: u64, data: CatalogRow, report: &mut ImportReport, writes: &mut CatalogWrites) -> Result<(), Vec<Issue>> {
+    fn plan_row(
+        &mut self,
+        row: u64,
+        data: CatalogRow,
+        report: &mut ImportReport,
+        writes: &mut CatalogWrites,
+    ) -> Result<(), Vec<Issue>> {
         let key_field = Field::key_of(data.entity);
         let key = data.name.key().to_owned();
         let mut issues = Vec::new();
         if let Some(first_row) = self.names.first_seen(&key, row) {
-            issues.push(self.issue(row, key_field, IssueKind::DuplicateKey { key: data.name.as_str().to_owned(), first_row }));
+            issues.push(self.issue(
+                row,
+                key_field,
+                IssueKind::DuplicateKey {
+                    key: data.name.as_str().to_owned(),
+                    first_row,
+                },
+            ));
         }
         let existing = self.existing(data.entity, &key);
         if self.create_only && existing.is_some() {
-            issues.push(self.issue(row, key_field, IssueKind::AlreadyExists(data.name.as_str().to_owned())));
+            issues.push(self.issue(
+                row,
+                key_field,
+                IssueKind::AlreadyExists(data.name.as_str().to_owned()),
+            ));
         }
         let mut next = existing.clone().unwrap_or_else(|| RoleRecord {
-            named: NamedRecord { name_key: key.clone(), name: data.name.as_str().to_owned(), description: String::new(), created_at: self.now, updated_at: self.now },
+            named: NamedRecord {
+                name_key: key.clone(),
+                name: data.name.as_str().to_owned(),
+                description: String::new(),
+                created_at: self.now,
+                updated_at: self.now,
+            },
             permissions: Vec::new(),
         });
         if let Patch::Set(description) = &data.description {
@@ -121,7 +225,10 @@ impl CatalogPlanner {
             next.permissions = permissions.iter().map(|p| p.code().to_owned()).collect();
             next.permissions.sort();
         }
-        if data.entity == Entity::Roles && key == ADMINISTRATOR_ROLE && existing.as_ref() != Some(&next) {
+        if data.entity == Entity::Roles
+            && key == ADMINISTRATOR_ROLE
+            && existing.as_ref() != Some(&next)
+        {
             issues.push(self.issue(row, Field::Permissions, IssueKind::BuiltinRole));
         }
         if !issues.is_empty() {
@@ -141,15 +248,27 @@ impl CatalogPlanner {
         let before = existing;
         match data.entity {
             Entity::Departments => {
-                report.log.changes.push(Change::Department { row, before: before.map(|b| b.named), after: next.named.clone() });
+                report.log.changes.push(Change::Department {
+                    row,
+                    before: before.map(|b| b.named),
+                    after: next.named.clone(),
+                });
                 writes.departments.push(next.named);
             }
             Entity::Groups => {
-                report.log.changes.push(Change::Group { row, before: before.map(|b| b.named), after: next.named.clone() });
+                report.log.changes.push(Change::Group {
+                    row,
+                    before: before.map(|b| b.named),
+                    after: next.named.clone(),
+                });
                 writes.groups.push(next.named);
             }
             _ => {
-                report.log.changes.push(Change::Role { row, before, after: next.clone() });
+                report.log.changes.push(Change::Role {
+                    row,
+                    before,
+                    after: next.clone(),
+                });
                 writes.roles.push(next);
             }
         }
@@ -159,7 +278,12 @@ impl CatalogPlanner {
     /// The current state of a catalog entry, as a role record (departments and groups simply
     /// have no permissions).
     fn existing(&self, entity: Entity, key: &str) -> Option<RoleRecord> {
-        let named = |map: &BTreeMap<String, NamedRecord>| map.get(key).map(|n| RoleRecord { named: n.clone(), permissions: Vec::new() });
+        let named = |map: &BTreeMap<String, NamedRecord>| {
+            map.get(key).map(|n| RoleRecord {
+                named: n.clone(),
+                permissions: Vec::new(),
+            })
+        };
         match entity {
             Entity::Departments => named(&self.catalog.departments),
             Entity::Groups => named(&self.catalog.groups),
@@ -195,8 +319,16 @@ fn singular(entity: Entity) -> &'static str {
 
 impl CatalogWrites {
     /// The writes of a stored plan's catalog entries.
-    pub(crate) fn from_plan(departments: Vec<NamedRecord>, groups: Vec<NamedRecord>, roles: Vec<RoleRecord>) -> CatalogWrites {
-        CatalogWrites { departments, groups, roles }
+    pub(crate) fn from_plan(
+        departments: Vec<NamedRecord>,
+        groups: Vec<NamedRecord>,
+        roles: Vec<RoleRecord>,
+    ) -> CatalogWrites {
+        CatalogWrites {
+            departments,
+            groups,
+            roles,
+        }
     }
 
     pub fn prepare(self, backend: Backend) -> PreparedWrites {
@@ -219,12 +351,29 @@ mod tests {
         let headers = ["Role", "Description", "Permissions"];
         let map = map_headers(Entity::Roles, &headers).expect("headers");
         let mut catalog = Catalog::default();
-        let admin = NamedRecord { name_key: "administrator".into(), name: "administrator".into(), description: "all".into(), created_at: 0, updated_at: 0 };
-        catalog.roles.insert("administrator".into(), RoleRecord { named: admin, permissions: vec!["users.read".into()] });
+        let admin = NamedRecord {
+            name_key: "administrator".into(),
+            name: "administrator".into(),
+            description: "all".into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        catalog.roles.insert(
+            "administrator".into(),
+            RoleRecord {
+                named: admin,
+                permissions: vec!["users.read".into()],
+            },
+        );
         let rows = lines
             .iter()
             .enumerate()
-            .map(|(i, cells)| (i as u64 + 2, Record::Role(parse_role_row(&map, cells).expect("row parses"))))
+            .map(|(i, cells)| {
+                (
+                    i as u64 + 2,
+                    Record::Role(parse_role_row(&map, cells).expect("row parses")),
+                )
+            })
             .collect();
         let mut planner = CatalogPlanner::new("roles".into(), map, catalog, create_only, 7);
         let mut report = ImportReport::new("roles.csv".into());
@@ -234,18 +383,41 @@ mod tests {
 
     #[test]
     fn creates_updates_and_leaves_unchanged_rows_alone() {
-        let (report, writes) = plan_roles(&[&["viewer", "Reads", "users.read, roles.read"], &["administrator", "all", "users.read"]], false);
-        assert_eq!((report.counts.created, report.counts.unchanged, report.counts.failed), (1, 1, 0));
+        let (report, writes) = plan_roles(
+            &[
+                &["viewer", "Reads", "users.read, roles.read"],
+                &["administrator", "all", "users.read"],
+            ],
+            false,
+        );
+        assert_eq!(
+            (
+                report.counts.created,
+                report.counts.unchanged,
+                report.counts.failed
+            ),
+            (1, 1, 0)
+        );
         assert_eq!(writes.roles.len(), 1);
         assert_eq!(writes.roles[0].permissions, ["roles.read", "users.read"]);
     }
 
     #[test]
     fn the_administrator_role_cannot_be_changed_and_names_are_unique_in_a_file() {
-        let (report, writes) = plan_roles(&[&["Administrator", "all", ""], &["viewer", "", ""], &["VIEWER", "", ""]], false);
+        let (report, writes) = plan_roles(
+            &[
+                &["Administrator", "all", ""],
+                &["viewer", "", ""],
+                &["VIEWER", "", ""],
+            ],
+            false,
+        );
         assert_eq!((report.counts.created, report.counts.failed), (1, 2));
         assert!(matches!(report.errors[0].kind, IssueKind::BuiltinRole));
-        assert!(matches!(report.errors[1].kind, IssueKind::DuplicateKey { first_row: 3, .. }));
+        assert!(matches!(
+            report.errors[1].kind,
+            IssueKind::DuplicateKey { first_row: 3, .. }
+        ));
         assert_eq!(writes.roles.len(), 1);
     }
 

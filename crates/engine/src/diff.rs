@@ -35,26 +35,63 @@ pub(crate) fn user_changes(before: Option<&UserRecord>, after: &UserRecord) -> V
         .filter_map(|(field, get)| {
             let old = before.map(get).unwrap_or_default();
             let new = get(after);
-            (old != new).then_some(FieldChange { field, before: old, after: new })
+            (old != new).then_some(FieldChange {
+                field,
+                before: old,
+                after: new,
+            })
         })
         .collect();
     if before.is_none_or(|b| b.password_hash != after.password_hash) {
-        let describe = |hash: &str| if hash.starts_with('!') { "none (invitation)" } else { "set" }.to_owned();
-        let old = before.map(|b| describe(&b.password_hash)).unwrap_or_default();
-        changes.push(FieldChange { field: "Password", before: old, after: if before.is_some() { "changed".into() } else { describe(&after.password_hash) } });
+        let describe = |hash: &str| {
+            if hash.starts_with('!') {
+                "none (invitation)"
+            } else {
+                "set"
+            }
+            .to_owned()
+        };
+        let old = before
+            .map(|b| describe(&b.password_hash))
+            .unwrap_or_default();
+        changes.push(FieldChange {
+            field: "Password",
+            before: old,
+            after: if before.is_some() {
+                "changed".into()
+            } else {
+                describe(&after.password_hash)
+            },
+        });
     }
     changes
 }
 
-pub(crate) fn named_changes(before: Option<&NamedRecord>, after: &NamedRecord, permissions: Option<(Option<String>, String)>) -> Vec<FieldChange> {
+pub(crate) fn named_changes(
+    before: Option<&NamedRecord>,
+    after: &NamedRecord,
+    permissions: Option<(Option<String>, String)>,
+) -> Vec<FieldChange> {
     let mut changes = Vec::new();
     let mut push = |field, old: String, new: String| {
         if old != new {
-            changes.push(FieldChange { field, before: old, after: new });
+            changes.push(FieldChange {
+                field,
+                before: old,
+                after: new,
+            });
         }
     };
-    push("Name", before.map(|b| b.name.clone()).unwrap_or_default(), after.name.clone());
-    push("Description", before.map(|b| b.description.clone()).unwrap_or_default(), after.description.clone());
+    push(
+        "Name",
+        before.map(|b| b.name.clone()).unwrap_or_default(),
+        after.name.clone(),
+    );
+    push(
+        "Description",
+        before.map(|b| b.description.clone()).unwrap_or_default(),
+        after.description.clone(),
+    );
     if let Some((old, new)) = permissions {
         push("Permissions", old.unwrap_or_default(), new);
     }

@@ -7,7 +7,6 @@
 //! and carries a note with its messages. An ODS archive also gives an XLSX, because our ODS writer
 //! cannot attach comments to cells.
 
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -725,7 +724,10 @@ mod tests {
         assert_ne!(style_of("A1"), None, "the header is bold");
         // Text, never a formula; the Errors column (E) is wide enough to read.
         assert!(!sheet.contains("<f>"));
-        assert!(sheet.contains(r#"<col min="5" max="5" width="80."#), "{sheet}");
+        assert!(
+            sheet.contains(r#"<col min="5" max="5" width="80."#),
+            "{sheet}"
+        );
     }
 
     #[test]

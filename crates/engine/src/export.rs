@@ -7,7 +7,9 @@ use std::io::Write;
 
 use std::collections::BTreeMap;
 
-use muster_domain::{export_fields, Entity, EntityName, Field, Permission, PERMISSION_MATRIX_SHEET};
+use muster_domain::{
+    export_fields, Entity, EntityName, Field, Permission, PERMISSION_MATRIX_SHEET,
+};
 use muster_sheets::{Format, WorkbookWriter, WriteError};
 use muster_store::{Catalog, Store, StoreError, UserFilter, UserRecord};
 
@@ -61,18 +63,40 @@ fn headers(entity: Entity) -> Vec<&'static str> {
 }
 
 fn yes_no(value: bool) -> &'static str {
-    if value { "Yes" } else { "No" }
+    if value {
+        "Yes"
+    } else {
+        "No"
+    }
 }
 
-async fn export_users(store: &Store, filter: &ExportFilter, writer: &mut (dyn WorkbookWriter + Send)) -> Result<u64, ExportError> {
+async fn export_users(
+    store: &Store,
+    filter: &ExportFilter,
+    writer: &mut (dyn WorkbookWriter + Send),
+) -> Result<u64, ExportError> {
     let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
-    let key_of = |kind: &'static str, name: &Option<String>, exists: &dyn Fn(&str) -> bool| -> Result<Option<String>, ExportError> {
+    let key_of = |kind: &'static str,
+                  name: &Option<String>,
+                  exists: &dyn Fn(&str) -> bool|
+     -> Result<Option<String>, ExportError> {
         let Some(name) = name else { return Ok(None) };
-        let key = EntityName::parse(name).map(|n| n.key().to_owned()).unwrap_or_default();
-        if exists(&key) { Ok(Some(key)) } else { Err(ExportError::UnknownName { kind, name: name.clone() }) }
+        let key = EntityName::parse(name)
+            .map(|n| n.key().to_owned())
+            .unwrap_or_default();
+        if exists(&key) {
+            Ok(Some(key))
+        } else {
+            Err(ExportError::UnknownName {
+                kind,
+                name: name.clone(),
+            })
+        }
     };
     let store_filter = UserFilter {
-        department_key: key_of("department", &filter.department, &|k| catalog.departments.contains_key(k))?,
+        department_key: key_of("department", &filter.department, &|k| {
+            catalog.departments.contains_key(k)
+        })?,
         group_key: key_of("group", &filter.group, &|k| catalog.groups.contains_key(k))?,
         role_key: key_of("role", &filter.role, &|k| catalog.roles.contains_key(k))?,
         active: filter.active,
@@ -83,7 +107,9 @@ async fn export_users(store: &Store, filter: &ExportFilter, writer: &mut (dyn Wo
     let mut after: Option<String> = None;
     let mut count = 0;
     loop {
-        let page = muster_store::users_page(&mut conn, &store_filter, after.as_deref(), EXPORT_PAGE).await?;
+        let page =
+            muster_store::users_page(&mut conn, &store_filter, after.as_deref(), EXPORT_PAGE)
+                .await?;
         for user in &page.users {
             let cells = user_cells(user, &catalog);
             let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
@@ -103,7 +129,10 @@ const EXPORT_PAGE: usize = 2_000;
 
 /// Display names of a user's roles or groups, in key order.
 fn names<T>(keys: &[String], map: &BTreeMap<String, T>, name: fn(&T) -> &str) -> String {
-    keys.iter().filter_map(|k| map.get(k).map(name)).collect::<Vec<_>>().join(", ")
+    keys.iter()
+        .filter_map(|k| map.get(k).map(name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn user_cells(user: &UserRecord, catalog: &Catalog) -> Vec<String> {
@@ -113,9 +142,12 @@ fn user_cells(user: &UserRecord, catalog: &Catalog) -> Vec<String> {
         .map(|field| match field {
             Field::Username => user.username.clone(),
             Field::Name => user.name.clone(),
-            Field::Department => {
-                user.department_key.as_ref().and_then(|k| catalog.departments.get(k)).map(|d| d.name.clone()).unwrap_or_default()
-            }
+            Field::Department => user
+                .department_key
+                .as_ref()
+                .and_then(|k| catalog.departments.get(k))
+                .map(|d| d.name.clone())
+                .unwrap_or_default(),
             Field::Email => text(&user.email),
             Field::Phone => text(&user.phone),
             Field::Active => yes_no(user.active).to_owned(),
@@ -139,26 +171,46 @@ async fn export_catalog(
     filter: &ExportFilter,
     writer: &mut (dyn WorkbookWriter + Send),
 ) -> Result<u64, ExportError> {
-    if filter.department.is_some() || filter.group.is_some() || filter.role.is_some() || filter.active.is_some() {
+    if filter.department.is_some()
+        || filter.group.is_some()
+        || filter.role.is_some()
+        || filter.active.is_some()
+    {
         return Err(ExportError::FilterNotApplicable);
     }
     let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
     let search = filter.search.as_deref().map(str::to_lowercase);
-    let wanted = |name: &str| search.as_deref().is_none_or(|s| name.to_lowercase().contains(s));
+    let wanted = |name: &str| {
+        search
+            .as_deref()
+            .is_none_or(|s| name.to_lowercase().contains(s))
+    };
     writer.start_sheet(entity.sheet_name(), &headers(entity))?;
     let mut count = 0;
     match entity {
         Entity::Departments | Entity::Groups => {
-            let map = if entity == Entity::Departments { &catalog.departments } else { &catalog.groups };
+            let map = if entity == Entity::Departments {
+                &catalog.departments
+            } else {
+                &catalog.groups
+            };
             for record in map.values().filter(|r| wanted(&r.name)) {
                 writer.write_row(&[&record.name, &record.description])?;
                 count += 1;
             }
         }
         Entity::Roles => {
-            let roles: Vec<_> = catalog.roles.values().filter(|r| wanted(&r.named.name)).collect();
+            let roles: Vec<_> = catalog
+                .roles
+                .values()
+                .filter(|r| wanted(&r.named.name))
+                .collect();
             for role in &roles {
-                writer.write_row(&[&role.named.name, &role.named.description, &role.permissions.join(", ")])?;
+                writer.write_row(&[
+                    &role.named.name,
+                    &role.named.description,
+                    &role.permissions.join(", "),
+                ])?;
                 count += 1;
             }
             if format != Format::Csv {
@@ -171,13 +223,22 @@ async fn export_catalog(
 }
 
 /// Permissions down, roles across, `Yes` where the role holds the permission.
-fn write_matrix(writer: &mut (dyn WorkbookWriter + Send), roles: &[&muster_store::RoleRecord]) -> Result<(), WriteError> {
+fn write_matrix(
+    writer: &mut (dyn WorkbookWriter + Send),
+    roles: &[&muster_store::RoleRecord],
+) -> Result<(), WriteError> {
     let mut header = vec!["Permission"];
     header.extend(roles.iter().map(|r| r.named.name.as_str()));
     writer.start_sheet(PERMISSION_MATRIX_SHEET, &header)?;
     for permission in Permission::ALL {
         let mut cells = vec![permission.code()];
-        cells.extend(roles.iter().map(|r| if r.permissions.iter().any(|p| p == permission.code()) { "Yes" } else { "" }));
+        cells.extend(roles.iter().map(|r| {
+            if r.permissions.iter().any(|p| p == permission.code()) {
+                "Yes"
+            } else {
+                ""
+            }
+        }));
         writer.write_row(&cells)?;
     }
     Ok(())

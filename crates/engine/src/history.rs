@@ -27,7 +27,11 @@ pub(crate) const KIND_REVERT: &str = "revert";
 /// This process, as written into the records it owns.
 pub(crate) fn owner() -> String {
     let pid = std::process::id();
-    format!("{}:{pid}:{}", hostname(), process_start(pid).unwrap_or_default())
+    format!(
+        "{}:{pid}:{}",
+        hostname(),
+        process_start(pid).unwrap_or_default()
+    )
 }
 
 fn hostname() -> String {
@@ -50,11 +54,15 @@ fn process_start(pid: u32) -> Option<String> {
 /// to their own host (only this host can look at its processes).
 fn owner_is_gone(owner: &str) -> bool {
     let mut parts = owner.rsplitn(3, ':');
-    let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
     if host != hostname() {
         return false;
     }
-    let Ok(pid) = pid.parse::<u32>() else { return true };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return true;
+    };
     if pid == std::process::id() {
         return false;
     }
@@ -72,7 +80,14 @@ pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, St
             let summary = serde_json::json!({
                 "note": "the process running this import ended before it finished (killed or crashed); nothing of it was applied"
             });
-            muster_store::set_import_status(&mut conn, record.id, FAILED, now, Some(&summary.to_string())).await?;
+            muster_store::set_import_status(
+                &mut conn,
+                record.id,
+                FAILED,
+                now,
+                Some(&summary.to_string()),
+            )
+            .await?;
             recovered.push(record.id);
         }
     }
@@ -136,7 +151,11 @@ impl From<&ImportRecord> for ImportEntry {
 /// The newest `limit` imports, newest first.
 pub async fn list_imports(store: &Store, limit: i64) -> Result<Vec<ImportEntry>, StoreError> {
     let mut conn = store.acquire().await?;
-    Ok(muster_store::list_imports(&mut conn, limit).await?.iter().map(ImportEntry::from).collect())
+    Ok(muster_store::list_imports(&mut conn, limit)
+        .await?
+        .iter()
+        .map(ImportEntry::from)
+        .collect())
 }
 
 /// Everything `imports show` prints.
@@ -209,24 +228,48 @@ pub(crate) struct ChunkCursor {
 
 impl ChunkCursor {
     pub fn new(id: i64, table: ChunkTable) -> ChunkCursor {
-        ChunkCursor { id, table, after: 0, pending: std::collections::VecDeque::new() }
+        ChunkCursor {
+            id,
+            table,
+            after: 0,
+            pending: std::collections::VecDeque::new(),
+        }
     }
 
     /// The next chunk, or None after the last.
-    pub async fn next<T: serde::de::DeserializeOwned>(&mut self, conn: &mut muster_store::Connection) -> Result<Option<T>, HistoryError> {
+    pub async fn next<T: serde::de::DeserializeOwned>(
+        &mut self,
+        conn: &mut muster_store::Connection,
+    ) -> Result<Option<T>, HistoryError> {
         if self.pending.is_empty() {
-            self.pending.extend(muster_store::read_chunks(conn, self.table, self.id, self.after, CHUNKS_PER_READ).await?);
+            self.pending.extend(
+                muster_store::read_chunks(conn, self.table, self.id, self.after, CHUNKS_PER_READ)
+                    .await?,
+            );
         }
-        let Some((seq, data)) = self.pending.pop_front() else { return Ok(None) };
+        let Some((seq, data)) = self.pending.pop_front() else {
+            return Ok(None);
+        };
         self.after = seq;
         let id = self.id;
-        serde_json::from_str(&data).map(Some).map_err(|e| HistoryError::Damaged { id, detail: format!("chunk {seq}: {e}") })
+        serde_json::from_str(&data)
+            .map(Some)
+            .map_err(|e| HistoryError::Damaged {
+                id,
+                detail: format!("chunk {seq}: {e}"),
+            })
     }
 }
 
-pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportDetails, HistoryError> {
+pub async fn show_import(
+    store: &Store,
+    id: i64,
+    limit: usize,
+) -> Result<ImportDetails, HistoryError> {
     let mut conn = store.acquire().await?;
-    let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
+    let record = muster_store::import_record(&mut conn, id)
+        .await?
+        .ok_or(HistoryError::NotFound(id))?;
     let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
     // Each table holds its batches in file order, so whole batches up to `limit` rows of each
     // are enough to list the first `limit` rows of both; reading stops there, which keeps
@@ -237,18 +280,39 @@ pub async fn show_import(store: &Store, id: i64, limit: usize) -> Result<ImportD
             rows.push(change_outcome(&chunk.sheet, change));
         }
         for (row, key) in chunk.unchanged {
-            rows.push(RowOutcome { sheet: chunk.sheet.clone(), row, outcome: "unchanged", entity: None, key: Some(key), changes: Vec::new(), errors: Vec::new() });
+            rows.push(RowOutcome {
+                sheet: chunk.sheet.clone(),
+                row,
+                outcome: "unchanged",
+                entity: None,
+                key: Some(key),
+                changes: Vec::new(),
+                errors: Vec::new(),
+            });
         }
         Ok(rows.len() <= limit)
     })
     .await?;
     let mut failures = Vec::new();
-    for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
-        for failed in chunk.rows {
-            failures.push(RowOutcome { sheet: chunk.sheet.clone(), row: failed.row, outcome: "failed", entity: None, key: None, changes: Vec::new(), errors: failed.issues });
-        }
-        Ok(failures.len() <= limit)
-    })
+    for_each_chunk(
+        &mut conn,
+        id,
+        ChunkTable::Failures,
+        |chunk: FailureChunk| {
+            for failed in chunk.rows {
+                failures.push(RowOutcome {
+                    sheet: chunk.sheet.clone(),
+                    row: failed.row,
+                    outcome: "failed",
+                    entity: None,
+                    key: None,
+                    changes: Vec::new(),
+                    errors: failed.issues,
+                });
+            }
+            Ok(failures.len() <= limit)
+        },
+    )
     .await?;
     rows.extend(failures);
     rows.sort_by(|a, b| (a.sheet.as_str(), a.row).cmp(&(b.sheet.as_str(), b.row)));
@@ -282,7 +346,11 @@ pub(crate) async fn for_each_chunk<T: serde::de::DeserializeOwned>(
 }
 
 fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
-    let outcome = if change.is_create() { "created" } else { "updated" };
+    let outcome = if change.is_create() {
+        "created"
+    } else {
+        "updated"
+    };
     let mut row = RowOutcome {
         sheet: sheet.to_owned(),
         row: change.row(),
@@ -293,29 +361,55 @@ fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
         errors: Vec::new(),
     };
     row.changes = match change {
-        Change::User { before, after: Some(after), .. } => crate::diff::user_changes(before.as_ref(), &after),
+        Change::User {
+            before,
+            after: Some(after),
+            ..
+        } => crate::diff::user_changes(before.as_ref(), &after),
         Change::User { .. } => Vec::new(),
-        Change::Department { before, after, .. } | Change::Group { before, after, .. } => crate::diff::named_changes(before.as_ref(), &after, None),
+        Change::Department { before, after, .. } | Change::Group { before, after, .. } => {
+            crate::diff::named_changes(before.as_ref(), &after, None)
+        }
         Change::Role { before, after, .. } => {
-            let permissions = (before.as_ref().map(|b| b.permissions.join(", ")), after.permissions.join(", "));
-            crate::diff::named_changes(before.as_ref().map(|b| &b.named), &after.named, Some(permissions))
+            let permissions = (
+                before.as_ref().map(|b| b.permissions.join(", ")),
+                after.permissions.join(", "),
+            );
+            crate::diff::named_changes(
+                before.as_ref().map(|b| &b.named),
+                &after.named,
+                Some(permissions),
+            )
         }
     };
     row
 }
 
 /// Writes the archived upload of an import to `out`.
-pub async fn download_archive(store: &Store, id: i64, out: &mut dyn Write) -> Result<u64, HistoryError> {
+pub async fn download_archive(
+    store: &Store,
+    id: i64,
+    out: &mut dyn Write,
+) -> Result<u64, HistoryError> {
     let mut conn = store.acquire().await?;
-    let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
+    let record = muster_store::import_record(&mut conn, id)
+        .await?
+        .ok_or(HistoryError::NotFound(id))?;
     write_archive(&mut conn, &record, out).await
 }
 
 /// Writes the archive of `record` to `out`, inflating it if it was stored deflated.
-async fn write_archive(conn: &mut muster_store::Connection, record: &ImportRecord, out: &mut dyn Write) -> Result<u64, HistoryError> {
+async fn write_archive(
+    conn: &mut muster_store::Connection,
+    record: &ImportRecord,
+    out: &mut dyn Write,
+) -> Result<u64, HistoryError> {
     let id = record.id;
     let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
-    let mut counted = CountingWriter { inner: out, written: 0 };
+    let mut counted = CountingWriter {
+        inner: out,
+        written: 0,
+    };
     let pieces = if summary["archive"]["compression"].as_str() == Some("deflate") {
         let mut inflate = flate2::write::DeflateDecoder::new(&mut counted);
         let pieces = copy_archive(conn, id, &mut inflate).await?;
@@ -326,7 +420,10 @@ async fn write_archive(conn: &mut muster_store::Connection, record: &ImportRecor
     };
     counted.flush()?;
     if pieces == 0 {
-        let reason = summary["archive"]["note"].as_str().unwrap_or("nothing was archived for it").to_owned();
+        let reason = summary["archive"]["note"]
+            .as_str()
+            .unwrap_or("nothing was archived for it")
+            .to_owned();
         return Err(HistoryError::NoArchive { id, reason });
     }
     Ok(counted.written)
@@ -344,15 +441,27 @@ pub struct ErrorWorkbookWritten {
 
 /// Writes the error workbook of import `id` to `out`: its failed rows, cut from the archived
 /// upload, with an `Errors` column (SPEC §3.5). Importing the fixed file links back to `id`.
-pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Result<ErrorWorkbookWritten, HistoryError> {
+pub async fn error_workbook(
+    store: &Store,
+    id: i64,
+    out: &std::path::Path,
+) -> Result<ErrorWorkbookWritten, HistoryError> {
     use crate::error_workbook::write_error_workbook;
     let mut conn = store.acquire().await?;
-    let record = muster_store::import_record(&mut conn, id).await?.ok_or(HistoryError::NotFound(id))?;
-    let mut failed: std::collections::BTreeMap<String, Vec<crate::journal::FailedRowLog>> = std::collections::BTreeMap::new();
-    for_each_chunk(&mut conn, id, ChunkTable::Failures, |chunk: FailureChunk| {
-        failed.entry(chunk.sheet).or_default().extend(chunk.rows);
-        Ok(true)
-    })
+    let record = muster_store::import_record(&mut conn, id)
+        .await?
+        .ok_or(HistoryError::NotFound(id))?;
+    let mut failed: std::collections::BTreeMap<String, Vec<crate::journal::FailedRowLog>> =
+        std::collections::BTreeMap::new();
+    for_each_chunk(
+        &mut conn,
+        id,
+        ChunkTable::Failures,
+        |chunk: FailureChunk| {
+            failed.entry(chunk.sheet).or_default().extend(chunk.rows);
+            Ok(true)
+        },
+    )
     .await?;
     if failed.is_empty() {
         return Err(HistoryError::NoFailedRows(id));
@@ -363,10 +472,12 @@ pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Re
     let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
     let read = crate::upload::archive_read_options(&summary["archive"]);
     let target = out.to_owned();
-    let written = tokio::task::spawn_blocking(move || write_error_workbook(archive.path(), &read, id, &failed, &target))
-        .await
-        .map_err(|join| StoreError::Interrupted(join.to_string()))?
-        .map_err(|e| HistoryError::Workbook(e.to_string()))?;
+    let written = tokio::task::spawn_blocking(move || {
+        write_error_workbook(archive.path(), &read, id, &failed, &target)
+    })
+    .await
+    .map_err(|join| StoreError::Interrupted(join.to_string()))?
+    .map_err(|e| HistoryError::Workbook(e.to_string()))?;
     let mut notes = Vec::new();
     if record.status == ImportStatus::Rejected.as_str() {
         notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or re-import it with --partial first"));
@@ -382,12 +493,18 @@ pub async fn error_workbook(store: &Store, id: i64, out: &std::path::Path) -> Re
 }
 
 /// Writes the stored pieces of an archive to `sink` in order; returns how many there were.
-async fn copy_archive(conn: &mut muster_store::Connection, id: i64, sink: &mut dyn Write) -> Result<u64, HistoryError> {
+async fn copy_archive(
+    conn: &mut muster_store::Connection,
+    id: i64,
+    sink: &mut dyn Write,
+) -> Result<u64, HistoryError> {
     let mut after = 0;
     let mut count = 0;
     loop {
         let pieces = muster_store::read_archive(conn, id, after, 8).await?;
-        let Some(&(last, _)) = pieces.last() else { return Ok(count) };
+        let Some(&(last, _)) = pieces.last() else {
+            return Ok(count);
+        };
         for (_, data) in pieces {
             sink.write_all(&data)?;
             count += 1;

@@ -27,7 +27,10 @@ pub struct Positioned<K: std::fmt::Display> {
 /// A problem that stops its row (or the file).
 pub type Issue = Positioned<IssueKind>;
 
-fn display<K: std::fmt::Display, S: Serializer>(kind: &K, serializer: S) -> Result<S::Ok, S::Error> {
+fn display<K: std::fmt::Display, S: Serializer>(
+    kind: &K,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.collect_str(kind)
 }
 

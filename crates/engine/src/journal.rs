@@ -28,15 +28,30 @@ pub(crate) enum Change {
         /// `fingerprint` of the after image.
         fp: String,
     },
-    Department { row: u64, before: Option<NamedRecord>, after: NamedRecord },
-    Group { row: u64, before: Option<NamedRecord>, after: NamedRecord },
-    Role { row: u64, before: Option<RoleRecord>, after: RoleRecord },
+    Department {
+        row: u64,
+        before: Option<NamedRecord>,
+        after: NamedRecord,
+    },
+    Group {
+        row: u64,
+        before: Option<NamedRecord>,
+        after: NamedRecord,
+    },
+    Role {
+        row: u64,
+        before: Option<RoleRecord>,
+        after: RoleRecord,
+    },
 }
 
 impl Change {
     pub fn row(&self) -> u64 {
         match self {
-            Change::User { row, .. } | Change::Department { row, .. } | Change::Group { row, .. } | Change::Role { row, .. } => *row,
+            Change::User { row, .. }
+            | Change::Department { row, .. }
+            | Change::Group { row, .. }
+            | Change::Role { row, .. } => *row,
         }
     }
 
@@ -113,7 +128,14 @@ pub(crate) fn fingerprint(user: &UserRecord) -> String {
     text(&user.username_key);
     text(&user.username);
     text(&user.name);
-    for optional in [&user.email, &user.email_key, &user.phone, &user.department_key, &user.locale, &user.timezone] {
+    for optional in [
+        &user.email,
+        &user.email_key,
+        &user.phone,
+        &user.department_key,
+        &user.locale,
+        &user.timezone,
+    ] {
         // A separate marker keeps "absent" apart from "empty".
         text(optional.as_deref().unwrap_or("\u{1c}"));
     }
@@ -181,9 +203,18 @@ mod tests {
 
     #[test]
     fn a_change_round_trips_through_json() {
-        let change = Change::User { row: 7, key: "alice".into(), before: None, after: Some(user()), fp: fingerprint(&user()) };
+        let change = Change::User {
+            row: 7,
+            key: "alice".into(),
+            before: None,
+            after: Some(user()),
+            fp: fingerprint(&user()),
+        };
         let text = serde_json::to_string(&change).expect("serialises");
         let back: Change = serde_json::from_str(&text).expect("parses");
-        assert_eq!((back.row(), back.key(), back.is_create(), back.entity()), (7, "alice", true, "user"));
+        assert_eq!(
+            (back.row(), back.key(), back.is_create(), back.entity()),
+            (7, "alice", true, "user")
+        );
     }
 }

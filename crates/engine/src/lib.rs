@@ -17,8 +17,8 @@ mod journal;
 mod matrix;
 mod plan_apply;
 mod report;
-mod sanitize;
 mod revert;
+mod sanitize;
 mod seen;
 mod source;
 mod template;
@@ -27,20 +27,20 @@ mod upload;
 mod user_import;
 mod warnings;
 
+pub use apply::{import_file, ImportError};
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use export::{export, ExportError, ExportFilter, ExportSummary};
 pub use history::{
-    download_archive, error_workbook, list_imports, recover_interrupted, show_import, FieldChange, HistoryError, ImportDetails, ImportEntry,
-    RowOutcome, ErrorWorkbookWritten,
+    download_archive, error_workbook, list_imports, recover_interrupted, show_import,
+    ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry, RowOutcome,
 };
-pub use journal::LoggedIssue;
-pub use revert::{revert_import, RevertError, RevertReport};
-pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
-pub use warnings::{Warning, WarningKind};
 pub use issue::{Issue, IssueKind, Position, Positioned};
-pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
-pub use apply::{import_file, ImportError};
-pub use template::{write_template, TemplateError, TemplateKind};
+pub use journal::LoggedIssue;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
+pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
+pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
+pub use revert::{revert_import, RevertError, RevertReport};
+pub use template::{write_template, TemplateError, TemplateKind};
+pub use warnings::{Warning, WarningKind};

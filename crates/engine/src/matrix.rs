@@ -14,11 +14,20 @@ use crate::source::{Parsed, Record};
 /// A sheet named "Permission matrix", or one whose first header is "Permission".
 pub(crate) fn is_matrix(headers: &[&str], sheet: Option<&str>) -> bool {
     sheet.is_some_and(|s| s.trim().eq_ignore_ascii_case(PERMISSION_MATRIX_SHEET))
-        || headers.first().is_some_and(|h| h.trim().eq_ignore_ascii_case("permission"))
+        || headers
+            .first()
+            .is_some_and(|h| h.trim().eq_ignore_ascii_case("permission"))
 }
 
 fn at(sheet: &str, row: u64, column: usize, kind: IssueKind) -> Issue {
-    Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(column_letters(column)) }, kind }
+    Issue {
+        position: Position {
+            sheet: sheet.to_owned(),
+            row,
+            column: Some(column_letters(column)),
+        },
+        kind,
+    }
 }
 
 /// A role column as it is read: its name (or why its header or a cell is bad) and the
@@ -37,8 +46,14 @@ pub(crate) fn read_matrix(
         .iter()
         .enumerate()
         .map(|(i, header)| {
-            let name = EntityName::parse(header)
-                .map_err(|e| vec![at(sheet, 1, i + 1, IssueKind::Field(muster_domain::FieldErrorKind::EntityName(e)))]);
+            let name = EntityName::parse(header).map_err(|e| {
+                vec![at(
+                    sheet,
+                    1,
+                    i + 1,
+                    IssueKind::Field(muster_domain::FieldErrorKind::EntityName(e)),
+                )]
+            });
             (name, BTreeSet::new())
         })
         .collect();
@@ -49,8 +64,17 @@ pub(crate) fn read_matrix(
         let permission = match Permission::parse(code) {
             Ok(p) => p,
             Err(_) => {
-                let issue = at(sheet, row.number, 0, IssueKind::UnknownPermission(code.trim().to_owned()));
-                failed_rows.push(Parsed { row: row.number, record: Err(vec![issue]), secret: false });
+                let issue = at(
+                    sheet,
+                    row.number,
+                    0,
+                    IssueKind::UnknownPermission(code.trim().to_owned()),
+                );
+                failed_rows.push(Parsed {
+                    row: row.number,
+                    record: Err(vec![issue]),
+                    secret: false,
+                });
                 continue;
             }
         };
@@ -63,7 +87,12 @@ pub(crate) fn read_matrix(
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    let issue = at(sheet, row.number, i + 1, IssueKind::Field(muster_domain::FieldErrorKind::Bool(e)));
+                    let issue = at(
+                        sheet,
+                        row.number,
+                        i + 1,
+                        IssueKind::Field(muster_domain::FieldErrorKind::Bool(e)),
+                    );
                     match name {
                         Ok(_) => *name = Err(vec![issue]),
                         Err(issues) => issues.push(issue),
@@ -74,7 +103,13 @@ pub(crate) fn read_matrix(
     }
     let records = roles.into_iter().map(|(name, permissions)| Parsed {
         row: 1,
-        record: name.map(|name| Record::Role(RoleRow { name, description: Patch::Keep, permissions: Patch::Set(permissions) })),
+        record: name.map(|name| {
+            Record::Role(RoleRow {
+                name,
+                description: Patch::Keep,
+                permissions: Patch::Set(permissions),
+            })
+        }),
         secret: false,
     });
     Ok(records.chain(failed_rows).collect())
@@ -87,7 +122,16 @@ mod tests {
     use super::*;
 
     fn row(number: u64, cells: &[&str]) -> Result<Row, ReadError> {
-        let cells = cells.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text((*c).to_owned()) }).collect();
+        let cells = cells
+            .iter()
+            .map(|c| {
+                if c.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text((*c).to_owned())
+                }
+            })
+            .collect();
         Ok(Row { number, cells })
     }
 
@@ -106,20 +150,41 @@ mod tests {
             row(4, &["users.fly", "Yes", ""]),
             row(5, &["roles.read", "No", "maybe"]),
         ];
-        let parsed = read_matrix("Permission matrix", &["Permission", "editor", "viewer"], rows.into_iter()).expect("readable");
-        assert_eq!(parsed.len(), 3, "two roles and the row with an unknown code");
+        let parsed = read_matrix(
+            "Permission matrix",
+            &["Permission", "editor", "viewer"],
+            rows.into_iter(),
+        )
+        .expect("readable");
+        assert_eq!(
+            parsed.len(),
+            3,
+            "two roles and the row with an unknown code"
+        );
         match &parsed[0].record {
             Ok(Record::Role(role)) => {
                 assert_eq!(role.name.as_str(), "editor");
-                let Patch::Set(permissions) = &role.permissions else { panic!("permissions are set") };
-                assert_eq!(permissions.iter().map(|p| p.code()).collect::<Vec<_>>(), ["users.read", "users.write"]);
+                let Patch::Set(permissions) = &role.permissions else {
+                    panic!("permissions are set")
+                };
+                assert_eq!(
+                    permissions.iter().map(|p| p.code()).collect::<Vec<_>>(),
+                    ["users.read", "users.write"]
+                );
             }
             _ => panic!("editor parses"),
         }
-        let Err(viewer) = &parsed[1].record else { panic!("`maybe` fails the viewer column") };
+        let Err(viewer) = &parsed[1].record else {
+            panic!("`maybe` fails the viewer column")
+        };
         assert_eq!(viewer[0].position.row, 5);
         assert_eq!(viewer[0].position.column.as_deref(), Some("C"));
-        let Err(unknown) = &parsed[2].record else { panic!("an unknown code fails its row") };
-        assert_eq!(unknown[0].kind.to_string(), "`users.fly` is not a permission code");
+        let Err(unknown) = &parsed[2].record else {
+            panic!("an unknown code fails its row")
+        };
+        assert_eq!(
+            unknown[0].kind.to_string(),
+            "`users.fly` is not a permission code"
+        );
     }
 }

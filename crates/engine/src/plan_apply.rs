@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use muster_store::{Catalog, ChunkTable, NamedRecord, RoleRecord, Store, StoreError, Transaction, UserRecord};
+use muster_store::{
+    Catalog, ChunkTable, NamedRecord, RoleRecord, Store, StoreError, Transaction, UserRecord,
+};
 use serde::Serialize;
 
 use crate::catalog_import::CatalogWrites;
@@ -35,7 +37,11 @@ pub struct Conflict {
 
 impl std::fmt::Display for Conflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} `{}` ({}, row {}): {}", self.entity, self.key, self.sheet, self.row, self.reason)?;
+        write!(
+            f,
+            "{} `{}` ({}, row {}): {}",
+            self.entity, self.key, self.sheet, self.row, self.reason
+        )?;
         if self.forced {
             write!(f, " — reverted anyway (--force)")?;
         }
@@ -65,7 +71,11 @@ pub enum PlanError {
     #[error("the preview of import {id} has {failed} failed row(s) and was not partial: fix the file and preview again, or preview with --partial")]
     HasFailures { id: i64, failed: i64 },
     #[error("{} record(s) changed since the preview of import {id}; preview again:\n  {}", .count, .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
-    Stale { id: i64, count: u64, conflicts: Vec<Conflict> },
+    Stale {
+        id: i64,
+        count: u64,
+        conflicts: Vec<Conflict>,
+    },
     #[error("cancelled: the plan of import {id} was not applied")]
     Cancelled { id: i64 },
     #[error(transparent)]
@@ -77,25 +87,37 @@ pub enum PlanError {
 pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApplied, PlanError> {
     let record = {
         let mut conn = store.acquire().await?;
-        muster_store::import_record(&mut conn, id).await?.ok_or(PlanError::NotFound(id))?
+        muster_store::import_record(&mut conn, id)
+            .await?
+            .ok_or(PlanError::NotFound(id))?
     };
     if record.kind != KIND_IMPORT || record.status != DRY_RUN {
         return Err(if record.applied_at.is_some() {
             PlanError::AlreadyApplied { id }
         } else {
-            PlanError::NotAPreview { id, status: record.status }
+            PlanError::NotAPreview {
+                id,
+                status: record.status,
+            }
         });
     }
     let options: serde_json::Value = serde_json::from_str(&record.options).unwrap_or_default();
     if record.failed > 0 && !options["partial"].as_bool().unwrap_or(false) {
-        return Err(PlanError::HasFailures { id, failed: record.failed });
+        return Err(PlanError::HasFailures {
+            id,
+            failed: record.failed,
+        });
     }
     let now = (ctx.now)();
     let mut tx = store.begin().await?;
     if !muster_store::claim_status(&mut tx, id, DRY_RUN, APPLIED, now, None).await? {
         return Err(PlanError::AlreadyApplied { id });
     }
-    let mut checker = Checker { catalog: muster_store::load_catalog(&mut tx).await?, conflicts: Vec::new(), conflict_count: 0 };
+    let mut checker = Checker {
+        catalog: muster_store::load_catalog(&mut tx).await?,
+        conflicts: Vec::new(),
+        conflict_count: 0,
+    };
     let mut plan = ChunkCursor::new(id, ChunkTable::Changes);
     while let Some(chunk) = plan.next::<ChangeChunk>(&mut tx).await? {
         if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
@@ -104,18 +126,29 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
         }
         checker.check_chunk(&mut tx, &chunk).await?;
         if checker.conflict_count == 0 {
-            plan_writes(chunk.changes, store.backend()).execute(&mut tx).await?;
+            plan_writes(chunk.changes, store.backend())
+                .execute(&mut tx)
+                .await?;
         }
     }
     if checker.conflict_count > 0 {
         tx.rollback().await.map_err(StoreError::from)?;
-        return Err(PlanError::Stale { id, count: checker.conflict_count, conflicts: checker.conflicts });
+        return Err(PlanError::Stale {
+            id,
+            count: checker.conflict_count,
+            conflicts: checker.conflicts,
+        });
     }
     tx.commit().await.map_err(StoreError::from)?;
     if record.created + record.updated >= 10_000 {
         store.refresh_statistics().await?;
     }
-    Ok(PlanApplied { import_id: id, status: APPLIED, created: record.created, updated: record.updated })
+    Ok(PlanApplied {
+        import_id: id,
+        status: APPLIED,
+        created: record.created,
+        updated: record.updated,
+    })
 }
 
 struct Checker {
@@ -128,19 +161,41 @@ impl Checker {
     fn conflict(&mut self, sheet: &str, change: &Change, reason: String) {
         self.conflict_count += 1;
         if self.conflicts.len() < MAX_CONFLICTS {
-            self.conflicts.push(Conflict { entity: change.entity(), key: change.key().to_owned(), sheet: sheet.to_owned(), row: change.row(), reason, forced: false });
+            self.conflicts.push(Conflict {
+                entity: change.entity(),
+                key: change.key().to_owned(),
+                sheet: sheet.to_owned(),
+                row: change.row(),
+                reason,
+                forced: false,
+            });
         }
     }
 
     /// Compares every record of the chunk with what the preview saw.
-    async fn check_chunk(&mut self, tx: &mut Transaction, chunk: &ChangeChunk) -> Result<(), StoreError> {
-        let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
-        let current: HashMap<String, UserRecord> = muster_store::fetch_users(tx, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+    async fn check_chunk(
+        &mut self,
+        tx: &mut Transaction,
+        chunk: &ChangeChunk,
+    ) -> Result<(), StoreError> {
+        let keys: Vec<&str> = chunk
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::User { .. }))
+            .map(Change::key)
+            .collect();
+        let current: HashMap<String, UserRecord> = muster_store::fetch_users(tx, &keys)
+            .await?
+            .into_iter()
+            .map(|u| (u.username_key.clone(), u))
+            .collect();
         // (e-mail key, index of the change that assigns it) for e-mails that change hands.
         let mut emails: Vec<(&str, usize)> = Vec::new();
         for (index, change) in chunk.changes.iter().enumerate() {
             let reason = match change {
-                Change::User { key, before, after, .. } => {
+                Change::User {
+                    key, before, after, ..
+                } => {
                     if let Some(email) = after.as_ref().and_then(|a| a.email_key.as_deref()) {
                         if before.as_ref().and_then(|b| b.email_key.as_deref()) != Some(email) {
                             emails.push((email, index));
@@ -148,9 +203,17 @@ impl Checker {
                     }
                     user_drift(before.as_ref(), current.get(key))
                 }
-                Change::Department { before, after, .. } => named_drift(before.as_ref(), self.catalog.departments.get(&after.name_key)),
-                Change::Group { before, after, .. } => named_drift(before.as_ref(), self.catalog.groups.get(&after.name_key)),
-                Change::Role { before, after, .. } => role_drift(before.as_ref(), self.catalog.roles.get(&after.named.name_key)),
+                Change::Department { before, after, .. } => named_drift(
+                    before.as_ref(),
+                    self.catalog.departments.get(&after.name_key),
+                ),
+                Change::Group { before, after, .. } => {
+                    named_drift(before.as_ref(), self.catalog.groups.get(&after.name_key))
+                }
+                Change::Role { before, after, .. } => role_drift(
+                    before.as_ref(),
+                    self.catalog.roles.get(&after.named.name_key),
+                ),
             };
             if let Some(reason) = reason {
                 self.conflict(&chunk.sheet, change, reason);
@@ -160,7 +223,10 @@ impl Checker {
         let owners = muster_store::email_owners(tx, &email_keys).await?;
         for (email, index) in emails {
             let change = &chunk.changes[index];
-            if let Some(owner) = owners.get(email).filter(|owner| owner.as_str() != change.key()) {
+            if let Some(owner) = owners
+                .get(email)
+                .filter(|owner| owner.as_str() != change.key())
+            {
                 let reason = format!("e-mail `{email}` now belongs to user `{owner}`");
                 self.conflict(&chunk.sheet, change, reason);
             }
@@ -188,12 +254,19 @@ fn named_drift(before: Option<&NamedRecord>, now: Option<&NamedRecord>) -> Optio
 }
 
 fn role_drift(before: Option<&RoleRecord>, now: Option<&RoleRecord>) -> Option<String> {
-    named_drift(before.map(|b| &b.named), now.map(|n| &n.named))
-        .or_else(|| before.zip(now).filter(|(b, n)| b.permissions != n.permissions).map(|_| "changed since the preview".into()))
+    named_drift(before.map(|b| &b.named), now.map(|n| &n.named)).or_else(|| {
+        before
+            .zip(now)
+            .filter(|(b, n)| b.permissions != n.permissions)
+            .map(|_| "changed since the preview".into())
+    })
 }
 
 /// The statements that apply one chunk of a plan: catalog entries first, then users.
-fn plan_writes(changes: Vec<Change>, backend: muster_store::Backend) -> muster_store::PreparedWrites {
+fn plan_writes(
+    changes: Vec<Change>,
+    backend: muster_store::Backend,
+) -> muster_store::PreparedWrites {
     let (mut departments, mut groups, mut roles) = (Vec::new(), Vec::new(), Vec::new());
     let (mut created, mut updated) = (Vec::new(), Vec::new());
     for change in changes {
@@ -201,8 +274,16 @@ fn plan_writes(changes: Vec<Change>, backend: muster_store::Backend) -> muster_s
             Change::Department { after, .. } => departments.push(after),
             Change::Group { after, .. } => groups.push(after),
             Change::Role { after, .. } => roles.push(after),
-            Change::User { before: None, after: Some(after), .. } => created.push(after),
-            Change::User { before: Some(before), after: Some(after), .. } => updated.push((before, after)),
+            Change::User {
+                before: None,
+                after: Some(after),
+                ..
+            } => created.push(after),
+            Change::User {
+                before: Some(before),
+                after: Some(after),
+                ..
+            } => updated.push((before, after)),
             // A plan always keeps its after images; an entry without one cannot be applied.
             Change::User { after: None, .. } => {}
         }

@@ -144,8 +144,18 @@ impl ImportReport {
     /// A row that failed: counted, its issues reported and logged for the history.
     pub(crate) fn fail_row(&mut self, row: u64, secret: bool, issues: Vec<Issue>) {
         self.counts.failed += 1;
-        let logged = issues.iter().map(|i| LoggedIssue { column: i.position.column.clone(), message: i.kind.to_string() }).collect();
-        self.log.failures.push(FailedRowLog { row, secret, issues: logged });
+        let logged = issues
+            .iter()
+            .map(|i| LoggedIssue {
+                column: i.position.column.clone(),
+                message: i.kind.to_string(),
+            })
+            .collect();
+        self.log.failures.push(FailedRowLog {
+            row,
+            secret,
+            issues: logged,
+        });
         for issue in issues {
             self.push_issue(issue);
         }

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use muster_store::{
-    Backend, Catalog, CatalogTable, ChunkTable, Connection, ImportOutcome, NamedKind, NamedRecord, NewImport, PreparedWrites, RoleRecord,
-    Store, StoreError, UserRecord,
+    Backend, Catalog, CatalogTable, ChunkTable, Connection, ImportOutcome, NamedKind, NamedRecord,
+    NewImport, PreparedWrites, RoleRecord, Store, StoreError, UserRecord,
 };
 use serde::Serialize;
 
@@ -60,7 +60,12 @@ pub enum RevertError {
     Store(#[from] StoreError),
 }
 
-pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -> Result<RevertReport, RevertError> {
+pub async fn revert_import(
+    store: &Store,
+    id: i64,
+    force: bool,
+    ctx: &Context,
+) -> Result<RevertReport, RevertError> {
     let original = revertible(store, id).await?;
     let now = (ctx.now)();
     let new = NewImport {
@@ -83,7 +88,16 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     // database does not: on SQLite that makes its deletes several times cheaper.
     let mut conn = store.acquire_self_checking().await?;
     let mut tx = muster_store::begin_on(&mut conn).await?;
-    if !muster_store::claim_status(&mut tx, id, APPLIED, history::REVERTED, now, Some(revert_id)).await? {
+    if !muster_store::claim_status(
+        &mut tx,
+        id,
+        APPLIED,
+        history::REVERTED,
+        now,
+        Some(revert_id),
+    )
+    .await?
+    {
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
         muster_store::set_import_status(&mut conn, revert_id, history::FAILED, now, None).await?;
@@ -108,7 +122,11 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
     };
     if let Err(error) = undo.users(store, &mut tx, id, ctx).await {
         // Nothing of the revert is kept; its own entry says why it stopped.
-        let status = if matches!(error, RevertError::Cancelled { .. }) { ImportStatus::Cancelled.as_str() } else { history::FAILED };
+        let status = if matches!(error, RevertError::Cancelled { .. }) {
+            ImportStatus::Cancelled.as_str()
+        } else {
+            history::FAILED
+        };
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
         muster_store::set_import_status(&mut conn, revert_id, status, (ctx.now)(), None).await?;
@@ -138,7 +156,9 @@ pub async fn revert_import(store: &Store, id: i64, force: bool, ctx: &Context) -
 async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord, RevertError> {
     let original = {
         let mut conn = store.acquire().await?;
-        muster_store::import_record(&mut conn, id).await?.ok_or(RevertError::NotFound(id))?
+        muster_store::import_record(&mut conn, id)
+            .await?
+            .ok_or(RevertError::NotFound(id))?
     };
     if original.kind != history::KIND_IMPORT {
         return Err(RevertError::NotAnImport(id));
@@ -147,7 +167,10 @@ async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord
         return Err(RevertError::AlreadyReverted { id, by });
     }
     if original.status != APPLIED {
-        return Err(RevertError::NothingApplied { id, status: original.status });
+        return Err(RevertError::NothingApplied {
+            id,
+            status: original.status,
+        });
     }
     Ok(original)
 }
@@ -172,7 +195,14 @@ impl Undo {
         let forced = forceable && self.force;
         self.report.conflict_count += 1;
         if self.report.conflicts.len() < MAX_CONFLICTS {
-            let conflict = Conflict { entity: change.entity(), key: change.key().to_owned(), sheet: sheet.to_owned(), row: change.row(), reason: reason.to_owned(), forced };
+            let conflict = Conflict {
+                entity: change.entity(),
+                key: change.key().to_owned(),
+                sheet: sheet.to_owned(),
+                row: change.row(),
+                reason: reason.to_owned(),
+                forced,
+            };
             self.report.conflicts.push(conflict);
         }
         forced
@@ -183,7 +213,13 @@ impl Undo {
     /// connection of its own while this one deletes and restores, so both cores work (the
     /// reads see the store as committed, before the revert, which is all they need: each
     /// record appears once in a journal).
-    async fn users(&mut self, store: &Store, tx: &mut Connection, id: i64, ctx: &Context) -> Result<(), RevertError> {
+    async fn users(
+        &mut self,
+        store: &Store,
+        tx: &mut Connection,
+        id: i64,
+        ctx: &Context,
+    ) -> Result<(), RevertError> {
         let mut staged = read_ahead(store.acquire().await?, id);
         while let Some(next) = staged.recv().await {
             if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
@@ -195,11 +231,19 @@ impl Undo {
         Ok(())
     }
 
-    async fn user_chunk(&mut self, tx: &mut Connection, chunk: ChangeChunk, mut current: HashMap<String, UserRecord>) -> Result<(), StoreError> {
+    async fn user_chunk(
+        &mut self,
+        tx: &mut Connection,
+        chunk: ChangeChunk,
+        mut current: HashMap<String, UserRecord>,
+    ) -> Result<(), StoreError> {
         let mut delete = Vec::new();
         let mut restore = Vec::new();
         for change in chunk.changes {
-            let Change::User { key, before, fp, .. } = &change else {
+            let Change::User {
+                key, before, fp, ..
+            } = &change
+            else {
                 self.catalog_changes.push((chunk.sheet.clone(), change));
                 continue;
             };
@@ -208,7 +252,9 @@ impl Undo {
             match (before, now) {
                 (None, None) => self.report.already_gone += 1,
                 (None, Some(_)) => {
-                    if untouched || self.conflict(&chunk.sheet, &change, "changed since the import", true) {
+                    if untouched
+                        || self.conflict(&chunk.sheet, &change, "changed since the import", true)
+                    {
                         delete.push(key.clone());
                     }
                 }
@@ -217,7 +263,11 @@ impl Undo {
                         self.conflict(&chunk.sheet, &change, &missing, false);
                         continue;
                     }
-                    let reason = if now.is_none() { "deleted since the import" } else { "changed since the import" };
+                    let reason = if now.is_none() {
+                        "deleted since the import"
+                    } else {
+                        "changed since the import"
+                    };
                     if untouched || self.conflict(&chunk.sheet, &change, reason, true) {
                         restore.push(before.clone());
                     }
@@ -235,14 +285,31 @@ impl Undo {
     /// A reference of a user's earlier image that no longer exists (deleted after the import):
     /// such a user cannot be restored, forced or not.
     fn missing_reference(&self, user: &UserRecord) -> Option<String> {
-        if let Some(department) = user.department_key.as_ref().filter(|d| !self.catalog.departments.contains_key(*d)) {
-            return Some(format!("its earlier department `{department}` no longer exists; left alone"));
+        if let Some(department) = user
+            .department_key
+            .as_ref()
+            .filter(|d| !self.catalog.departments.contains_key(*d))
+        {
+            return Some(format!(
+                "its earlier department `{department}` no longer exists; left alone"
+            ));
         }
-        if let Some(role) = user.role_keys.iter().find(|r| !self.catalog.roles.contains_key(*r)) {
-            return Some(format!("its earlier role `{role}` no longer exists; left alone"));
+        if let Some(role) = user
+            .role_keys
+            .iter()
+            .find(|r| !self.catalog.roles.contains_key(*r))
+        {
+            return Some(format!(
+                "its earlier role `{role}` no longer exists; left alone"
+            ));
         }
-        let group = user.group_keys.iter().find(|g| !self.catalog.groups.contains_key(*g))?;
-        Some(format!("its earlier group `{group}` no longer exists; left alone"))
+        let group = user
+            .group_keys
+            .iter()
+            .find(|g| !self.catalog.groups.contains_key(*g))?;
+        Some(format!(
+            "its earlier group `{group}` no longer exists; left alone"
+        ))
     }
 
     /// Undoes the catalog entries: created ones removed unless something else uses them,
@@ -268,9 +335,20 @@ impl Undo {
             }
         }
         let mut writes = PreparedWrites::new(self.backend);
-        for table in [CatalogTable::Roles, CatalogTable::Groups, CatalogTable::Departments] {
-            let keys: Vec<&str> = removals.iter().filter(|r| r.0 == table).map(|r| r.1.as_str()).collect();
-            let used: HashMap<String, i64> = muster_store::reference_counts(tx, table, &keys).await?.into_iter().collect();
+        for table in [
+            CatalogTable::Roles,
+            CatalogTable::Groups,
+            CatalogTable::Departments,
+        ] {
+            let keys: Vec<&str> = removals
+                .iter()
+                .filter(|r| r.0 == table)
+                .map(|r| r.1.as_str())
+                .collect();
+            let used: HashMap<String, i64> = muster_store::reference_counts(tx, table, &keys)
+                .await?
+                .into_iter()
+                .collect();
             let mut delete = Vec::new();
             for (_, key, sheet, change) in removals.iter().filter(|r| r.0 == table) {
                 match used.get(key) {
@@ -293,7 +371,10 @@ impl Undo {
 /// A journal chunk with the current state of its users.
 type StagedChunk = Result<(ChangeChunk, HashMap<String, UserRecord>), RevertError>;
 
-fn read_ahead(mut conn: muster_store::PooledConnection, id: i64) -> tokio::sync::mpsc::Receiver<StagedChunk> {
+fn read_ahead(
+    mut conn: muster_store::PooledConnection,
+    id: i64,
+) -> tokio::sync::mpsc::Receiver<StagedChunk> {
     let (out, staged) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         let mut journal = ChunkCursor::new(id, ChunkTable::Changes);
@@ -313,9 +394,21 @@ fn read_ahead(mut conn: muster_store::PooledConnection, id: i64) -> tokio::sync:
 }
 
 /// The chunk with the current state of its users.
-async fn with_current_users(conn: &mut muster_store::Connection, chunk: ChangeChunk) -> StagedChunk {
-    let keys: Vec<&str> = chunk.changes.iter().filter(|c| matches!(c, Change::User { .. })).map(Change::key).collect();
-    let current = muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+async fn with_current_users(
+    conn: &mut muster_store::Connection,
+    chunk: ChangeChunk,
+) -> StagedChunk {
+    let keys: Vec<&str> = chunk
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::User { .. }))
+        .map(Change::key)
+        .collect();
+    let current = muster_store::fetch_users(conn, &keys)
+        .await?
+        .into_iter()
+        .map(|u| (u.username_key.clone(), u))
+        .collect();
     Ok((chunk, current))
 }
 
@@ -328,11 +421,22 @@ fn catalog_state(catalog: &Catalog, change: &Change) -> (CatalogTable, Option<&'
         Some(_) => None,
     };
     match change {
-        Change::Department { before, after, .. } => (CatalogTable::Departments, named(catalog.departments.get(&after.name_key), after), before.is_none()),
-        Change::Group { before, after, .. } => (CatalogTable::Groups, named(catalog.groups.get(&after.name_key), after), before.is_none()),
+        Change::Department { before, after, .. } => (
+            CatalogTable::Departments,
+            named(catalog.departments.get(&after.name_key), after),
+            before.is_none(),
+        ),
+        Change::Group { before, after, .. } => (
+            CatalogTable::Groups,
+            named(catalog.groups.get(&after.name_key), after),
+            before.is_none(),
+        ),
         Change::Role { before, after, .. } => {
             let now: Option<&RoleRecord> = catalog.roles.get(&after.named.name_key);
-            let drift = named(now.map(|r| &r.named), &after.named).or_else(|| now.filter(|r| r.permissions != after.permissions).map(|_| "changed since the import"));
+            let drift = named(now.map(|r| &r.named), &after.named).or_else(|| {
+                now.filter(|r| r.permissions != after.permissions)
+                    .map(|_| "changed since the import")
+            });
             (CatalogTable::Roles, drift, before.is_none())
         }
         Change::User { .. } => (CatalogTable::Departments, None, false),
@@ -349,9 +453,15 @@ struct CatalogRestore {
 impl CatalogRestore {
     fn push(&mut self, change: Change) {
         match change {
-            Change::Department { before: Some(b), .. } => self.departments.push(b),
-            Change::Group { before: Some(b), .. } => self.groups.push(b),
-            Change::Role { before: Some(b), .. } => self.roles.push(b),
+            Change::Department {
+                before: Some(b), ..
+            } => self.departments.push(b),
+            Change::Group {
+                before: Some(b), ..
+            } => self.groups.push(b),
+            Change::Role {
+                before: Some(b), ..
+            } => self.roles.push(b),
             _ => {}
         }
     }
@@ -383,11 +493,23 @@ mod tests {
             conflict_count: 0,
             conflicts: Vec::new(),
         };
-        Undo { backend: Backend::Sqlite, force: true, report, catalog_changes: Vec::new(), catalog }
+        Undo {
+            backend: Backend::Sqlite,
+            force: true,
+            report,
+            catalog_changes: Vec::new(),
+            catalog,
+        }
     }
 
     fn named(key: &str) -> NamedRecord {
-        NamedRecord { name_key: key.into(), name: key.into(), description: String::new(), created_at: 0, updated_at: 0 }
+        NamedRecord {
+            name_key: key.into(),
+            name: key.into(),
+            description: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        }
     }
 
     fn user(department: Option<&str>, roles: &[&str], groups: &[&str]) -> UserRecord {
@@ -417,9 +539,18 @@ mod tests {
         let mut catalog = Catalog::default();
         catalog.departments.insert("sales".into(), named("sales"));
         catalog.groups.insert("staff".into(), named("staff"));
-        catalog.roles.insert("viewer".into(), RoleRecord { named: named("viewer"), permissions: Vec::new() });
+        catalog.roles.insert(
+            "viewer".into(),
+            RoleRecord {
+                named: named("viewer"),
+                permissions: Vec::new(),
+            },
+        );
         let undo = undo_with(catalog);
-        assert_eq!(undo.missing_reference(&user(Some("sales"), &["viewer"], &["staff"])), None);
+        assert_eq!(
+            undo.missing_reference(&user(Some("sales"), &["viewer"], &["staff"])),
+            None
+        );
         assert_eq!(undo.missing_reference(&user(None, &[], &[])), None);
         let gone = |u: &UserRecord| undo.missing_reference(u).unwrap_or_default();
         assert!(gone(&user(Some("ops"), &[], &[])).contains("department `ops`"));
@@ -430,10 +561,28 @@ mod tests {
     #[test]
     fn a_forced_revert_overrides_changes_but_never_a_missing_reference() {
         let mut undo = undo_with(Catalog::default());
-        let change = Change::User { row: 2, key: "alice".into(), before: None, after: None, fp: String::new() };
+        let change = Change::User {
+            row: 2,
+            key: "alice".into(),
+            before: None,
+            after: None,
+            fp: String::new(),
+        };
         assert!(undo.conflict("users", &change, "changed since the import", true));
-        assert!(!undo.conflict("users", &change, "its earlier role `x` no longer exists", false));
+        assert!(!undo.conflict(
+            "users",
+            &change,
+            "its earlier role `x` no longer exists",
+            false
+        ));
         assert_eq!(undo.report.conflict_count, 2);
-        assert_eq!(undo.report.conflicts.iter().map(|c| c.forced).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(
+            undo.report
+                .conflicts
+                .iter()
+                .map(|c| c.forced)
+                .collect::<Vec<_>>(),
+            [true, false]
+        );
     }
 }

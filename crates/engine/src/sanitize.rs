@@ -10,7 +10,6 @@
 //! rejects (a ragged CSV line, an over-long cell) is archived as a blank row, since its columns
 //! cannot be trusted to be where the header says.
 
-
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;

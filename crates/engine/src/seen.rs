@@ -18,7 +18,10 @@ impl Default for FileKeys {
     fn default() -> FileKeys {
         // The standard library's per-process random keys, used only to pick a seed.
         let seed = std::collections::hash_map::RandomState::new().hash_one(0x5345_454e_u64);
-        FileKeys { seed, first_rows: HashMap::default() }
+        FileKeys {
+            seed,
+            first_rows: HashMap::default(),
+        }
     }
 }
 
@@ -41,13 +44,20 @@ impl FileKeys {
 impl FileKeys {
     /// The row that used `key`, if the file has used it so far.
     pub fn row_of(&self, key: &str) -> Option<u64> {
-        self.first_rows.get(&key_hash(self.seed, key)).map(|&row| u64::from(row))
+        self.first_rows
+            .get(&key_hash(self.seed, key))
+            .map(|&row| u64::from(row))
     }
 }
 
 fn key_hash(seed: u64, key: &str) -> [u32; 4] {
     let h = xxhash_rust::xxh3::xxh3_128_with_seed(key.as_bytes(), seed);
-    [(h >> 96) as u32, (h >> 64) as u32, (h >> 32) as u32, h as u32]
+    [
+        (h >> 96) as u32,
+        (h >> 64) as u32,
+        (h >> 32) as u32,
+        h as u32,
+    ]
 }
 
 /// The map's keys are already seeded hashes, so hashing them again would only cost time: the

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use muster_domain::{
     detect_entity, map_headers, parse_department_row, parse_group_row, parse_role_row,
-    parse_user_row, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap, RoleRow, UserRow,
+    parse_user_row, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap, RoleRow,
+    UserRow,
 };
 use muster_sheets::{column_letters, Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
@@ -69,34 +70,53 @@ pub(crate) struct SourceRequest {
 /// Starts the reader thread. Dropping the receiver stops it at the next batch.
 pub(crate) fn spawn(request: SourceRequest) -> std::io::Result<mpsc::Receiver<Event>> {
     let (tx, rx) = mpsc::channel(4);
-    std::thread::Builder::new().name("muster-import-reader".into()).spawn(move || {
-        if let Err(issue) = read_all(&request, &tx) {
-            let _ = tx.blocking_send(Event::Fatal(issue));
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("muster-import-reader".into())
+        .spawn(move || {
+            if let Err(issue) = read_all(&request, &tx) {
+                let _ = tx.blocking_send(Event::Fatal(issue));
+            }
+        })?;
     Ok(rx)
 }
 
 fn file_issue(sheet: &str, kind: IssueKind) -> Issue {
-    Issue { position: Position { sheet: sheet.to_owned(), row: 0, column: None }, kind }
+    Issue {
+        position: Position {
+            sheet: sheet.to_owned(),
+            row: 0,
+            column: None,
+        },
+        kind,
+    }
 }
 
 /// A reader error as an issue. Once the header row is known, the column is named by its header,
 /// like every other issue; before that, by its spreadsheet letter.
 fn read_issue(sheet: &str, error: muster_sheets::ReadError, headers: &[&str]) -> Issue {
-    let column = error.column.map(|c| match headers.get(c.saturating_sub(1)) {
-        Some(header) if !header.trim().is_empty() => (*header).to_owned(),
-        _ => column_letters(c.saturating_sub(1)),
-    });
-    let position = Position { sheet: error.sheet.clone().unwrap_or_else(|| sheet.to_owned()), row: error.row.unwrap_or(0), column };
-    Issue { position, kind: IssueKind::Read(error.kind) }
+    let column = error
+        .column
+        .map(|c| match headers.get(c.saturating_sub(1)) {
+            Some(header) if !header.trim().is_empty() => (*header).to_owned(),
+            _ => column_letters(c.saturating_sub(1)),
+        });
+    let position = Position {
+        sheet: error.sheet.clone().unwrap_or_else(|| sheet.to_owned()),
+        row: error.row.unwrap_or(0),
+        column,
+    };
+    Issue {
+        position,
+        kind: IssueKind::Read(error.kind),
+    }
 }
 
 // The error is a file-level issue, returned once per import: its size does not matter.
 #[allow(clippy::result_large_err)]
 fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
     let name = &request.display_name;
-    let mut workbook = Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e, &[]))?;
+    let mut workbook =
+        Workbook::open(&request.path, &request.options).map_err(|e| read_issue(name, e, &[]))?;
     let sheets = choose_sheets(&workbook, request);
     if let [sheet] = sheets.as_slice() {
         return read_sheet(&mut workbook, sheet.clone(), request, true, tx);
@@ -116,11 +136,19 @@ fn read_all(request: &SourceRequest, tx: &mpsc::Sender<Event>) -> Result<(), Iss
 /// Reads one sheet: its header, then its rows in batches. `alone` allows the permission-matrix
 /// layout, which only a single-sheet roles import may use.
 #[allow(clippy::result_large_err)] // a sheet-level issue, once per sheet
-fn read_sheet(workbook: &mut Workbook, sheet: Option<String>, request: &SourceRequest, alone: bool, tx: &mpsc::Sender<Event>) -> Result<(), Issue> {
+fn read_sheet(
+    workbook: &mut Workbook,
+    sheet: Option<String>,
+    request: &SourceRequest,
+    alone: bool,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), Issue> {
     let name = &request.display_name;
     let format = workbook.format();
     let encoding = workbook.encoding_name();
-    let mut rows = workbook.rows(sheet.as_deref()).map_err(|e| read_issue(name, e, &[]))?;
+    let mut rows = workbook
+        .rows(sheet.as_deref())
+        .map_err(|e| read_issue(name, e, &[]))?;
     let sheet_label = sheet.clone().unwrap_or_else(|| name.clone());
     let header = match rows.next() {
         None => return Err(file_issue(&sheet_label, IssueKind::EmptyFile)),
@@ -128,18 +156,33 @@ fn read_sheet(workbook: &mut Workbook, sheet: Option<String>, request: &SourceRe
         Some(Ok(row)) => row,
     };
     let headers: Vec<&str> = header.cells.iter().map(Cell::as_str).collect();
-    if alone && matches!(request.entity, None | Some(Entity::Roles)) && matrix::is_matrix(&headers, sheet.as_deref()) {
+    if alone
+        && matches!(request.entity, None | Some(Entity::Roles))
+        && matrix::is_matrix(&headers, sheet.as_deref())
+    {
         return send_matrix(&sheet_label, &headers, rows, format, tx);
     }
     // A CSV's "sheet name" is only its file name, which says less than its headers do.
-    let named_sheet = if format == muster_sheets::Format::Csv { None } else { sheet.as_deref() };
-    let entity = request.entity.or_else(|| detect_entity(&headers, named_sheet));
-    let opened = Opened { sheet: sheet_label.clone(), entity, format, encoding };
+    let named_sheet = if format == muster_sheets::Format::Csv {
+        None
+    } else {
+        sheet.as_deref()
+    };
+    let entity = request
+        .entity
+        .or_else(|| detect_entity(&headers, named_sheet));
+    let opened = Opened {
+        sheet: sheet_label.clone(),
+        entity,
+        format,
+        encoding,
+    };
     if tx.blocking_send(Event::Opened(opened)).is_err() {
         return Ok(());
     }
     let entity = entity.ok_or_else(|| file_issue(&sheet_label, IssueKind::UnknownEntity))?;
-    let map = map_headers(entity, &headers).map_err(|errors| header_issues(&sheet_label, errors, tx))?;
+    let map =
+        map_headers(entity, &headers).map_err(|errors| header_issues(&sheet_label, errors, tx))?;
     if tx.blocking_send(Event::Started(map.clone())).is_err() {
         return Ok(());
     }
@@ -164,7 +207,10 @@ fn send_batches(
         data_rows += 1;
         match item {
             Ok(row) => {
-                if let Some(previous) = errors_column.and_then(|c| row.cells.get(c)).and_then(|cell| linked_import(cell.as_str())) {
+                if let Some(previous) = errors_column
+                    .and_then(|c| row.cells.get(c))
+                    .and_then(|cell| linked_import(cell.as_str()))
+                {
                     errors_column = None;
                     if tx.blocking_send(Event::Linked(previous)).is_err() {
                         return Ok(());
@@ -175,7 +221,11 @@ fn send_batches(
             Err(error) if error.is_fatal() => return Err(read_issue(sheet, error, headers)),
             Err(error) => {
                 let row = error.row.unwrap_or(0);
-                batch.push(Parsed { row, record: Err(vec![read_issue(sheet, error, headers)]), secret: false });
+                batch.push(Parsed {
+                    row,
+                    record: Err(vec![read_issue(sheet, error, headers)]),
+                    secret: false,
+                });
             }
         }
         if batch.len() == BATCH_ROWS {
@@ -186,8 +236,15 @@ fn send_batches(
         }
     }
     if data_rows == 0 {
-        let position = Position { sheet: sheet.to_owned(), row: 2, column: None };
-        return Err(Issue { position, kind: IssueKind::HeaderOnly });
+        let position = Position {
+            sheet: sheet.to_owned(),
+            row: 2,
+            column: None,
+        };
+        return Err(Issue {
+            position,
+            kind: IssueKind::HeaderOnly,
+        });
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Event::Batch(batch));
@@ -206,16 +263,29 @@ fn send_matrix(
     tx: &mpsc::Sender<Event>,
 ) -> Result<(), Issue> {
     let records = matrix::read_matrix(sheet, headers, rows)?;
-    let map = map_headers(Entity::Roles, &["Role", "Permissions"]).map_err(|_| file_issue(sheet, IssueKind::UnknownEntity))?;
-    let opened = Opened { sheet: sheet.to_owned(), entity: Some(Entity::Roles), format, encoding: None };
-    if tx.blocking_send(Event::Opened(opened)).is_ok() && tx.blocking_send(Event::Started(map)).is_ok() {
+    let map = map_headers(Entity::Roles, &["Role", "Permissions"])
+        .map_err(|_| file_issue(sheet, IssueKind::UnknownEntity))?;
+    let opened = Opened {
+        sheet: sheet.to_owned(),
+        entity: Some(Entity::Roles),
+        format,
+        encoding: None,
+    };
+    if tx.blocking_send(Event::Opened(opened)).is_ok()
+        && tx.blocking_send(Event::Started(map)).is_ok()
+    {
         let _ = tx.blocking_send(Event::Batch(records));
     }
     Ok(())
 }
 
 /// Entities in the order a workbook's sheets are imported: what users refer to comes first.
-const DEPENDENCY_ORDER: [Entity; 4] = [Entity::Departments, Entity::Groups, Entity::Roles, Entity::Users];
+const DEPENDENCY_ORDER: [Entity; 4] = [
+    Entity::Departments,
+    Entity::Groups,
+    Entity::Roles,
+    Entity::Users,
+];
 
 /// `--sheet` wins; otherwise the sheet named for the requested entity; otherwise every sheet
 /// named for an entity (`Users`, `Groups`, `Roles`, `Departments`), in dependency order;
@@ -225,14 +295,23 @@ fn choose_sheets(workbook: &Workbook, request: &SourceRequest) -> Vec<Option<Str
         return vec![request.sheet.clone()];
     }
     let names = workbook.sheet_names();
-    let named_for = |entity: Entity| names.iter().find(|n| n.trim().eq_ignore_ascii_case(entity.sheet_name())).cloned();
+    let named_for = |entity: Entity| {
+        names
+            .iter()
+            .find(|n| n.trim().eq_ignore_ascii_case(entity.sheet_name()))
+            .cloned()
+    };
     if let Some(entity) = request.entity {
         return vec![named_for(entity).or_else(|| names.first().cloned())];
     }
     let entity_sheets: Vec<Option<String>> = if workbook.format() == muster_sheets::Format::Csv {
         Vec::new()
     } else {
-        DEPENDENCY_ORDER.into_iter().filter_map(named_for).map(Some).collect()
+        DEPENDENCY_ORDER
+            .into_iter()
+            .filter_map(named_for)
+            .map(Some)
+            .collect()
     };
     if entity_sheets.is_empty() {
         vec![names.first().cloned()]
@@ -243,15 +322,25 @@ fn choose_sheets(workbook: &Workbook, request: &SourceRequest) -> Vec<Option<Str
 
 /// All header problems but the last are sent as their own events; the last one is returned as
 /// the fatal issue, so the caller sees every bad header at once.
-fn header_issues(sheet: &str, errors: Vec<muster_domain::HeaderError>, tx: &mpsc::Sender<Event>) -> Issue {
+fn header_issues(
+    sheet: &str,
+    errors: Vec<muster_domain::HeaderError>,
+    tx: &mpsc::Sender<Event>,
+) -> Issue {
     let mut issues: Vec<Issue> = errors
         .into_iter()
         .map(|error| Issue {
-            position: Position { sheet: sheet.to_owned(), row: 1, column: Some(error.header.clone()) },
+            position: Position {
+                sheet: sheet.to_owned(),
+                row: 1,
+                column: Some(error.header.clone()),
+            },
             kind: IssueKind::Header(error),
         })
         .collect();
-    let last = issues.pop().unwrap_or_else(|| file_issue(sheet, IssueKind::UnknownEntity));
+    let last = issues
+        .pop()
+        .unwrap_or_else(|| file_issue(sheet, IssueKind::UnknownEntity));
     for issue in issues {
         let _ = tx.blocking_send(Event::Fatal(issue));
     }
@@ -265,7 +354,13 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
     for (index, cell) in row.cells.iter().enumerate() {
         match cell {
             Cell::Error(code) if index < map.width() => {
-                issues.push(cell_issue(sheet, row.number, map, index, IssueKind::CellError(code.clone())));
+                issues.push(cell_issue(
+                    sheet,
+                    row.number,
+                    map,
+                    index,
+                    IssueKind::CellError(code.clone()),
+                ));
                 error_columns.push(index);
                 cells.push("");
             }
@@ -273,8 +368,15 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
             // Spreadsheets report a few blank formatted columns past the last header, which the
             // header map ignores; a value typed there would be lost, so it fails the row instead.
             _ if !cell.is_empty() => {
-                let position = Position { sheet: sheet.to_owned(), row: row.number, column: Some(column_letters(index)) };
-                issues.push(Issue { position, kind: IssueKind::CellWithoutHeader });
+                let position = Position {
+                    sheet: sheet.to_owned(),
+                    row: row.number,
+                    column: Some(column_letters(index)),
+                };
+                issues.push(Issue {
+                    position,
+                    kind: IssueKind::CellWithoutHeader,
+                });
             }
             _ => {}
         }
@@ -294,11 +396,19 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
         .into_iter()
         .filter_map(|field| map.column(field))
         .any(|column| !cells.get(column).is_none_or(|c| c.is_empty()));
-    Parsed { row: row.number, record, secret }
+    Parsed {
+        row: row.number,
+        record,
+        secret,
+    }
 }
 
 /// The domain's parser for the sheet's entity.
-pub(crate) fn parse_record(entity: Entity, map: &HeaderMap, cells: &[&str]) -> Result<Record, Vec<FieldError>> {
+pub(crate) fn parse_record(
+    entity: Entity,
+    map: &HeaderMap,
+    cells: &[&str],
+) -> Result<Record, Vec<FieldError>> {
     match entity {
         Entity::Users => parse_user_row(map, cells).map(Record::User),
         Entity::Groups => parse_group_row(map, cells).map(Record::Group),
@@ -321,6 +431,19 @@ pub(crate) fn field_issues<'a>(
         .map(move |e| cell_issue(sheet, row, map, e.column, IssueKind::Field(e.kind)))
 }
 
-pub(crate) fn cell_issue(sheet: &str, row: u64, map: &HeaderMap, column: usize, kind: IssueKind) -> Issue {
-    Issue { position: Position { sheet: sheet.to_owned(), row, column: Some(map.header_text(column).to_owned()) }, kind }
+pub(crate) fn cell_issue(
+    sheet: &str,
+    row: u64,
+    map: &HeaderMap,
+    column: usize,
+    kind: IssueKind,
+) -> Issue {
+    Issue {
+        position: Position {
+            sheet: sheet.to_owned(),
+            row,
+            column: Some(map.header_text(column).to_owned()),
+        },
+        kind,
+    }
 }

@@ -12,8 +12,8 @@ use muster_domain::{import_fields, Entity, Field, Permission, ADMINISTRATOR_ROLE
 use muster_sheets::{column_letters, Format, WriteError};
 use muster_store::{Catalog, Store, StoreError};
 use rust_xlsxwriter::{
-    DataValidation, DataValidationErrorStyle, Format as CellFormat, Formula, Note, RowNum, Workbook, Worksheet,
-    XlsxError,
+    DataValidation, DataValidationErrorStyle, Format as CellFormat, Formula, Note, RowNum,
+    Workbook, Worksheet, XlsxError,
 };
 
 /// What a template is for: one entity's sheet, or a workbook with all four sheets.
@@ -48,7 +48,9 @@ impl std::fmt::Display for TemplateKind {
 pub enum TemplateError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("a workbook template has several sheets, which a CSV file cannot hold; write it as XLSX")]
+    #[error(
+        "a workbook template has several sheets, which a CSV file cannot hold; write it as XLSX"
+    )]
     WorkbookNeedsXlsx,
     #[error("templates are written as XLSX or CSV, not {}", .0.extension().to_uppercase())]
     UnsupportedFormat(Format),
@@ -75,7 +77,12 @@ pub enum TemplateError {
 }
 
 /// Writes the template of `kind` as `format` (XLSX or CSV) to the file `out`.
-pub async fn write_template(store: &Store, kind: TemplateKind, format: Format, out: &Path) -> Result<(), TemplateError> {
+pub async fn write_template(
+    store: &Store,
+    kind: TemplateKind,
+    format: Format,
+    out: &Path,
+) -> Result<(), TemplateError> {
     // Refuse impossible requests before touching the store, so the message is the first thing said.
     match (kind, format) {
         (_, Format::Ods) => return Err(TemplateError::UnsupportedFormat(format)),
@@ -85,11 +92,17 @@ pub async fn write_template(store: &Store, kind: TemplateKind, format: Format, o
     let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
     let (refs, choices) = match kind {
         TemplateKind::Entity(_) => (SampleRefs::existing(&catalog), Choices::existing(&catalog)),
-        TemplateKind::Workbook => (SampleRefs::workbook(), Choices::existing(&catalog).with_workbook_samples()),
+        TemplateKind::Workbook => (
+            SampleRefs::workbook(),
+            Choices::existing(&catalog).with_workbook_samples(),
+        ),
     };
     let sheets: Vec<SheetPlan> = match kind {
         TemplateKind::Entity(entity) => vec![SheetPlan::new(entity, &refs)],
-        TemplateKind::Workbook => Entity::ALL.iter().map(|&entity| SheetPlan::new(entity, &refs)).collect(),
+        TemplateKind::Workbook => Entity::ALL
+            .iter()
+            .map(|&entity| SheetPlan::new(entity, &refs))
+            .collect(),
     };
     match format {
         Format::Csv => write_csv(&sheets, out),
@@ -128,7 +141,11 @@ struct SheetPlan {
 impl SheetPlan {
     fn new(entity: Entity, refs: &SampleRefs) -> SheetPlan {
         let columns = template_fields(entity)
-            .map(|field| Column { field, sample: sample(entity, field, refs), note: note(entity, field) })
+            .map(|field| Column {
+                field,
+                sample: sample(entity, field, refs),
+                note: note(entity, field),
+            })
             .collect();
         SheetPlan { entity, columns }
     }
@@ -145,7 +162,10 @@ impl SheetPlan {
 /// The import's fields without `Password hash`: that column is for migrations from another
 /// system, and an administrator filling in a template sets passwords, if at all, in plaintext.
 fn template_fields(entity: Entity) -> impl Iterator<Item = Field> {
-    import_fields(entity).iter().copied().filter(|&field| field != Field::PasswordHash)
+    import_fields(entity)
+        .iter()
+        .copied()
+        .filter(|&field| field != Field::PasswordHash)
 }
 
 /// The role and group the users sample names. Unknown roles and groups are import errors, so
@@ -158,14 +178,24 @@ struct SampleRefs {
 
 impl SampleRefs {
     fn existing(catalog: &Catalog) -> SampleRefs {
-        let role = catalog.roles.values().find(|r| r.named.name_key != ADMINISTRATOR_ROLE).map(|r| r.named.name.clone());
+        let role = catalog
+            .roles
+            .values()
+            .find(|r| r.named.name_key != ADMINISTRATOR_ROLE)
+            .map(|r| r.named.name.clone());
         let group = catalog.groups.values().next().map(|g| g.name.clone());
-        SampleRefs { role: role.unwrap_or_default(), group: group.unwrap_or_default() }
+        SampleRefs {
+            role: role.unwrap_or_default(),
+            group: group.unwrap_or_default(),
+        }
     }
 
     /// In a workbook the users sample refers to what the workbook's own sheets create.
     fn workbook() -> SampleRefs {
-        SampleRefs { role: SAMPLE_ROLE.to_owned(), group: SAMPLE_GROUP.to_owned() }
+        SampleRefs {
+            role: SAMPLE_ROLE.to_owned(),
+            group: SAMPLE_GROUP.to_owned(),
+        }
     }
 }
 
@@ -189,7 +219,11 @@ fn sample(entity: Entity, field: Field, refs: &SampleRefs) -> String {
         (Entity::Roles, Field::RoleName) => SAMPLE_ROLE,
         (Entity::Roles, Field::Description) => "Reads users and groups",
         (Entity::Roles, Field::Permissions) => {
-            return format!("{}, {}", Permission::UsersRead.code(), Permission::GroupsRead.code());
+            return format!(
+                "{}, {}",
+                Permission::UsersRead.code(),
+                Permission::GroupsRead.code()
+            );
         }
         // The password stays blank: the sample user gets an invitation-only provisional secret.
         _ => "",
@@ -266,9 +300,14 @@ fn note(entity: Entity, field: Field) -> String {
 
 /// The permissions note lists the whole catalog, one code per line, so nobody has to look it up.
 fn permissions_note() -> String {
-    let mut text = String::from("Comma-separated permission codes, e.g. users.read, groups.read. The codes:");
+    let mut text =
+        String::from("Comma-separated permission codes, e.g. users.read, groups.read. The codes:");
     for permission in Permission::ALL {
-        text.push_str(&format!("\n{}: {}", permission.code(), permission.description()));
+        text.push_str(&format!(
+            "\n{}: {}",
+            permission.code(),
+            permission.description()
+        ));
     }
     text
 }
@@ -283,8 +322,16 @@ struct Choices {
 impl Choices {
     fn existing(catalog: &Catalog) -> Choices {
         Choices {
-            departments: catalog.departments.values().map(|d| d.name.clone()).collect(),
-            roles: catalog.roles.values().map(|r| r.named.name.clone()).collect(),
+            departments: catalog
+                .departments
+                .values()
+                .map(|d| d.name.clone())
+                .collect(),
+            roles: catalog
+                .roles
+                .values()
+                .map(|r| r.named.name.clone())
+                .collect(),
             groups: catalog.groups.values().map(|g| g.name.clone()).collect(),
         }
     }
@@ -300,24 +347,38 @@ impl Choices {
 
     /// The lists in the column order of the `Lists` sheet, with the header each column carries.
     fn columns(&self) -> [(Field, &[String]); 3] {
-        [(Field::Department, &self.departments), (Field::Roles, &self.roles), (Field::Groups, &self.groups)]
+        [
+            (Field::Department, &self.departments),
+            (Field::Roles, &self.roles),
+            (Field::Groups, &self.groups),
+        ]
     }
 
     /// `=Lists!$B$2:$B$4` for the list of `field`, or `None` when that list is empty (a dropdown
     /// over blank cells would only get in the way).
     fn range(&self, field: Field) -> Option<String> {
-        let (column, (_, names)) = self.columns().into_iter().enumerate().find(|(_, (f, _))| *f == field)?;
+        let (column, (_, names)) = self
+            .columns()
+            .into_iter()
+            .enumerate()
+            .find(|(_, (f, _))| *f == field)?;
         if names.is_empty() {
             return None;
         }
         let letters = column_letters(column);
-        Some(format!("={LISTS_SHEET}!${letters}$2:${letters}${}", names.len() + 1))
+        Some(format!(
+            "={LISTS_SHEET}!${letters}$2:${letters}${}",
+            names.len() + 1
+        ))
     }
 }
 
 /// Names compare caselessly, as the import matches them.
 fn add_choice(names: &mut Vec<String>, name: &str) {
-    if !names.iter().any(|n| n.to_lowercase() == name.to_lowercase()) {
+    if !names
+        .iter()
+        .any(|n| n.to_lowercase() == name.to_lowercase())
+    {
         names.push(name.to_owned());
     }
 }
@@ -327,11 +388,19 @@ fn add_choice(names: &mut Vec<String>, name: &str) {
 
 /// CSV holds one sheet and no notes: the header and the sample row.
 fn write_csv(sheets: &[SheetPlan], out: &Path) -> Result<(), TemplateError> {
-    let file = File::create(out).map_err(|source| TemplateError::Create { path: out.to_owned(), source })?;
-    let csv_error = |source| TemplateError::WriteCsv { path: out.to_owned(), source };
+    let file = File::create(out).map_err(|source| TemplateError::Create {
+        path: out.to_owned(),
+        source,
+    })?;
+    let csv_error = |source| TemplateError::WriteCsv {
+        path: out.to_owned(),
+        source,
+    };
     let mut writer = muster_sheets::writer(Format::Csv, Box::new(BufWriter::new(file)));
     for sheet in sheets {
-        writer.start_sheet(sheet.entity.sheet_name(), &sheet.headers()).map_err(csv_error)?;
+        writer
+            .start_sheet(sheet.entity.sheet_name(), &sheet.headers())
+            .map_err(csv_error)?;
         writer.write_row(&sheet.samples()).map_err(csv_error)?;
     }
     writer.finish().map_err(csv_error)
@@ -349,10 +418,19 @@ fn write_xlsx(sheets: &[SheetPlan], choices: &Choices, out: &Path) -> Result<(),
     if sheets.iter().any(|s| s.entity == Entity::Users) {
         add_lists_sheet(workbook.add_worksheet(), choices)?;
     }
-    workbook.save(out).map_err(|source| TemplateError::SaveXlsx { path: out.to_owned(), source })
+    workbook
+        .save(out)
+        .map_err(|source| TemplateError::SaveXlsx {
+            path: out.to_owned(),
+            source,
+        })
 }
 
-fn add_entity_sheet(worksheet: &mut Worksheet, sheet: &SheetPlan, choices: &Choices) -> Result<(), XlsxError> {
+fn add_entity_sheet(
+    worksheet: &mut Worksheet,
+    sheet: &SheetPlan,
+    choices: &Choices,
+) -> Result<(), XlsxError> {
     worksheet.set_name(sheet.entity.sheet_name())?;
     let bold = CellFormat::new().set_bold();
     for (col, column) in (0..).zip(&sheet.columns) {
@@ -371,7 +449,12 @@ fn add_entity_sheet(worksheet: &mut Worksheet, sheet: &SheetPlan, choices: &Choi
 
 /// Wide enough for the header and the sample, so the template reads without resizing.
 fn column_width(column: &Column) -> f64 {
-    let chars = column.field.header().chars().count().max(column.sample.chars().count());
+    let chars = column
+        .field
+        .header()
+        .chars()
+        .count()
+        .max(column.sample.chars().count());
     // Column widths are a handful of characters; the conversion cannot lose anything.
     (chars.max(10) + 3) as f64
 }
@@ -379,9 +462,16 @@ fn column_width(column: &Column) -> f64 {
 /// A note sized to its text: the default box is too small for a sentence.
 fn header_note(text: &str) -> Note {
     const CHARS_PER_LINE: usize = 40;
-    let lines: usize = text.lines().map(|line| line.chars().count() / CHARS_PER_LINE + 1).sum();
+    let lines: usize = text
+        .lines()
+        .map(|line| line.chars().count() / CHARS_PER_LINE + 1)
+        .sum();
     let height = u32::try_from(lines * 15 + 12).unwrap_or(u32::MAX);
-    Note::new(text).set_author("muster").add_author_prefix(false).set_width(300).set_height(height)
+    Note::new(text)
+        .set_author("muster")
+        .add_author_prefix(false)
+        .set_width(300)
+        .set_height(height)
 }
 
 /// The dropdown of a column, if it has one. Yes/No is strict. Department, Roles and User group
@@ -394,7 +484,9 @@ fn validation(field: Field, choices: &Choices) -> Result<Option<DataValidation>,
             .set_error_title("Yes or No")?
             .set_error_message(format!("{} takes Yes or No.", field.header()))?,
         Field::Department | Field::Roles | Field::Groups => {
-            let Some(range) = choices.range(field) else { return Ok(None) };
+            let Some(range) = choices.range(field) else {
+                return Ok(None);
+            };
             let (style, message) = list_message(field);
             DataValidation::new()
                 .allow_list_formula(Formula::new(range))
@@ -465,7 +557,10 @@ mod tests {
         };
         let mut catalog = Catalog::default();
         for role in roles {
-            let record = muster_store::RoleRecord { named: named(role), permissions: Vec::new() };
+            let record = muster_store::RoleRecord {
+                named: named(role),
+                permissions: Vec::new(),
+            };
             catalog.roles.insert(role.to_lowercase(), record);
         }
         for group in groups {
@@ -481,31 +576,65 @@ mod tests {
         assert_eq!(
             users.headers(),
             [
-                "Username", "Name", "Password", "Department", "E-mail", "Phone", "Active", "Ignore MFA", "Roles",
-                "User group", "Locale", "Timezone"
+                "Username",
+                "Name",
+                "Password",
+                "Department",
+                "E-mail",
+                "Phone",
+                "Active",
+                "Ignore MFA",
+                "Roles",
+                "User group",
+                "Locale",
+                "Timezone"
             ]
         );
-        assert_eq!(SheetPlan::new(Entity::Groups, &refs).headers(), ["Group", "Description"]);
-        assert_eq!(SheetPlan::new(Entity::Departments, &refs).headers(), ["Department", "Description"]);
-        assert_eq!(SheetPlan::new(Entity::Roles, &refs).headers(), ["Role", "Description", "Permissions"]);
+        assert_eq!(
+            SheetPlan::new(Entity::Groups, &refs).headers(),
+            ["Group", "Description"]
+        );
+        assert_eq!(
+            SheetPlan::new(Entity::Departments, &refs).headers(),
+            ["Department", "Description"]
+        );
+        assert_eq!(
+            SheetPlan::new(Entity::Roles, &refs).headers(),
+            ["Role", "Description", "Permissions"]
+        );
     }
 
     #[test]
     fn every_sample_row_parses() {
-        for refs in [SampleRefs::workbook(), SampleRefs::existing(&Catalog::default())] {
+        for refs in [
+            SampleRefs::workbook(),
+            SampleRefs::existing(&Catalog::default()),
+        ] {
             for entity in Entity::ALL {
                 let sheet = SheetPlan::new(entity, &refs);
                 let map = map_headers(entity, &sheet.headers()).expect("template headers map");
-                assert!(parse_record(entity, &map, &sheet.samples()).is_ok(), "{entity}");
-                assert!(sheet.columns.iter().all(|c| !c.note.is_empty()), "{entity}: a column has no note");
+                assert!(
+                    parse_record(entity, &map, &sheet.samples()).is_ok(),
+                    "{entity}"
+                );
+                assert!(
+                    sheet.columns.iter().all(|c| !c.note.is_empty()),
+                    "{entity}: a column has no note"
+                );
             }
         }
     }
 
     #[test]
     fn sample_refers_to_existing_non_administrator_entries() {
-        let refs = SampleRefs::existing(&catalog_with(&["administrator", "Auditor", "zeta"], &["Ops", "Night"]));
-        assert_eq!((refs.role.as_str(), refs.group.as_str()), ("Auditor", "Night"));
+        let refs = SampleRefs::existing(&catalog_with(
+            &["administrator", "Auditor", "zeta"],
+            &["Ops", "Night"],
+        ));
+        assert_eq!(
+            (refs.role.as_str(), refs.group.as_str()),
+            ("Auditor", "Night")
+        );
         let refs = SampleRefs::existing(&catalog_with(&["administrator"], &[]));
         assert_eq!((refs.role.as_str(), refs.group.as_str()), ("", ""));
     }
@@ -514,24 +643,48 @@ mod tests {
     fn list_ranges_skip_empty_lists() {
         let choices = Choices::existing(&catalog_with(&["administrator", "auditor"], &[]));
         assert_eq!(choices.range(Field::Department), None);
-        assert_eq!(choices.range(Field::Roles).as_deref(), Some("=Lists!$B$2:$B$3"));
+        assert_eq!(
+            choices.range(Field::Roles).as_deref(),
+            Some("=Lists!$B$2:$B$3")
+        );
         assert_eq!(choices.range(Field::Groups), None);
         let choices = choices.with_workbook_samples();
-        assert_eq!(choices.range(Field::Department).as_deref(), Some("=Lists!$A$2:$A$2"));
-        assert_eq!(choices.range(Field::Roles).as_deref(), Some("=Lists!$B$2:$B$4"));
-        assert_eq!(choices.range(Field::Groups).as_deref(), Some("=Lists!$C$2:$C$2"));
+        assert_eq!(
+            choices.range(Field::Department).as_deref(),
+            Some("=Lists!$A$2:$A$2")
+        );
+        assert_eq!(
+            choices.range(Field::Roles).as_deref(),
+            Some("=Lists!$B$2:$B$4")
+        );
+        assert_eq!(
+            choices.range(Field::Groups).as_deref(),
+            Some("=Lists!$C$2:$C$2")
+        );
     }
 
     #[test]
     fn permissions_note_lists_the_catalog() {
         let text = note(Entity::Roles, Field::Permissions);
-        assert!(Permission::ALL.iter().all(|p| text.contains(p.code())), "{text}");
+        assert!(
+            Permission::ALL.iter().all(|p| text.contains(p.code())),
+            "{text}"
+        );
     }
 
     #[test]
     fn default_file_names() {
-        assert_eq!(TemplateKind::Entity(Entity::Users).default_file_name(Format::Xlsx), "import_users.xlsx");
-        assert_eq!(TemplateKind::Workbook.default_file_name(Format::Xlsx), "import_workbook.xlsx");
-        assert_eq!(TemplateKind::Entity(Entity::Roles).default_file_name(Format::Csv), "import_roles.csv");
+        assert_eq!(
+            TemplateKind::Entity(Entity::Users).default_file_name(Format::Xlsx),
+            "import_users.xlsx"
+        );
+        assert_eq!(
+            TemplateKind::Workbook.default_file_name(Format::Xlsx),
+            "import_workbook.xlsx"
+        );
+        assert_eq!(
+            TemplateKind::Entity(Entity::Roles).default_file_name(Format::Csv),
+            "import_roles.csv"
+        );
     }
 }

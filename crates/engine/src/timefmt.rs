@@ -6,7 +6,12 @@ pub(crate) fn rfc3339_utc(millis: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -27,7 +32,10 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339_utc(1_709_285_400_000), "2024-03-01T09:30:00Z");
+        assert_eq!(
+            super::rfc3339_utc(1_709_285_400_000),
+            "2024-03-01T09:30:00Z"
+        );
         assert_eq!(super::rfc3339_utc(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 }

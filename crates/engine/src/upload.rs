@@ -26,15 +26,28 @@ impl Upload {
     pub fn inspect(path: &Path, limit: u64) -> std::io::Result<Upload> {
         let mut file = std::fs::File::open(path)?;
         let size = file.metadata()?.len();
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let too_large = size > limit;
         let mut sha256 = String::new();
         if !too_large {
             let mut hasher = Sha256::new();
             std::io::copy(&mut file, &mut hasher)?;
-            sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            sha256 = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
         }
-        Ok(Upload { file_name, size, sha256, limit, too_large })
+        Ok(Upload {
+            file_name,
+            size,
+            sha256,
+            limit,
+            too_large,
+        })
     }
 }
 
@@ -52,14 +65,19 @@ pub(crate) struct MadeArchive {
 pub(crate) fn start_archive(path: &Path, read: &ReadOptions) -> ArchiveJob {
     let source = path.to_owned();
     let options = read.clone();
-    ArchiveJob(tokio::task::spawn_blocking(move || -> Result<MadeArchive, String> {
-        let temp = tempfile::tempfile().map_err(|e| e.to_string())?;
-        let mut deflated = flate2::write::DeflateEncoder::new(temp, flate2::Compression::fast());
-        let sanitized = sanitized_copy(&source, &options, &mut deflated).map_err(|e| e.to_string())?;
-        let mut file = deflated.finish().map_err(|e| e.to_string())?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-        Ok(MadeArchive { file, sanitized })
-    }))
+    ArchiveJob(tokio::task::spawn_blocking(
+        move || -> Result<MadeArchive, String> {
+            let temp = tempfile::tempfile().map_err(|e| e.to_string())?;
+            let mut deflated =
+                flate2::write::DeflateEncoder::new(temp, flate2::Compression::fast());
+            let sanitized =
+                sanitized_copy(&source, &options, &mut deflated).map_err(|e| e.to_string())?;
+            let mut file = deflated.finish().map_err(|e| e.to_string())?;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))
+                .map_err(|e| e.to_string())?;
+            Ok(MadeArchive { file, sanitized })
+        },
+    ))
 }
 
 impl ArchiveJob {
@@ -67,9 +85,18 @@ impl ArchiveJob {
     /// piece) and the description kept in the import's summary.
     pub async fn finish(self, read: &ReadOptions) -> (Option<ArchivePieces>, serde_json::Value) {
         match self.0.await {
-            Ok(Ok(MadeArchive { file, sanitized })) => (Some(ArchivePieces { file, seq: 0 }), describe(&sanitized, read)),
-            Ok(Err(reason)) => (None, serde_json::json!({ "state": "not_archived", "note": reason })),
-            Err(join) => (None, serde_json::json!({ "state": "not_archived", "note": join.to_string() })),
+            Ok(Ok(MadeArchive { file, sanitized })) => (
+                Some(ArchivePieces { file, seq: 0 }),
+                describe(&sanitized, read),
+            ),
+            Ok(Err(reason)) => (
+                None,
+                serde_json::json!({ "state": "not_archived", "note": reason }),
+            ),
+            Err(join) => (
+                None,
+                serde_json::json!({ "state": "not_archived", "note": join.to_string() }),
+            ),
         }
     }
 }
@@ -82,7 +109,11 @@ pub(crate) struct ArchivePieces {
 
 impl ArchivePieces {
     /// The next piece's insert for import `id`, or None after the last.
-    pub fn next(&mut self, id: i64, backend: muster_store::Backend) -> std::io::Result<Option<PreparedWrites>> {
+    pub fn next(
+        &mut self,
+        id: i64,
+        backend: muster_store::Backend,
+    ) -> std::io::Result<Option<PreparedWrites>> {
         let mut buffer = vec![0u8; PIECE];
         let n = read_full(&mut self.file, &mut buffer)?;
         if n == 0 {
@@ -100,9 +131,15 @@ fn describe(sanitized: &Sanitized, read: &ReadOptions) -> serde_json::Value {
     let back = sanitized.archive_read_options(read);
     let mut description = match sanitized {
         Sanitized::Verbatim => serde_json::json!({ "state": "verbatim" }),
-        Sanitized::Rewritten { blanked_cells } => serde_json::json!({ "state": "rewritten", "blanked_cells": blanked_cells,
-            "note": "password and password-hash cells were blanked" }),
-        Sanitized::Truncated { sheet, rows_kept_until, blanked_cells } => serde_json::json!({ "state": "truncated",
+        Sanitized::Rewritten { blanked_cells } => {
+            serde_json::json!({ "state": "rewritten", "blanked_cells": blanked_cells,
+            "note": "password and password-hash cells were blanked" })
+        }
+        Sanitized::Truncated {
+            sheet,
+            rows_kept_until,
+            blanked_cells,
+        } => serde_json::json!({ "state": "truncated",
             "blanked_cells": blanked_cells, "note": format!("the file could not be read past {sheet} row {rows_kept_until}; only the rows before are archived, password cells blanked") }),
     };
     description["compression"] = serde_json::json!("deflate");
@@ -127,7 +164,9 @@ fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usi
 /// How to read an archive back, from the description `archive` stored.
 pub(crate) fn archive_read_options(description: &serde_json::Value) -> ReadOptions {
     ReadOptions {
-        delimiter: description["delimiter"].as_str().and_then(|d| d.bytes().next()),
+        delimiter: description["delimiter"]
+            .as_str()
+            .and_then(|d| d.bytes().next()),
         encoding: description["encoding"].as_str().map(str::to_owned),
         ..ReadOptions::default()
     }

@@ -6,9 +6,14 @@
 
 use std::collections::HashMap;
 
-use muster_credentials::{check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword, Verification, PROVISIONAL};
+use muster_credentials::{
+    check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword,
+    Verification, PROVISIONAL,
+};
 use muster_domain::{latin_lookalike, EntityName, Field, HeaderMap, Patch, UserRow};
-use muster_store::{Backend, Catalog, Connection, Membership, NamedKind, NamedRecord, PreparedWrites, UserRecord};
+use muster_store::{
+    Backend, Catalog, Connection, Membership, NamedKind, NamedRecord, PreparedWrites, UserRecord,
+};
 use rayon::prelude::*;
 
 use crate::context::{Context, RngRef};
@@ -38,8 +43,11 @@ pub(crate) async fn look_up<'a>(
     users: impl Iterator<Item = &'a UserRow> + Clone,
 ) -> Result<Lookup, muster_store::StoreError> {
     let keys: Vec<&str> = users.clone().map(|u| u.username.key()).collect();
-    let existing: HashMap<String, UserRecord> =
-        muster_store::fetch_users(conn, &keys).await?.into_iter().map(|u| (u.username_key.clone(), u)).collect();
+    let existing: HashMap<String, UserRecord> = muster_store::fetch_users(conn, &keys)
+        .await?
+        .into_iter()
+        .map(|u| (u.username_key.clone(), u))
+        .collect();
     // Only an e-mail that differs from the user's own current one can collide with another
     // user's; skipping the rest keeps a re-import from looking up a million owners.
     let email_keys: Vec<&str> = users
@@ -47,19 +55,35 @@ pub(crate) async fn look_up<'a>(
             Patch::Set(Some(email)) => Some((u.username.key(), email.key())),
             _ => None,
         })
-        .filter(|(user, email)| existing.get(*user).is_none_or(|u| u.email_key.as_deref() != Some(*email)))
+        .filter(|(user, email)| {
+            existing
+                .get(*user)
+                .is_none_or(|u| u.email_key.as_deref() != Some(*email))
+        })
         .map(|(_, email)| email)
         .collect();
     let owners = muster_store::email_owners(conn, &email_keys).await?;
     // Only keys with non-ASCII letters can imitate another script, so most batches skip this.
-    let imitated: Vec<String> = keys.iter().filter(|k| !k.is_ascii()).filter_map(|k| latin_lookalike(k)).collect();
+    let imitated: Vec<String> = keys
+        .iter()
+        .filter(|k| !k.is_ascii())
+        .filter_map(|k| latin_lookalike(k))
+        .collect();
     let imitated: Vec<&str> = imitated.iter().map(String::as_str).collect();
     let lookalikes = if imitated.is_empty() {
         HashMap::new()
     } else {
-        muster_store::fetch_users(conn, &imitated).await?.into_iter().map(|u| (u.username_key, u.username)).collect()
+        muster_store::fetch_users(conn, &imitated)
+            .await?
+            .into_iter()
+            .map(|u| (u.username_key, u.username))
+            .collect()
     };
-    Ok(Lookup { existing, owners, lookalikes })
+    Ok(Lookup {
+        existing,
+        owners,
+        lookalikes,
+    })
 }
 
 pub(crate) struct UserPlanner {
@@ -121,7 +145,15 @@ pub(crate) struct UserWrites {
 }
 
 impl UserPlanner {
-    pub fn new(sheet: String, map: HeaderMap, catalog: Catalog, create_only: bool, create_groups: bool, now: i64, keep_images: bool) -> Self {
+    pub fn new(
+        sheet: String,
+        map: HeaderMap,
+        catalog: Catalog,
+        create_only: bool,
+        create_groups: bool,
+        now: i64,
+        keep_images: bool,
+    ) -> Self {
         let privileged_roles = privileged_roles(&catalog);
         UserPlanner {
             sheet,
@@ -162,7 +194,9 @@ impl UserPlanner {
             match self.check_row(row, user, old, &lookup.owners, secret) {
                 // Settled at once when nothing changed and no password needs checking: most rows
                 // of a re-import, which then cost no further moves.
-                Ok(c) if c.password.is_none() && c.unchanged() => report.unchanged_row(row, &c.record.username_key),
+                Ok(c) if c.password.is_none() && c.unchanged() => {
+                    report.unchanged_row(row, &c.record.username_key)
+                }
                 Ok(candidate) => candidates.push(candidate),
                 Err(issues) => report.fail_row(row, secret, issues),
             }
@@ -178,7 +212,10 @@ impl UserPlanner {
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
         match self.map.column(field) {
             Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
-            None => Issue { position: self.position(row, field), kind },
+            None => Issue {
+                position: self.position(row, field),
+                kind,
+            },
         }
     }
 
@@ -187,7 +224,11 @@ impl UserPlanner {
             Some(column) => self.map.header_text(column).to_owned(),
             None => field.header().to_owned(),
         };
-        Position { sheet: self.sheet.clone(), row, column: Some(column) }
+        Position {
+            sheet: self.sheet.clone(),
+            row,
+            column: Some(column),
+        }
     }
 
     fn warn(&mut self, row: u64, field: Field, kind: WarningKind) {
@@ -206,30 +247,72 @@ impl UserPlanner {
         let mut issues = Vec::new();
         let key = user.username.key();
         if let Some(first_row) = self.usernames.first_seen(key, row) {
-            issues.push(self.issue(row, Field::Username, IssueKind::DuplicateKey { key: user.username.as_str().to_owned(), first_row }));
+            issues.push(self.issue(
+                row,
+                Field::Username,
+                IssueKind::DuplicateKey {
+                    key: user.username.as_str().to_owned(),
+                    first_row,
+                },
+            ));
         }
         if self.create_only && existing.is_some() {
-            issues.push(self.issue(row, Field::Username, IssueKind::AlreadyExists(user.username.as_str().to_owned())));
+            issues.push(self.issue(
+                row,
+                Field::Username,
+                IssueKind::AlreadyExists(user.username.as_str().to_owned()),
+            ));
         }
         if existing.is_none() && matches!(user.name, Patch::Keep) {
             issues.push(self.issue(row, Field::Name, IssueKind::NameRequired));
         }
         if let Patch::Set(Some(email)) = &user.email {
             if let Some(first_row) = self.emails.first_seen(email.key(), row) {
-                issues.push(self.issue(row, Field::Email, IssueKind::DuplicateEmail { email: email.as_str().to_owned(), first_row }));
-            } else if let Some(owner) = owners.get(email.key()).filter(|owner| owner.as_str() != key) {
-                issues.push(self.issue(row, Field::Email, IssueKind::EmailTaken { email: email.as_str().to_owned(), owner: owner.clone() }));
+                issues.push(self.issue(
+                    row,
+                    Field::Email,
+                    IssueKind::DuplicateEmail {
+                        email: email.as_str().to_owned(),
+                        first_row,
+                    },
+                ));
+            } else if let Some(owner) = owners
+                .get(email.key())
+                .filter(|owner| owner.as_str() != key)
+            {
+                issues.push(self.issue(
+                    row,
+                    Field::Email,
+                    IssueKind::EmailTaken {
+                        email: email.as_str().to_owned(),
+                        owner: owner.clone(),
+                    },
+                ));
             }
         }
         if let Patch::Set(roles) = &user.roles {
-            for role in roles.iter().filter(|r| !self.catalog.roles.contains_key(r.key())) {
-                issues.push(self.issue(row, Field::Roles, IssueKind::UnknownRole(role.as_str().to_owned())));
+            for role in roles
+                .iter()
+                .filter(|r| !self.catalog.roles.contains_key(r.key()))
+            {
+                issues.push(self.issue(
+                    row,
+                    Field::Roles,
+                    IssueKind::UnknownRole(role.as_str().to_owned()),
+                ));
             }
         }
         if let Patch::Set(groups) = &user.groups {
             if !self.create_groups {
-                for group in groups.iter().filter(|g| !self.catalog.groups.contains_key(g.key())) {
-                    issues.push(self.issue(row, Field::Groups, IssueKind::UnknownGroup(group.as_str().to_owned())));
+                for group in groups
+                    .iter()
+                    .filter(|g| !self.catalog.groups.contains_key(g.key()))
+                {
+                    issues.push(self.issue(
+                        row,
+                        Field::Groups,
+                        IssueKind::UnknownGroup(group.as_str().to_owned()),
+                    ));
                 }
             }
         }
@@ -241,24 +324,39 @@ impl UserPlanner {
         if let Some(hash) = secrets.imported_hash {
             record.password_hash = hash;
         }
-        Ok(Candidate { row, record, existing, password: secrets.password, secret })
+        Ok(Candidate {
+            row,
+            record,
+            existing,
+            password: secrets.password,
+            secret,
+        })
     }
 
     /// Checks a plaintext password against the policy, or an imported hash against the accepted
     /// schemes; the hash is stored as it is, the plaintext is returned to be hashed in bulk.
     fn check_secrets(&self, row: u64, user: &UserRow, issues: &mut Vec<Issue>) -> Secrets {
-        let mut secrets = Secrets { password: None, imported_hash: None };
+        let mut secrets = Secrets {
+            password: None,
+            imported_hash: None,
+        };
         if let Some(secret) = &user.password {
             let password = PlainPassword::new(secret.expose().to_owned());
             match self.policy.check(&password, user.username.as_str()) {
                 Ok(()) => secrets.password = Some(password),
-                Err(violation) => issues.push(self.issue(row, Field::Password, IssueKind::Password(violation))),
+                Err(violation) => {
+                    issues.push(self.issue(row, Field::Password, IssueKind::Password(violation)))
+                }
             }
         }
         if let Some(secret) = &user.password_hash {
             match check_imported_hash(secret.expose()) {
                 Ok(imported) => secrets.imported_hash = Some(imported.stored),
-                Err(rejection) => issues.push(self.issue(row, Field::PasswordHash, IssueKind::PasswordHash(rejection))),
+                Err(rejection) => issues.push(self.issue(
+                    row,
+                    Field::PasswordHash,
+                    IssueKind::PasswordHash(rejection),
+                )),
             }
         }
         secrets
@@ -330,13 +428,30 @@ impl UserPlanner {
 
     fn ensure_department(&mut self, row: u64, name: &EntityName) -> String {
         if !self.catalog.departments.contains_key(name.key()) {
-            let similar = near_duplicate_of(name.as_str(), self.catalog.departments.values().map(|d| d.name.as_str()));
+            let similar = near_duplicate_of(
+                name.as_str(),
+                self.catalog.departments.values().map(|d| d.name.as_str()),
+            );
             let record = self.named(name);
-            self.catalog.departments.insert(record.name_key.clone(), record.clone());
+            self.catalog
+                .departments
+                .insert(record.name_key.clone(), record.clone());
             self.new_departments.push((row, record));
-            self.warn(row, Field::Department, WarningKind::NewDepartment(name.as_str().to_owned()));
+            self.warn(
+                row,
+                Field::Department,
+                WarningKind::NewDepartment(name.as_str().to_owned()),
+            );
             if let Some(existing) = similar {
-                self.warn(row, Field::Department, WarningKind::NearDuplicate { entity: "department", name: name.as_str().to_owned(), existing });
+                self.warn(
+                    row,
+                    Field::Department,
+                    WarningKind::NearDuplicate {
+                        entity: "department",
+                        name: name.as_str().to_owned(),
+                        existing,
+                    },
+                );
             }
         }
         name.key().to_owned()
@@ -344,13 +459,30 @@ impl UserPlanner {
 
     fn ensure_group(&mut self, row: u64, name: &EntityName) {
         if !self.catalog.groups.contains_key(name.key()) {
-            let similar = near_duplicate_of(name.as_str(), self.catalog.groups.values().map(|g| g.name.as_str()));
+            let similar = near_duplicate_of(
+                name.as_str(),
+                self.catalog.groups.values().map(|g| g.name.as_str()),
+            );
             let record = self.named(name);
-            self.catalog.groups.insert(record.name_key.clone(), record.clone());
+            self.catalog
+                .groups
+                .insert(record.name_key.clone(), record.clone());
             self.new_groups.push((row, record));
-            self.warn(row, Field::Groups, WarningKind::NewGroup(name.as_str().to_owned()));
+            self.warn(
+                row,
+                Field::Groups,
+                WarningKind::NewGroup(name.as_str().to_owned()),
+            );
             if let Some(existing) = similar {
-                self.warn(row, Field::Groups, WarningKind::NearDuplicate { entity: "group", name: name.as_str().to_owned(), existing });
+                self.warn(
+                    row,
+                    Field::Groups,
+                    WarningKind::NearDuplicate {
+                        entity: "group",
+                        name: name.as_str().to_owned(),
+                        existing,
+                    },
+                );
             }
         }
     }
@@ -367,7 +499,12 @@ impl UserPlanner {
 
     /// A plaintext that already matches the stored hash keeps it (so a re-import is unchanged);
     /// every other plaintext is hashed with argon2id. Both run on every core.
-    fn settle_passwords(&self, mut candidates: Vec<Candidate>, report: &mut ImportReport, ctx: &Context) -> Vec<Candidate> {
+    fn settle_passwords(
+        &self,
+        mut candidates: Vec<Candidate>,
+        report: &mut ImportReport,
+        ctx: &Context,
+    ) -> Vec<Candidate> {
         // Most large files carry no passwords; waking the thread pool for nothing would take
         // the other core from the database.
         if candidates.iter().all(|c| c.password.is_none()) {
@@ -377,7 +514,12 @@ impl UserPlanner {
             .par_iter()
             .map(|c| match (&c.password, &c.existing) {
                 (Some(password), Some(old)) => {
-                    matches!(verify_password(&old.password_hash, password), Ok(Verification::Match { needs_rehash: false }))
+                    matches!(
+                        verify_password(&old.password_hash, password),
+                        Ok(Verification::Match {
+                            needs_rehash: false
+                        })
+                    )
                 }
                 _ => false,
             })
@@ -388,9 +530,15 @@ impl UserPlanner {
         if pending.is_empty() {
             return candidates;
         }
-        let passwords: Vec<&PlainPassword> = pending.iter().filter_map(|&i| candidates[i].password.as_ref()).collect();
+        let passwords: Vec<&PlainPassword> = pending
+            .iter()
+            .filter_map(|&i| candidates[i].password.as_ref())
+            .collect();
         let hashed = {
-            let mut rng = ctx.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut rng = ctx
+                .rng
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             hash_passwords(&passwords, &mut RngRef(rng.as_mut()))
         };
         match hashed {
@@ -402,9 +550,17 @@ impl UserPlanner {
             }
             Err(error) => {
                 // Hashing only fails on a broken random source; every affected row fails.
-                let failed: Vec<Candidate> = pending.iter().rev().map(|&i| candidates.remove(i)).collect();
+                let failed: Vec<Candidate> = pending
+                    .iter()
+                    .rev()
+                    .map(|&i| candidates.remove(i))
+                    .collect();
                 for candidate in failed {
-                    let issue = self.issue(candidate.row, Field::Password, IssueKind::Hashing(error.to_string()));
+                    let issue = self.issue(
+                        candidate.row,
+                        Field::Password,
+                        IssueKind::Hashing(error.to_string()),
+                    );
                     report.fail_row(candidate.row, candidate.secret, vec![issue]);
                 }
                 candidates
@@ -412,16 +568,29 @@ impl UserPlanner {
         }
     }
 
-    fn classify(&mut self, candidates: Vec<Candidate>, report: &mut ImportReport, lookalikes: &HashMap<String, String>) -> UserWrites {
+    fn classify(
+        &mut self,
+        candidates: Vec<Candidate>,
+        report: &mut ImportReport,
+        lookalikes: &HashMap<String, String>,
+    ) -> UserWrites {
         let mut writes = UserWrites::default();
         for (row, department) in std::mem::take(&mut self.new_departments) {
             report.departments_created.push(department.name.clone());
-            report.log.changes.push(Change::Department { row, before: None, after: department.clone() });
+            report.log.changes.push(Change::Department {
+                row,
+                before: None,
+                after: department.clone(),
+            });
             writes.departments.push(department);
         }
         for (row, group) in std::mem::take(&mut self.new_groups) {
             report.groups_created.push(group.name.clone());
-            report.log.changes.push(Change::Group { row, before: None, after: group.clone() });
+            report.log.changes.push(Change::Group {
+                row,
+                before: None,
+                after: group.clone(),
+            });
             writes.groups.push(group);
         }
         for candidate in candidates {
@@ -429,16 +598,31 @@ impl UserPlanner {
                 report.unchanged_row(candidate.row, &candidate.record.username_key);
                 continue;
             }
-            let Candidate { row, mut record, existing, .. } = candidate;
+            let Candidate {
+                row,
+                mut record,
+                existing,
+                ..
+            } = candidate;
             self.warn_privileged(row, &record, existing.as_ref());
             match existing {
                 Some(old) => {
                     report.counts.updated += 1;
                     record.updated_at = self.now;
-                    writes.role_changes.push(MembershipChange::of(&record.role_keys, &old.role_keys));
-                    writes.group_changes.push(MembershipChange::of(&record.group_keys, &old.group_keys));
+                    writes
+                        .role_changes
+                        .push(MembershipChange::of(&record.role_keys, &old.role_keys));
+                    writes
+                        .group_changes
+                        .push(MembershipChange::of(&record.group_keys, &old.group_keys));
                     let fp = fingerprint(&record);
-                    report.log.changes.push(Change::User { row, key: record.username_key.clone(), before: Some(old), after: Some(record.clone()), fp });
+                    report.log.changes.push(Change::User {
+                        row,
+                        key: record.username_key.clone(),
+                        before: Some(old),
+                        after: Some(record.clone()),
+                        fp,
+                    });
                     writes.updated.push(record);
                 }
                 None => {
@@ -446,7 +630,13 @@ impl UserPlanner {
                     self.warn_confusable(row, &record, lookalikes);
                     let fp = fingerprint(&record);
                     let after = self.keep_images.then(|| record.clone());
-                    report.log.changes.push(Change::User { row, key: record.username_key.clone(), before: None, after, fp });
+                    report.log.changes.push(Change::User {
+                        row,
+                        key: record.username_key.clone(),
+                        before: None,
+                        after,
+                        fp,
+                    });
                     writes.created.push(record);
                 }
             }
@@ -461,7 +651,10 @@ impl UserPlanner {
                 continue;
             }
             if let Some((name, permissions)) = self.privileged_roles.get(role) {
-                let kind = WarningKind::PrivilegedRole { role: name.clone(), permissions: permissions.clone() };
+                let kind = WarningKind::PrivilegedRole {
+                    role: name.clone(),
+                    permissions: permissions.clone(),
+                };
                 self.warn(row, Field::Roles, kind);
             }
         }
@@ -469,14 +662,31 @@ impl UserPlanner {
 
     /// Warns when a new username imitates an existing one (or one earlier in the file) with
     /// letters of another script.
-    fn warn_confusable(&mut self, row: u64, record: &UserRecord, lookalikes: &HashMap<String, String>) {
+    fn warn_confusable(
+        &mut self,
+        row: u64,
+        record: &UserRecord,
+        lookalikes: &HashMap<String, String>,
+    ) {
         if record.username_key.is_ascii() {
             return;
         }
-        let Some(imitated) = latin_lookalike(&record.username_key) else { return };
-        let existing = lookalikes.get(&imitated).cloned().or_else(|| self.usernames.row_of(&imitated).map(|_| imitated.clone()));
+        let Some(imitated) = latin_lookalike(&record.username_key) else {
+            return;
+        };
+        let existing = lookalikes
+            .get(&imitated)
+            .cloned()
+            .or_else(|| self.usernames.row_of(&imitated).map(|_| imitated.clone()));
         if let Some(existing) = existing {
-            self.warn(row, Field::Username, WarningKind::Confusable { username: record.username.clone(), existing });
+            self.warn(
+                row,
+                Field::Username,
+                WarningKind::Confusable {
+                    username: record.username.clone(),
+                    existing,
+                },
+            );
         }
     }
 }
@@ -492,7 +702,11 @@ enum MembershipChange {
 
 impl MembershipChange {
     fn of(new: &[String], old: &[String]) -> MembershipChange {
-        if old == new { MembershipChange::Unchanged } else { MembershipChange::Replace }
+        if old == new {
+            MembershipChange::Unchanged
+        } else {
+            MembershipChange::Replace
+        }
     }
 }
 
@@ -507,15 +721,27 @@ fn take_memberships(
 ) -> (Vec<String>, Vec<(String, String)>) {
     let mut clear = Vec::new();
     let mut pairs = Vec::new();
-    let replaced = updated.iter_mut().zip(changes).filter(|(_, c)| **c == MembershipChange::Replace).map(|(u, _)| u);
+    let replaced = updated
+        .iter_mut()
+        .zip(changes)
+        .filter(|(_, c)| **c == MembershipChange::Replace)
+        .map(|(u, _)| u);
     for user in replaced {
         clear.push(user.username_key.clone());
         let user_key = user.username_key.clone();
-        pairs.extend(std::mem::take(keys(user)).into_iter().map(|k| (user_key.clone(), k)));
+        pairs.extend(
+            std::mem::take(keys(user))
+                .into_iter()
+                .map(|k| (user_key.clone(), k)),
+        );
     }
     for user in created.iter_mut() {
         let user_key = user.username_key.clone();
-        pairs.extend(std::mem::take(keys(user)).into_iter().map(|k| (user_key.clone(), k)));
+        pairs.extend(
+            std::mem::take(keys(user))
+                .into_iter()
+                .map(|k| (user_key.clone(), k)),
+        );
     }
     (clear, pairs)
 }
@@ -525,7 +751,12 @@ fn privileged_roles(catalog: &Catalog) -> HashMap<String, (String, Vec<&'static 
     catalog
         .roles
         .iter()
-        .map(|(key, role)| (key.clone(), (role.named.name.clone(), privileged(&role.permissions))))
+        .map(|(key, role)| {
+            (
+                key.clone(),
+                (role.named.name.clone(), privileged(&role.permissions)),
+            )
+        })
         .filter(|(_, (_, permissions))| !permissions.is_empty())
         .collect()
 }
@@ -541,11 +772,25 @@ impl UserWrites {
     /// The writes of a stored plan's users and the departments and groups it creates: new users
     /// inserted, changed users rewritten from their after images (memberships only where they
     /// changed).
-    pub(crate) fn from_plan(created: Vec<UserRecord>, updated: Vec<(UserRecord, UserRecord)>, departments: Vec<NamedRecord>, groups: Vec<NamedRecord>) -> UserWrites {
-        let mut writes = UserWrites { departments, groups, created, ..UserWrites::default() };
+    pub(crate) fn from_plan(
+        created: Vec<UserRecord>,
+        updated: Vec<(UserRecord, UserRecord)>,
+        departments: Vec<NamedRecord>,
+        groups: Vec<NamedRecord>,
+    ) -> UserWrites {
+        let mut writes = UserWrites {
+            departments,
+            groups,
+            created,
+            ..UserWrites::default()
+        };
         for (before, after) in updated {
-            writes.role_changes.push(MembershipChange::of(&after.role_keys, &before.role_keys));
-            writes.group_changes.push(MembershipChange::of(&after.group_keys, &before.group_keys));
+            writes
+                .role_changes
+                .push(MembershipChange::of(&after.role_keys, &before.role_keys));
+            writes
+                .group_changes
+                .push(MembershipChange::of(&after.group_keys, &before.group_keys));
             writes.updated.push(after);
         }
         writes
@@ -553,9 +798,18 @@ impl UserWrites {
 
     /// The statements of this batch, built here so the writer only has to run them.
     pub fn prepare(mut self, backend: Backend) -> PreparedWrites {
-        let (role_clear, role_pairs) = take_memberships(&mut self.created, &mut self.updated, &self.role_changes, |u| &mut u.role_keys);
-        let (group_clear, group_pairs) =
-            take_memberships(&mut self.created, &mut self.updated, &self.group_changes, |u| &mut u.group_keys);
+        let (role_clear, role_pairs) = take_memberships(
+            &mut self.created,
+            &mut self.updated,
+            &self.role_changes,
+            |u| &mut u.role_keys,
+        );
+        let (group_clear, group_pairs) = take_memberships(
+            &mut self.created,
+            &mut self.updated,
+            &self.group_changes,
+            |u| &mut u.group_keys,
+        );
         let mut prepared = PreparedWrites::new(backend);
         prepared.upsert_named(NamedKind::Department, &self.departments);
         prepared.upsert_named(NamedKind::Group, &self.groups);

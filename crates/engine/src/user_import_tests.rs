@@ -12,32 +12,70 @@ use crate::report::ImportReport;
 const NOW: i64 = 1_700_000_000_000;
 
 fn context() -> Context {
-    Context { now: Box::new(|| NOW), ..Context::system(Box::new(NoProgress)) }
+    Context {
+        now: Box::new(|| NOW),
+        ..Context::system(Box::new(NoProgress))
+    }
 }
 
 fn catalog() -> Catalog {
     let mut catalog = Catalog::default();
-    let named = |key: &str| NamedRecord { name_key: key.into(), name: key.into(), description: String::new(), created_at: 0, updated_at: 0 };
-    catalog.roles.insert("viewer".into(), RoleRecord { named: named("viewer"), permissions: vec!["users.read".into()] });
+    let named = |key: &str| NamedRecord {
+        name_key: key.into(),
+        name: key.into(),
+        description: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    catalog.roles.insert(
+        "viewer".into(),
+        RoleRecord {
+            named: named("viewer"),
+            permissions: vec!["users.read".into()],
+        },
+    );
     catalog.groups.insert("staff".into(), named("staff"));
     catalog
 }
 
 /// Plans `lines` (CSV-like, comma-separated, no quoting) under `headers` against `existing`.
-fn plan(headers: &[&str], lines: &[&str], existing: Vec<UserRecord>, owners: &[(&str, &str)], create_only: bool) -> (ImportReport, UserWrites) {
+fn plan(
+    headers: &[&str],
+    lines: &[&str],
+    existing: Vec<UserRecord>,
+    owners: &[(&str, &str)],
+    create_only: bool,
+) -> (ImportReport, UserWrites) {
     let map = map_headers(Entity::Users, headers).expect("headers");
-    let mut planner = UserPlanner::new("users".into(), map.clone(), catalog(), create_only, false, NOW, false);
+    let mut planner = UserPlanner::new(
+        "users".into(),
+        map.clone(),
+        catalog(),
+        create_only,
+        false,
+        NOW,
+        false,
+    );
     let rows: Vec<(u64, UserRow)> = lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
             let cells: Vec<&str> = line.split(',').collect();
-            (i as u64 + 2, parse_user_row(&map, &cells).expect("row parses"))
+            (
+                i as u64 + 2,
+                parse_user_row(&map, &cells).expect("row parses"),
+            )
         })
         .collect();
     let lookup = Lookup {
-        existing: existing.into_iter().map(|u| (u.username_key.clone(), u)).collect(),
-        owners: owners.iter().map(|(e, u)| ((*e).to_owned(), (*u).to_owned())).collect::<HashMap<_, _>>(),
+        existing: existing
+            .into_iter()
+            .map(|u| (u.username_key.clone(), u))
+            .collect(),
+        owners: owners
+            .iter()
+            .map(|(e, u)| ((*e).to_owned(), (*u).to_owned()))
+            .collect::<HashMap<_, _>>(),
         lookalikes: HashMap::new(),
     };
     let mut report = ImportReport::new("users.csv".into());
@@ -69,36 +107,73 @@ fn stored(username: &str) -> UserRecord {
 
 #[test]
 fn creates_users_and_each_missing_department_once() {
-    let (report, writes) = plan(&["Username", "Name", "Department"], &["alice,Alice,Sales", "bob,Bob,sales"], vec![], &[], false);
+    let (report, writes) = plan(
+        &["Username", "Name", "Department"],
+        &["alice,Alice,Sales", "bob,Bob,sales"],
+        vec![],
+        &[],
+        false,
+    );
     assert_eq!(report.counts.created, 2);
     assert_eq!(report.departments_created, ["Sales"]);
     assert_eq!(writes.created.len(), 2);
-    assert!(writes.created.iter().all(|u| u.department_key.as_deref() == Some("sales") && u.password_hash == "!provisional"));
+    assert!(
+        writes
+            .created
+            .iter()
+            .all(|u| u.department_key.as_deref() == Some("sales")
+                && u.password_hash == "!provisional")
+    );
 }
 
 #[test]
 fn a_row_equal_to_the_store_is_unchanged_and_writes_nothing() {
-    let (report, writes) = plan(&["Username", "Name", "Roles"], &["Alice,Stored Name,viewer"], vec![stored("alice")], &[], false);
+    let (report, writes) = plan(
+        &["Username", "Name", "Roles"],
+        &["Alice,Stored Name,viewer"],
+        vec![stored("alice")],
+        &[],
+        false,
+    );
     assert_eq!((report.counts.unchanged, report.counts.updated), (1, 0));
     assert!(writes.created.is_empty() && writes.updated.is_empty());
 }
 
 #[test]
 fn absent_columns_are_untouched_blank_cells_clear_and_blank_active_keeps() {
-    let (report, writes) = plan(&["Username", "Phone", "Active"], &["alice,,"], vec![stored("alice")], &[], false);
+    let (report, writes) = plan(
+        &["Username", "Phone", "Active"],
+        &["alice,,"],
+        vec![stored("alice")],
+        &[],
+        false,
+    );
     assert_eq!(report.counts.updated, 1);
     let user = &writes.updated[0];
     assert_eq!(user.phone, None, "a blank cell clears the field");
     assert!(!user.active, "a blank Active keeps the stored value");
-    assert_eq!(user.email.as_deref(), Some("alice@example.com"), "an absent column is untouched");
+    assert_eq!(
+        user.email.as_deref(),
+        Some("alice@example.com"),
+        "an absent column is untouched"
+    );
     assert_eq!(user.role_keys, ["viewer"]);
     assert_eq!((user.created_at, user.updated_at), (1, NOW));
-    assert!(writes.role_changes.iter().all(|c| *c == MembershipChange::Unchanged));
+    assert!(writes
+        .role_changes
+        .iter()
+        .all(|c| *c == MembershipChange::Unchanged));
 }
 
 #[test]
 fn create_only_refuses_an_existing_username() {
-    let (report, writes) = plan(&["Username", "Name"], &["ALICE,Alice"], vec![stored("alice")], &[], true);
+    let (report, writes) = plan(
+        &["Username", "Name"],
+        &["ALICE,Alice"],
+        vec![stored("alice")],
+        &[],
+        true,
+    );
     assert_eq!(report.counts.failed, 1);
     assert!(matches!(report.errors[0].kind, IssueKind::AlreadyExists(_)));
     assert!(writes.updated.is_empty());
@@ -108,7 +183,12 @@ fn create_only_refuses_an_existing_username() {
 fn duplicates_unknown_roles_and_taken_emails_fail_their_rows() {
     let (report, _) = plan(
         &["Username", "Name", "E-mail", "Roles"],
-        &["alice,Alice,a@example.com,viewer", "ALICE,Again,b@example.com,", "bob,Bob,c@example.com,admin", "carol,Carol,d@example.com,"],
+        &[
+            "alice,Alice,a@example.com,viewer",
+            "ALICE,Again,b@example.com,",
+            "bob,Bob,c@example.com,admin",
+            "carol,Carol,d@example.com,",
+        ],
         vec![],
         &[("d@example.com", "dave")],
         false,
@@ -116,8 +196,14 @@ fn duplicates_unknown_roles_and_taken_emails_fail_their_rows() {
     assert_eq!((report.counts.created, report.counts.failed), (1, 3));
     let kinds: Vec<String> = report.errors.iter().map(|i| i.kind.to_string()).collect();
     assert!(kinds[0].contains("first on row 2"), "{kinds:?}");
-    assert!(kinds[1].contains("role `admin` does not exist"), "{kinds:?}");
-    assert!(kinds[2].contains("already belongs to user `dave`"), "{kinds:?}");
+    assert!(
+        kinds[1].contains("role `admin` does not exist"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[2].contains("already belongs to user `dave`"),
+        "{kinds:?}"
+    );
     assert_eq!(report.errors[1].position.column.as_deref(), Some("Roles"));
 }
 
@@ -130,8 +216,21 @@ fn new_memberships_are_inserted_and_changed_ones_replaced() {
     let mut changed = stored("old");
     changed.group_keys = vec!["staff".into()];
     writes.updated.push(changed);
-    writes.group_changes.push(MembershipChange::of(&["staff".to_owned()], &[]));
-    let (clear, pairs) = take_memberships(&mut writes.created, &mut writes.updated, &writes.group_changes, |u| &mut u.group_keys);
+    writes
+        .group_changes
+        .push(MembershipChange::of(&["staff".to_owned()], &[]));
+    let (clear, pairs) = take_memberships(
+        &mut writes.created,
+        &mut writes.updated,
+        &writes.group_changes,
+        |u| &mut u.group_keys,
+    );
     assert_eq!(clear, ["old"]);
-    assert_eq!(pairs, [("old".to_owned(), "staff".to_owned()), ("new".to_owned(), "staff".to_owned())]);
+    assert_eq!(
+        pairs,
+        [
+            ("old".to_owned(), "staff".to_owned()),
+            ("new".to_owned(), "staff".to_owned())
+        ]
+    );
 }

@@ -8,10 +8,15 @@ use crate::{DatabaseUrl, Result, StoreError};
 /// Creates database `name` on the server of `server` (any database URL on it) and returns the
 /// URL of the new database. `name` must be a plain identifier.
 pub async fn create_postgres_database(server: &DatabaseUrl, name: &str) -> Result<DatabaseUrl> {
-    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "database names are plain identifiers");
+    assert!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "database names are plain identifiers"
+    );
     let mut conn = connect(server).await?;
-    conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await?;
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
     conn.close().await?;
     Ok(with_database(server, name))
 }
@@ -19,7 +24,8 @@ pub async fn create_postgres_database(server: &DatabaseUrl, name: &str) -> Resul
 /// Drops database `name`, closing any connection still open to it.
 pub async fn drop_postgres_database(server: &DatabaseUrl, name: &str) -> Result<()> {
     let mut conn = connect(server).await?;
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
     conn.close().await?;
     Ok(())
 }
@@ -28,13 +34,18 @@ async fn connect(server: &DatabaseUrl) -> Result<sqlx::AnyConnection> {
     sqlx::any::install_default_drivers();
     sqlx::AnyConnection::connect(server.expose())
         .await
-        .map_err(|source| StoreError::Connect { url: server.clone(), source })
+        .map_err(|source| StoreError::Connect {
+            url: server.clone(),
+            source,
+        })
 }
 
 /// The same server URL with its database path replaced, query string kept.
 fn with_database(server: &DatabaseUrl, name: &str) -> DatabaseUrl {
     let url = server.expose();
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -53,7 +64,13 @@ mod tests {
     #[test]
     fn replaces_the_database_and_keeps_the_query() {
         let server = DatabaseUrl::new("postgres://u:p@h:5432/test?sslmode=disable");
-        assert_eq!(with_database(&server, "x").expose(), "postgres://u:p@h:5432/x?sslmode=disable");
-        assert_eq!(with_database(&DatabaseUrl::new("postgres://h"), "y").expose(), "postgres://h/y");
+        assert_eq!(
+            with_database(&server, "x").expose(),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database(&DatabaseUrl::new("postgres://h"), "y").expose(),
+            "postgres://h/y"
+        );
     }
 }

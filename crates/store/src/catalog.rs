@@ -36,31 +36,53 @@ pub async fn load_catalog(conn: &mut Connection) -> Result<Catalog> {
     let departments = load_named(conn, NamedKind::Department).await?;
     let groups = load_named(conn, NamedKind::Group).await?;
     let mut roles: BTreeMap<String, RoleRecord> = BTreeMap::new();
-    for row in sqlx::query(&named_select("roles")).fetch_all(&mut *conn).await? {
-        let named = named_from_row(&row)?;
-        roles.insert(named.name_key.clone(), RoleRecord { named, permissions: Vec::new() });
-    }
-    let grants = sqlx::query("SELECT role_key, permission FROM role_permissions ORDER BY role_key, permission")
+    for row in sqlx::query(&named_select("roles"))
         .fetch_all(&mut *conn)
-        .await?;
+        .await?
+    {
+        let named = named_from_row(&row)?;
+        roles.insert(
+            named.name_key.clone(),
+            RoleRecord {
+                named,
+                permissions: Vec::new(),
+            },
+        );
+    }
+    let grants = sqlx::query(
+        "SELECT role_key, permission FROM role_permissions ORDER BY role_key, permission",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for row in grants {
         let role_key: String = row.try_get(0)?;
         if let Some(role) = roles.get_mut(&role_key) {
             role.permissions.push(row.try_get(1)?);
         }
     }
-    Ok(Catalog { departments, groups, roles })
+    Ok(Catalog {
+        departments,
+        groups,
+        roles,
+    })
 }
 
-async fn load_named(conn: &mut Connection, kind: NamedKind) -> Result<BTreeMap<String, NamedRecord>> {
-    let rows = sqlx::query(&named_select(kind.table())).fetch_all(&mut *conn).await?;
+async fn load_named(
+    conn: &mut Connection,
+    kind: NamedKind,
+) -> Result<BTreeMap<String, NamedRecord>> {
+    let rows = sqlx::query(&named_select(kind.table()))
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|row| named_from_row(row).map(|record| (record.name_key.clone(), record)))
         .collect()
 }
 
 fn named_select(table: &str) -> String {
-    format!("SELECT name_key, name, description, created_at, updated_at FROM {table} ORDER BY name_key")
+    format!(
+        "SELECT name_key, name, description, created_at, updated_at FROM {table} ORDER BY name_key"
+    )
 }
 
 fn named_from_row(row: &AnyRow) -> Result<NamedRecord> {
@@ -72,4 +94,3 @@ fn named_from_row(row: &AnyRow) -> Result<NamedRecord> {
         updated_at: row.try_get(4)?,
     })
 }
-

@@ -39,7 +39,10 @@ impl DatabaseUrl {
 
     /// The URL of the embedded store inside a data directory.
     pub fn sqlite_in(dir: &std::path::Path) -> DatabaseUrl {
-        DatabaseUrl(format!("sqlite://{}?mode=rwc", dir.join("muster.db").display()))
+        DatabaseUrl(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("muster.db").display()
+        ))
     }
 
     pub fn backend(&self) -> Option<Backend> {
@@ -59,8 +62,12 @@ impl DatabaseUrl {
 
     fn redacted(&self) -> String {
         // postgres://user:secret@host/db → postgres://user:***@host/db
-        let Some((scheme, rest)) = self.0.split_once("://") else { return self.0.clone() };
-        let Some((auth, host)) = rest.split_once('@') else { return self.0.clone() };
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        let Some((auth, host)) = rest.split_once('@') else {
+            return self.0.clone();
+        };
         match auth.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
             None => self.0.clone(),
@@ -105,8 +112,14 @@ fn configure_sqlite_library() {
         // methods struct. Had a connection opened earlier, SQLite would return SQLITE_MISUSE and
         // change nothing, which is harmless.
         unsafe {
-            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int);
-            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MALLOC, &methods as *const libsqlite3_sys::sqlite3_mem_methods);
+            libsqlite3_sys::sqlite3_config(
+                libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            );
+            libsqlite3_sys::sqlite3_config(
+                libsqlite3_sys::SQLITE_CONFIG_MALLOC,
+                &methods as *const libsqlite3_sys::sqlite3_mem_methods,
+            );
         }
     });
 }
@@ -149,8 +162,13 @@ impl Store {
     pub async fn open(url: &DatabaseUrl) -> Result<Store> {
         sqlx::any::install_default_drivers();
         configure_sqlite_library();
-        let backend = url.backend().ok_or_else(|| StoreError::UnsupportedUrl(url.clone()))?;
-        let connect_error = |source| StoreError::Connect { url: url.clone(), source };
+        let backend = url
+            .backend()
+            .ok_or_else(|| StoreError::UnsupportedUrl(url.clone()))?;
+        let connect_error = |source| StoreError::Connect {
+            url: url.clone(),
+            source,
+        };
         let options = AnyConnectOptions::from_str(url.expose()).map_err(connect_error)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
@@ -202,7 +220,6 @@ impl Store {
     pub fn backend(&self) -> Backend {
         self.backend
     }
-
 
     /// Starts a transaction: everything an import writes goes through one, so a failure or a
     /// crash leaves the store as it was.

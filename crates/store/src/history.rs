@@ -109,7 +109,10 @@ pub async fn insert_import(conn: &mut Connection, new: &NewImport) -> Result<i64
     );
     let mut last_error = None;
     for _ in 0..5 {
-        let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM imports").fetch_one(&mut *conn).await?.try_get(0)?;
+        let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM imports")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
         let inserted = sqlx::query(&sql)
             .bind(id)
             .bind(new.kind.as_str())
@@ -129,16 +132,26 @@ pub async fn insert_import(conn: &mut Connection, new: &NewImport) -> Result<i64
             .await;
         match inserted {
             Ok(_) => return Ok(id),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => last_error = Some(sqlx::Error::Database(e)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                last_error = Some(sqlx::Error::Database(e))
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Sql(last_error.unwrap_or(sqlx::Error::RowNotFound)))
+    Err(StoreError::Sql(
+        last_error.unwrap_or(sqlx::Error::RowNotFound),
+    ))
 }
 
 pub async fn import_record(conn: &mut Connection, id: i64) -> Result<Option<ImportRecord>> {
-    let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE id = {}", placeholders(Placeholders::of(conn), 1, 1));
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?;
+    let sql = format!(
+        "SELECT {IMPORT_COLUMNS} FROM imports WHERE id = {}",
+        placeholders(Placeholders::of(conn), 1, 1)
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(record_from_row).transpose()
 }
 
@@ -150,47 +163,101 @@ pub async fn list_imports(conn: &mut Connection, limit: i64) -> Result<Vec<Impor
 }
 
 pub async fn imports_with_status(conn: &mut Connection, status: &str) -> Result<Vec<ImportRecord>> {
-    let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE status = {} ORDER BY id", placeholders(Placeholders::of(conn), 1, 1));
+    let sql = format!(
+        "SELECT {IMPORT_COLUMNS} FROM imports WHERE status = {} ORDER BY id",
+        placeholders(Placeholders::of(conn), 1, 1)
+    );
     let rows = sqlx::query(&sql).bind(status).fetch_all(&mut *conn).await?;
     rows.iter().map(record_from_row).collect()
 }
 
 /// Earlier applied imports of a file with this SHA-256 (excluding `except`).
-pub async fn applied_with_sha256(conn: &mut Connection, sha256: &str, except: i64) -> Result<Vec<i64>> {
+pub async fn applied_with_sha256(
+    conn: &mut Connection,
+    sha256: &str,
+    except: i64,
+) -> Result<Vec<i64>> {
     let p = |n| placeholders(Placeholders::of(conn), n, 1);
     let sql = format!("SELECT id FROM imports WHERE sha256 = {} AND status = 'applied' AND kind = 'import' AND id <> {} ORDER BY id", p(1), p(2));
-    let rows = sqlx::query(&sql).bind(sha256).bind(except).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+    let rows = sqlx::query(&sql)
+        .bind(sha256)
+        .bind(except)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
 }
 
 /// The imports made from this import's error workbook.
 pub async fn fixed_by(conn: &mut Connection, id: i64) -> Result<Vec<i64>> {
-    let sql = format!("SELECT id FROM imports WHERE fixes_id = {} ORDER BY id", placeholders(Placeholders::of(conn), 1, 1));
+    let sql = format!(
+        "SELECT id FROM imports WHERE fixes_id = {} ORDER BY id",
+        placeholders(Placeholders::of(conn), 1, 1)
+    );
     let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
 }
 
 /// Moves an import from one status to another only if it is still in the first: the guard that
 /// makes "apply twice" and "revert twice" fail even when two processes try at once. Returns
 /// whether this caller won. Run it inside the transaction that does the work.
-pub async fn claim_status(conn: &mut Connection, id: i64, from: &str, to: &str, at: i64, reverted_by: Option<i64>) -> Result<bool> {
+pub async fn claim_status(
+    conn: &mut Connection,
+    id: i64,
+    from: &str,
+    to: &str,
+    at: i64,
+    reverted_by: Option<i64>,
+) -> Result<bool> {
     let style = Placeholders::of(conn);
     let p = |n| placeholders(style, n, 1);
     let (column, value) = match reverted_by {
         Some(revert) => ("reverted_by", revert),
         None => ("applied_at", at),
     };
-    let sql = format!("UPDATE imports SET status = {}, {column} = {} WHERE id = {} AND status = {}", p(1), p(2), p(3), p(4));
-    let done = sqlx::query(&sql).bind(to).bind(value).bind(id).bind(from).execute(&mut *conn).await?;
+    let sql = format!(
+        "UPDATE imports SET status = {}, {column} = {} WHERE id = {} AND status = {}",
+        p(1),
+        p(2),
+        p(3),
+        p(4)
+    );
+    let done = sqlx::query(&sql)
+        .bind(to)
+        .bind(value)
+        .bind(id)
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_import_status(conn: &mut Connection, id: i64, status: &str, finished_at: i64, summary: Option<&str>) -> Result<()> {
+pub async fn set_import_status(
+    conn: &mut Connection,
+    id: i64,
+    status: &str,
+    finished_at: i64,
+    summary: Option<&str>,
+) -> Result<()> {
     let style = Placeholders::of(conn);
     let p = |n| placeholders(style, n, 1);
     let sql = match summary {
-        Some(_) => format!("UPDATE imports SET status = {}, finished_at = {}, summary = {} WHERE id = {}", p(1), p(2), p(3), p(4)),
-        None => format!("UPDATE imports SET status = {}, finished_at = {} WHERE id = {}", p(1), p(2), p(3)),
+        Some(_) => format!(
+            "UPDATE imports SET status = {}, finished_at = {}, summary = {} WHERE id = {}",
+            p(1),
+            p(2),
+            p(3),
+            p(4)
+        ),
+        None => format!(
+            "UPDATE imports SET status = {}, finished_at = {} WHERE id = {}",
+            p(1),
+            p(2),
+            p(3)
+        ),
     };
     let mut query = sqlx::query(&sql).bind(status).bind(finished_at);
     if let Some(summary) = summary {
@@ -201,7 +268,13 @@ pub async fn set_import_status(conn: &mut Connection, id: i64, status: &str, fin
 }
 
 /// Up to `limit` chunks after sequence number `after`, in order.
-pub async fn read_chunks(conn: &mut Connection, table: ChunkTable, import_id: i64, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+pub async fn read_chunks(
+    conn: &mut Connection,
+    table: ChunkTable,
+    import_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
     let style = Placeholders::of(conn);
     let p = |n| placeholders(style, n, 1);
     let sql = format!(
@@ -210,21 +283,42 @@ pub async fn read_chunks(conn: &mut Connection, table: ChunkTable, import_id: i6
         p(1),
         p(2)
     );
-    let rows = sqlx::query(&sql).bind(import_id).bind(after).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    let rows = sqlx::query(&sql)
+        .bind(import_id)
+        .bind(after)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// Up to `limit` pieces of an import's archived file after sequence number `after`.
-pub async fn read_archive(conn: &mut Connection, import_id: i64, after: i64, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+pub async fn read_archive(
+    conn: &mut Connection,
+    import_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Vec<u8>)>> {
     let style = Placeholders::of(conn);
     let p = |n| placeholders(style, n, 1);
     let sql = format!("SELECT seq, data FROM import_archive WHERE import_id = {} AND seq > {} ORDER BY seq LIMIT {limit}", p(1), p(2));
-    let rows = sqlx::query(&sql).bind(import_id).bind(after).fetch_all(&mut *conn).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    let rows = sqlx::query(&sql)
+        .bind(import_id)
+        .bind(after)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// How many users (departments), memberships (groups) or grants (roles) point at each key.
-pub async fn reference_counts(conn: &mut Connection, kind: CatalogTable, keys: &[&str]) -> Result<Vec<(String, i64)>> {
+pub async fn reference_counts(
+    conn: &mut Connection,
+    kind: CatalogTable,
+    keys: &[&str],
+) -> Result<Vec<(String, i64)>> {
     let (table, column) = match kind {
         CatalogTable::Departments => ("users", "department_key"),
         CatalogTable::Groups => ("group_members", "group_key"),

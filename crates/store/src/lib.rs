@@ -20,9 +20,9 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use history::{
-    applied_with_sha256, claim_status, fixed_by, import_record, imports_with_status, insert_import, list_imports,
-    read_archive, read_chunks, reference_counts, set_import_status, CatalogTable, ChunkTable, ImportOutcome, ImportRecord,
-    NewImport,
+    applied_with_sha256, claim_status, fixed_by, import_record, imports_with_status, insert_import,
+    list_imports, read_archive, read_chunks, reference_counts, set_import_status, CatalogTable,
+    ChunkTable, ImportOutcome, ImportRecord, NewImport,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
 pub use users::{email_owners, fetch_users, users_page, Membership, UserFilter, UserPage};
@@ -46,13 +46,19 @@ pub async fn begin_on(conn: &mut PooledConnection) -> Result<BorrowedTransaction
 /// came after while keeping the transaction (an atomic import that fails part-way keeps its
 /// history rows but drops its data writes).
 pub async fn savepoint(conn: &mut Connection, name: &str) -> Result<()> {
-    sqlx::query(&format!("SAVEPOINT {name}")).execute(&mut *conn).await?;
+    sqlx::query(&format!("SAVEPOINT {name}"))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 pub async fn rollback_to_savepoint(conn: &mut Connection, name: &str) -> Result<()> {
-    sqlx::query(&format!("ROLLBACK TO SAVEPOINT {name}")).execute(&mut *conn).await?;
-    sqlx::query(&format!("RELEASE SAVEPOINT {name}")).execute(&mut *conn).await?;
+    sqlx::query(&format!("ROLLBACK TO SAVEPOINT {name}"))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!("RELEASE SAVEPOINT {name}"))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -61,7 +67,10 @@ pub async fn rollback_to_savepoint(conn: &mut Connection, name: &str) -> Result<
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the database {url:?}: {source}")]
-    Connect { url: DatabaseUrl, source: sqlx::Error },
+    Connect {
+        url: DatabaseUrl,
+        source: sqlx::Error,
+    },
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://…")]
     UnsupportedUrl(DatabaseUrl),
     #[error("migration {version} failed: {source}")]

@@ -78,7 +78,8 @@ fn statements(script: &str) -> Vec<String> {
 mod tests {
     #[test]
     fn splits_statements_and_skips_comments() {
-        let parts = super::statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES\n ('y');\n");
+        let parts =
+            super::statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES\n ('y');\n");
         assert_eq!(parts.len(), 2);
         assert!(parts[1].contains("('y')"));
     }

@@ -24,7 +24,10 @@ pub(crate) const ROW: char = '\u{1d}';
 /// argument is ever empty: no stored user field is an empty string (optional fields are NULL).
 /// Were one ever empty, `unpack`'s callers would see too few fields and fail loudly.
 pub(crate) fn pack(columns: &[&str]) -> String {
-    let fields: Vec<String> = columns.iter().map(|c| format!("coalesce(CAST({c} AS TEXT), '{NULL}')")).collect();
+    let fields: Vec<String> = columns
+        .iter()
+        .map(|c| format!("coalesce(CAST({c} AS TEXT), '{NULL}')"))
+        .collect();
     format!("concat_ws('{FIELD}', {})", fields.join(", "))
 }
 
@@ -48,13 +51,19 @@ pub(crate) fn is_null(field: &str) -> bool {
 
 /// A membership list, sorted: aggregates carry no ORDER BY (it costs a sorter per row).
 pub(crate) fn list(field: &str) -> Vec<String> {
-    let mut items: Vec<String> = if is_null(field) { Vec::new() } else { field.split(ITEM).map(str::to_owned).collect() };
+    let mut items: Vec<String> = if is_null(field) {
+        Vec::new()
+    } else {
+        field.split(ITEM).map(str::to_owned).collect()
+    };
     items.sort_unstable();
     items
 }
 
 pub(crate) fn number(field: &str) -> Result<i64, sqlx::Error> {
-    field.parse().map_err(|_| sqlx::Error::Decode(format!("not an integer in a packed row: {field:?}").into()))
+    field.parse().map_err(|_| {
+        sqlx::Error::Decode(format!("not an integer in a packed row: {field:?}").into())
+    })
 }
 
 #[cfg(test)]
@@ -63,7 +72,10 @@ mod tests {
 
     #[test]
     fn packs_columns_and_unpacks_fields() {
-        assert_eq!(pack(&["a"]), "concat_ws('\u{1f}', coalesce(CAST(a AS TEXT), '\u{1c}'))");
+        assert_eq!(
+            pack(&["a"]),
+            "concat_ws('\u{1f}', coalesce(CAST(a AS TEXT), '\u{1c}'))"
+        );
         assert_eq!(unpack("x\u{1f}\u{1c}\u{1f}3"), ["x", "\u{1c}", "3"]);
         assert_eq!(optional("\u{1c}"), None);
         assert_eq!(optional("a"), Some("a".to_owned()));

@@ -6,15 +6,28 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::records::UserRecord;
 use crate::packed;
+use crate::records::UserRecord;
 use crate::sql::{placeholders, Placeholders};
 use crate::{Connection, Result};
 
 /// The columns of `users`, in the order `UserRecord` is read and written.
 pub(crate) const USER_COLUMNS: [&str; 15] = [
-    "username_key", "username", "name", "email", "email_key", "phone", "department_key", "active", "ignore_mfa",
-    "locale", "timezone", "password_hash", "created_at", "updated_at", "last_login_at",
+    "username_key",
+    "username",
+    "name",
+    "email",
+    "email_key",
+    "phone",
+    "department_key",
+    "active",
+    "ignore_mfa",
+    "locale",
+    "timezone",
+    "password_hash",
+    "created_at",
+    "updated_at",
+    "last_login_at",
 ];
 pub(crate) const USER_COLUMN_COUNT: usize = USER_COLUMNS.len();
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
@@ -29,7 +42,10 @@ pub async fn fetch_users(conn: &mut Connection, keys: &[&str]) -> Result<Vec<Use
     for chunk in keys.chunks(KEYS_PER_READ) {
         let list = placeholders(Placeholders::of(conn), 1, chunk.len());
         let sql = format!("SELECT string_agg({packed_row}, '{row_separator}') FROM users u WHERE u.username_key IN ({list})");
-        let batch: Option<String> = bind_all(sqlx::query(&sql), chunk).fetch_one(&mut *conn).await?.try_get(0)?;
+        let batch: Option<String> = bind_all(sqlx::query(&sql), chunk)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
         for row in packed::rows(batch.as_deref()) {
             found.push(user_from_packed(row)?);
         }
@@ -53,7 +69,10 @@ fn packed_user_columns() -> String {
 fn user_from_packed(row: &str) -> Result<UserRecord> {
     let f = packed::unpack(row);
     if f.len() != USER_COLUMN_COUNT + 2 {
-        return Err(sqlx::Error::Decode(format!("a packed user row has {} fields", f.len()).into()).into());
+        return Err(sqlx::Error::Decode(
+            format!("a packed user row has {} fields", f.len()).into(),
+        )
+        .into());
     }
     Ok(UserRecord {
         username_key: f[0].to_owned(),
@@ -70,7 +89,9 @@ fn user_from_packed(row: &str) -> Result<UserRecord> {
         password_hash: f[11].to_owned(),
         created_at: packed::number(f[12])?,
         updated_at: packed::number(f[13])?,
-        last_login_at: packed::optional(f[14]).map(|n| packed::number(&n)).transpose()?,
+        last_login_at: packed::optional(f[14])
+            .map(|n| packed::number(&n))
+            .transpose()?,
         role_keys: packed::list(f[15]),
         group_keys: packed::list(f[16]),
     })
@@ -103,14 +124,20 @@ impl Membership {
 }
 
 /// For each e-mail key, the user who holds it now (if any).
-pub async fn email_owners(conn: &mut Connection, email_keys: &[&str]) -> Result<HashMap<String, String>> {
+pub async fn email_owners(
+    conn: &mut Connection,
+    email_keys: &[&str],
+) -> Result<HashMap<String, String>> {
     let mut owners = HashMap::new();
     for chunk in email_keys.chunks(KEYS_PER_READ) {
         let sql = format!(
             "SELECT email_key, username_key FROM users WHERE email_key IN ({})",
             placeholders(Placeholders::of(conn), 1, chunk.len())
         );
-        for row in bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await? {
+        for row in bind_all(sqlx::query(&sql), chunk)
+            .fetch_all(&mut *conn)
+            .await?
+        {
             owners.insert(row.try_get(0)?, row.try_get(1)?);
         }
     }
@@ -140,7 +167,12 @@ pub struct UserPage {
 /// One page of the users matching `filter`, in username-key order, starting after `after`.
 /// Export walks the table page by page (keyset pagination), so it holds one page in memory and no
 /// long-lived cursor; each page arrives as one aggregated value (see `packed`).
-pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Option<&str>, limit: usize) -> Result<UserPage> {
+pub async fn users_page(
+    conn: &mut Connection,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<UserPage> {
     let style = Placeholders::of(conn);
     let mut binds: Vec<String> = Vec::new();
     let mut next = |value: String| {
@@ -165,7 +197,11 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     if let Some(active) = filter.active {
         conditions.push(format!("u.active = {}", i64::from(active)));
     }
-    let filter_sql = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
     let sql = format!(
         "SELECT string_agg(page.p, '{}' ORDER BY page.k) FROM \
          (SELECT u.username_key AS k, {} AS p FROM users u {filter_sql} ORDER BY u.username_key LIMIT {limit}) page",
@@ -180,8 +216,12 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     // The page is aggregated in the database's own key order (one sort per page), the order in
     // which `username_key > after` walks: re-sorting here by bytes would repeat or skip users
     // under a linguistic collation (PostgreSQL databases created with en_US.UTF-8, say).
-    let mut users: Vec<UserRecord> = packed::rows(batch.as_deref()).map(user_from_packed).collect::<Result<_>>()?;
-    let next = (users.len() == limit).then(|| users.last().map(|u| u.username_key.clone())).flatten();
+    let mut users: Vec<UserRecord> = packed::rows(batch.as_deref())
+        .map(user_from_packed)
+        .collect::<Result<_>>()?;
+    let next = (users.len() == limit)
+        .then(|| users.last().map(|u| u.username_key.clone()))
+        .flatten();
     if let Some(text) = &filter.search {
         // Matched here rather than with SQL LIKE: SQLite folds ASCII letters only, and a
         // substring search reads every row of the page either way.
@@ -194,4 +234,3 @@ pub async fn users_page(conn: &mut Connection, filter: &UserFilter, after: Optio
     }
     Ok(UserPage { users, next })
 }
-

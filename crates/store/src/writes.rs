@@ -31,7 +31,10 @@ const KEYS_PER_DELETE: usize = 1_000;
 
 impl PreparedWrites {
     pub fn new(backend: Backend) -> PreparedWrites {
-        PreparedWrites { style: Placeholders::for_backend(backend), statements: Vec::new() }
+        PreparedWrites {
+            style: Placeholders::for_backend(backend),
+            statements: Vec::new(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -55,7 +58,9 @@ impl PreparedWrites {
     /// Runs the statements in order on `conn` (normally inside a transaction).
     pub async fn execute(self, conn: &mut Connection) -> Result<()> {
         for statement in self.statements {
-            sqlx::query_with(&statement.sql, statement.args).execute(&mut *conn).await?;
+            sqlx::query_with(&statement.sql, statement.args)
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }
@@ -93,7 +98,11 @@ impl PreparedWrites {
         self.delete_in("role_permissions", "role_key", keys);
         let grants: Vec<(String, String)> = roles
             .iter()
-            .flat_map(|r| r.permissions.iter().map(move |p| (r.named.name_key.clone(), p.clone())))
+            .flat_map(|r| {
+                r.permissions
+                    .iter()
+                    .map(move |p| (r.named.name_key.clone(), p.clone()))
+            })
             .collect();
         self.insert_pairs("role_permissions", "role_key", "permission", grants);
     }
@@ -120,8 +129,16 @@ impl PreparedWrites {
         let mut roles = Vec::new();
         let mut groups = Vec::new();
         for user in &mut users {
-            roles.extend(std::mem::take(&mut user.role_keys).into_iter().map(|k| (user.username_key.clone(), k)));
-            groups.extend(std::mem::take(&mut user.group_keys).into_iter().map(|k| (user.username_key.clone(), k)));
+            roles.extend(
+                std::mem::take(&mut user.role_keys)
+                    .into_iter()
+                    .map(|k| (user.username_key.clone(), k)),
+            );
+            groups.extend(
+                std::mem::take(&mut user.group_keys)
+                    .into_iter()
+                    .map(|k| (user.username_key.clone(), k)),
+            );
         }
         self.write_users(users, &on_conflict_update(&["username_key"]));
         self.replace_memberships(Membership::Roles, keys.clone(), roles);
@@ -132,7 +149,10 @@ impl PreparedWrites {
     /// (one statement per thousand users instead of SQLite's per-row cascade programs), so it is
     /// correct on a connection without foreign-key enforcement too.
     pub fn delete_users(&mut self, keys: Vec<String>) {
-        for (table, _) in [Membership::Roles.table_and_column(), Membership::Groups.table_and_column()] {
+        for (table, _) in [
+            Membership::Roles.table_and_column(),
+            Membership::Groups.table_and_column(),
+        ] {
             self.delete_in(table, "username_key", keys.clone());
         }
         self.delete_in("users", "username_key", keys);
@@ -183,7 +203,12 @@ impl PreparedWrites {
 
     /// Replaces the memberships of the users in `clear` and inserts `pairs` (user key, role or
     /// group key). New users need no delete: pass them in `pairs` only.
-    pub fn replace_memberships(&mut self, kind: Membership, clear: Vec<String>, pairs: Vec<(String, String)>) {
+    pub fn replace_memberships(
+        &mut self,
+        kind: Membership,
+        clear: Vec<String>,
+        pairs: Vec<(String, String)>,
+    ) {
         let (table, column) = kind.table_and_column();
         self.delete_in(table, "username_key", clear);
         self.insert_pairs(table, "username_key", column, pairs);
@@ -191,7 +216,10 @@ impl PreparedWrites {
 
     fn delete_in(&mut self, table: &str, column: &str, keys: Vec<String>) {
         for chunk in keys.chunks(KEYS_PER_DELETE) {
-            let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(self.style, 1, chunk.len()));
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} IN ({})",
+                placeholders(self.style, 1, chunk.len())
+            );
             let mut args = AnyArguments::default();
             for key in chunk {
                 add(&mut args, key.clone());
@@ -200,12 +228,21 @@ impl PreparedWrites {
         }
     }
 
-    fn insert_pairs(&mut self, table: &str, first: &str, second: &str, pairs: Vec<(String, String)>) {
+    fn insert_pairs(
+        &mut self,
+        table: &str,
+        first: &str,
+        second: &str,
+        pairs: Vec<(String, String)>,
+    ) {
         let per_statement = rows_per_statement(2);
         let mut pairs = pairs.into_iter().peekable();
         while pairs.peek().is_some() {
             let chunk: Vec<(String, String)> = pairs.by_ref().take(per_statement).collect();
-            let sql = format!("INSERT INTO {table} ({first}, {second}) VALUES {}", values_list(self.style, chunk.len(), 2));
+            let sql = format!(
+                "INSERT INTO {table} ({first}, {second}) VALUES {}",
+                values_list(self.style, chunk.len(), 2)
+            );
             let mut args = AnyArguments::default();
             for (a, b) in chunk {
                 add(&mut args, a);
@@ -218,8 +255,15 @@ impl PreparedWrites {
 
 /// The `ON CONFLICT` clause of a users upsert that sets every column but `kept`.
 fn on_conflict_update(kept: &[&str]) -> String {
-    let set: Vec<String> = USER_COLUMNS.iter().filter(|c| !kept.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
-    format!(" ON CONFLICT (username_key) DO UPDATE SET {}", set.join(", "))
+    let set: Vec<String> = USER_COLUMNS
+        .iter()
+        .filter(|c| !kept.contains(c))
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        " ON CONFLICT (username_key) DO UPDATE SET {}",
+        set.join(", ")
+    )
 }
 
 /// Adds an owned value, so the driver has nothing left to copy when the statement runs.

@@ -13,7 +13,11 @@ use crate::support::{both, Store};
 fn big_file(store: &Store, rows: usize) -> std::path::PathBuf {
     let mut text = String::from("Username,Name,E-mail,Department,User group\n");
     for i in 0..rows {
-        text.push_str(&format!("user{i:07},User {i},user{i}@example.com,Dept {},Group {}\n", i % 50, i % 20));
+        text.push_str(&format!(
+            "user{i:07},User {i},user{i}@example.com,Dept {},Group {}\n",
+            i % 50,
+            i % 20
+        ));
     }
     store.file("big.csv", text)
 }
@@ -24,7 +28,12 @@ fn spawn_import(store: &Store, file: &std::path::Path) -> Child {
         Some(url) => args.extend(["--database-url".into(), url.into()]),
         None => args.extend(["--data-dir".into(), store.data_dir().as_os_str().to_owned()]),
     }
-    args.extend(["import".into(), file.as_os_str().to_owned(), "--create-groups".into(), "--json".into()]);
+    args.extend([
+        "import".into(),
+        file.as_os_str().to_owned(),
+        "--create-groups".into(),
+        "--json".into(),
+    ]);
     Command::new(env!("CARGO_BIN_EXE_muster"))
         .args(&args)
         .env_remove("MUSTER_DATA_DIR")
@@ -58,7 +67,10 @@ fn wait_until_applying(store: &Store, child: &mut Child) {
 }
 
 fn signal(child: &Child, signal: &str) {
-    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
 }
 
@@ -70,8 +82,16 @@ fn ctrl_c_cancels_and_rolls_back(store: &Store) {
     signal(&child, "-INT");
     let output = child.wait_with_output().expect("waiting for muster");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "exit 130 after Ctrl-C: {stderr}");
-    assert_eq!(store.snapshot(), before, "nothing of a cancelled import is applied");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "exit 130 after Ctrl-C: {stderr}"
+    );
+    assert_eq!(
+        store.snapshot(),
+        before,
+        "nothing of a cancelled import is applied"
+    );
     let list = imports(store);
     assert_eq!(list[0]["status"], "cancelled", "{list:?}");
 }
@@ -88,9 +108,16 @@ fn kill_9_leaves_nothing_and_is_failed_on_next_start(store: &Store) {
     assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
     let list = out.json();
     assert_eq!(list[0]["status"], "failed", "{list}");
-    assert_eq!(store.snapshot(), before, "a killed import leaves the store as before");
+    assert_eq!(
+        store.snapshot(),
+        before,
+        "a killed import leaves the store as before"
+    );
     // And the store works normally afterwards.
     store.import_csv_ok("after.csv", "Username,Name\nalice,Alice\n", &[]);
 }
 
-both!(ctrl_c_cancels_and_rolls_back, kill_9_leaves_nothing_and_is_failed_on_next_start);
+both!(
+    ctrl_c_cancels_and_rolls_back,
+    kill_9_leaves_nothing_and_is_failed_on_next_start
+);

@@ -81,7 +81,12 @@ pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
     // SAFETY: `rusage` is plain data that wait4 fills; the pid is our own unreaped child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        waited,
+        pid,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
@@ -162,7 +167,10 @@ impl Store {
     }
 
     /// The store-selecting flags followed by `args`.
-    fn with_store<'a, S: AsRef<std::ffi::OsStr>>(&'a self, args: &'a [S]) -> Vec<&'a std::ffi::OsStr> {
+    fn with_store<'a, S: AsRef<std::ffi::OsStr>>(
+        &'a self,
+        args: &'a [S],
+    ) -> Vec<&'a std::ffi::OsStr> {
         let mut all: Vec<&std::ffi::OsStr> = Vec::new();
         match &self.url {
             Some(url) => {
@@ -471,8 +479,8 @@ impl PgDatabase {
             nanos
         );
         let server = DatabaseUrl::new(base_url);
-        let url = block_on(muster_store::create_postgres_database(&server, &name))
-            .unwrap_or_else(|e| {
+        let url =
+            block_on(muster_store::create_postgres_database(&server, &name)).unwrap_or_else(|e| {
                 panic!("MUSTER_TEST_POSTGRES_URL is set but the server cannot be reached: {e}")
             });
         PgDatabase {

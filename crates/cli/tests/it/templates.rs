@@ -384,7 +384,6 @@ both!(
     template_workbook_imports_as_one_plan,
 );
 
-
 /// `muster ARGS…` run in `dir`, with its SQLite store there too.
 fn muster_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_muster"))

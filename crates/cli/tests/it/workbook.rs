@@ -25,18 +25,42 @@ const USERS: &[&[&str]] = &[
     &["alice", "Alice", "Sales", "auditor", "staff"],
     &["bob", "Bob", "Support", "", "staff"],
 ];
-const ROLES: &[&[&str]] = &[&["Role", "Description", "Permissions"], &["auditor", "Reads the audit log", "audit.read, users.read"]];
+const ROLES: &[&[&str]] = &[
+    &["Role", "Description", "Permissions"],
+    &["auditor", "Reads the audit log", "audit.read, users.read"],
+];
 const GROUPS: &[&[&str]] = &[&["Group", "Description"], &["staff", "Everyone"]];
-const DEPARTMENTS: &[&[&str]] = &[&["Department", "Description"], &["Sales", "Sells"], &["Support", "Helps"]];
+const DEPARTMENTS: &[&[&str]] = &[
+    &["Department", "Description"],
+    &["Sales", "Sells"],
+    &["Support", "Helps"],
+];
 
 fn all_sheets_import_as_one_plan_in_dependency_order(store: &Store) {
     // Users first in the file: the import still creates what they refer to before them.
-    let path = workbook(store, "all.xlsx", &[("Users", USERS), ("Roles", ROLES), ("Groups", GROUPS), ("Departments", DEPARTMENTS)]);
+    let path = workbook(
+        store,
+        "all.xlsx",
+        &[
+            ("Users", USERS),
+            ("Roles", ROLES),
+            ("Groups", GROUPS),
+            ("Departments", DEPARTMENTS),
+        ],
+    );
     let report = store.import_ok(&path, &[]);
     assert_counts(&report, 6, 0, 0, 0);
     assert_eq!(report["entity"], "workbook");
-    for (sheet, created) in [("Users", 2), ("Roles", 1), ("Groups", 1), ("Departments", 2)] {
-        assert_eq!(report["sheets"][sheet]["created"], created, "{sheet}: {report}");
+    for (sheet, created) in [
+        ("Users", 2),
+        ("Roles", 1),
+        ("Groups", 1),
+        ("Departments", 2),
+    ] {
+        assert_eq!(
+            report["sheets"][sheet]["created"], created,
+            "{sheet}: {report}"
+        );
     }
     let users = store.table("users", &[]);
     assert_eq!(users.get("alice", "Roles"), "auditor");
@@ -54,7 +78,11 @@ fn all_sheets_import_as_one_plan_in_dependency_order(store: &Store) {
 
 fn one_bad_row_on_any_sheet_applies_nothing(store: &Store) {
     let before = store.snapshot();
-    let bad_users: &[&[&str]] = &[&["Username", "Name", "Roles"], &["alice", "Alice", "auditor"], &["bob", "Bob", "ghost"]];
+    let bad_users: &[&[&str]] = &[
+        &["Username", "Name", "Roles"],
+        &["alice", "Alice", "auditor"],
+        &["bob", "Bob", "ghost"],
+    ];
     let path = workbook(store, "bad.xlsx", &[("Roles", ROLES), ("Users", bad_users)]);
     let out = store.import(&path, &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -62,7 +90,11 @@ fn one_bad_row_on_any_sheet_applies_nothing(store: &Store) {
     assert_eq!(report["status"], "rejected");
     assert_eq!(report["sheets"]["Roles"]["created"], 1);
     assert_eq!(report["sheets"]["Users"]["failed"], 1);
-    assert_eq!(store.snapshot(), before, "the Roles sheet was not applied either");
+    assert_eq!(
+        store.snapshot(),
+        before,
+        "the Roles sheet was not applied either"
+    );
     // Partial mode applies the valid rows of every sheet.
     let report = store.import(&path, &["--partial"]).json();
     assert_counts(&report, 2, 0, 0, 1);
@@ -71,7 +103,15 @@ fn one_bad_row_on_any_sheet_applies_nothing(store: &Store) {
 
 fn a_subset_of_sheets_and_other_sheets_ignored(store: &Store) {
     let notes: &[&[&str]] = &[&["Read me"], &["This sheet is not imported"]];
-    let path = workbook(store, "subset.xlsx", &[("Notes", notes), ("Groups", GROUPS), ("Departments", DEPARTMENTS)]);
+    let path = workbook(
+        store,
+        "subset.xlsx",
+        &[
+            ("Notes", notes),
+            ("Groups", GROUPS),
+            ("Departments", DEPARTMENTS),
+        ],
+    );
     let report = store.import_ok(&path, &[]);
     assert_counts(&report, 3, 0, 0, 0);
     assert_eq!(report["sheets"].as_object().unwrap().len(), 2);

@@ -10,17 +10,33 @@ async fn named_records_round_trip_and_update(store: &Store) {
         named("r&d", "R&D", "", 11),
         named("près", "Près", "Ünïcode", 12),
     ];
-    let groups =
-        [named("sales", "Sales group", "Same key as a department, another table", 13), named("vpn", "VPN", "", 14)];
+    let groups = [
+        named(
+            "sales",
+            "Sales group",
+            "Same key as a department, another table",
+            13,
+        ),
+        named("vpn", "VPN", "", 14),
+    ];
     let mut writes = PreparedWrites::new(store.backend());
     writes.upsert_named(NamedKind::Department, &departments);
     writes.upsert_named(NamedKind::Group, &groups);
     commit(store, writes).await;
 
     let catalog = load(store).await;
-    assert_eq!(catalog.departments.values().cloned().collect::<Vec<_>>(), sorted(&departments));
-    assert_eq!(catalog.groups.values().cloned().collect::<Vec<_>>(), sorted(&groups));
-    assert_eq!(catalog.departments["près"], departments[2], "keyed by name key");
+    assert_eq!(
+        catalog.departments.values().cloned().collect::<Vec<_>>(),
+        sorted(&departments)
+    );
+    assert_eq!(
+        catalog.groups.values().cloned().collect::<Vec<_>>(),
+        sorted(&groups)
+    );
+    assert_eq!(
+        catalog.departments["près"], departments[2],
+        "keyed by name key"
+    );
 
     // An upsert changes name, description and updated_at, keeps created_at, adds the new ones.
     let renamed = NamedRecord {
@@ -31,14 +47,26 @@ async fn named_records_round_trip_and_update(store: &Store) {
         ..departments[0].clone()
     };
     let mut writes = PreparedWrites::new(store.backend());
-    writes.upsert_named(NamedKind::Department, &[renamed.clone(), named("hr", "HR", "People", 21)]);
+    writes.upsert_named(
+        NamedKind::Department,
+        &[renamed.clone(), named("hr", "HR", "People", 21)],
+    );
     commit(store, writes).await;
     let catalog = load(store).await;
     assert_eq!(catalog.departments.len(), 4);
-    assert_eq!(catalog.departments["sales"], NamedRecord { created_at: 10, ..renamed });
+    assert_eq!(
+        catalog.departments["sales"],
+        NamedRecord {
+            created_at: 10,
+            ..renamed
+        }
+    );
     assert_eq!(catalog.departments["hr"], named("hr", "HR", "People", 21));
     assert_eq!(catalog.departments["r&d"], departments[1], "untouched");
-    assert_eq!(catalog.groups["sales"], groups[0], "the group of the same key is another record");
+    assert_eq!(
+        catalog.groups["sales"], groups[0],
+        "the group of the same key is another record"
+    );
     assert_eq!(catalog.roles.len(), 1);
 }
 
@@ -49,7 +77,9 @@ fn sorted(records: &[NamedRecord]) -> Vec<NamedRecord> {
 }
 
 async fn many_groups_span_statements(store: &Store) {
-    let groups: Vec<NamedRecord> = (0..2_500).map(|i| named(&format!("g{i:04}"), &format!("G{i:04}"), "", i)).collect();
+    let groups: Vec<NamedRecord> = (0..2_500)
+        .map(|i| named(&format!("g{i:04}"), &format!("G{i:04}"), "", i))
+        .collect();
     let mut writes = PreparedWrites::new(store.backend());
     writes.upsert_named(NamedKind::Group, &groups);
     commit(store, writes).await;
@@ -66,9 +96,19 @@ async fn roles_replace_their_permissions(store: &Store) {
     ]);
     commit(store, writes).await;
     let catalog = load(store).await;
-    assert_eq!(catalog.roles.keys().collect::<Vec<_>>(), ["administrator", "editor", "nobody", "viewer"]);
-    assert_eq!(catalog.roles["viewer"], role("viewer", &["groups.read", "users.read"], 1), "permissions sorted");
-    assert_eq!(catalog.roles["editor"].permissions, ["users.read", "users.write"]);
+    assert_eq!(
+        catalog.roles.keys().collect::<Vec<_>>(),
+        ["administrator", "editor", "nobody", "viewer"]
+    );
+    assert_eq!(
+        catalog.roles["viewer"],
+        role("viewer", &["groups.read", "users.read"], 1),
+        "permissions sorted"
+    );
+    assert_eq!(
+        catalog.roles["editor"].permissions,
+        ["users.read", "users.write"]
+    );
     assert!(catalog.roles["nobody"].permissions.is_empty());
     assert_eq!(catalog.roles["administrator"].permissions.len(), 15);
 
@@ -84,16 +124,37 @@ async fn roles_replace_their_permissions(store: &Store) {
         permissions: vec!["users.export".into()],
     };
     let mut writes = PreparedWrites::new(store.backend());
-    writes.upsert_roles(&[viewer.clone(), role("editor", &[], 6), role("nobody", &["audit.read", "tokens.manage"], 7)]);
+    writes.upsert_roles(&[
+        viewer.clone(),
+        role("editor", &[], 6),
+        role("nobody", &["audit.read", "tokens.manage"], 7),
+    ]);
     commit(store, writes).await;
     let catalog = load(store).await;
     assert_eq!(catalog.roles.len(), 4);
     assert_eq!(catalog.roles["viewer"].permissions, ["users.export"]);
-    assert_eq!(catalog.roles["viewer"].named, NamedRecord { created_at: 1, ..viewer.named });
-    assert!(catalog.roles["editor"].permissions.is_empty(), "{:?}", catalog.roles["editor"]);
+    assert_eq!(
+        catalog.roles["viewer"].named,
+        NamedRecord {
+            created_at: 1,
+            ..viewer.named
+        }
+    );
+    assert!(
+        catalog.roles["editor"].permissions.is_empty(),
+        "{:?}",
+        catalog.roles["editor"]
+    );
     assert_eq!(catalog.roles["editor"].named.updated_at, 6);
-    assert_eq!(catalog.roles["nobody"].permissions, ["audit.read", "tokens.manage"]);
-    assert_eq!(catalog.roles["administrator"].permissions.len(), 15, "roles not listed are untouched");
+    assert_eq!(
+        catalog.roles["nobody"].permissions,
+        ["audit.read", "tokens.manage"]
+    );
+    assert_eq!(
+        catalog.roles["administrator"].permissions.len(),
+        15,
+        "roles not listed are untouched"
+    );
 
     // The same upsert twice is idempotent (no duplicate grants).
     for _ in 0..2 {
@@ -101,13 +162,25 @@ async fn roles_replace_their_permissions(store: &Store) {
         writes.upsert_roles(&[role("editor", &["users.read", "users.write"], 8)]);
         commit(store, writes).await;
     }
-    assert_eq!(load(store).await.roles["editor"].permissions, ["users.read", "users.write"]);
+    assert_eq!(
+        load(store).await.roles["editor"].permissions,
+        ["users.read", "users.write"]
+    );
 }
 
 async fn store_reports_its_backend(store: &Store) {
     // The macro runs each scenario once per backend; the store must say which it is.
-    let name = store.acquire().await.expect("acquire").backend_name().to_lowercase();
-    let expected = if name.contains("postgres") { Backend::Postgres } else { Backend::Sqlite };
+    let name = store
+        .acquire()
+        .await
+        .expect("acquire")
+        .backend_name()
+        .to_lowercase();
+    let expected = if name.contains("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
     assert_eq!(store.backend(), expected, "backend name {name}");
 }
 

@@ -31,7 +31,10 @@ async fn new_catalog_holds_only_the_administrator(store: &Store) {
     let admin = &catalog.roles["administrator"];
     assert_eq!(admin.named.name_key, "administrator");
     assert_eq!(admin.named.name, "administrator");
-    assert_eq!(admin.permissions, ALL_PERMISSIONS, "sorted, every code once");
+    assert_eq!(
+        admin.permissions, ALL_PERMISSIONS,
+        "sorted, every code once"
+    );
 }
 
 crate::scenarios!(new_catalog_holds_only_the_administrator);
@@ -43,7 +46,9 @@ async fn reopen_keeps_data(url: &DatabaseUrl) {
     writes.insert_users(vec![bare_user("kept")]);
     commit(&first, writes).await;
     // A second store on the same database while the first is still open, then a third after.
-    let second = Store::open(url).await.expect("second open: migrations must be idempotent");
+    let second = Store::open(url)
+        .await
+        .expect("second open: migrations must be idempotent");
     assert_eq!(fetch(&second, &["kept"]).await, [bare_user("kept")]);
     new_catalog_holds_only_the_administrator(&second).await;
     first.close().await;
@@ -63,7 +68,9 @@ fn opening_the_same_sqlite_data_dir_twice_is_idempotent() {
 
 #[test]
 fn opening_the_same_postgres_database_twice_is_idempotent() {
-    let Some(server) = support::postgres_server() else { return };
+    let Some(server) = support::postgres_server() else {
+        return;
+    };
     let rt = support::runtime();
     let database = rt.block_on(support::PgDatabase::create(server));
     rt.block_on(reopen_keeps_data(&database.url));
@@ -74,7 +81,12 @@ fn opening_the_same_postgres_database_twice_is_idempotent() {
 #[test]
 fn an_unsupported_url_is_refused() {
     let url = DatabaseUrl::new("mysql://u:secret@h/db");
-    let err = support::runtime().block_on(Store::open(&url)).expect_err("mysql is not supported");
-    assert!(matches!(err, muster_store::StoreError::UnsupportedUrl(_)), "{err:?}");
+    let err = support::runtime()
+        .block_on(Store::open(&url))
+        .expect_err("mysql is not supported");
+    assert!(
+        matches!(err, muster_store::StoreError::UnsupportedUrl(_)),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("secret"), "{err}");
 }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use muster_store::{
-    create_postgres_database, drop_postgres_database, DatabaseUrl, NamedRecord, RoleRecord, Store, UserRecord,
+    create_postgres_database, drop_postgres_database, DatabaseUrl, NamedRecord, RoleRecord, Store,
+    UserRecord,
 };
 
 pub const POSTGRES_URL_VAR: &str = "MUSTER_TEST_POSTGRES_URL";
@@ -56,11 +57,15 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(server) = postgres_server() else { return };
+    let Some(server) = postgres_server() else {
+        return;
+    };
     let rt = runtime();
     let database = rt.block_on(PgDatabase::create(server));
     rt.block_on(async {
-        let store = Store::open(&database.url).await.expect("opening the PostgreSQL store");
+        let store = Store::open(&database.url)
+            .await
+            .expect("opening the PostgreSQL store");
         scenario(store.clone()).await;
         store.close().await;
     });
@@ -91,13 +96,20 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         // A fresh current-thread runtime: the test's runtime may be gone, or this may run inside
         // an unwinding panic.
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
         let result = match rt {
-            Ok(rt) => rt.block_on(drop_postgres_database(&self.server, &self.name)).map_err(|e| e.to_string()),
+            Ok(rt) => rt
+                .block_on(drop_postgres_database(&self.server, &self.name))
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = result {
-            eprintln!("could not drop the PostgreSQL test database {}: {e}", self.name);
+            eprintln!(
+                "could not drop the PostgreSQL test database {}: {e}",
+                self.name
+            );
         }
     }
 }
@@ -107,7 +119,10 @@ impl Drop for PgDatabase {
 pub fn unique_database_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("muster_store_{}_{n}_{nanos}", std::process::id())
 }
 
@@ -182,12 +197,16 @@ pub async fn commit(store: &Store, writes: muster_store::PreparedWrites) {
 /// Fetches users by key on a pooled connection, sorted by key.
 pub async fn fetch(store: &Store, keys: &[&str]) -> Vec<UserRecord> {
     let mut conn = store.acquire().await.expect("acquire");
-    let mut users = muster_store::fetch_users(&mut conn, keys).await.expect("fetch_users");
+    let mut users = muster_store::fetch_users(&mut conn, keys)
+        .await
+        .expect("fetch_users");
     users.sort_by(|a, b| a.username_key.cmp(&b.username_key));
     users
 }
 
 pub async fn catalog(store: &Store) -> muster_store::Catalog {
     let mut conn = store.acquire().await.expect("acquire");
-    muster_store::load_catalog(&mut conn).await.expect("load_catalog")
+    muster_store::load_catalog(&mut conn)
+        .await
+        .expect("load_catalog")
 }

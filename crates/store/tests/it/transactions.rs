@@ -8,13 +8,27 @@ fn everything(store: &Store) -> PreparedWrites {
     let mut writes = PreparedWrites::new(store.backend());
     writes.upsert_named(NamedKind::Department, &[named("sales", "Sales", "", 1)]);
     writes.upsert_named(NamedKind::Group, &[named("staff", "Staff", "", 1)]);
-    writes.upsert_roles(&[role("viewer", &["users.read"], 1), role("administrator", &["users.read"], 2)]);
+    writes.upsert_roles(&[
+        role("viewer", &["users.read"], 1),
+        role("administrator", &["users.read"], 2),
+    ]);
     let users = (0..3_000)
-        .map(|i| muster_store::UserRecord { department_key: Some("sales".into()), ..bare_user(&format!("r{i:04}")) })
+        .map(|i| muster_store::UserRecord {
+            department_key: Some("sales".into()),
+            ..bare_user(&format!("r{i:04}"))
+        })
         .collect();
     writes.insert_users(users);
-    writes.replace_memberships(Membership::Roles, vec![], vec![("r0000".into(), "viewer".into())]);
-    writes.replace_memberships(Membership::Groups, vec![], vec![("r0001".into(), "staff".into())]);
+    writes.replace_memberships(
+        Membership::Roles,
+        vec![],
+        vec![("r0000".into(), "viewer".into())],
+    );
+    writes.replace_memberships(
+        Membership::Groups,
+        vec![],
+        vec![("r0001".into(), "staff".into())],
+    );
     writes
 }
 
@@ -23,14 +37,24 @@ async fn assert_untouched(store: &Store) {
     let catalog = catalog(store).await;
     assert!(catalog.departments.is_empty() && catalog.groups.is_empty());
     assert_eq!(catalog.roles.keys().collect::<Vec<_>>(), ["administrator"]);
-    assert_eq!(catalog.roles["administrator"].permissions.len(), 15, "the built-in role kept its grants");
+    assert_eq!(
+        catalog.roles["administrator"].permissions.len(),
+        15,
+        "the built-in role kept its grants"
+    );
 }
 
 async fn rolled_back_transaction_leaves_nothing(store: &Store) {
     let mut tx = store.begin().await.expect("begin");
     everything(store).execute(&mut tx).await.expect("execute");
     // Inside the transaction the writes are visible…
-    assert_eq!(muster_store::fetch_users(&mut tx, &["r0000", "r2999"]).await.expect("fetch").len(), 2);
+    assert_eq!(
+        muster_store::fetch_users(&mut tx, &["r0000", "r2999"])
+            .await
+            .expect("fetch")
+            .len(),
+        2
+    );
     tx.rollback().await.expect("rollback");
     // …and after the rollback they are gone.
     assert_untouched(store).await;

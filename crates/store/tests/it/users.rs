@@ -8,12 +8,25 @@ use crate::support::{bare_user, commit, fetch, named, role};
 /// Departments, groups and roles the users below refer to.
 async fn seed_catalog(store: &Store) {
     let mut writes = PreparedWrites::new(store.backend());
-    writes.upsert_named(NamedKind::Department, &[named("sales", "Sales", "", 1), named("r&d", "R&D", "Research", 1)]);
+    writes.upsert_named(
+        NamedKind::Department,
+        &[
+            named("sales", "Sales", "", 1),
+            named("r&d", "R&D", "Research", 1),
+        ],
+    );
     writes.upsert_named(
         NamedKind::Group,
-        &[named("staff", "Staff", "", 1), named("vpn", "VPN", "", 1), named("ops", "Ops", "", 1)],
+        &[
+            named("staff", "Staff", "", 1),
+            named("vpn", "VPN", "", 1),
+            named("ops", "Ops", "", 1),
+        ],
     );
-    writes.upsert_roles(&[role("viewer", &["users.read"], 1), role("editor", &["users.read", "users.write"], 1)]);
+    writes.upsert_roles(&[
+        role("viewer", &["users.read"], 1),
+        role("editor", &["users.read", "users.write"], 1),
+    ]);
     commit(store, writes).await;
 }
 
@@ -65,7 +78,8 @@ fn membership_pairs(users: &[UserRecord], kind: Membership) -> Vec<(String, Stri
                 Membership::Roles => &u.role_keys,
                 Membership::Groups => &u.group_keys,
             };
-            keys.iter().map(move |k| (u.username_key.clone(), k.clone()))
+            keys.iter()
+                .map(move |k| (u.username_key.clone(), k.clone()))
         })
         .collect();
     pairs.reverse();
@@ -91,7 +105,11 @@ async fn round_trip_field_by_field(store: &Store) {
     let mut expected = users.clone();
     expected.sort_by(|a, b| a.username_key.cmp(&b.username_key));
     let found = fetch(store, &["zoë", "nobody", "alice", "bob", "ZOË", "zoe"]).await;
-    assert_eq!(found.len(), 3, "missing keys are absent and keys are not folded: {found:#?}");
+    assert_eq!(
+        found.len(),
+        3,
+        "missing keys are absent and keys are not folded: {found:#?}"
+    );
     for (found, expected) in found.iter().zip(&expected) {
         assert_eq!(found, expected);
     }
@@ -115,8 +133,16 @@ async fn fetch_users_reads_more_than_one_chunk(store: &Store) {
         .map(|i| UserRecord {
             email: Some(format!("U{i:04}@example.com")),
             email_key: Some(format!("u{i:04}@example.com")),
-            role_keys: if i % 3 == 0 { vec!["viewer".into()] } else { vec![] },
-            group_keys: if i % 2 == 0 { vec!["staff".into(), "vpn".into()] } else { vec![] },
+            role_keys: if i % 3 == 0 {
+                vec!["viewer".into()]
+            } else {
+                vec![]
+            },
+            group_keys: if i % 2 == 0 {
+                vec!["staff".into(), "vpn".into()]
+            } else {
+                vec![]
+            },
             ..bare_user(&format!("u{i:04}"))
         })
         .collect();
@@ -140,7 +166,9 @@ async fn fetch_users_reads_more_than_one_chunk(store: &Store) {
         let mut conn = store.acquire().await.expect("acquire");
         let email_keys: Vec<String> = (0..2_500).map(|i| format!("u{i:04}@example.com")).collect();
         let refs: Vec<&str> = email_keys.iter().map(String::as_str).collect();
-        muster_store::email_owners(&mut conn, &refs).await.expect("email_owners")
+        muster_store::email_owners(&mut conn, &refs)
+            .await
+            .expect("email_owners")
     };
     assert_eq!(owners.len(), 2_500);
     assert_eq!(owners["u2499@example.com"], "u2499");
@@ -172,12 +200,30 @@ async fn upsert_changes_fields_and_keeps_created_at(store: &Store) {
     writes.upsert_users(vec![changed.clone(), bare_user("carol")]);
     commit(store, writes).await;
 
-    let expected = UserRecord { created_at: original.created_at, last_login_at: original.last_login_at, ..changed };
-    assert_eq!(fetch(store, &["alice"]).await, [expected], "memberships untouched by upsert_users");
-    assert_eq!(fetch(store, &["carol"]).await, [bare_user("carol")], "upsert creates missing users");
-    assert_eq!(fetch(store, &["bob"]).await, [bare_user("bob")], "other users untouched");
+    let expected = UserRecord {
+        created_at: original.created_at,
+        last_login_at: original.last_login_at,
+        ..changed
+    };
+    assert_eq!(
+        fetch(store, &["alice"]).await,
+        [expected],
+        "memberships untouched by upsert_users"
+    );
+    assert_eq!(
+        fetch(store, &["carol"]).await,
+        [bare_user("carol")],
+        "upsert creates missing users"
+    );
+    assert_eq!(
+        fetch(store, &["bob"]).await,
+        [bare_user("bob")],
+        "other users untouched"
+    );
     let mut conn = store.acquire().await.expect("acquire");
-    let owners = muster_store::email_owners(&mut conn, &["alice@example.org"]).await.expect("email_owners");
+    let owners = muster_store::email_owners(&mut conn, &["alice@example.org"])
+        .await
+        .expect("email_owners");
     assert!(owners.is_empty(), "the e-mail key was cleared: {owners:?}");
 }
 
@@ -197,7 +243,10 @@ async fn replace_memberships_replaces(store: &Store) {
     writes.replace_memberships(
         Membership::Groups,
         vec!["alice".into(), "zoë".into()],
-        vec![("alice".into(), "vpn".into()), ("alice".into(), "ops".into())],
+        vec![
+            ("alice".into(), "vpn".into()),
+            ("alice".into(), "ops".into()),
+        ],
     );
     commit(store, writes).await;
     let found = fetch(store, &["alice", "zoë"]).await;
@@ -208,23 +257,43 @@ async fn replace_memberships_replaces(store: &Store) {
 
     // Users not listed in clear keep theirs; a user in clear only for roles keeps groups.
     let mut writes = PreparedWrites::new(store.backend());
-    writes.replace_memberships(Membership::Roles, vec!["alice".into()], vec![("alice".into(), "editor".into())]);
-    writes.replace_memberships(Membership::Groups, vec![], vec![("zoë".into(), "staff".into())]);
+    writes.replace_memberships(
+        Membership::Roles,
+        vec!["alice".into()],
+        vec![("alice".into(), "editor".into())],
+    );
+    writes.replace_memberships(
+        Membership::Groups,
+        vec![],
+        vec![("zoë".into(), "staff".into())],
+    );
     commit(store, writes).await;
     let found = fetch(store, &["alice", "zoë"]).await;
     assert_eq!(found[0].role_keys, ["editor"]);
     assert_eq!(found[0].group_keys, ["ops", "vpn"]);
     assert_eq!(found[1].group_keys, ["staff"]);
     assert_eq!(
-        UserRecord { role_keys: vec![], group_keys: vec![], ..found[1].clone() },
-        UserRecord { role_keys: vec![], group_keys: vec![], ..zoe }
+        UserRecord {
+            role_keys: vec![],
+            group_keys: vec![],
+            ..found[1].clone()
+        },
+        UserRecord {
+            role_keys: vec![],
+            group_keys: vec![],
+            ..zoe
+        }
     );
 }
 
 async fn replace_memberships_clears_more_than_one_delete_chunk(store: &Store) {
     seed_catalog(store).await;
-    let users: Vec<UserRecord> =
-        (0..1_200).map(|i| UserRecord { group_keys: vec!["staff".into()], ..bare_user(&format!("m{i:04}")) }).collect();
+    let users: Vec<UserRecord> = (0..1_200)
+        .map(|i| UserRecord {
+            group_keys: vec!["staff".into()],
+            ..bare_user(&format!("m{i:04}"))
+        })
+        .collect();
     let keys: Vec<String> = users.iter().map(|u| u.username_key.clone()).collect();
     insert_with_memberships(store, users).await;
     let mut writes = PreparedWrites::new(store.backend());
@@ -234,14 +303,22 @@ async fn replace_memberships_clears_more_than_one_delete_chunk(store: &Store) {
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     let found = fetch(store, &refs).await;
     assert_eq!(found.len(), 1_200);
-    assert!(found.iter().all(|u| u.group_keys == ["vpn"]), "{:?}", found.iter().find(|u| u.group_keys != ["vpn"]));
+    assert!(
+        found.iter().all(|u| u.group_keys == ["vpn"]),
+        "{:?}",
+        found.iter().find(|u| u.group_keys != ["vpn"])
+    );
 }
 
 /// No stored user field is ever an empty string (the domain refuses them; optional fields are
 /// NULL). Were one stored anyway, reading it back must not silently shift the other fields: the
 /// record is either exact or the read fails.
 async fn an_empty_string_field_never_reads_back_as_another_record(store: &Store) {
-    let odd = UserRecord { phone: Some(String::new()), locale: Some(String::new()), ..bare_user("odd") };
+    let odd = UserRecord {
+        phone: Some(String::new()),
+        locale: Some(String::new()),
+        ..bare_user("odd")
+    };
     let mut writes = PreparedWrites::new(store.backend());
     writes.insert_users(vec![odd.clone()]);
     commit(store, writes).await;
