@@ -15,6 +15,7 @@ mod modes;
 mod round_trip;
 mod secrets;
 mod templates;
+mod transfer;
 mod updates;
 mod warnings;
 mod workbook;

@@ -146,6 +146,18 @@ impl Store {
         }
     }
 
+    /// A second, empty store on the same backend: another instance, for transfer tests.
+    pub fn another(&self) -> Store {
+        match self.backend {
+            Backend::Sqlite => Store::sqlite(),
+            Backend::Postgres => {
+                let url = std::env::var("MUSTER_TEST_POSTGRES_URL")
+                    .expect("a PostgreSQL store without its URL");
+                Store::postgres(url.trim())
+            }
+        }
+    }
+
     /// The PostgreSQL URL of this store (None for SQLite).
     pub fn url(&self) -> Option<&str> {
         self.url.as_deref()
