@@ -628,7 +628,7 @@ fn corrected_headers(squashed: &[String]) -> Vec<String> {
             Entity::ALL
                 .iter()
                 .filter_map(|&e| suggest(e, h))
-                .map(|header| squash(header))
+                .map(squash)
                 .max_by(|a, b| {
                     strsim::normalized_damerau_levenshtein(h, a)
                         .total_cmp(&strsim::normalized_damerau_levenshtein(h, b))
