@@ -39,7 +39,7 @@ pub enum Command {
     /// Export users, groups, roles or departments as CSV, XLSX or ODS, or all four as one workbook.
     Export(ExportArgs),
     /// Manage roles.
-    Role(CatalogArgs),
+    Role(RoleArgs),
     /// Manage user groups.
     Group(CatalogArgs),
     /// Manage departments.
@@ -73,6 +73,7 @@ pub enum YesNo {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
+    /// The CSV, XLSX or ODS file to import.
     pub file: PathBuf,
     /// What the sheet holds; recognised from the sheet name or headers when absent.
     #[arg(long, value_enum)]
@@ -126,12 +127,19 @@ pub struct ExportArgs {
     /// Output file, or - for stdout (the default).
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Only users of this department.
     #[arg(long)]
     pub department: Option<String>,
+    /// Only members of this group.
     #[arg(long)]
     pub group: Option<String>,
+    /// Only users holding this role.
     #[arg(long)]
     pub role: Option<String>,
+    /// Only active (yes) or inactive (no) users.
     #[arg(long, value_enum)]
     pub active: Option<YesNo>,
     /// Case-insensitive text in username, name or e-mail.
@@ -158,16 +166,40 @@ pub enum TemplateFormatArg {
 
 #[derive(Args, Debug)]
 pub struct TemplateArgs {
+    /// Which template: one entity's sheet, or all four sheets in one workbook.
     #[arg(value_enum)]
     pub kind: TemplateKindArg,
     /// Output format; taken from the -o file's extension when absent, else XLSX.
     #[arg(long, value_enum)]
     pub format: Option<TemplateFormatArg>,
-    /// Output file; import_<kind>.<format> in the current directory when absent.
+    /// Output file, or - for stdout; import_<kind>.<format> in the current directory when absent.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
+/// `muster role …`: roles carry permissions, so their `add` takes `--permission`.
+#[derive(Args, Debug)]
+pub struct RoleArgs {
+    #[command(subcommand)]
+    pub action: RoleAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoleAction {
+    /// Create the role, or update its description and permissions if it exists.
+    Add {
+        #[command(flatten)]
+        entry: NameArgs,
+        /// Permission codes, e.g. users.read; repeat or separate with commas.
+        #[arg(long = "permission", value_delimiter = ',')]
+        permissions: Vec<String>,
+    },
+}
+
+/// `muster group …` and `muster department …`: a name and a description, no permissions.
 #[derive(Args, Debug)]
 pub struct CatalogArgs {
     #[command(subcommand)]
@@ -176,15 +208,38 @@ pub struct CatalogArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum CatalogAction {
-    /// Create the entry, or update its description (and a role's permissions) if it exists.
+    /// Create the entry, or update its description if it exists.
     Add {
-        name: String,
-        #[arg(long)]
-        description: Option<String>,
-        /// Permission codes (roles only), e.g. users.read; repeat or separate with commas.
-        #[arg(long = "permission", value_delimiter = ',')]
-        permissions: Vec<String>,
+        #[command(flatten)]
+        entry: NameArgs,
     },
+}
+
+/// What every catalog entry has.
+#[derive(Args, Debug)]
+pub struct NameArgs {
+    /// The name, unique regardless of case.
+    pub name: String,
+    /// A description; an existing entry keeps its own when absent.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+impl Command {
+    /// Whether the command was asked for JSON output, which then carries errors too.
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Import(args) => args.json,
+            Command::Imports(ImportsArgs { action }) => match action {
+                ImportsAction::List { json, .. }
+                | ImportsAction::Show { json, .. }
+                | ImportsAction::Apply { json, .. }
+                | ImportsAction::Revert { json, .. } => *json,
+                ImportsAction::Download { .. } | ImportsAction::Errors { .. } => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 impl From<EntityArg> for muster_engine::Entity {
@@ -218,6 +273,7 @@ pub struct ImportsArgs {
 pub enum ImportsAction {
     /// The newest imports, previews and reverts.
     List {
+        /// How many entries to list, newest first.
         #[arg(long, default_value_t = 50)]
         limit: i64,
         /// Print a JSON array instead of a table.
@@ -226,38 +282,108 @@ pub enum ImportsAction {
     },
     /// One import: its record, warnings, and each created, updated or failed row.
     Show {
+        /// The import's number, as `imports list` shows it.
         id: i64,
         /// How many rows to list.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
+        /// Print one JSON object instead of the readable summary.
         #[arg(long)]
         json: bool,
     },
     /// The uploaded file as archived (password cells blanked).
     Download {
+        /// The import's number, as `imports list` shows it.
         id: i64,
+        /// Output file, or - for stdout.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// The failed rows as a workbook to fix and import again (CSV or XLSX, like the upload).
     Errors {
+        /// The import's number, as `imports list` shows it.
         id: i64,
+        /// Output file, or - for stdout (its format is the upload's: CSV or XLSX).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Applies the plan a `--dry-run` stored, exactly; refused if any of its records changed since.
     Apply {
+        /// The number of the dry run, as `imports list` shows it.
         id: i64,
+        /// Print one JSON object instead of the readable summary.
         #[arg(long)]
         json: bool,
     },
     /// Undoes an applied import in one transaction.
     Revert {
+        /// The import's number, as `imports list` shows it.
         id: i64,
         /// Revert records that changed after the import too (overwriting those changes).
         #[arg(long)]
         force: bool,
+        /// Print one JSON object instead of the readable summary.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every argument of every (sub)command, by its path, that `--help` shows without a word.
+    fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                found.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_about().is_none() && sub.get_name() != "help" {
+                found.push(format!("{path} {} (the subcommand)", sub.get_name()));
+            }
+            undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_argument_of_every_subcommand_has_help() {
+        let mut command = Cli::command();
+        command.build();
+        let mut found = Vec::new();
+        undescribed(&command, "muster", &mut found);
+        assert!(found.is_empty(), "arguments without help text: {found:#?}");
+    }
+
+    #[test]
+    fn permissions_are_offered_to_roles_only() {
+        assert!(Cli::try_parse_from([
+            "muster",
+            "role",
+            "add",
+            "auditor",
+            "--permission",
+            "users.read"
+        ])
+        .is_ok());
+        for entity in ["group", "department"] {
+            let error =
+                Cli::try_parse_from(["muster", entity, "add", "x", "--permission", "users.read"])
+                    .unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{entity}"
+            );
+        }
+    }
 }

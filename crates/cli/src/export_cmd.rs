@@ -1,44 +1,57 @@
 //! `muster export`: picks the format (flag, else the output's extension, else CSV; XLSX for a
-//! workbook), opens the output, and runs the export use case. The summary goes to stderr so stdout can be the file.
+//! workbook), opens the output, and runs the export use case. The summary goes to stderr so
+//! stdout can be the file.
 
 use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use muster_engine::{export, export_workbook, Entity, ExportFilter, Format};
 use muster_store::Store;
 
 use crate::args::{ExportArgs, ExportWhatArg, YesNo};
+use crate::out::tell;
+use crate::output::{self, NoBom};
 use crate::Outcome;
 
 pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
-    let to_stdout = args.output.as_ref().is_none_or(|p| p.as_os_str() == "-");
-    let workbook = matches!(args.entity, ExportWhatArg::Workbook);
-    let format: Format = match args.format {
-        Some(format) => format.into(),
-        None => args
-            .output
-            .as_ref()
-            .and_then(|p| p.extension())
-            .and_then(|e| Format::from_extension(&e.to_string_lossy()))
-            .unwrap_or(if workbook { Format::Xlsx } else { Format::Csv }),
+    let to_stdout = args.output.as_deref().is_none_or(output::is_stdout);
+    let entity = match args.entity {
+        ExportWhatArg::Users => Some(Entity::Users),
+        ExportWhatArg::Groups => Some(Entity::Groups),
+        ExportWhatArg::Roles => Some(Entity::Roles),
+        ExportWhatArg::Departments => Some(Entity::Departments),
+        ExportWhatArg::Workbook => None,
     };
+    let default_format = if entity.is_some() {
+        Format::Csv
+    } else {
+        Format::Xlsx
+    };
+    let format = output::choose_format(
+        args.format.map(Into::into),
+        args.output.as_deref(),
+        default_format,
+    )?;
     let filtered = args.department.is_some()
         || args.group.is_some()
         || args.role.is_some()
         || args.active.is_some()
         || args.search.is_some();
-    if workbook && filtered {
+    // Checked before the output is created, so a refused workbook export leaves no file behind.
+    if entity.is_none() && filtered {
         bail!("a workbook export holds every record; the filters apply to single-entity exports");
     }
-    if workbook && format == Format::Csv {
+    if entity.is_none() && format == Format::Csv {
         bail!("a workbook holds several sheets, which CSV cannot: use --format xlsx or ods");
     }
     let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) if !to_stdout => Box::new(BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("while creating {}", path.display()))?,
-        )),
-        _ => Box::new(BufWriter::new(std::io::stdout())),
+        Some(path) if !to_stdout => Box::new(BufWriter::new(output::create(path, args.force)?)),
+        _ => Box::new(NoBom::new(BufWriter::new(std::io::stdout()))),
+    };
+    let written = args.output.as_deref().filter(|_| !to_stdout);
+    let Some(entity) = entity else {
+        return run_workbook(store, format, out, written).await;
     };
     let filter = ExportFilter {
         department: args.department,
@@ -47,24 +60,10 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
         active: args.active.map(|a| matches!(a, YesNo::Yes)),
         search: args.search,
     };
-    let entity = match args.entity {
-        ExportWhatArg::Users => Entity::Users,
-        ExportWhatArg::Groups => Entity::Groups,
-        ExportWhatArg::Roles => Entity::Roles,
-        ExportWhatArg::Departments => Entity::Departments,
-        ExportWhatArg::Workbook => {
-            return run_workbook(store, format, out, to_stdout, args.output).await
-        }
-    };
-    let summary = export(store, entity, format, &filter, out)
-        .await
-        .context("while exporting")?;
-    if !to_stdout {
-        eprintln!(
-            "exported {} row(s) to {}",
-            summary.rows,
-            args.output.unwrap_or_default().display()
-        );
+    let result = export(store, entity, format, &filter, out).await;
+    let summary = remove_on_error(result, written).context("cannot export")?;
+    if let Some(path) = written {
+        tell!("exported {} row(s) to {}", summary.rows, path.display());
     }
     Ok(Outcome::Done)
 }
@@ -75,23 +74,25 @@ async fn run_workbook(
     store: &Store,
     format: Format,
     out: Box<dyn Write + Send>,
-    to_stdout: bool,
-    output: Option<std::path::PathBuf>,
+    written: Option<&Path>,
 ) -> anyhow::Result<Outcome> {
-    let summary = export_workbook(store, format, out)
-        .await
-        .context("while exporting")?;
-    if !to_stdout {
+    let result = export_workbook(store, format, out).await;
+    let summary = remove_on_error(result, written).context("cannot export")?;
+    if let Some(path) = written {
         let sheets: Vec<String> = summary
             .sheets
             .iter()
             .map(|(entity, rows)| format!("{rows} {entity}"))
             .collect();
-        eprintln!(
-            "exported {} to {}",
-            sheets.join(", "),
-            output.unwrap_or_default().display()
-        );
+        tell!("exported {} to {}", sheets.join(", "), path.display());
     }
     Ok(Outcome::Done)
+}
+
+/// A file this run created and could not finish is no export: leave no half of one.
+fn remove_on_error<T, E>(result: Result<T, E>, written: Option<&Path>) -> Result<T, E> {
+    if let (Err(_), Some(path)) = (&result, written) {
+        let _ = std::fs::remove_file(path);
+    }
+    result
 }

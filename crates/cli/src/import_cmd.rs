@@ -1,5 +1,7 @@
 //! `muster import`: checks the flags, runs the import use case with a progress bar, and prints
-//! either one JSON object (for scripts) or a readable summary with the first problems.
+//! either one JSON object (for scripts) or a readable summary with the first problems. Every
+//! flag is checked before the engine records the import, so a mistyped option is a usage error
+//! (exit 2) and never an entry in the history.
 
 use std::io::IsTerminal;
 
@@ -8,6 +10,7 @@ use muster_engine::{import_file, ImportOptions, ImportReport, ImportStatus};
 use muster_store::Store;
 
 use crate::args::ImportArgs;
+use crate::out::{self, say};
 use crate::progress::ImportProgress;
 use crate::session;
 use crate::Outcome;
@@ -24,7 +27,7 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<Outcome> {
         create_groups: args.create_groups,
         sheet: args.sheet.clone(),
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
-        encoding: args.encoding.clone(),
+        encoding: args.encoding.as_deref().map(check_encoding).transpose()?,
         ..ImportOptions::default()
     };
     let show_progress = !args.json && std::io::stderr().is_terminal();
@@ -36,9 +39,9 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("while importing {}", args.file.display()))?;
     progress.finish();
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        out::json(&report)?;
     } else {
-        print_summary(&report);
+        print_summary(&report, args.partial);
     }
     Ok(if report.status == ImportStatus::Cancelled {
         Outcome::Cancelled
@@ -57,35 +60,55 @@ fn parse_delimiter(raw: &str) -> anyhow::Result<u8> {
     }
 }
 
-fn print_summary(report: &ImportReport) {
+/// The label as given, once encoding_rs (which the CSV reader asks the same way) knows it.
+fn check_encoding(label: &str) -> anyhow::Result<String> {
+    match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+        Some(_) => Ok(label.to_owned()),
+        None => bail!("--encoding: unknown encoding label {label:?} (for example utf-8, utf-16le, windows-1252)"),
+    }
+}
+
+fn print_summary(report: &ImportReport, partial: bool) {
     let verdict = match report.status {
         ImportStatus::Applied if report.has_failures() => "applied the valid rows (partial)",
         ImportStatus::Applied => "applied",
         ImportStatus::Rejected => "rejected: nothing was changed",
         ImportStatus::DryRun => "dry run: nothing was changed",
-        ImportStatus::Cancelled => "cancelled: nothing was changed",
+        ImportStatus::Cancelled => "cancelled",
     };
     let what = report.entity.unwrap_or("rows");
     let id = report
         .import_id
         .map(|id| format!("import {id}: "))
         .unwrap_or_default();
-    println!("{id}{} ({what}): {verdict}", report.file_name);
+    say!("{id}{} ({what}): {verdict}", report.file_name);
+    if report.status == ImportStatus::Cancelled {
+        // Its counts were what it would have done; nothing of it was.
+        let checked = thousands(report.rows_checked.unwrap_or(0));
+        say!("  {checked} row(s) checked before Ctrl-C; nothing was applied");
+        return;
+    }
     let c = &report.counts;
-    println!(
+    say!(
         "  created {}, updated {}, unchanged {}, failed {}",
-        c.created, c.updated, c.unchanged, c.failed
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.failed
     );
     if report.sheets.len() > 1 {
         for (sheet, c) in &report.sheets {
-            println!(
+            say!(
                 "    {sheet}: created {}, updated {}, unchanged {}, failed {}",
-                c.created, c.updated, c.unchanged, c.failed
+                c.created,
+                c.updated,
+                c.unchanged,
+                c.failed
             );
         }
     }
     if let Some(previous) = report.fixes_import_id {
-        println!("  fixes the failed rows of import {previous}");
+        say!("  fixes the failed rows of import {previous}");
     }
     let would = if report.status == ImportStatus::Applied {
         ""
@@ -93,20 +116,20 @@ fn print_summary(report: &ImportReport) {
         "would be "
     };
     if !report.departments_created.is_empty() {
-        println!(
+        say!(
             "  departments {would}created: {}",
             report.departments_created.join(", ")
         );
     }
     if !report.groups_created.is_empty() {
-        println!(
+        say!(
             "  groups {would}created: {}",
             report.groups_created.join(", ")
         );
     }
     if report.warning_count > 0 {
         let shown = report.warnings.len().min(ERRORS_SHOWN);
-        println!(
+        say!(
             "{} warning(s){}:",
             report.warning_count,
             if (shown as u64) < report.warning_count {
@@ -116,18 +139,22 @@ fn print_summary(report: &ImportReport) {
             }
         );
         for warning in report.warnings.iter().take(shown) {
-            println!("  {warning}");
+            say!("  {warning}");
         }
     }
     if let (ImportStatus::DryRun, Some(id)) = (report.status, report.import_id) {
-        println!("  the plan is stored: `muster imports apply {id}` applies exactly this");
+        if report.preview_applies(partial) {
+            say!("  the plan is stored: `muster imports apply {id}` applies exactly this");
+        } else {
+            say!("  this preview cannot be applied: fix the rows below and preview again (or preview with --partial to apply only the valid rows)");
+        }
     }
     if let (ImportStatus::Applied, Some(id)) = (report.status, report.import_id) {
-        println!("  `muster imports revert {id}` undoes it");
+        say!("  `muster imports revert {id}` undoes it");
     }
     if report.issue_count > 0 {
         let shown = report.errors.len().min(ERRORS_SHOWN);
-        println!(
+        say!(
             "{} problem(s){}:",
             report.issue_count,
             if (shown as u64) < report.issue_count {
@@ -137,7 +164,33 @@ fn print_summary(report: &ImportReport) {
             }
         );
         for issue in report.errors.iter().take(shown) {
-            println!("  {issue}");
+            say!("  {issue}");
         }
+    }
+}
+
+/// 118000 → `118,000`: counts a person reads at a glance.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(118_000), "118,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

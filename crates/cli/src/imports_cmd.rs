@@ -1,7 +1,9 @@
 //! `muster imports list|show|download|errors|apply|revert`: the import history from the command
 //! line. Each prints a readable summary, or with `--json` one JSON value for scripts.
+//! `download` and `errors` write to `-o FILE` (never over an existing one without `--force`) or,
+//! with `-o -`, to stdout, their message then going to stderr.
 
-use std::io::Write;
+use std::io::Write as _;
 
 use anyhow::Context as _;
 use muster_engine::{
@@ -11,6 +13,8 @@ use muster_engine::{
 use muster_store::Store;
 
 use crate::args::{ImportsAction, ImportsArgs};
+use crate::out::{self, say, tell};
+use crate::output::{self, Scratch};
 use crate::session;
 use crate::Outcome;
 
@@ -18,40 +22,90 @@ pub async fn run(store: &Store, args: ImportsArgs) -> anyhow::Result<Outcome> {
     match args.action {
         ImportsAction::List { limit, json } => list(store, limit, json).await,
         ImportsAction::Show { id, limit, json } => show(store, id, limit, json).await,
-        ImportsAction::Download { id, output } => {
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(&output)
-                    .with_context(|| format!("while creating {}", output.display()))?,
-            );
-            let bytes = download_archive(store, id, &mut file).await?;
-            println!("wrote {} ({bytes} bytes): the file of import {id} as archived, password cells blanked", output.display());
-            Ok(Outcome::Done)
-        }
-        ImportsAction::Errors { id, output } => {
-            let written = error_workbook(store, id, &output).await?;
-            println!("wrote {}: {} failed row(s) of import {id} with an Errors column; fix them and import the file", output.display(), written.rows);
-            if let Some(note) = written.note {
-                println!("note: {note}");
-            }
-            Ok(Outcome::Done)
-        }
+        ImportsAction::Download { id, output, force } => download(store, id, &output, force).await,
+        ImportsAction::Errors { id, output, force } => errors(store, id, &output, force).await,
         ImportsAction::Apply { id, json } => apply(store, id, json).await,
         ImportsAction::Revert { id, force, json } => revert(store, id, force, json).await,
     }
 }
 
+async fn download(
+    store: &Store,
+    id: i64,
+    path: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<Outcome> {
+    if output::is_stdout(path) {
+        // The archived upload byte for byte (its own byte-order mark included): it is the file.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let bytes = download_archive(store, id, &mut out).await?;
+        out.flush().context("cannot write to stdout")?;
+        tell!("wrote {bytes} bytes to stdout: the file of import {id} as archived, password cells blanked");
+        return Ok(Outcome::Done);
+    }
+    let mut file = std::io::BufWriter::new(output::create(path, force)?);
+    let result = download_archive(store, id, &mut file).await;
+    drop(file);
+    let bytes = result.inspect_err(|_| {
+        // No half-written copy (or an empty file for an unknown id) is left behind.
+        let _ = std::fs::remove_file(path);
+    })?;
+    say!(
+        "wrote {} ({bytes} bytes): the file of import {id} as archived, password cells blanked",
+        path.display()
+    );
+    Ok(Outcome::Done)
+}
+
+async fn errors(
+    store: &Store,
+    id: i64,
+    path: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<Outcome> {
+    let to_stdout = output::is_stdout(path);
+    let scratch = to_stdout.then(|| Scratch::new("out"));
+    let target = scratch.as_ref().map_or(path, Scratch::path);
+    if !to_stdout {
+        output::refuse_existing(path, force)?;
+    }
+    let written = error_workbook(store, id, target).await?;
+    let what = format!(
+        "{} failed row(s) of import {id} with an Errors column; fix them and import the file",
+        written.rows
+    );
+    match &scratch {
+        Some(scratch) => {
+            scratch.to_stdout()?;
+            tell!("wrote {} to stdout: {what}", written.format.to_uppercase());
+        }
+        None => say!("wrote {}: {what}", path.display()),
+    }
+    if let Some(note) = written.note {
+        tell!("note: {note}");
+    }
+    Ok(Outcome::Done)
+}
+
 async fn list(store: &Store, limit: i64, json: bool) -> anyhow::Result<Outcome> {
     let entries = list_imports(store, limit).await?;
     if json {
-        println!("{}", serde_json::to_string(&entries)?);
+        out::json(&entries)?;
         return Ok(Outcome::Done);
     }
-    println!(
+    say!(
         "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  file",
-        "id", "kind", "status", "started (UTC)", "created", "updated", "unchanged", "failed"
+        "id",
+        "kind",
+        "status",
+        "started (UTC)",
+        "created",
+        "updated",
+        "unchanged",
+        "failed"
     );
     for e in &entries {
-        println!(
+        say!(
             "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  {}{}",
             e.id,
             e.kind,
@@ -89,7 +143,7 @@ fn links(e: &ImportEntry) -> String {
 async fn show(store: &Store, id: i64, limit: usize, json: bool) -> anyhow::Result<Outcome> {
     let details = show_import(store, id, limit).await?;
     if json {
-        println!("{}", serde_json::to_string(&details)?);
+        out::json(&details)?;
     } else {
         print_details(&details);
     }
@@ -98,15 +152,17 @@ async fn show(store: &Store, id: i64, limit: usize, json: bool) -> anyhow::Resul
 
 fn print_details(d: &ImportDetails) {
     let e = &d.entry;
-    let out = &mut std::io::stdout().lock();
-    let _ = writeln!(
-        out,
+    say!(
         "import {} ({}): {} — {} by {}, {}",
-        e.id, e.kind, e.status, e.file_name, e.actor, e.started_at
+        e.id,
+        e.kind,
+        e.status,
+        e.file_name,
+        e.actor,
+        e.started_at
     );
-    let _ = writeln!(out, "  sha256 {}  size {} bytes", e.sha256, e.file_size);
-    let _ = writeln!(
-        out,
+    say!("  sha256 {}  size {} bytes", e.sha256, e.file_size);
+    say!(
         "  created {}, updated {}, unchanged {}, failed {}{}",
         e.created,
         e.updated,
@@ -115,8 +171,7 @@ fn print_details(d: &ImportDetails) {
         links(e)
     );
     if !d.fixed_by.is_empty() {
-        let _ = writeln!(
-            out,
+        say!(
             "  fixed by import(s) {}",
             d.fixed_by
                 .iter()
@@ -127,8 +182,7 @@ fn print_details(d: &ImportDetails) {
     }
     if let Some(warnings) = d.summary["warnings"].as_array() {
         for w in warnings {
-            let _ = writeln!(
-                out,
+            say!(
                 "  warning: {}, row {}: {}",
                 w["sheet"].as_str().unwrap_or(""),
                 w["row"],
@@ -141,17 +195,12 @@ fn print_details(d: &ImportDetails) {
             (Some(entity), Some(key)) => format!("{entity} `{key}`"),
             _ => String::new(),
         };
-        let _ = writeln!(
-            out,
-            "  {} row {}: {} {}",
-            row.sheet, row.row, row.outcome, what
-        );
+        say!("  {} row {}: {} {}", row.sheet, row.row, row.outcome, what);
         for c in &row.changes {
-            let _ = writeln!(out, "      {}: {:?} → {:?}", c.field, c.before, c.after);
+            say!("      {}: {:?} → {:?}", c.field, c.before, c.after);
         }
         for issue in &row.errors {
-            let _ = writeln!(
-                out,
+            say!(
                 "      {}{}",
                 issue
                     .column
@@ -163,7 +212,7 @@ fn print_details(d: &ImportDetails) {
         }
     }
     if d.rows_truncated {
-        let _ = writeln!(out, "  … more rows (use --limit)");
+        say!("  … more rows (use --limit)");
     }
 }
 
@@ -173,11 +222,12 @@ async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
     match apply_plan(store, id, &ctx).await {
         Ok(applied) => {
             if json {
-                println!("{}", serde_json::to_string(&applied)?);
+                out::json(&applied)?;
             } else {
-                println!(
+                say!(
                     "import {id}: applied the previewed plan (created {}, updated {})",
-                    applied.created, applied.updated
+                    applied.created,
+                    applied.updated
                 );
             }
             Ok(Outcome::Done)
@@ -188,19 +238,15 @@ async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
             conflicts,
         }) => {
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "import_id": id, "status": "refused", "conflict_count": count, "conflicts": conflicts })
-                );
+                out::json(
+                    &serde_json::json!({ "import_id": id, "status": "refused", "conflict_count": count, "conflicts": conflicts }),
+                )?;
             } else {
-                println!(
-                    "{}",
-                    PlanError::Stale {
-                        id,
-                        count,
-                        conflicts
-                    }
-                );
+                // One line per conflict, each escaped on its own (the error's text has line breaks).
+                say!("{count} record(s) changed since the preview of import {id}; preview again:");
+                for conflict in &conflicts {
+                    say!("  {conflict}");
+                }
             }
             Ok(Outcome::RowsRejected)
         }
@@ -218,14 +264,17 @@ async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Resu
         Err(error) => return Err(error.into()),
     };
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        out::json(&report)?;
     } else {
-        println!(
+        say!(
             "import {id} reverted (entry {}): {} removed, {} restored, {} already gone",
-            report.revert_id, report.removed, report.restored, report.already_gone
+            report.revert_id,
+            report.removed,
+            report.restored,
+            report.already_gone
         );
         if report.conflict_count > 0 {
-            println!(
+            say!(
                 "{} conflict(s){}:",
                 report.conflict_count,
                 if force {
@@ -235,7 +284,7 @@ async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Resu
                 }
             );
             for conflict in &report.conflicts {
-                println!("  {conflict}");
+                say!("  {conflict}");
             }
         }
     }

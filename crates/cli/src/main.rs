@@ -1,12 +1,20 @@
 //! The `muster` command line. Flags are parsed in two stages: clap turns argv into raw
 //! arguments, then each command checks them into the engine's option types. `main` only maps the
-//! outcome to an exit code: 0 done, 1 rows rejected, 2 usage or environment error.
+//! outcome to an exit code: 0 done, 1 rows rejected, 2 usage or environment error. Every
+//! human-readable line goes through `out` (escaped); with `--json`, stdout always carries exactly
+//! one JSON value, an error object included.
+
+// Printing past `out` would let a hostile file name or cell reach the terminal raw.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod catalog_cmd;
 mod export_cmd;
 mod import_cmd;
 mod imports_cmd;
+mod logging;
+mod out;
+mod output;
 mod progress;
 mod session;
 mod template_cmd;
@@ -33,40 +41,83 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MUSTER_LOG")
-                .unwrap_or_else(|_| "warn,sqlx=error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
+    logging::init();
+    let json = cli.command.json();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::from(2);
+            return fail(
+                json,
+                &anyhow::Error::new(error).context("cannot start the runtime"),
+            )
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::RowsRejected) => ExitCode::from(1),
         Ok(Outcome::Cancelled) => ExitCode::from(130),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
+        Err(error) => fail(json, &error),
     }
+}
+
+/// A command that could not run (exit 2): the error on stderr, and with `--json` also as the one
+/// JSON object on stdout, so a script reading stdout always gets something to parse.
+fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
+    let message = describe(error);
+    out::tell!("error: {message}");
+    if json {
+        let _ = out::json(&serde_json::json!({ "status": "error", "message": message }));
+    }
+    ExitCode::from(2)
+}
+
+/// clap's own message for help and version (exit 0) and for usage errors (exit 2); a usage error
+/// of a command line that asked for `--json` also gets its JSON object. clap cannot tell us which
+/// flags it parsed before failing, so `--json` is looked for among the raw arguments.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    let _ = error.print();
+    if !error.use_stderr() {
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args_os().skip(1).any(|arg| arg == "--json") {
+        let rendered = error.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let _ = out::json(&serde_json::json!({ "status": "error", "message": message }));
+    }
+    ExitCode::from(2)
+}
+
+/// The error and its causes, one clause each, joined by `: `. A cause whose text the message
+/// before it already ends with is left out: some error types (sqlx's among them) both display
+/// their cause and return it as `source()`, and a reader should not see the same clause twice.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let clause = cause.to_string();
+        if clause.is_empty() || text.ends_with(&clause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&clause);
+    }
+    text
 }
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let store = open_store(&cli).await?;
     // An import whose process was killed left a `running` record and no data: say so once.
     for id in muster_engine::recover_interrupted(&store, muster_engine::system_now()).await? {
-        eprintln!("note: import {id} was interrupted (its process ended mid-run) and is recorded as failed; nothing of it was applied");
+        out::tell!("note: import {id} was interrupted (its process ended mid-run) and is recorded as failed; nothing of it was applied");
     }
     let outcome = match cli.command {
         Command::Import(args) => import_cmd::run(&store, args).await,
@@ -99,6 +150,7 @@ async fn open_store(cli: &Cli) -> anyhow::Result<Store> {
             DatabaseUrl::sqlite_in(&dir)
         }
     };
+    tracing::debug!("opening the store at {url}");
     Store::open(&url)
         .await
         .with_context(|| "while opening the store".to_string())

@@ -1,10 +1,13 @@
 //! What every command that changes the store tells the engine about who runs it and how to
-//! stop it: the actor recorded in the history (`cli:` and the operating-system user) and a
+//! stop it: the actor recorded in the history (`cli:` and the operating-system account) and a
 //! cancel flag that Ctrl-C sets.
 
+use std::ffi::CStr;
 use std::sync::atomic::Ordering;
 
 use muster_engine::{Context, Progress};
+
+use crate::out::tell;
 
 pub fn context(progress: Box<dyn Progress>) -> Context {
     let mut ctx = Context::system(progress);
@@ -12,11 +15,39 @@ pub fn context(progress: Box<dyn Progress>) -> Context {
     ctx
 }
 
+/// The account name of the process's real uid, or `uid:N` when the uid has no entry in the
+/// password database (a container's arbitrary uid). `$USER` is not consulted: it is unset under
+/// many containers and service managers, and anyone can set it to any name.
 fn os_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
+    // SAFETY: getuid cannot fail and has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    account_name(uid).unwrap_or_else(|| format!("uid:{uid}"))
+}
+
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: an all-zero passwd (null pointers, zero ids) is a valid value to be overwritten.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and the buffer's length is passed with it;
+    // on success getpwuid_r points `found` at `entry`, whose strings live in `buffer`.
+    let status = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points at a NUL-terminated string inside `buffer`, which is still alive.
+    let name = unsafe { CStr::from_ptr(entry.pw_name) }
+        .to_string_lossy()
+        .into_owned();
+    (!name.is_empty()).then_some(name)
 }
 
 /// From now on, Ctrl-C asks the running use case to stop (it rolls back and records the
@@ -26,7 +57,19 @@ pub fn cancel_on_ctrl_c(ctx: &Context) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             flag.store(true, Ordering::SeqCst);
-            eprintln!("\ncancelling: rolling back, nothing will be applied");
+            tell!("");
+            tell!("cancelling: rolling back, nothing will be applied");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_name;
+
+    #[test]
+    fn root_has_a_name_and_an_unused_uid_has_none() {
+        assert_eq!(account_name(0).as_deref(), Some("root"));
+        assert_eq!(account_name(4_000_000_000), None);
+    }
 }

@@ -11,11 +11,18 @@ pub enum CredentialError {
     #[error("password hashing failed: {detail}")]
     Hashing { detail: String },
     /// The value in the `password_hash` column cannot be used for verification.
+    /// The cause is in the message, so it is not also `source()`, which would repeat it.
     #[error("the stored password hash cannot be used: {0}")]
-    UnusableStoredSecret(#[from] HashRejection),
+    UnusableStoredSecret(HashRejection),
     /// A worker thread in `hash_passwords` panicked.
     #[error("a password hashing worker thread panicked")]
     WorkerPanicked,
+}
+
+impl From<HashRejection> for CredentialError {
+    fn from(cause: HashRejection) -> CredentialError {
+        CredentialError::UnusableStoredSecret(cause)
+    }
 }
 
 impl CredentialError {

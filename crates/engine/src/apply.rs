@@ -50,10 +50,11 @@ const DATA_SAVEPOINT: &str = "import_data";
 /// environment error". Everything wrong *inside* the file is an `Issue` in the report instead.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
+    /// The cause is in the message and therefore not also `source()`, which would repeat it.
+    #[error("cannot read {path}: {cause}")]
     Unreadable {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot start the reader thread: {0}")]
     Thread(std::io::Error),
@@ -81,9 +82,9 @@ pub async fn import_file(
     options: &ImportOptions,
     ctx: &Context,
 ) -> Result<ImportReport, ImportError> {
-    let unreadable = |source| ImportError::Unreadable {
+    let unreadable = |cause| ImportError::Unreadable {
         path: path.to_owned(),
-        source,
+        cause,
     };
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
     let upload = Upload::inspect(path, limit).map_err(unreadable)?;
@@ -228,7 +229,7 @@ async fn run(
     drop(staged);
     report.close_sheet();
     if cancelled {
-        report.status = ImportStatus::Cancelled;
+        report.cancel();
         writer.finish(None).await?;
         let archive =
             serde_json::json!({ "state": "not_archived", "note": "the import was cancelled" });

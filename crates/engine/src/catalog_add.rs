@@ -1,12 +1,14 @@
 //! Adding one department, group or role from the command line (and later the console). It is a
 //! one-row import built in memory: the same parsing, the same checks (the administrator role is
-//! protected, permission codes come from the catalog) and the same writes as a sheet.
+//! protected, permission codes come from the catalog) and the same writes as a sheet. Its
+//! problems are told in terms of the command's arguments (the name, `--description`,
+//! `--permission`), not of a sheet's rows and columns that the operator never saw.
 
 use muster_domain::{map_headers, Entity, Field};
 use muster_store::{Store, StoreError};
 
 use crate::catalog_import::CatalogPlanner;
-use crate::issue::Issue;
+use crate::issue::{Issue, IssueKind};
 use crate::report::ImportReport;
 use crate::source::{field_issues, parse_record};
 
@@ -33,9 +35,52 @@ pub enum AddError {
     #[error("permissions belong to roles only")]
     PermissionsOnlyForRoles,
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Invalid(Vec<Issue>),
+    Invalid(Vec<ArgumentProblem>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// One problem with one argument of `role|group|department add`.
+#[derive(Debug)]
+pub struct ArgumentProblem {
+    /// `the name`, `--description` or `--permission`; None when the entry as a whole is refused.
+    pub argument: Option<&'static str>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ArgumentProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.argument {
+            Some(argument) => write!(f, "{argument}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The one-row sheet's issue, told as a problem of the argument its column came from.
+fn argument_problem(issue: Issue) -> ArgumentProblem {
+    let column = issue.position.column.as_deref();
+    let argument = if column == Some(Field::Description.header()) {
+        "--description"
+    } else if column == Some(Field::Permissions.header()) {
+        "--permission"
+    } else {
+        "the name"
+    };
+    match issue.kind {
+        IssueKind::BuiltinRole => ArgumentProblem {
+            argument: None,
+            message: "the built-in administrator role cannot be changed".to_owned(),
+        },
+        kind => ArgumentProblem {
+            argument: Some(argument),
+            message: kind.to_string(),
+        },
+    }
+}
+
+fn invalid(issues: impl IntoIterator<Item = Issue>) -> AddError {
+    AddError::Invalid(issues.into_iter().map(argument_problem).collect())
 }
 
 pub async fn add_catalog_entry(
@@ -63,15 +108,14 @@ pub async fn add_catalog_entry(
     }
     let map = map_headers(entry.entity, &headers).map_err(|_| AddError::NotACatalogEntity)?;
     let mut report = ImportReport::new("command line".into());
-    let record = parse_record(entry.entity, &map, &cells).map_err(|errors| {
-        AddError::Invalid(field_issues("command line", 1, &map, errors, &[]).collect())
-    })?;
+    let record = parse_record(entry.entity, &map, &cells)
+        .map_err(|errors| invalid(field_issues("command line", 1, &map, errors, &[])))?;
     let mut tx = store.begin().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut planner = CatalogPlanner::new("command line".into(), map, catalog, false, now);
     let writes = planner.plan(vec![(1, record)], &mut report);
     if report.has_failures() {
-        return Err(AddError::Invalid(report.errors));
+        return Err(invalid(report.errors));
     }
     writes.prepare(store.backend()).execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;

@@ -37,15 +37,35 @@ pub(crate) struct ErrorWorkbookSummary {
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ErrorWorkbookError {
+    // The cause is part of the message (which ends up in reports as text), so it is not also
+    // returned as `source()`: an error chain would print it twice.
     /// The archive could not be opened; the error carries the position.
     #[error("the archived upload could not be read: {0}")]
-    Read(#[source] ReadError),
+    Read(ReadError),
     #[error("the error workbook could not be written: {0}")]
-    Write(#[from] WriteError),
+    Write(WriteError),
     #[error("the error workbook could not be written: {0}")]
-    Xlsx(#[from] XlsxError),
+    Xlsx(XlsxError),
     #[error("the error workbook could not be written: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<WriteError> for ErrorWorkbookError {
+    fn from(cause: WriteError) -> ErrorWorkbookError {
+        ErrorWorkbookError::Write(cause)
+    }
+}
+
+impl From<XlsxError> for ErrorWorkbookError {
+    fn from(cause: XlsxError) -> ErrorWorkbookError {
+        ErrorWorkbookError::Xlsx(cause)
+    }
+}
+
+impl From<std::io::Error> for ErrorWorkbookError {
+    fn from(cause: std::io::Error) -> ErrorWorkbookError {
+        ErrorWorkbookError::Io(cause)
+    }
 }
 
 /// The header of the column that error workbooks add.

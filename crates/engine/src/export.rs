@@ -35,14 +35,21 @@ pub struct ExportSummary {
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The cause is in the message and therefore not also `source()`, which would repeat it.
     #[error("cannot write the export: {0}")]
-    Write(#[from] WriteError),
+    Write(WriteError),
     #[error("{kind} `{name}` does not exist")]
     UnknownName { kind: &'static str, name: String },
     #[error("the filters --department, --group, --role and --active apply to users only")]
     FilterNotApplicable,
     #[error("a workbook holds several sheets, which CSV cannot: write XLSX or ODS")]
     WorkbookNeedsSheets,
+}
+
+impl From<WriteError> for ExportError {
+    fn from(cause: WriteError) -> ExportError {
+        ExportError::Write(cause)
+    }
 }
 
 pub async fn export(

@@ -209,10 +209,17 @@ pub enum HistoryError {
     NoFailedRows(i64),
     #[error("{0}")]
     Workbook(String),
+    /// The cause is in the message and therefore not also `source()`, which would repeat it.
     #[error("cannot write the file: {0}")]
-    Write(#[from] std::io::Error),
+    Write(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<std::io::Error> for HistoryError {
+    fn from(cause: std::io::Error) -> HistoryError {
+        HistoryError::Write(cause)
+    }
 }
 
 /// Chunks read per query while walking an import's plan or failures: four batches of 2,000.

@@ -28,7 +28,7 @@ mod user_import;
 mod warnings;
 
 pub use apply::{import_file, ImportError};
-pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, CatalogEntry};
+pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, ArgumentProblem, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,

@@ -81,6 +81,10 @@ pub struct ImportReport {
     pub warnings: Vec<Warning>,
     pub issue_count: u64,
     pub errors: Vec<Issue>,
+    /// For a cancelled import only: how many rows were checked before it stopped (its counts
+    /// are then all zero, since nothing of it was applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_checked: Option<u64>,
     /// What the current batch produced for the history; drained after every batch.
     #[serde(skip)]
     pub(crate) log: BatchLog,
@@ -116,6 +120,7 @@ impl ImportReport {
             warnings: Vec::new(),
             issue_count: 0,
             errors: Vec::new(),
+            rows_checked: None,
             log: BatchLog::default(),
             sheet_start: None,
         }
@@ -172,6 +177,30 @@ impl ImportReport {
         if let Some((sheet, start)) = self.sheet_start.take() {
             self.sheets.insert(sheet, self.counts.minus(start));
         }
+    }
+
+    /// Marks the import cancelled. Its counts described what it would have done, and would read
+    /// as done: they become `rows_checked`, and the created/updated figures, the per-sheet counts
+    /// and the departments and groups to create are cleared, because nothing was applied.
+    pub(crate) fn cancel(&mut self) {
+        let c = self.counts;
+        self.status = ImportStatus::Cancelled;
+        self.rows_checked = Some(c.created + c.updated + c.unchanged + c.failed);
+        self.counts = Counts::default();
+        self.sheets.clear();
+        self.departments_created.clear();
+        self.groups_created.clear();
+    }
+
+    /// Whether `imports apply` will take the plan this preview stored: the rule of
+    /// `plan_apply::apply_plan` (no failed row, or a partial preview), and no problem with the
+    /// file as a whole (row 0), which leaves no plan worth applying.
+    pub fn preview_applies(&self, partial: bool) -> bool {
+        if self.status != ImportStatus::DryRun {
+            return false;
+        }
+        let file_failed = self.errors.iter().any(|issue| issue.position.row == 0);
+        !file_failed && (partial || !self.has_failures())
     }
 
     /// True when the caller should exit with "rows rejected".

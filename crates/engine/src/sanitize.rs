@@ -58,11 +58,25 @@ pub(crate) enum SanitizeError {
     /// The file could not be opened, or a sheet's header row could not be read, so it cannot be
     /// told whether it holds secrets: it is not archived at all. The error carries the position.
     #[error("the upload could not be archived: {0}")]
-    Unreadable(#[source] ReadError),
+    Unreadable(ReadError),
+    // The cause is part of the message (which ends up in reports as text), so it is not also
+    // returned as `source()`: an error chain would print it twice.
     #[error("the archive copy could not be written: {0}")]
-    Write(#[from] WriteError),
+    Write(WriteError),
     #[error("the archive copy could not be written: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<WriteError> for SanitizeError {
+    fn from(cause: WriteError) -> SanitizeError {
+        SanitizeError::Write(cause)
+    }
+}
+
+impl From<std::io::Error> for SanitizeError {
+    fn from(cause: std::io::Error) -> SanitizeError {
+        SanitizeError::Io(cause)
+    }
 }
 
 /// Writes the archive copy of the upload at `path` (read with the upload's `options`) to `out`.

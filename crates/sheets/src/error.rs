@@ -7,8 +7,9 @@ use std::fmt;
 /// What went wrong while reading. Positions live in [`ReadError`], not here.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadErrorKind {
+    /// The cause is in the message (reports show it as text), so it is not also `source()`.
     #[error("could not read the file: {0}")]
-    Io(#[source] std::io::Error),
+    Io(std::io::Error),
     #[error("the file is not a zip archive, so it cannot be an XLSX or ODS workbook")]
     NotAZip,
     #[error("the workbook is damaged or not a spreadsheet: {detail}")]
@@ -128,8 +129,9 @@ pub(crate) fn shorten(text: &str) -> String {
 /// What went wrong while writing.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// The cause is in the message, so it is not also `source()`, which would repeat it.
     #[error("could not write the output: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("XLSX writer failed: {0}")]
     Xlsx(String),
     #[error("ODS writer failed: {0}")]
@@ -138,6 +140,12 @@ pub enum WriteError {
     CsvSecondSheet,
     #[error("a row was written before any sheet was started")]
     NoSheet,
+}
+
+impl From<std::io::Error> for WriteError {
+    fn from(cause: std::io::Error) -> WriteError {
+        WriteError::Io(cause)
+    }
 }
 
 impl From<rust_xlsxwriter::XlsxError> for WriteError {

@@ -34,9 +34,9 @@ async fn connect(server: &DatabaseUrl) -> Result<sqlx::AnyConnection> {
     sqlx::any::install_default_drivers();
     sqlx::AnyConnection::connect(server.expose())
         .await
-        .map_err(|source| StoreError::Connect {
+        .map_err(|cause| StoreError::Connect {
             url: server.clone(),
-            source,
+            cause,
         })
 }
 

@@ -150,6 +150,28 @@ mod sqlite_alloc {
     pub unsafe extern "C" fn shutdown(_: *mut c_void) {}
 }
 
+/// How long the first connection to a server may take. An unreachable server should be
+/// reported in seconds, not after the pool's 30 s acquire timeout.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connects once, outside any pool, and closes again. A pool retries failed connections until
+/// its acquire timeout and then reports only "pool timed out", losing the cause; one direct
+/// attempt fails fast with the driver's own error ("Connection refused", a bad password, an
+/// unknown database).
+async fn probe(options: &AnyConnectOptions) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::{ConnectOptions, Connection};
+    match tokio::time::timeout(PROBE_TIMEOUT, options.connect()).await {
+        Ok(conn) => conn?.close().await,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer from the server within {} s",
+                PROBE_TIMEOUT.as_secs()
+            ),
+        ))),
+    }
+}
+
 /// An open, migrated database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -165,11 +187,14 @@ impl Store {
         let backend = url
             .backend()
             .ok_or_else(|| StoreError::UnsupportedUrl(url.clone()))?;
-        let connect_error = |source| StoreError::Connect {
+        let connect_error = |cause| StoreError::Connect {
             url: url.clone(),
-            source,
+            cause,
         };
         let options = AnyConnectOptions::from_str(url.expose()).map_err(connect_error)?;
+        if backend == Backend::Postgres {
+            probe(&options).await.map_err(connect_error)?;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
             .after_connect(move |conn, _meta| {

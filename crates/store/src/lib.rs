@@ -66,19 +66,27 @@ pub async fn rollback_to_savepoint(conn: &mut Connection, name: &str) -> Result<
 /// what an operator needs to fix an unreachable or misconfigured server.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {url:?}: {source}")]
+    // Each cause is part of its message and therefore not also `source()`: an error chain would
+    // print it twice.
+    #[error("cannot open the database {url:?}: {cause}")]
     Connect {
         url: DatabaseUrl,
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
     #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://…")]
     UnsupportedUrl(DatabaseUrl),
-    #[error("migration {version} failed: {source}")]
-    Migration { version: i64, source: sqlx::Error },
+    #[error("migration {version} failed: {cause}")]
+    Migration { version: i64, cause: sqlx::Error },
     #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     #[error("the task holding the transaction stopped: {0}")]
     Interrupted(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(cause: sqlx::Error) -> StoreError {
+        StoreError::Sql(cause)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -26,7 +26,7 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
         if applied.contains(&version) {
             continue;
         }
-        let failed = |source| StoreError::Migration { version, source };
+        let failed = |cause| StoreError::Migration { version, cause };
         let mut tx = pool.begin().await.map_err(failed)?;
         for statement in statements(script) {
             let statement = for_backend(&statement, &tx);

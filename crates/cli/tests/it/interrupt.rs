@@ -92,6 +92,21 @@ fn ctrl_c_cancels_and_rolls_back(store: &Store) {
         before,
         "nothing of a cancelled import is applied"
     );
+    // Issue 7 item 21: the report does not read as applied; it says how far the run got.
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
+    assert_eq!(report["status"], "cancelled", "{report}");
+    for count in ["created", "updated", "unchanged", "failed"] {
+        assert_eq!(report[count], 0, "{count} of a cancelled import: {report}");
+    }
+    assert_eq!(
+        report["departments_created"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert!(
+        report["rows_checked"].as_u64().is_some_and(|n| n > 0),
+        "{report}"
+    );
     let list = imports(store);
     assert_eq!(list[0]["status"], "cancelled", "{list:?}");
 }

@@ -41,7 +41,15 @@ fn round_trip_all_entities_all_formats(store: &Store) {
     assert_eq!(users.get("0042", "Phone"), "(030) 1234-567 ext 89");
     assert_eq!(users.get("0042", "Name"), "Zoë \"Z\" Müller");
     let raw = store.export("users", &[]);
-    assert!(raw.starts_with('\u{feff}'), "CSV export starts with a BOM");
+    // The BOM is for Excel opening a file; CSV on stdout (pipes, scripts) has none.
+    assert!(!raw.starts_with('\u{feff}'), "CSV on stdout has no BOM");
+    let file = store.export_file("users", "csv", "users-bom.csv");
+    assert!(
+        std::fs::read(file)
+            .expect("read")
+            .starts_with("\u{feff}".as_bytes()),
+        "a CSV file starts with a BOM"
+    );
     for (entity, rows) in [
         ("departments", 3),
         ("groups", 3),

@@ -426,7 +426,7 @@ fn template_names_and_formats() {
     let text = std::fs::read_to_string(dir.join("import_groups.csv")).expect("import_groups.csv");
     assert_eq!(Table::parse(&text).headers, ["Group", "Description"]);
 
-    // The extension decides without --format; --format wins over it.
+    // The extension decides without --format; a --format that contradicts it is refused.
     let (code, _, stderr) = muster_in(dir, &["template", "roles", "-o", "r.csv"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!is_xlsx(&dir.join("r.csv")));
@@ -434,8 +434,8 @@ fn template_names_and_formats() {
         dir,
         &["template", "departments", "--format", "csv", "-o", "d.xlsx"],
     );
-    assert_eq!(code, 0, "{stderr}");
-    assert!(!is_xlsx(&dir.join("d.xlsx")));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!dir.join("d.xlsx").exists());
     let (code, _, stderr) = muster_in(dir, &["template", "departments", "-o", "d.data"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(is_xlsx(&dir.join("d.data")));

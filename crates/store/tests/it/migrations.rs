@@ -67,10 +67,12 @@ fn opening_the_same_sqlite_data_dir_twice_is_idempotent() {
 }
 
 #[test]
+#[cfg_attr(
+    not(muster_postgres),
+    ignore = "set MUSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
 fn opening_the_same_postgres_database_twice_is_idempotent() {
-    let Some(server) = support::postgres_server() else {
-        return;
-    };
+    let server = support::postgres_server();
     let rt = support::runtime();
     let database = rt.block_on(support::PgDatabase::create(server));
     rt.block_on(reopen_keeps_data(&database.url));

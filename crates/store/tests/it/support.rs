@@ -37,18 +37,24 @@ where
     });
 }
 
-/// The PostgreSQL server URL, or `None` (after saying so) when tests should skip PostgreSQL.
-pub fn postgres_server() -> Option<DatabaseUrl> {
+/// The PostgreSQL server URL. PostgreSQL tests are ignored unless the crate was built with
+/// `MUSTER_TEST_POSTGRES_URL` set (see `build.rs`), so an unset variable here is a mistake, not
+/// a reason to pass without running.
+pub fn postgres_server() -> DatabaseUrl {
     match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(DatabaseUrl::new(url)),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("MUSTER_TEST_POSTGRES_URL must be set under CI");
-            }
-            println!("skipping PostgreSQL: MUSTER_TEST_POSTGRES_URL is unset");
-            None
-        }
+        Ok(url) if !url.trim().is_empty() => DatabaseUrl::new(url),
+        _ => panic!("MUSTER_TEST_POSTGRES_URL was set when the tests were built but is unset now"),
     }
+}
+
+/// Under CI the PostgreSQL tests must run: ignoring them there would hide a backend.
+#[test]
+fn postgres_runs_under_ci() {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        !ci || cfg!(muster_postgres),
+        "CI=true but MUSTER_TEST_POSTGRES_URL is unset: the PostgreSQL tests would be ignored"
+    );
 }
 
 /// Runs `scenario` on a store opened in a fresh PostgreSQL database, dropped afterwards.
@@ -57,9 +63,7 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(server) = postgres_server() else {
-        return;
-    };
+    let server = postgres_server();
     let rt = runtime();
     let database = rt.block_on(PgDatabase::create(server));
     rt.block_on(async {
@@ -139,6 +143,7 @@ macro_rules! scenarios {
                 }
 
                 #[test]
+                #[cfg_attr(not(muster_postgres), ignore = "set MUSTER_TEST_POSTGRES_URL to run on PostgreSQL")]
                 fn postgres() {
                     $crate::support::on_postgres(|store| async move { super::$name(&store).await });
                 }
