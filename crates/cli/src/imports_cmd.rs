@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Context as _;
 use muster_engine::{
     apply_plan, download_archive, error_workbook, list_imports, revert_import, show_import,
-    ImportDetails, ImportEntry, NoProgress, PlanError, RevertError,
+    ImportDetails, ImportEntry, NoProgress, PlanError, RevertError, RevertReport,
 };
 use muster_store::Store;
 
@@ -127,9 +127,13 @@ fn print_details(d: &ImportDetails) {
     }
     if let Some(warnings) = d.summary["warnings"].as_array() {
         for w in warnings {
+            let rows = match w["count"].as_u64() {
+                Some(count) if count > 1 => format!(" ({count} rows, the first row {})", w["row"]),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "  warning: {}, row {}: {}",
+                "  warning: {}, row {}: {}{rows}",
                 w["sheet"].as_str().unwrap_or(""),
                 w["row"],
                 w["message"].as_str().unwrap_or("")
@@ -220,30 +224,41 @@ async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Resu
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        println!(
-            "import {id} reverted (entry {}): {} removed, {} restored, {} already gone",
-            report.revert_id, report.removed, report.restored, report.already_gone
-        );
-        if report.conflict_count > 0 {
-            println!(
-                "{} conflict(s){}:",
-                report.conflict_count,
-                if force {
-                    ""
-                } else {
-                    ", left alone (use --force to revert them anyway)"
-                }
-            );
-            for conflict in &report.conflicts {
-                println!("  {conflict}");
-            }
-        }
+        print_revert(id, &report);
     }
-    let left_alone = report.conflicts.iter().any(|c| !c.forced)
-        || (report.conflict_count as usize > report.conflicts.len());
-    Ok(if left_alone {
+    Ok(if report.left > 0 {
         Outcome::RowsRejected
     } else {
         Outcome::Done
     })
+}
+
+/// The revert's summary. `--force` is suggested only when forcing would undo something: entries
+/// still in use and users whose earlier references are gone are refused even when forced.
+fn print_revert(id: i64, report: &RevertReport) {
+    let done = if report.left > 0 {
+        "partly reverted"
+    } else {
+        "reverted"
+    };
+    println!(
+        "import {id} {done} (entry {}): {} removed, {} restored, {} already gone",
+        report.revert_id, report.removed, report.restored, report.already_gone
+    );
+    if report.conflict_count > 0 {
+        println!("{} conflict(s):", report.conflict_count);
+        for conflict in &report.conflicts {
+            println!("  {conflict}");
+        }
+    }
+    if report.forceable > 0 {
+        println!(
+            "  {} record(s) changed since the import were left alone: `muster imports revert {id} --force` reverts them anyway",
+            report.forceable
+        );
+    }
+    let refused = report.left - report.forceable;
+    if refused > 0 {
+        println!("  {refused} record(s) cannot be reverted while they are in use or their earlier references are gone; `muster imports revert {id}` takes them up again later");
+    }
 }

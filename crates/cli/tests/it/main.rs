@@ -14,6 +14,7 @@ mod interrupt;
 mod modes;
 mod round_trip;
 mod secrets;
+mod semantics;
 mod templates;
 mod updates;
 mod warnings;
