@@ -110,10 +110,12 @@ fn print_summary(report: &ImportReport, partial: bool) {
     if let Some(previous) = report.fixes_import_id {
         say!("  fixes the failed rows of import {previous}");
     }
-    let would = if report.status == ImportStatus::Applied {
-        ""
-    } else {
-        "would be "
+    // What was created is said once, in the tense of what happened; the per-name warnings
+    // about it (with their row counts) are in `--json` and the history.
+    let would = match report.status {
+        ImportStatus::Applied => "",
+        ImportStatus::DryRun => "to be ",
+        ImportStatus::Rejected | ImportStatus::Cancelled => "that would have been ",
     };
     if !report.departments_created.is_empty() {
         say!(
@@ -127,18 +129,25 @@ fn print_summary(report: &ImportReport, partial: bool) {
             report.groups_created.join(", ")
         );
     }
-    if report.warning_count > 0 {
-        let shown = report.warnings.len().min(ERRORS_SHOWN);
+    let others: Vec<_> = report
+        .warnings
+        .iter()
+        .filter(|w| !w.is_creation())
+        .collect();
+    // Warnings past the report's cap are counted but not listed; they are not creations only.
+    let unlisted = report.warning_count - report.warnings.len() as u64;
+    let count = others.len() as u64 + unlisted;
+    if count > 0 {
+        let shown = others.len().min(ERRORS_SHOWN);
         say!(
-            "{} warning(s){}:",
-            report.warning_count,
-            if (shown as u64) < report.warning_count {
+            "{count} warning(s){}:",
+            if (shown as u64) < count {
                 format!(", the first {shown}")
             } else {
                 String::new()
             }
         );
-        for warning in report.warnings.iter().take(shown) {
+        for warning in others.iter().take(shown) {
             say!("  {warning}");
         }
     }
@@ -150,7 +159,11 @@ fn print_summary(report: &ImportReport, partial: bool) {
         }
     }
     if let (ImportStatus::Applied, Some(id)) = (report.status, report.import_id) {
-        say!("  `muster imports revert {id}` undoes it");
+        if report.changed_anything() {
+            say!("  `muster imports revert {id}` undoes it");
+        } else {
+            say!("  nothing changed, so there is nothing to revert");
+        }
     }
     if report.issue_count > 0 {
         let shown = report.errors.len().min(ERRORS_SHOWN);

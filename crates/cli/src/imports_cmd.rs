@@ -8,7 +8,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use muster_engine::{
     apply_plan, download_archive, error_workbook, list_imports, revert_import, show_import,
-    ImportDetails, ImportEntry, NoProgress, PlanError, RevertError,
+    ImportDetails, ImportEntry, NoProgress, PlanError, RevertError, RevertReport,
 };
 use muster_store::Store;
 
@@ -182,8 +182,12 @@ fn print_details(d: &ImportDetails) {
     }
     if let Some(warnings) = d.summary["warnings"].as_array() {
         for w in warnings {
+            let rows = match w["count"].as_u64() {
+                Some(count) if count > 1 => format!(" ({count} rows, the first row {})", w["row"]),
+                _ => String::new(),
+            };
             say!(
-                "  warning: {}, row {}: {}",
+                "  warning: {}, row {}: {}{rows}",
                 w["sheet"].as_str().unwrap_or(""),
                 w["row"],
                 w["message"].as_str().unwrap_or("")
@@ -266,33 +270,44 @@ async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Resu
     if json {
         out::json(&report)?;
     } else {
-        say!(
-            "import {id} reverted (entry {}): {} removed, {} restored, {} already gone",
-            report.revert_id,
-            report.removed,
-            report.restored,
-            report.already_gone
-        );
-        if report.conflict_count > 0 {
-            say!(
-                "{} conflict(s){}:",
-                report.conflict_count,
-                if force {
-                    ""
-                } else {
-                    ", left alone (use --force to revert them anyway)"
-                }
-            );
-            for conflict in &report.conflicts {
-                say!("  {conflict}");
-            }
-        }
+        print_revert(id, &report);
     }
-    let left_alone = report.conflicts.iter().any(|c| !c.forced)
-        || (report.conflict_count as usize > report.conflicts.len());
-    Ok(if left_alone {
+    Ok(if report.left > 0 {
         Outcome::RowsRejected
     } else {
         Outcome::Done
     })
+}
+
+/// The revert's summary. `--force` is suggested only when forcing would undo something: entries
+/// still in use and users whose earlier references are gone are refused even when forced.
+fn print_revert(id: i64, report: &RevertReport) {
+    let done = if report.left > 0 {
+        "partly reverted"
+    } else {
+        "reverted"
+    };
+    say!(
+        "import {id} {done} (entry {}): {} removed, {} restored, {} already gone",
+        report.revert_id,
+        report.removed,
+        report.restored,
+        report.already_gone
+    );
+    if report.conflict_count > 0 {
+        say!("{} conflict(s):", report.conflict_count);
+        for conflict in &report.conflicts {
+            say!("  {conflict}");
+        }
+    }
+    if report.forceable > 0 {
+        say!(
+            "  {} record(s) changed since the import were left alone: `muster imports revert {id} --force` reverts them anyway",
+            report.forceable
+        );
+    }
+    let refused = report.left - report.forceable;
+    if refused > 0 {
+        say!("  {refused} record(s) cannot be reverted while they are in use or their earlier references are gone; `muster imports revert {id}` takes them up again later");
+    }
 }

@@ -30,8 +30,9 @@ pub use permissions::{
     PERMISSION_MATRIX_SHEET,
 };
 pub use rows::{
-    parse_department_row, parse_group_row, parse_role_row, parse_user_row, DepartmentRow,
-    FieldError, FieldErrorKind, GroupRow, Patch, RoleRow, UserRow,
+    check_department_row, check_group_row, check_role_row, check_user_row, parse_department_row,
+    parse_group_row, parse_role_row, parse_user_row, Checked, DepartmentRow, FieldError,
+    FieldErrorKind, GroupRow, Patch, RoleRow, UserRow,
 };
 pub use similarity::{latin_lookalike, name_skeleton, near_duplicate};
 pub use values::{parse_bool, BoolError, SecretText};

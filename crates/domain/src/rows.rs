@@ -323,11 +323,38 @@ impl<'a> RowReader<'a> {
         }
     }
 
+    /// The record (its failed fields left as `Keep`) and every error.
+    fn finish<T>(self, record: Option<T>) -> Checked<T> {
+        Checked {
+            record,
+            errors: self.errors,
+        }
+    }
+}
+
+/// A row as far as it could be checked: the record whenever its key parsed, with every field
+/// that failed left as `Keep`, and every cell error. The planner still runs its own checks (a
+/// taken e-mail, an unknown role…) on the fields that did parse, so an administrator sees all
+/// of a row's problems at once instead of one more after each fix.
+#[derive(Clone, Debug)]
+pub struct Checked<T> {
+    pub record: Option<T>,
+    pub errors: Vec<FieldError>,
+}
+
+impl<T> Checked<T> {
     /// The record if no cell failed, else every error.
-    fn finish<T>(self, record: Option<T>) -> Result<T, Vec<FieldError>> {
-        match record {
+    pub fn into_result(self) -> Result<T, Vec<FieldError>> {
+        match self.record {
             Some(r) if self.errors.is_empty() => Ok(r),
             _ => Err(self.errors),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Checked<U> {
+        Checked {
+            record: self.record.map(f),
+            errors: self.errors,
         }
     }
 }
@@ -335,6 +362,11 @@ impl<'a> RowReader<'a> {
 /// Checks one Users row. `cells[i]` is the text of file column `i`; missing trailing cells may be
 /// left out. Every problem of the row is reported.
 pub fn parse_user_row(map: &HeaderMap, cells: &[&str]) -> Result<UserRow, Vec<FieldError>> {
+    check_user_row(map, cells).into_result()
+}
+
+/// Checks one Users row as far as it goes (see [`Checked`]).
+pub fn check_user_row(map: &HeaderMap, cells: &[&str]) -> Checked<UserRow> {
     let mut r = RowReader::new(map, cells);
     let username = r.key(Field::Username, Username::parse);
     let name = r.required(Field::Name, DisplayName::parse);
@@ -376,6 +408,11 @@ pub fn parse_user_row(map: &HeaderMap, cells: &[&str]) -> Result<UserRow, Vec<Fi
 
 /// Checks one Groups row.
 pub fn parse_group_row(map: &HeaderMap, cells: &[&str]) -> Result<GroupRow, Vec<FieldError>> {
+    check_group_row(map, cells).into_result()
+}
+
+/// Checks one Groups row as far as it goes (see [`Checked`]).
+pub fn check_group_row(map: &HeaderMap, cells: &[&str]) -> Checked<GroupRow> {
     let mut r = RowReader::new(map, cells);
     let name = r.key(Field::key_of(Entity::Groups), EntityName::parse);
     let description = r.text(Field::Description, Description::parse);
@@ -388,6 +425,11 @@ pub fn parse_department_row(
     map: &HeaderMap,
     cells: &[&str],
 ) -> Result<DepartmentRow, Vec<FieldError>> {
+    check_department_row(map, cells).into_result()
+}
+
+/// Checks one Departments row as far as it goes (see [`Checked`]).
+pub fn check_department_row(map: &HeaderMap, cells: &[&str]) -> Checked<DepartmentRow> {
     let mut r = RowReader::new(map, cells);
     let name = r.key(Field::key_of(Entity::Departments), EntityName::parse);
     let description = r.text(Field::Description, Description::parse);
@@ -397,6 +439,11 @@ pub fn parse_department_row(
 
 /// Checks one Roles row.
 pub fn parse_role_row(map: &HeaderMap, cells: &[&str]) -> Result<RoleRow, Vec<FieldError>> {
+    check_role_row(map, cells).into_result()
+}
+
+/// Checks one Roles row as far as it goes (see [`Checked`]).
+pub fn check_role_row(map: &HeaderMap, cells: &[&str]) -> Checked<RoleRow> {
     let mut r = RowReader::new(map, cells);
     let name = r.key(Field::key_of(Entity::Roles), EntityName::parse);
     let description = r.text(Field::Description, Description::parse);
@@ -571,6 +618,39 @@ mod tests {
         );
         assert!(messages[7].starts_with("`Europe/Pariss` is not an IANA time zone"));
         assert_eq!(errs[2].column, 4);
+    }
+
+    /// The planner checks the fields that parsed even when others failed, so the partial record
+    /// must hold them (and leave the failed ones alone).
+    #[test]
+    fn a_failed_row_keeps_the_fields_that_parsed() {
+        let map = users_map(&template());
+        let mut cells = vec![""; 13];
+        cells[0] = "bob";
+        cells[1] = "Bob";
+        cells[4] = "taken@example.com";
+        cells[6] = "Maybe";
+        cells[8] = "nosuchrole";
+        cells[9] = "nosuchgroup";
+        let checked = check_user_row(&map, &cells);
+        assert_eq!(checked.errors.len(), 1);
+        assert_eq!(checked.errors[0].field, Field::Active);
+        let row = checked.record.expect("the key parsed");
+        assert_eq!(row.active, Patch::Keep, "a failed field is left alone");
+        assert_eq!(
+            row.email.as_set().unwrap().as_ref().unwrap().as_str(),
+            "taken@example.com"
+        );
+        assert_eq!(row.roles.as_set().unwrap()[0].as_str(), "nosuchrole");
+        assert_eq!(row.groups.as_set().unwrap()[0].as_str(), "nosuchgroup");
+        // Without a key there is nothing to check against the store.
+        cells[0] = "";
+        assert!(check_user_row(&map, &cells).record.is_none());
+        let map = map_headers(Entity::Roles, &["Role", "Description", "Permissions"]).unwrap();
+        let checked = check_role_row(&map, &["r", "d\u{1}", "users.read"]);
+        assert_eq!(checked.errors.len(), 1);
+        let role = checked.record.unwrap();
+        assert!(role.description.is_keep() && role.permissions.as_set().is_some());
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::history::{self, FAILED, RUNNING};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{ChangeChunk, FailureChunk};
 use crate::report::{BatchLog, ImportReport, ImportStatus};
-use crate::source::{self, Event, Record, SourceRequest};
+use crate::source::{self, Event, Record, RowIssue, SourceRequest};
 use crate::upload::{self, Upload};
 use crate::user_import::{look_up, Lookup, UserPlanner};
 use crate::warnings::{Warning, WarningKind};
@@ -183,11 +183,11 @@ async fn run(
                 limit: upload.limit,
             },
         });
-        report.status = if options.dry_run {
+        report.settle(if options.dry_run {
             ImportStatus::DryRun
         } else {
             ImportStatus::Rejected
-        };
+        });
         let mut finish = PreparedWrites::new(backend);
         let archive = serde_json::json!({ "state": "not_archived", "note": "the file was over the size limit and was not read" });
         finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
@@ -245,13 +245,13 @@ async fn run(
         .await?;
         return Ok(());
     }
-    report.status = if options.dry_run {
+    report.settle(if options.dry_run {
         ImportStatus::DryRun
     } else if !may_apply(state.file_failed, report, options) {
         ImportStatus::Rejected
     } else {
         ImportStatus::Applied
-    };
+    });
     if report.status == ImportStatus::Rejected && state.writing == Writing::Data {
         writer.send(Message::Discard).await;
     }
@@ -355,10 +355,10 @@ async fn warn_same_file(
             row: 0,
             column: None,
         };
-        report.push_warning(Warning {
+        report.push_warning(Warning::new(
             position,
-            kind: WarningKind::SameFileApplied(earlier),
-        });
+            WarningKind::SameFileApplied(earlier),
+        ));
     }
     Ok(())
 }
@@ -547,7 +547,8 @@ enum Staged {
 struct StagedBatch {
     rows: u64,
     failed: Vec<(u64, bool, Vec<Issue>)>,
-    valid: Vec<(u64, Record)>,
+    /// Rows with a record to plan, with the problems their cells already had.
+    valid: Vec<(u64, Record, Vec<RowIssue>)>,
     lookup: Option<Lookup>,
 }
 
@@ -609,15 +610,22 @@ async fn stage_batch(
     };
     for parsed in rows {
         match parsed.record {
-            Ok(record) => batch.valid.push((parsed.row, record)),
-            Err(issues) => batch.failed.push((parsed.row, parsed.secret, issues)),
+            Some(record) => batch.valid.push((parsed.row, record, parsed.issues)),
+            None => batch.failed.push((
+                parsed.row,
+                parsed.secret,
+                source::in_column_order(parsed.issues),
+            )),
         }
     }
     if users {
-        let user_rows = batch.valid.iter().filter_map(|(_, record)| match record {
-            Record::User(user) => Some(user),
-            _ => None,
-        });
+        let user_rows = batch
+            .valid
+            .iter()
+            .filter_map(|(_, record, _)| match record {
+                Record::User(user) => Some(user),
+                _ => None,
+            });
         batch.lookup = Some(look_up(reads, user_rows).await?);
     }
     Ok(batch)
@@ -706,8 +714,8 @@ fn plan_batch(
             let rows = batch
                 .valid
                 .into_iter()
-                .filter_map(|(row, record)| match record {
-                    Record::User(user) => Some((row, user)),
+                .filter_map(|(row, record, issues)| match record {
+                    Record::User(user) => Some((row, user, issues)),
                     _ => None,
                 });
             let writes = users.plan(rows, lookup, report, ctx);

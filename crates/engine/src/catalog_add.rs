@@ -113,7 +113,7 @@ pub async fn add_catalog_entry(
     let mut tx = store.begin().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut planner = CatalogPlanner::new("command line".into(), map, catalog, false, now);
-    let writes = planner.plan(vec![(1, record)], &mut report);
+    let writes = planner.plan(vec![(1, record, Vec::new())], &mut report);
     if report.has_failures() {
         return Err(invalid(report.errors));
     }

@@ -13,7 +13,7 @@ use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::Change;
 use crate::report::ImportReport;
 use crate::seen::FileKeys;
-use crate::source::{cell_issue, Record};
+use crate::source::{cell_issue, in_column_order, Record, RowIssue, WHOLE_ROW};
 use crate::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
 
 pub(crate) struct CatalogPlanner {
@@ -63,9 +63,15 @@ impl CatalogPlanner {
         self.catalog
     }
 
-    pub fn plan(&mut self, rows: Vec<(u64, Record)>, report: &mut ImportReport) -> CatalogWrites {
+    /// Plans the rows; each comes with the problems its cells already had, and the planner's
+    /// own checks run on what parsed, so a failed row reports all of its problems at once.
+    pub fn plan(
+        &mut self,
+        rows: Vec<(u64, Record, Vec<RowIssue>)>,
+        report: &mut ImportReport,
+    ) -> CatalogWrites {
         let mut writes = CatalogWrites::default();
-        for (row, record) in rows {
+        for (row, record, cell_issues) in rows {
             let row_data = match record {
                 Record::Department(d) => CatalogRow {
                     name: d.name,
@@ -87,24 +93,31 @@ impl CatalogPlanner {
                 },
                 Record::User(_) => continue,
             };
-            if let Err(issues) = self.plan_row(row, row_data, report, &mut writes) {
+            if let Err(issues) = self.plan_row(row, row_data, cell_issues, report, &mut writes) {
                 report.fail_row(row, false, issues);
             }
         }
         writes
     }
 
-    fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
+    /// An issue on `field`'s column, with that column's number for ordering the row's issues.
+    fn issue(&self, row: u64, field: Field, kind: IssueKind) -> RowIssue {
         match self.map.column(field) {
-            Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
-            None => Issue {
-                position: Position {
-                    sheet: self.sheet.clone(),
-                    row,
-                    column: None,
+            Some(column) => (
+                column,
+                cell_issue(&self.sheet, row, &self.map, column, kind),
+            ),
+            None => (
+                WHOLE_ROW,
+                Issue {
+                    position: Position {
+                        sheet: self.sheet.clone(),
+                        row,
+                        column: None,
+                    },
+                    kind,
                 },
-                kind,
-            },
+            ),
         }
     }
 
@@ -113,14 +126,14 @@ impl CatalogPlanner {
             .map
             .column(field)
             .map(|c| self.map.header_text(c).to_owned());
-        Warning {
-            position: Position {
+        Warning::new(
+            Position {
                 sheet: self.sheet.clone(),
                 row,
                 column,
             },
             kind,
-        }
+        )
     }
 
     /// A new name that looks like an existing one of the same kind, and a role that gains a
@@ -184,12 +197,13 @@ impl CatalogPlanner {
         &mut self,
         row: u64,
         data: CatalogRow,
+        cell_issues: Vec<RowIssue>,
         report: &mut ImportReport,
         writes: &mut CatalogWrites,
     ) -> Result<(), Vec<Issue>> {
         let key_field = Field::key_of(data.entity);
         let key = data.name.key().to_owned();
-        let mut issues = Vec::new();
+        let mut issues = cell_issues;
         if let Some(first_row) = self.names.first_seen(&key, row) {
             issues.push(self.issue(
                 row,
@@ -232,7 +246,7 @@ impl CatalogPlanner {
             issues.push(self.issue(row, Field::Permissions, IssueKind::BuiltinRole));
         }
         if !issues.is_empty() {
-            return Err(issues);
+            return Err(in_column_order(issues));
         }
         match &existing {
             Some(old) if *old == next => {
@@ -342,7 +356,7 @@ impl CatalogWrites {
 
 #[cfg(test)]
 mod tests {
-    use muster_domain::{map_headers, parse_role_row, Entity};
+    use muster_domain::{check_role_row, map_headers, Entity};
     use muster_store::Catalog;
 
     use super::*;
@@ -369,9 +383,22 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, cells)| {
+                let row = i as u64 + 2;
+                let checked = check_role_row(&map, cells);
+                let issues = checked
+                    .errors
+                    .into_iter()
+                    .map(|e| {
+                        (
+                            e.column,
+                            cell_issue("roles", row, &map, e.column, IssueKind::Field(e.kind)),
+                        )
+                    })
+                    .collect();
                 (
-                    i as u64 + 2,
-                    Record::Role(parse_role_row(&map, cells).expect("row parses")),
+                    row,
+                    Record::Role(checked.record.expect("the key parses")),
+                    issues,
                 )
             })
             .collect();
@@ -425,5 +452,40 @@ mod tests {
     fn create_only_refuses_existing_names() {
         let (report, _) = plan_roles(&[&["administrator", "all", "users.read"]], true);
         assert!(matches!(report.errors[0].kind, IssueKind::AlreadyExists(_)));
+    }
+
+    /// Item 12 of issue 7: a row whose cells failed still gets the planner's checks, so the
+    /// administrator role's refusal and a repeated name are reported with the bad cell, in
+    /// column order.
+    #[test]
+    fn a_row_with_a_bad_cell_reports_the_planners_problems_too() {
+        let (report, writes) = plan_roles(
+            &[
+                &["viewer", "", ""],
+                &["Viewer", "bad\u{1}", "users.read"],
+                &["administrator", "x\u{1}", "roles.write"],
+            ],
+            false,
+        );
+        assert_eq!((report.counts.created, report.counts.failed), (1, 2));
+        assert!(writes.roles.len() == 1);
+        let messages: Vec<(u64, Option<&str>, String)> = report
+            .errors
+            .iter()
+            .map(|e| {
+                (
+                    e.position.row,
+                    e.position.column.as_deref(),
+                    e.kind.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert_eq!((messages[0].0, messages[0].1), (3, Some("Role")));
+        assert!(messages[0].2.contains("appears again"), "{messages:?}");
+        assert_eq!((messages[1].0, messages[1].1), (3, Some("Description")));
+        assert_eq!((messages[2].0, messages[2].1), (4, Some("Description")));
+        assert_eq!((messages[3].0, messages[3].1), (4, Some("Permissions")));
+        assert!(matches!(report.errors[3].kind, IssueKind::BuiltinRole));
     }
 }

@@ -20,6 +20,9 @@ use crate::timefmt::rfc3339_utc;
 pub(crate) const RUNNING: &str = "running";
 pub(crate) const FAILED: &str = "failed";
 pub(crate) const REVERTED: &str = "reverted";
+/// A revert left some of the import's records alone; the import can be reverted again, which
+/// walks only what was left (see `revert`).
+pub(crate) const PARTLY_REVERTED: &str = "partly_reverted";
 /// Record kinds.
 pub(crate) const KIND_IMPORT: &str = "import";
 pub(crate) const KIND_REVERT: &str = "revert";
@@ -282,9 +285,15 @@ pub async fn show_import(
     // are enough to list the first `limit` rows of both; reading stops there, which keeps
     // `show` of a million-row import cheap.
     let mut rows = Vec::new();
+    // A revert's own journal lists the records it left alone (see `revert`).
+    let left_alone = record.kind == KIND_REVERT;
     for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
         for change in chunk.changes {
-            rows.push(change_outcome(&chunk.sheet, change));
+            let mut row = change_outcome(&chunk.sheet, change);
+            if left_alone {
+                row.outcome = "left alone";
+            }
+            rows.push(row);
         }
         for (row, key) in chunk.unchanged {
             rows.push(RowOutcome {

@@ -9,7 +9,7 @@ use muster_domain::{parse_bool, EntityName, Patch, Permission, RoleRow, PERMISSI
 use muster_sheets::{column_letters, ReadError, Row};
 
 use crate::issue::{Issue, IssueKind, Position};
-use crate::source::{Parsed, Record};
+use crate::source::{Parsed, Record, WHOLE_ROW};
 
 /// A sheet named "Permission matrix", or one whose first header is "Permission".
 pub(crate) fn is_matrix(headers: &[&str], sheet: Option<&str>) -> bool {
@@ -70,11 +70,7 @@ pub(crate) fn read_matrix(
                     0,
                     IssueKind::UnknownPermission(code.trim().to_owned()),
                 );
-                failed_rows.push(Parsed {
-                    row: row.number,
-                    record: Err(vec![issue]),
-                    secret: false,
-                });
+                failed_rows.push(Parsed::failed(row.number, issue));
                 continue;
             }
         };
@@ -101,16 +97,26 @@ pub(crate) fn read_matrix(
             }
         }
     }
-    let records = roles.into_iter().map(|(name, permissions)| Parsed {
-        row: 1,
-        record: name.map(|name| {
-            Record::Role(RoleRow {
+    let records = roles.into_iter().map(|(name, permissions)| match name {
+        Ok(name) => {
+            let record = Record::Role(RoleRow {
                 name,
                 description: Patch::Keep,
                 permissions: Patch::Set(permissions),
-            })
-        }),
-        secret: false,
+            });
+            Parsed {
+                row: 1,
+                record: Some(record),
+                issues: Vec::new(),
+                secret: false,
+            }
+        }
+        Err(issues) => Parsed {
+            row: 1,
+            record: None,
+            issues: issues.into_iter().map(|i| (WHOLE_ROW, i)).collect(),
+            secret: false,
+        },
     });
     Ok(records.chain(failed_rows).collect())
 }
@@ -162,7 +168,7 @@ mod tests {
             "two roles and the row with an unknown code"
         );
         match &parsed[0].record {
-            Ok(Record::Role(role)) => {
+            Some(Record::Role(role)) => {
                 assert_eq!(role.name.as_str(), "editor");
                 let Patch::Set(permissions) = &role.permissions else {
                     panic!("permissions are set")
@@ -174,16 +180,16 @@ mod tests {
             }
             _ => panic!("editor parses"),
         }
-        let Err(viewer) = &parsed[1].record else {
-            panic!("`maybe` fails the viewer column")
-        };
-        assert_eq!(viewer[0].position.row, 5);
-        assert_eq!(viewer[0].position.column.as_deref(), Some("C"));
-        let Err(unknown) = &parsed[2].record else {
-            panic!("an unknown code fails its row")
-        };
+        assert!(
+            parsed[1].record.is_none(),
+            "`maybe` fails the viewer column"
+        );
+        let viewer = &parsed[1].issues;
+        assert_eq!(viewer[0].1.position.row, 5);
+        assert_eq!(viewer[0].1.position.column.as_deref(), Some("C"));
+        assert!(parsed[2].record.is_none(), "an unknown code fails its row");
         assert_eq!(
-            unknown[0].kind.to_string(),
+            parsed[2].issues[0].1.kind.to_string(),
             "`users.fly` is not a permission code"
         );
     }

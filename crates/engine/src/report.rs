@@ -3,13 +3,14 @@
 //! spreadsheet shows it, column header). The CLI prints it or turns it into JSON; the console
 //! and API will render the same structure.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use crate::issue::Issue;
 use crate::journal::{Change, FailedRowLog, LoggedIssue};
-use crate::warnings::Warning;
+use crate::warnings::{Tense, Warning};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +78,7 @@ pub struct ImportReport {
     pub groups_created: Vec<String>,
     /// The import whose error workbook this file was made from.
     pub fixes_import_id: Option<i64>,
+    /// Distinct warnings; each carries the number of rows that gave it (`count`).
     pub warning_count: u64,
     pub warnings: Vec<Warning>,
     pub issue_count: u64,
@@ -90,6 +92,9 @@ pub struct ImportReport {
     pub(crate) log: BatchLog,
     #[serde(skip)]
     sheet_start: Option<(String, Counts)>,
+    /// Where each distinct warning is in `warnings`, by `Warning::same_key`.
+    #[serde(skip)]
+    warning_index: HashMap<(String, Option<String>, String), usize>,
 }
 
 /// The history rows of one batch: the changes it plans and the rows that failed.
@@ -123,6 +128,7 @@ impl ImportReport {
             rows_checked: None,
             log: BatchLog::default(),
             sheet_start: None,
+            warning_index: HashMap::new(),
         }
     }
 
@@ -139,11 +145,40 @@ impl ImportReport {
         self.log.unchanged.push((row, key.to_owned()));
     }
 
+    /// Adds a warning, or counts one more row for the same warning already given (same sheet,
+    /// column and message): one line per name or role, however many rows repeat it.
     pub(crate) fn push_warning(&mut self, warning: Warning) {
-        self.warning_count += 1;
-        if self.warnings.len() < MAX_REPORTED_ISSUES {
-            self.warnings.push(warning);
+        let full = self.warnings.len() >= MAX_REPORTED_ISSUES;
+        match self.warning_index.entry(warning.same_key()) {
+            Entry::Occupied(seen) => self.warnings[*seen.get()].count += 1,
+            // Past the cap warnings are only counted (the index stays bounded with the list),
+            // so a file with a million distinct warnings costs no more memory than one with ten
+            // thousand; `warning_count` may then count a repeated one twice.
+            Entry::Vacant(_) if full => self.warning_count += 1,
+            Entry::Vacant(slot) => {
+                self.warning_count += 1;
+                slot.insert(self.warnings.len());
+                self.warnings.push(warning);
+            }
         }
+    }
+
+    /// Sets the final status and tells every warning in its tense: a preview's departments
+    /// "will be" created, an applied import's were, a rejected one's would have been.
+    pub(crate) fn settle(&mut self, status: ImportStatus) {
+        self.status = status;
+        let tense = Tense::of(status);
+        for warning in &mut self.warnings {
+            warning.kind.set_tense(tense);
+        }
+    }
+
+    /// Whether the import changed anything (rows, or departments and groups it created): an
+    /// import that did not leaves nothing to revert.
+    pub fn changed_anything(&self) -> bool {
+        self.counts.created + self.counts.updated > 0
+            || !self.departments_created.is_empty()
+            || !self.groups_created.is_empty()
     }
 
     /// A row that failed: counted, its issues reported and logged for the history.
@@ -184,7 +219,7 @@ impl ImportReport {
     /// and the departments and groups to create are cleared, because nothing was applied.
     pub(crate) fn cancel(&mut self) {
         let c = self.counts;
-        self.status = ImportStatus::Cancelled;
+        self.settle(ImportStatus::Cancelled);
         self.rows_checked = Some(c.created + c.updated + c.unchanged + c.failed);
         self.counts = Counts::default();
         self.sheets.clear();
@@ -206,5 +241,51 @@ impl ImportReport {
     /// True when the caller should exit with "rows rejected".
     pub fn has_failures(&self) -> bool {
         self.issue_count > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issue::Position;
+    use crate::warnings::WarningKind;
+
+    fn new_department(row: u64, name: &str) -> Warning {
+        let position = Position {
+            sheet: "users.csv".into(),
+            row,
+            column: Some("Department".into()),
+        };
+        Warning::new(
+            position,
+            WarningKind::NewDepartment {
+                name: name.into(),
+                tense: Tense::Planned,
+            },
+        )
+    }
+
+    /// Issue 7, item 15: one warning per name with its rows, in the tense of the outcome.
+    #[test]
+    fn repeated_warnings_are_one_with_a_count_told_in_the_outcomes_tense() {
+        let mut report = ImportReport::new("users.csv".into());
+        for row in 2..12 {
+            report.push_warning(new_department(
+                row,
+                if row % 2 == 0 { "Sales" } else { "Ops" },
+            ));
+        }
+        assert_eq!(report.warning_count, 2);
+        let counted: Vec<(u64, u64)> = report
+            .warnings
+            .iter()
+            .map(|w| (w.position.row, w.count))
+            .collect();
+        assert_eq!(counted, [(2, 5), (3, 5)]);
+        report.settle(ImportStatus::Applied);
+        assert_eq!(
+            report.warnings[0].kind.to_string(),
+            "department `Sales` did not exist: the import created it"
+        );
     }
 }

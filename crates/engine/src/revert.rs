@@ -8,6 +8,12 @@
 //!
 //! Users are undone first, in journal order and in batches, then the catalog: what the import
 //! created for its users can only be removed once those users are gone.
+//!
+//! A revert that leaves records alone (conflicts not forced, catalog entries still in use,
+//! users whose earlier department or role is gone) writes those records' journal entries under
+//! its own history entry, and the import's status becomes `partly_reverted` instead of
+//! `reverted`. The import stays revertible: the next revert (typically with `--force`) walks
+//! what the last one left, and only that, so nothing the first revert undid is touched twice.
 
 use std::collections::HashMap;
 
@@ -40,6 +46,15 @@ pub struct RevertReport {
     pub already_gone: u64,
     pub conflict_count: u64,
     pub conflicts: Vec<Conflict>,
+    /// Records this revert left as they are; a later revert of the same import takes them up.
+    pub left: u64,
+    /// How many of `left` a forced revert would undo (conflicts with later changes); the rest
+    /// (catalog entries in use, users whose earlier references are gone) are refused even when
+    /// forced, so `--force` is only worth suggesting when this is above zero.
+    pub forceable: u64,
+    /// The import's status after this revert: `reverted`, or `partly_reverted` when something
+    /// was left.
+    pub import_status: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +65,10 @@ pub enum RevertError {
     AlreadyReverted { id: i64, by: i64 },
     #[error("import {id} changed nothing (its status is {status}), so there is nothing to revert")]
     NothingApplied { id: i64, status: String },
+    #[error(
+        "import {id} changed nothing (every row was unchanged), so there is nothing to revert"
+    )]
+    NothingChanged { id: i64 },
     #[error("entry {0} is a revert, not an import")]
     NotAnImport(i64),
     #[error("cancelled: import {id} was not reverted")]
@@ -67,6 +86,14 @@ pub async fn revert_import(
     ctx: &Context,
 ) -> Result<RevertReport, RevertError> {
     let original = revertible(store, id).await?;
+    // What is left to undo: the import's journal, or what its last revert left of it.
+    let (journal, from_status) = match original.reverted_by {
+        Some(last) if original.status == history::PARTLY_REVERTED => {
+            (last, history::PARTLY_REVERTED)
+        }
+        _ => (id, APPLIED),
+    };
+    let last_revert = original.reverted_by;
     let now = (ctx.now)();
     let new = NewImport {
         kind: history::KIND_REVERT.into(),
@@ -88,13 +115,13 @@ pub async fn revert_import(
     // database does not: on SQLite that makes its deletes several times cheaper.
     let mut conn = store.acquire_self_checking().await?;
     let mut tx = muster_store::begin_on(&mut conn).await?;
-    if !muster_store::claim_status(
+    if !muster_store::claim_revert(
         &mut tx,
         id,
-        APPLIED,
+        from_status,
+        last_revert,
         history::REVERTED,
-        now,
-        Some(revert_id),
+        revert_id,
     )
     .await?
     {
@@ -116,11 +143,16 @@ pub async fn revert_import(
             already_gone: 0,
             conflict_count: 0,
             conflicts: Vec::new(),
+            left: 0,
+            forceable: 0,
+            import_status: history::REVERTED,
         },
         catalog_changes: Vec::new(),
         catalog: muster_store::load_catalog(&mut tx).await?,
+        left: Vec::new(),
+        left_chunks: 0,
     };
-    if let Err(error) = undo.users(store, &mut tx, id, ctx).await {
+    if let Err(error) = undo.users(store, &mut tx, journal, ctx).await {
         // Nothing of the revert is kept; its own entry says why it stopped.
         let status = if matches!(error, RevertError::Cancelled { .. }) {
             ImportStatus::Cancelled.as_str()
@@ -133,6 +165,19 @@ pub async fn revert_import(
         return Err(error);
     }
     undo.catalog(&mut tx).await?;
+    if undo.report.left > 0 {
+        // Still claimed by this revert; only the status says that something is left.
+        muster_store::claim_revert(
+            &mut tx,
+            id,
+            history::REVERTED,
+            Some(revert_id),
+            history::PARTLY_REVERTED,
+            revert_id,
+        )
+        .await?;
+        undo.report.import_status = history::PARTLY_REVERTED;
+    }
     let report = undo.report;
     let mut finish = PreparedWrites::new(store.backend());
     let outcome = ImportOutcome {
@@ -163,16 +208,33 @@ async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord
     if original.kind != history::KIND_IMPORT {
         return Err(RevertError::NotAnImport(id));
     }
-    if let Some(by) = original.reverted_by {
-        return Err(RevertError::AlreadyReverted { id, by });
+    match (original.status.as_str(), original.reverted_by) {
+        (history::REVERTED, Some(by)) => return Err(RevertError::AlreadyReverted { id, by }),
+        (APPLIED, None) | (history::PARTLY_REVERTED, Some(_)) => {}
+        _ => {
+            return Err(RevertError::NothingApplied {
+                id,
+                status: original.status,
+            })
+        }
     }
-    if original.status != APPLIED {
-        return Err(RevertError::NothingApplied {
-            id,
-            status: original.status,
-        });
+    if original.created + original.updated == 0 && !created_catalog_entries(&original.summary) {
+        return Err(RevertError::NothingChanged { id });
     }
     Ok(original)
+}
+
+/// Whether an import's summary names departments or groups that it created for its users
+/// (they are not counted as created rows).
+fn created_catalog_entries(summary: &str) -> bool {
+    let summary: serde_json::Value = serde_json::from_str(summary).unwrap_or_default();
+    ["departments_created", "groups_created"]
+        .iter()
+        .any(|list| {
+            summary[list]
+                .as_array()
+                .is_some_and(|names| !names.is_empty())
+        })
 }
 
 /// The revert in progress. It runs on a connection without foreign-key enforcement on SQLite
@@ -187,13 +249,23 @@ struct Undo {
     catalog_changes: Vec<(String, Change)>,
     /// The catalog when the revert started.
     catalog: Catalog,
+    /// Journal entries left alone in the chunk at hand: (sheet, change).
+    left: Vec<(String, Change)>,
+    /// Chunks of left entries written so far under the revert's own entry.
+    left_chunks: i64,
 }
 
 impl Undo {
     /// Records a conflict; returns whether the record is reverted anyway.
+    /// A record that is not reverted is remembered, so that a later revert can take it up.
     fn conflict(&mut self, sheet: &str, change: &Change, reason: &str, forceable: bool) -> bool {
         let forced = forceable && self.force;
         self.report.conflict_count += 1;
+        if !forced {
+            self.report.left += 1;
+            self.report.forceable += u64::from(forceable);
+            self.left.push((sheet.to_owned(), change.clone()));
+        }
         if self.report.conflicts.len() < MAX_CONFLICTS {
             let conflict = Conflict {
                 entity: change.entity(),
@@ -217,13 +289,15 @@ impl Undo {
         &mut self,
         store: &Store,
         tx: &mut Connection,
-        id: i64,
+        journal: i64,
         ctx: &Context,
     ) -> Result<(), RevertError> {
-        let mut staged = read_ahead(store.acquire().await?, id);
+        let mut staged = read_ahead(store.acquire().await?, journal);
         while let Some(next) = staged.recv().await {
             if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(RevertError::Cancelled { id });
+                return Err(RevertError::Cancelled {
+                    id: self.report.import_id,
+                });
             }
             let (chunk, current) = next?;
             self.user_chunk(tx, chunk, current).await?;
@@ -279,7 +353,33 @@ impl Undo {
         let mut writes = PreparedWrites::new(self.backend);
         writes.delete_users(delete);
         writes.restore_users(restore);
+        self.write_left(&mut writes);
         writes.execute(tx).await
+    }
+
+    /// Stores the entries left alone so far as journal chunks of the revert's own entry (one
+    /// chunk per sheet), which the next revert of the import walks instead of the import's.
+    fn write_left(&mut self, writes: &mut PreparedWrites) {
+        let mut left = std::mem::take(&mut self.left).into_iter().peekable();
+        while let Some((sheet, first)) = left.next() {
+            let mut changes = vec![first];
+            while let Some((_, change)) = left.next_if(|(s, _)| *s == sheet) {
+                changes.push(change);
+            }
+            let chunk = ChangeChunk {
+                sheet,
+                changes,
+                unchanged: Vec::new(),
+            };
+            self.left_chunks += 1;
+            let data = serde_json::to_string(&chunk).unwrap_or_default();
+            writes.insert_chunk(
+                ChunkTable::Changes,
+                self.report.revert_id,
+                self.left_chunks,
+                data,
+            );
+        }
     }
 
     /// A reference of a user's earlier image that no longer exists (deleted after the import):
@@ -364,6 +464,7 @@ impl Undo {
         }
         self.report.restored += restore.count();
         restore.prepare(&mut writes);
+        self.write_left(&mut writes);
         writes.execute(tx).await
     }
 }
@@ -492,6 +593,9 @@ mod tests {
             already_gone: 0,
             conflict_count: 0,
             conflicts: Vec::new(),
+            left: 0,
+            forceable: 0,
+            import_status: history::REVERTED,
         };
         Undo {
             backend: Backend::Sqlite,
@@ -499,6 +603,8 @@ mod tests {
             report,
             catalog_changes: Vec::new(),
             catalog,
+            left: Vec::new(),
+            left_chunks: 0,
         }
     }
 
@@ -584,5 +690,14 @@ mod tests {
                 .collect::<Vec<_>>(),
             [true, false]
         );
+        assert_eq!(
+            (undo.report.left, undo.report.forceable),
+            (1, 0),
+            "only the refused one is left, and forcing would not help"
+        );
+        undo.force = false;
+        assert!(!undo.conflict("users", &change, "changed since the import", true));
+        assert_eq!((undo.report.left, undo.report.forceable), (2, 1));
+        assert_eq!(undo.left.len(), 2, "both are kept for the next revert");
     }
 }

@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use muster_domain::{
-    map_headers, parse_department_row, parse_group_row, parse_role_row, parse_user_row,
-    recognise_entity, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap, RoleRow,
-    Unrecognised, UserRow,
+    check_department_row, check_group_row, check_role_row, check_user_row, map_headers,
+    recognise_entity, Checked, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap,
+    RoleRow, Unrecognised, UserRow,
 };
 use muster_sheets::{column_letters, Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
@@ -30,12 +30,43 @@ pub(crate) enum Record {
     Role(RoleRow),
 }
 
-/// One data row: its number and either its record or all of its problems.
+/// A problem of a row with the 0-based file column it is about ([`WHOLE_ROW`] for the row as a
+/// whole), so that the planner can merge its own findings in and report them in column order.
+pub(crate) type RowIssue = (usize, Issue);
+
+/// The column of a problem about a row as a whole: listed after its cells' problems.
+pub(crate) const WHOLE_ROW: usize = usize::MAX;
+
+/// One data row: its number, its record as far as it parsed and every problem of its cells.
 pub(crate) struct Parsed {
     pub row: u64,
-    pub record: Result<Record, Vec<Issue>>,
+    /// The record whenever its key parsed, with the fields that failed left alone
+    /// (`muster_domain::Checked`): the planner still checks the rest, so a row reports every
+    /// problem at once. `None` when there is nothing to check further.
+    pub record: Option<Record>,
+    /// The problems found while reading the row; the row fails if there is any.
+    pub issues: Vec<RowIssue>,
     /// The row has a password or password hash cell that is not blank.
     pub secret: bool,
+}
+
+impl Parsed {
+    /// A row that failed as a whole before any of its fields could be read.
+    pub(crate) fn failed(row: u64, issue: Issue) -> Parsed {
+        Parsed {
+            row,
+            record: None,
+            issues: vec![(WHOLE_ROW, issue)],
+            secret: false,
+        }
+    }
+}
+
+/// Sorts a row's problems into the order of its columns (stable: within one column, the
+/// reader's findings come before the planner's) and drops the column numbers.
+pub(crate) fn in_column_order(mut issues: Vec<RowIssue>) -> Vec<Issue> {
+    issues.sort_by_key(|(column, _)| *column);
+    issues.into_iter().map(|(_, issue)| issue).collect()
 }
 
 /// What is known once the header row is read, even if the headers turn out to be wrong.
@@ -224,11 +255,7 @@ fn send_batches(
             Err(error) if error.is_fatal() => return Err(read_issue(sheet, error, headers)),
             Err(error) => {
                 let row = error.row.unwrap_or(0);
-                batch.push(Parsed {
-                    row,
-                    record: Err(vec![read_issue(sheet, error, headers)]),
-                    secret: false,
-                });
+                batch.push(Parsed::failed(row, read_issue(sheet, error, headers)));
             }
         }
         if batch.len() == BATCH_ROWS {
@@ -357,12 +384,15 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
     for (index, cell) in row.cells.iter().enumerate() {
         match cell {
             Cell::Error(code) if index < map.width() => {
-                issues.push(cell_issue(
-                    sheet,
-                    row.number,
-                    map,
+                issues.push((
                     index,
-                    IssueKind::CellError(code.clone()),
+                    cell_issue(
+                        sheet,
+                        row.number,
+                        map,
+                        index,
+                        IssueKind::CellError(code.clone()),
+                    ),
                 ));
                 error_columns.push(index);
                 cells.push("");
@@ -376,47 +406,60 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
                     row: row.number,
                     column: Some(column_letters(index)),
                 };
-                issues.push(Issue {
-                    position,
-                    kind: IssueKind::CellWithoutHeader,
-                });
+                issues.push((
+                    index,
+                    Issue {
+                        position,
+                        kind: IssueKind::CellWithoutHeader,
+                    },
+                ));
             }
             _ => {}
         }
     }
     cells.resize(map.width(), "");
-    let record = match parse_record(entity, map, &cells) {
-        Ok(record) if issues.is_empty() => Ok(record),
-        Ok(_) => Err(issues),
-        Err(errors) => {
-            // A cell that held a spreadsheet error was passed on as blank; its own issue says
-            // more than "is required", so the domain's complaint about it is dropped.
-            issues.extend(field_issues(sheet, row.number, map, errors, &error_columns));
-            Err(issues)
-        }
-    };
+    let checked = check_record(entity, map, &cells);
+    // A cell that held a spreadsheet error was passed on as blank; its own issue says more than
+    // "is required", so the domain's complaint about it is dropped.
+    issues.extend(
+        checked
+            .errors
+            .into_iter()
+            .filter(|e| !error_columns.contains(&e.column))
+            .map(|e| {
+                let issue = cell_issue(sheet, row.number, map, e.column, IssueKind::Field(e.kind));
+                (e.column, issue)
+            }),
+    );
+    issues.sort_by_key(|(column, _)| *column);
     let secret = [Field::Password, Field::PasswordHash]
         .into_iter()
         .filter_map(|field| map.column(field))
         .any(|column| !cells.get(column).is_none_or(|c| c.is_empty()));
     Parsed {
         row: row.number,
-        record,
+        record: checked.record,
+        issues,
         secret,
     }
 }
 
-/// The domain's parser for the sheet's entity.
+/// The domain's parser for the sheet's entity, all or nothing.
 pub(crate) fn parse_record(
     entity: Entity,
     map: &HeaderMap,
     cells: &[&str],
 ) -> Result<Record, Vec<FieldError>> {
+    check_record(entity, map, cells).into_result()
+}
+
+/// The domain's checks for the sheet's entity, keeping what parsed of a failed row.
+fn check_record(entity: Entity, map: &HeaderMap, cells: &[&str]) -> Checked<Record> {
     match entity {
-        Entity::Users => parse_user_row(map, cells).map(Record::User),
-        Entity::Groups => parse_group_row(map, cells).map(Record::Group),
-        Entity::Departments => parse_department_row(map, cells).map(Record::Department),
-        Entity::Roles => parse_role_row(map, cells).map(Record::Role),
+        Entity::Users => check_user_row(map, cells).map(Record::User),
+        Entity::Groups => check_group_row(map, cells).map(Record::Group),
+        Entity::Departments => check_department_row(map, cells).map(Record::Department),
+        Entity::Roles => check_role_row(map, cells).map(Record::Role),
     }
 }
 

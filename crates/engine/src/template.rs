@@ -1,5 +1,6 @@
 //! The template use case: an empty sheet an administrator fills in and imports. It carries the
-//! headers the import reads, one sample row that imports cleanly into the store it was made from,
+//! headers the import reads, one sample row that imports cleanly into the store it was made from
+//! and, imported unedited, only ever creates records (its names are free in that store),
 //! and, in XLSX, a note on each header cell and dropdowns for the Yes/No columns and for the
 //! departments, roles and groups that exist now. The workbook template holds the four sheets in
 //! dependency order, with samples that refer to each other, so it imports as one plan.
@@ -8,7 +9,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use muster_domain::{import_fields, Entity, Field, Permission, ADMINISTRATOR_ROLE};
+use muster_domain::{import_fields, Entity, EntityName, Field, Permission, ADMINISTRATOR_ROLE};
 use muster_sheets::{column_letters, Format, WriteError};
 use muster_store::{Catalog, Store, StoreError};
 use rust_xlsxwriter::{
@@ -89,13 +90,19 @@ pub async fn write_template(
         (TemplateKind::Workbook, Format::Csv) => return Err(TemplateError::WorkbookNeedsXlsx),
         _ => {}
     }
-    let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
+    let mut conn = store.acquire().await?;
+    let catalog = muster_store::load_catalog(&mut conn).await?;
+    let user = free_sample_user(&mut conn).await?;
+    let new = SampleNames::free_in(&catalog);
     let (refs, choices) = match kind {
-        TemplateKind::Entity(_) => (SampleRefs::existing(&catalog), Choices::existing(&catalog)),
-        TemplateKind::Workbook => (
-            SampleRefs::workbook(),
-            Choices::existing(&catalog).with_workbook_samples(),
+        TemplateKind::Entity(_) => (
+            SampleRefs::existing(&catalog, user, new),
+            Choices::existing(&catalog),
         ),
+        TemplateKind::Workbook => {
+            let choices = Choices::existing(&catalog).with_workbook_samples(&new);
+            (SampleRefs::workbook(user, new), choices)
+        }
     };
     let sheets: Vec<SheetPlan> = match kind {
         TemplateKind::Entity(entity) => vec![SheetPlan::new(entity, &refs)],
@@ -113,10 +120,13 @@ pub async fn write_template(
 // ---------------------------------------------------------------------------------------------
 // What the template says
 
-/// The sample names the catalog sheets create; the users sample of a workbook refers to them.
-const SAMPLE_DEPARTMENT: &str = "Sales";
-const SAMPLE_GROUP: &str = "Staff";
-const SAMPLE_ROLE: &str = "viewer";
+/// The names the samples start from. A template imported unedited must never change existing
+/// data (issue 7), so these read as samples and, where the store already has one, the template
+/// takes the next free variant (`Sample group 2`, `sample.user2`).
+const SAMPLE_DEPARTMENT: &str = "Sample department";
+const SAMPLE_GROUP: &str = "Sample group";
+const SAMPLE_ROLE: &str = "Sample role";
+const SAMPLE_USERNAME: &str = "sample.user";
 
 /// Rows (1-based, as a spreadsheet numbers them) that carry the dropdowns: the header is row 1.
 const LAST_VALIDATED_ROW: RowNum = 1000;
@@ -168,43 +178,120 @@ fn template_fields(entity: Entity) -> impl Iterator<Item = Field> {
         .filter(|&field| field != Field::PasswordHash)
 }
 
-/// The role and group the users sample names. Unknown roles and groups are import errors, so
-/// the sample names existing ones (never the administrator role, which a sample must not hand
-/// out) or leaves the cell blank.
+/// The sample user: a username and an e-mail that no user of the store has.
+struct SampleUser {
+    username: String,
+    email: String,
+}
+
+/// The first of `sample.user`, `sample.user2`, … whose username and e-mail are both free.
+async fn free_sample_user(conn: &mut muster_store::Connection) -> Result<SampleUser, StoreError> {
+    for n in 1u32.. {
+        let username = if n == 1 {
+            SAMPLE_USERNAME.to_owned()
+        } else {
+            format!("{SAMPLE_USERNAME}{n}")
+        };
+        let email = format!("{username}@example.com");
+        let taken = !muster_store::fetch_users(conn, &[username.as_str()])
+            .await?
+            .is_empty()
+            || !muster_store::email_owners(conn, &[email.as_str()])
+                .await?
+                .is_empty();
+        if !taken {
+            return Ok(SampleUser { username, email });
+        }
+    }
+    unreachable!("some sample username is free")
+}
+
+/// The names the catalog samples create: free in the store the template is made from.
+struct SampleNames {
+    department: String,
+    group: String,
+    role: String,
+}
+
+impl SampleNames {
+    fn free_in(catalog: &Catalog) -> SampleNames {
+        SampleNames {
+            department: free_name(SAMPLE_DEPARTMENT, |key| {
+                catalog.departments.contains_key(key)
+            }),
+            group: free_name(SAMPLE_GROUP, |key| catalog.groups.contains_key(key)),
+            role: free_name(SAMPLE_ROLE, |key| catalog.roles.contains_key(key)),
+        }
+    }
+}
+
+/// `base`, or `base 2`, `base 3`… : the first whose name key `taken` does not hold.
+fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    let candidates =
+        std::iter::once(base.to_owned()).chain((2u32..).map(|n| format!("{base} {n}")));
+    let is_free = |name: &String| EntityName::parse(name).is_ok_and(|n| !taken(n.key()));
+    candidates
+        .into_iter()
+        .find(is_free)
+        .unwrap_or_else(|| base.to_owned())
+}
+
+/// What the samples name. The users sample refers to existing entries where it can (unknown
+/// roles and groups are import errors): a role without privileged permissions (never the
+/// administrator role, which a sample must not hand out), a group and a department, or a
+/// blank cell; in a workbook it refers to what the workbook's own sheets create.
 struct SampleRefs {
+    user: SampleUser,
+    /// The names the catalog sheets' samples create.
+    new: SampleNames,
+    department: String,
     role: String,
     group: String,
 }
 
 impl SampleRefs {
-    fn existing(catalog: &Catalog) -> SampleRefs {
+    fn existing(catalog: &Catalog, user: SampleUser, new: SampleNames) -> SampleRefs {
         let role = catalog
             .roles
             .values()
-            .find(|r| r.named.name_key != ADMINISTRATOR_ROLE)
+            .find(|r| {
+                r.named.name_key != ADMINISTRATOR_ROLE
+                    && crate::warnings::privileged(&r.permissions).is_empty()
+            })
             .map(|r| r.named.name.clone());
         let group = catalog.groups.values().next().map(|g| g.name.clone());
+        // A new department is created by the import, so the sample may name one that is not there.
+        let department = catalog
+            .departments
+            .values()
+            .next()
+            .map_or_else(|| new.department.clone(), |d| d.name.clone());
         SampleRefs {
+            user,
+            department,
             role: role.unwrap_or_default(),
             group: group.unwrap_or_default(),
+            new,
         }
     }
 
-    /// In a workbook the users sample refers to what the workbook's own sheets create.
-    fn workbook() -> SampleRefs {
+    fn workbook(user: SampleUser, new: SampleNames) -> SampleRefs {
         SampleRefs {
-            role: SAMPLE_ROLE.to_owned(),
-            group: SAMPLE_GROUP.to_owned(),
+            user,
+            department: new.department.clone(),
+            role: new.role.clone(),
+            group: new.group.clone(),
+            new,
         }
     }
 }
 
 fn sample(entity: Entity, field: Field, refs: &SampleRefs) -> String {
     let text = match (entity, field) {
-        (Entity::Users, Field::Username) => "jdoe",
-        (Entity::Users, Field::Name) => "Jane Doe",
-        (Entity::Users, Field::Department) => SAMPLE_DEPARTMENT,
-        (Entity::Users, Field::Email) => "jane.doe@example.com",
+        (Entity::Users, Field::Username) => &refs.user.username,
+        (Entity::Users, Field::Name) => "Sample User",
+        (Entity::Users, Field::Department) => &refs.department,
+        (Entity::Users, Field::Email) => &refs.user.email,
         (Entity::Users, Field::Phone) => "+44 20 7946 0958",
         (Entity::Users, Field::Active) => "Yes",
         (Entity::Users, Field::IgnoreMfa) => "No",
@@ -212,12 +299,16 @@ fn sample(entity: Entity, field: Field, refs: &SampleRefs) -> String {
         (Entity::Users, Field::Groups) => &refs.group,
         (Entity::Users, Field::Locale) => "en-GB",
         (Entity::Users, Field::Timezone) => "Europe/London",
-        (Entity::Groups, Field::GroupName) => SAMPLE_GROUP,
-        (Entity::Groups, Field::Description) => "Everyone on the staff",
-        (Entity::Departments, Field::DepartmentName) => SAMPLE_DEPARTMENT,
-        (Entity::Departments, Field::Description) => "Sales and account management",
-        (Entity::Roles, Field::RoleName) => SAMPLE_ROLE,
-        (Entity::Roles, Field::Description) => "Reads users and groups",
+        (Entity::Groups, Field::GroupName) => &refs.new.group,
+        (Entity::Groups, Field::Description) => "A sample group: replace this row with your own",
+        (Entity::Departments, Field::DepartmentName) => &refs.new.department,
+        (Entity::Departments, Field::Description) => {
+            "A sample department: replace this row with your own"
+        }
+        (Entity::Roles, Field::RoleName) => &refs.new.role,
+        (Entity::Roles, Field::Description) => {
+            "A sample role that reads users and groups: replace this row with your own"
+        }
         (Entity::Roles, Field::Permissions) => {
             return format!(
                 "{}, {}",
@@ -338,10 +429,10 @@ impl Choices {
 
     /// A workbook creates its own samples before its users sheet is imported, so they are
     /// valid choices there too.
-    fn with_workbook_samples(mut self) -> Choices {
-        add_choice(&mut self.departments, SAMPLE_DEPARTMENT);
-        add_choice(&mut self.roles, SAMPLE_ROLE);
-        add_choice(&mut self.groups, SAMPLE_GROUP);
+    fn with_workbook_samples(mut self, new: &SampleNames) -> Choices {
+        add_choice(&mut self.departments, &new.department);
+        add_choice(&mut self.roles, &new.role);
+        add_choice(&mut self.groups, &new.group);
         self
     }
 
@@ -569,9 +660,24 @@ mod tests {
         catalog
     }
 
+    fn user() -> SampleUser {
+        SampleUser {
+            username: SAMPLE_USERNAME.into(),
+            email: "sample.user@example.com".into(),
+        }
+    }
+
+    fn workbook_refs() -> SampleRefs {
+        SampleRefs::workbook(user(), SampleNames::free_in(&Catalog::default()))
+    }
+
+    fn existing_refs(catalog: &Catalog) -> SampleRefs {
+        SampleRefs::existing(catalog, user(), SampleNames::free_in(catalog))
+    }
+
     #[test]
     fn headers_are_the_spec_ones() {
-        let refs = SampleRefs::workbook();
+        let refs = workbook_refs();
         let users = SheetPlan::new(Entity::Users, &refs);
         assert_eq!(
             users.headers(),
@@ -606,10 +712,7 @@ mod tests {
 
     #[test]
     fn every_sample_row_parses() {
-        for refs in [
-            SampleRefs::workbook(),
-            SampleRefs::existing(&Catalog::default()),
-        ] {
+        for refs in [workbook_refs(), existing_refs(&Catalog::default())] {
             for entity in Entity::ALL {
                 let sheet = SheetPlan::new(entity, &refs);
                 let map = map_headers(entity, &sheet.headers()).expect("template headers map");
@@ -627,16 +730,45 @@ mod tests {
 
     #[test]
     fn sample_refers_to_existing_non_administrator_entries() {
-        let refs = SampleRefs::existing(&catalog_with(
-            &["administrator", "Auditor", "zeta"],
+        let mut catalog = catalog_with(
+            &["administrator", "Auditor", "boss", "zeta"],
             &["Ops", "Night"],
-        ));
+        );
+        catalog.roles.get_mut("auditor").unwrap().permissions = vec!["users.write".into()];
+        let refs = existing_refs(&catalog);
         assert_eq!(
             (refs.role.as_str(), refs.group.as_str()),
-            ("Auditor", "Night")
+            ("boss", "Night"),
+            "no privileged role either"
         );
-        let refs = SampleRefs::existing(&catalog_with(&["administrator"], &[]));
+        let refs = existing_refs(&catalog_with(&["administrator"], &[]));
         assert_eq!((refs.role.as_str(), refs.group.as_str()), ("", ""));
+        assert_eq!(refs.department, SAMPLE_DEPARTMENT);
+    }
+
+    /// Issue 7, item 14: the catalog samples never name an entry the store has, so importing a
+    /// template unedited creates and never updates.
+    #[test]
+    fn sample_names_are_free_in_the_store() {
+        let mut catalog = catalog_with(&["Sample role", "SAMPLE ROLE 2"], &["sample group"]);
+        catalog.departments.insert(
+            "sales".into(),
+            catalog_with(&[], &["Sales"]).groups["sales"].clone(),
+        );
+        let new = SampleNames::free_in(&catalog);
+        assert_eq!(
+            (
+                new.role.as_str(),
+                new.group.as_str(),
+                new.department.as_str()
+            ),
+            ("Sample role 3", "Sample group 2", SAMPLE_DEPARTMENT)
+        );
+        let refs = existing_refs(&catalog);
+        assert_eq!(
+            refs.department, "Sales",
+            "the users sample joins an existing department"
+        );
     }
 
     #[test]
@@ -648,7 +780,7 @@ mod tests {
             Some("=Lists!$B$2:$B$3")
         );
         assert_eq!(choices.range(Field::Groups), None);
-        let choices = choices.with_workbook_samples();
+        let choices = choices.with_workbook_samples(&SampleNames::free_in(&Catalog::default()));
         assert_eq!(
             choices.range(Field::Department).as_deref(),
             Some("=Lists!$A$2:$A$2")

@@ -21,8 +21,8 @@ use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{fingerprint, Change};
 use crate::report::ImportReport;
 use crate::seen::FileKeys;
-use crate::source::cell_issue;
-use crate::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
+use crate::source::{cell_issue, in_column_order, RowIssue, WHOLE_ROW};
+use crate::warnings::{near_duplicate_of, privileged, Tense, Warning, WarningKind};
 
 /// What the store holds for one batch of user rows, read ahead while the previous batch is
 /// planned. It reflects the store before the import: rows of the same file are tracked by the
@@ -98,6 +98,9 @@ pub(crate) struct UserPlanner {
     /// Departments and groups the file names that do not exist yet, with the row naming them first.
     new_departments: Vec<(u64, NamedRecord)>,
     new_groups: Vec<(u64, NamedRecord)>,
+    /// Key → name of the departments and groups this sheet creates, for the warning that every
+    /// row naming one of them counts into.
+    created_here: Box<CreatedHere>,
     policy: PasswordPolicy,
     /// A preview keeps the whole image of each created user, so the plan can be applied later
     /// without the file; an import applied at once keeps only its fingerprint.
@@ -106,6 +109,12 @@ pub(crate) struct UserPlanner {
     /// Role key → (display name, privileged permissions) for the roles that hold any: worked out
     /// once, because every row granting a role is checked against it.
     privileged_roles: HashMap<String, (String, Vec<&'static str>)>,
+}
+
+#[derive(Default)]
+struct CreatedHere {
+    departments: HashMap<String, String>,
+    groups: HashMap<String, String>,
 }
 
 /// A row that passed every check, waiting for its password to be settled.
@@ -166,6 +175,7 @@ impl UserPlanner {
             emails: FileKeys::default(),
             new_departments: Vec::new(),
             new_groups: Vec::new(),
+            created_here: Box::default(),
             policy: PasswordPolicy::default(),
             keep_images,
             warnings: Vec::new(),
@@ -182,16 +192,16 @@ impl UserPlanner {
     /// Issues go into the report.
     pub fn plan(
         &mut self,
-        rows: impl IntoIterator<Item = (u64, UserRow)>,
+        rows: impl IntoIterator<Item = (u64, UserRow, Vec<RowIssue>)>,
         mut lookup: Lookup,
         report: &mut ImportReport,
         ctx: &Context,
     ) -> UserWrites {
         let mut candidates = Vec::new();
-        for (row, user) in rows {
+        for (row, user, cell_issues) in rows {
             let old = lookup.existing.remove(user.username.key());
             let secret = user.password.is_some() || user.password_hash.is_some();
-            match self.check_row(row, user, old, &lookup.owners, secret) {
+            match self.check_row(row, user, old, &lookup.owners, secret, cell_issues) {
                 // Settled at once when nothing changed and no password needs checking: most rows
                 // of a re-import, which then cost no further moves.
                 Ok(c) if c.password.is_none() && c.unchanged() => {
@@ -209,13 +219,20 @@ impl UserPlanner {
         writes
     }
 
-    fn issue(&self, row: u64, field: Field, kind: IssueKind) -> Issue {
+    /// An issue on `field`'s column, with that column's number for ordering the row's issues.
+    fn issue(&self, row: u64, field: Field, kind: IssueKind) -> RowIssue {
         match self.map.column(field) {
-            Some(column) => cell_issue(&self.sheet, row, &self.map, column, kind),
-            None => Issue {
-                position: self.position(row, field),
-                kind,
-            },
+            Some(column) => (
+                column,
+                cell_issue(&self.sheet, row, &self.map, column, kind),
+            ),
+            None => (
+                WHOLE_ROW,
+                Issue {
+                    position: self.position(row, field),
+                    kind,
+                },
+            ),
         }
     }
 
@@ -233,9 +250,11 @@ impl UserPlanner {
 
     fn warn(&mut self, row: u64, field: Field, kind: WarningKind) {
         let position = self.position(row, field);
-        self.warnings.push(Warning { position, kind });
+        self.warnings.push(Warning::new(position, kind));
     }
 
+    /// Runs every check on the fields of the row that parsed, also when some of its cells
+    /// failed (`cell_issues`), so the row reports all of its problems at once, in column order.
     fn check_row(
         &mut self,
         row: u64,
@@ -243,8 +262,13 @@ impl UserPlanner {
         existing: Option<UserRecord>,
         owners: &HashMap<String, String>,
         secret: bool,
+        cell_issues: Vec<RowIssue>,
     ) -> Result<Candidate, Vec<Issue>> {
-        let mut issues = Vec::new();
+        let name_failed = self
+            .map
+            .column(Field::Name)
+            .is_some_and(|c| cell_issues.iter().any(|(column, _)| *column == c));
+        let mut issues = cell_issues;
         let key = user.username.key();
         if let Some(first_row) = self.usernames.first_seen(key, row) {
             issues.push(self.issue(
@@ -263,7 +287,7 @@ impl UserPlanner {
                 IssueKind::AlreadyExists(user.username.as_str().to_owned()),
             ));
         }
-        if existing.is_none() && matches!(user.name, Patch::Keep) {
+        if existing.is_none() && matches!(user.name, Patch::Keep) && !name_failed {
             issues.push(self.issue(row, Field::Name, IssueKind::NameRequired));
         }
         if let Patch::Set(Some(email)) = &user.email {
@@ -318,7 +342,7 @@ impl UserPlanner {
         }
         let secrets = self.check_secrets(row, &user, &mut issues);
         if !issues.is_empty() {
-            return Err(issues);
+            return Err(in_column_order(issues));
         }
         let mut record = self.merge(row, &user, existing.as_ref());
         if let Some(hash) = secrets.imported_hash {
@@ -335,7 +359,7 @@ impl UserPlanner {
 
     /// Checks a plaintext password against the policy, or an imported hash against the accepted
     /// schemes; the hash is stored as it is, the plaintext is returned to be hashed in bulk.
-    fn check_secrets(&self, row: u64, user: &UserRow, issues: &mut Vec<Issue>) -> Secrets {
+    fn check_secrets(&self, row: u64, user: &UserRow, issues: &mut Vec<RowIssue>) -> Secrets {
         let mut secrets = Secrets {
             password: None,
             imported_hash: None,
@@ -426,8 +450,16 @@ impl UserPlanner {
         }
     }
 
+    /// Every row naming a department this file creates gets the warning; the report counts
+    /// them as one warning of so many rows.
     fn ensure_department(&mut self, row: u64, name: &EntityName) -> String {
-        if !self.catalog.departments.contains_key(name.key()) {
+        if let Some(created) = self.created_here.departments.get(name.key()) {
+            let kind = WarningKind::NewDepartment {
+                name: created.clone(),
+                tense: Tense::Planned,
+            };
+            self.warn(row, Field::Department, kind);
+        } else if !self.catalog.departments.contains_key(name.key()) {
             let similar = near_duplicate_of(
                 name.as_str(),
                 self.catalog.departments.values().map(|d| d.name.as_str()),
@@ -437,10 +469,16 @@ impl UserPlanner {
                 .departments
                 .insert(record.name_key.clone(), record.clone());
             self.new_departments.push((row, record));
+            self.created_here
+                .departments
+                .insert(name.key().to_owned(), name.as_str().to_owned());
             self.warn(
                 row,
                 Field::Department,
-                WarningKind::NewDepartment(name.as_str().to_owned()),
+                WarningKind::NewDepartment {
+                    name: name.as_str().to_owned(),
+                    tense: Tense::Planned,
+                },
             );
             if let Some(existing) = similar {
                 self.warn(
@@ -458,7 +496,13 @@ impl UserPlanner {
     }
 
     fn ensure_group(&mut self, row: u64, name: &EntityName) {
-        if !self.catalog.groups.contains_key(name.key()) {
+        if let Some(created) = self.created_here.groups.get(name.key()) {
+            let kind = WarningKind::NewGroup {
+                name: created.clone(),
+                tense: Tense::Planned,
+            };
+            self.warn(row, Field::Groups, kind);
+        } else if !self.catalog.groups.contains_key(name.key()) {
             let similar = near_duplicate_of(
                 name.as_str(),
                 self.catalog.groups.values().map(|g| g.name.as_str()),
@@ -468,10 +512,16 @@ impl UserPlanner {
                 .groups
                 .insert(record.name_key.clone(), record.clone());
             self.new_groups.push((row, record));
+            self.created_here
+                .groups
+                .insert(name.key().to_owned(), name.as_str().to_owned());
             self.warn(
                 row,
                 Field::Groups,
-                WarningKind::NewGroup(name.as_str().to_owned()),
+                WarningKind::NewGroup {
+                    name: name.as_str().to_owned(),
+                    tense: Tense::Planned,
+                },
             );
             if let Some(existing) = similar {
                 self.warn(
@@ -556,7 +606,7 @@ impl UserPlanner {
                     .map(|&i| candidates.remove(i))
                     .collect();
                 for candidate in failed {
-                    let issue = self.issue(
+                    let (_, issue) = self.issue(
                         candidate.row,
                         Field::Password,
                         IssueKind::Hashing(error.to_string()),

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use muster_domain::{map_headers, parse_user_row, Entity};
+use muster_domain::{check_user_row, map_headers, Entity};
 use muster_store::{Catalog, NamedRecord, RoleRecord, UserRecord};
 
 use super::*;
@@ -56,15 +56,24 @@ fn plan(
         NOW,
         false,
     );
-    let rows: Vec<(u64, UserRow)> = lines
+    let rows: Vec<(u64, UserRow, Vec<RowIssue>)> = lines
         .iter()
         .enumerate()
         .map(|(i, line)| {
+            let row = i as u64 + 2;
             let cells: Vec<&str> = line.split(',').collect();
-            (
-                i as u64 + 2,
-                parse_user_row(&map, &cells).expect("row parses"),
-            )
+            let checked = check_user_row(&map, &cells);
+            let issues = checked
+                .errors
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.column,
+                        cell_issue("users", row, &map, e.column, IssueKind::Field(e.kind)),
+                    )
+                })
+                .collect();
+            (row, checked.record.expect("the key parses"), issues)
         })
         .collect();
     let lookup = Lookup {
@@ -233,4 +242,136 @@ fn new_memberships_are_inserted_and_changed_ones_replaced() {
             ("new".to_owned(), "staff".to_owned())
         ]
     );
+}
+
+/// Item 12 of issue 7: a row with a bad Active cell, a taken e-mail, an unknown role and an
+/// unknown group reports all four at once, in the order of its columns.
+#[test]
+fn a_row_reports_every_problem_at_once_in_column_order() {
+    let headers = [
+        "Username",
+        "Name",
+        "E-mail",
+        "Active",
+        "Roles",
+        "User group",
+    ];
+    let line = "bob,Bob,taken@example.com,Maybe,nosuchrole,nosuchgroup";
+    let (report, writes) = plan(
+        &headers,
+        &[line],
+        vec![],
+        &[("taken@example.com", "carol")],
+        false,
+    );
+    assert_eq!(report.counts.failed, 1);
+    assert!(writes.created.is_empty());
+    let columns: Vec<Option<&str>> = report
+        .errors
+        .iter()
+        .map(|e| e.position.column.as_deref())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            Some("E-mail"),
+            Some("Active"),
+            Some("Roles"),
+            Some("User group")
+        ]
+    );
+    assert!(matches!(
+        report.errors[0].kind,
+        IssueKind::EmailTaken { .. }
+    ));
+    assert!(matches!(report.errors[2].kind, IssueKind::UnknownRole(_)));
+    assert!(matches!(report.errors[3].kind, IssueKind::UnknownGroup(_)));
+    assert_eq!(
+        report.log.failures[0].issues.len(),
+        4,
+        "the history keeps all four"
+    );
+}
+
+/// A failed Name cell is reported once, as itself, not also as "a new user needs a Name"; and a
+/// failed row still takes its key, so a later row repeating it is told so.
+#[test]
+fn a_failed_cell_is_not_reported_twice_and_a_failed_row_still_holds_its_key() {
+    let (report, _) = plan(
+        &["Username", "Name", "Active"],
+        &["bob, ,yes", "bob,Bob,maybe"],
+        vec![],
+        &[],
+        false,
+    );
+    let messages: Vec<(u64, String)> = report
+        .errors
+        .iter()
+        .map(|e| (e.position.row, e.kind.to_string()))
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(messages[0], (2, "is required".to_owned()));
+    assert_eq!(messages[1].0, 3);
+    assert!(
+        messages[1].1.contains("appears again: first on row 2"),
+        "{messages:?}"
+    );
+    assert!(messages[2].1.contains("`maybe`"), "{messages:?}");
+}
+
+/// Item 15 of issue 7: every row naming a group or department that the file creates counts into
+/// one warning for that name, at its first row.
+#[test]
+fn a_new_group_or_department_is_one_warning_counting_its_rows() {
+    let map = map_headers(
+        Entity::Users,
+        &["Username", "Name", "Department", "User group"],
+    )
+    .expect("headers");
+    let mut planner = UserPlanner::new(
+        "users".into(),
+        map.clone(),
+        catalog(),
+        false,
+        true,
+        NOW,
+        false,
+    );
+    let lines = [
+        "a,A,Ops,night",
+        "b,B,ops,staff",
+        "c,C,Sales,Night",
+        "d,D,Ops,night",
+    ];
+    let rows = lines.iter().enumerate().map(|(i, line)| {
+        let cells: Vec<&str> = line.split(',').collect();
+        (
+            i as u64 + 2,
+            check_user_row(&map, &cells).record.expect("parses"),
+            Vec::new(),
+        )
+    });
+    let lookup = Lookup {
+        existing: HashMap::new(),
+        owners: HashMap::new(),
+        lookalikes: HashMap::new(),
+    };
+    let mut report = ImportReport::new("users.csv".into());
+    planner.plan(rows, lookup, &mut report, &context());
+    let seen: Vec<(String, u64, u64)> = report
+        .warnings
+        .iter()
+        .map(|w| (w.kind.to_string(), w.position.row, w.count))
+        .collect();
+    assert_eq!(report.warning_count, 3, "{seen:?}");
+    let of = |needle: &str| {
+        seen.iter()
+            .find(|(m, _, _)| m.contains(needle))
+            .map(|(_, row, count)| (*row, *count))
+    };
+    assert_eq!(of("department `Ops`"), Some((2, 3)));
+    assert_eq!(of("department `Sales`"), Some((4, 1)));
+    assert_eq!(of("group `night`"), Some((2, 3)));
+    assert_eq!(of("group `staff`"), None, "staff exists");
+    assert_eq!(report.departments_created, ["Ops", "Sales"]);
 }

@@ -1,9 +1,13 @@
 //! Warnings of a preview (SPEC §3.1): things an administrator should look at before applying,
-//! which do not stop the import. Like issues they are data — a position and a kind.
+//! which do not stop the import. Like issues they are data — a position and a kind — plus the
+//! number of rows that gave the same warning: a name that 600 rows use is one warning, at its
+//! first row, not 600 lines saying the same thing.
 
 use muster_domain::{near_duplicate, Permission};
+use serde::{Serialize, Serializer};
 
-use crate::issue::Positioned;
+use crate::issue::Position;
+use crate::report::ImportStatus;
 
 /// Permissions whose grant deserves a second look: they let the holder change accounts, roles
 /// or credentials (SPEC §3.1 "rows that grant privileged roles").
@@ -13,15 +17,110 @@ pub(crate) const PRIVILEGED: [Permission; 3] = [
     Permission::UsersCredentials,
 ];
 
-/// Something to look at before applying; it does not stop the row.
-pub type Warning = Positioned<WarningKind>;
+/// Something to look at before applying; it does not stop the row. It serialises as
+/// `{sheet, row, column, message, count}`: `row` is the first row that gave it and `count` the
+/// number of rows that did.
+#[derive(Debug, Serialize)]
+pub struct Warning {
+    #[serde(flatten)]
+    pub position: Position,
+    #[serde(rename = "message", serialize_with = "display")]
+    pub kind: WarningKind,
+    /// Rows that gave this same warning (at least 1).
+    pub count: u64,
+}
+
+fn display<S: Serializer>(kind: &WarningKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(kind)
+}
+
+impl Warning {
+    pub(crate) fn new(position: Position, kind: WarningKind) -> Warning {
+        Warning {
+            position,
+            kind,
+            count: 1,
+        }
+    }
+
+    /// What makes two warnings the same one: the place (sheet and column, not the row) and
+    /// the message.
+    pub(crate) fn same_key(&self) -> (String, Option<String>, String) {
+        (
+            self.position.sheet.clone(),
+            self.position.column.clone(),
+            self.kind.to_string(),
+        )
+    }
+
+    /// Whether the import's "departments created" / "groups created" summary already says
+    /// what this warning says.
+    pub fn is_creation(&self) -> bool {
+        matches!(
+            self.kind,
+            WarningKind::NewDepartment { .. } | WarningKind::NewGroup { .. }
+        )
+    }
+}
+
+/// "sheet, row N, column C: message", and for a warning of several rows
+/// "sheet, column C: message (N rows, the first row R)".
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.position;
+        write!(f, "{}", p.sheet)?;
+        if p.row > 0 && self.count <= 1 {
+            write!(f, ", row {}", p.row)?;
+        }
+        if let Some(column) = &p.column {
+            write!(f, ", column {column}")?;
+        }
+        write!(f, ": {}", self.kind)?;
+        if self.count > 1 {
+            write!(f, " ({} rows, the first row {})", self.count, p.row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether what a warning announces happened: a preview's "will be created" becomes "created"
+/// once applied, and "would have been created" when the import was rejected or cancelled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tense {
+    #[default]
+    Planned,
+    Done,
+    NotDone,
+}
+
+impl Tense {
+    pub(crate) fn of(status: ImportStatus) -> Tense {
+        match status {
+            ImportStatus::DryRun => Tense::Planned,
+            ImportStatus::Applied => Tense::Done,
+            ImportStatus::Rejected | ImportStatus::Cancelled => Tense::NotDone,
+        }
+    }
+
+    fn created(self, what: &str, name: &str) -> String {
+        match self {
+            Tense::Planned => {
+                format!("{what} `{name}` does not exist yet: the import will create it")
+            }
+            Tense::Done => format!("{what} `{name}` did not exist: the import created it"),
+            Tense::NotDone => {
+                format!("{what} `{name}` does not exist: the import would have created it")
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarningKind {
-    #[error("department `{0}` does not exist yet: the import creates it")]
-    NewDepartment(String),
-    #[error("group `{0}` does not exist yet: the import creates it")]
-    NewGroup(String),
+    #[error("{}", tense.created("department", name))]
+    NewDepartment { name: String, tense: Tense },
+    #[error("{}", tense.created("group", name))]
+    NewGroup { name: String, tense: Tense },
     #[error(
         "new {entity} `{name}` looks like the existing `{existing}`: a typo or an accent variant?"
     )]
@@ -46,6 +145,16 @@ pub enum WarningKind {
     SameFileApplied(i64),
 }
 
+impl WarningKind {
+    /// Puts a warning about something the import creates into the tense of what happened.
+    pub(crate) fn set_tense(&mut self, to: Tense) {
+        if let WarningKind::NewDepartment { tense, .. } | WarningKind::NewGroup { tense, .. } = self
+        {
+            *tense = to;
+        }
+    }
+}
+
 /// The existing names that `name` is a near-duplicate of (at most one is reported).
 pub(crate) fn near_duplicate_of<'a>(
     name: &str,
@@ -64,4 +173,58 @@ pub(crate) fn privileged(permissions: &[String]) -> Vec<&'static str> {
         .map(|p| p.code())
         .filter(|code| permissions.iter().any(|p| p == code))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_creation_is_told_in_the_tense_of_what_happened() {
+        let mut kind = WarningKind::NewDepartment {
+            name: "Sales".into(),
+            tense: Tense::default(),
+        };
+        assert_eq!(
+            kind.to_string(),
+            "department `Sales` does not exist yet: the import will create it"
+        );
+        kind.set_tense(Tense::of(ImportStatus::Applied));
+        assert_eq!(
+            kind.to_string(),
+            "department `Sales` did not exist: the import created it"
+        );
+        kind.set_tense(Tense::of(ImportStatus::Rejected));
+        assert_eq!(
+            kind.to_string(),
+            "department `Sales` does not exist: the import would have created it"
+        );
+    }
+
+    #[test]
+    fn a_warning_of_several_rows_names_its_count_and_first_row() {
+        let position = Position {
+            sheet: "users.csv".into(),
+            row: 4,
+            column: Some("Department".into()),
+        };
+        let mut warning = Warning::new(
+            position,
+            WarningKind::NewGroup {
+                name: "Ops".into(),
+                tense: Tense::Done,
+            },
+        );
+        assert_eq!(
+            warning.to_string(),
+            "users.csv, row 4, column Department: group `Ops` did not exist: the import created it"
+        );
+        warning.count = 3;
+        assert_eq!(warning.to_string(), "users.csv, column Department: group `Ops` did not exist: the import created it (3 rows, the first row 4)");
+        let json = serde_json::to_value(&warning).unwrap();
+        assert_eq!(json["row"], 4);
+        assert_eq!(json["count"], 3);
+        assert_eq!(json["column"], "Department");
+        assert!(json["message"].as_str().unwrap().starts_with("group `Ops`"));
+    }
 }

@@ -235,6 +235,33 @@ pub async fn claim_status(
     Ok(done.rows_affected() == 1)
 }
 
+/// Claims an import for a revert: moves it from `from` to `to` and records `revert` as the
+/// entry that reverted it, only if it is still in `from` and was last reverted by `last` (`None`
+/// for never). Matching the last revert too means that two reverts of a partly reverted import
+/// cannot both win and walk the same leftovers. Returns whether this caller won.
+pub async fn claim_revert(
+    conn: &mut Connection,
+    id: i64,
+    from: &str,
+    last: Option<i64>,
+    to: &str,
+    revert: i64,
+) -> Result<bool> {
+    let style = Placeholders::of(conn);
+    let p = |n| placeholders(style, n, 1);
+    let last_clause = match last {
+        Some(_) => format!("reverted_by = {}", p(5)),
+        None => "reverted_by IS NULL".to_owned(),
+    };
+    let sql = format!("UPDATE imports SET status = {}, reverted_by = {} WHERE id = {} AND status = {} AND {last_clause}", p(1), p(2), p(3), p(4));
+    let mut query = sqlx::query(&sql).bind(to).bind(revert).bind(id).bind(from);
+    if let Some(last) = last {
+        query = query.bind(last);
+    }
+    let done = query.execute(&mut *conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn set_import_status(
     conn: &mut Connection,
     id: i64,

@@ -20,9 +20,9 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use history::{
-    applied_with_sha256, claim_status, fixed_by, import_record, imports_with_status, insert_import,
-    list_imports, read_archive, read_chunks, reference_counts, set_import_status, CatalogTable,
-    ChunkTable, ImportOutcome, ImportRecord, NewImport,
+    applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
+    insert_import, list_imports, read_archive, read_chunks, reference_counts, set_import_status,
+    CatalogTable, ChunkTable, ImportOutcome, ImportRecord, NewImport,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
 pub use users::{email_owners, fetch_users, users_page, Membership, UserFilter, UserPage};

@@ -15,6 +15,7 @@ mod interrupt;
 mod modes;
 mod round_trip;
 mod secrets;
+mod semantics;
 mod templates;
 mod transfer;
 mod updates;

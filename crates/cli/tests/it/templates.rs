@@ -26,14 +26,14 @@ const USERS_HEADERS: [&str; 12] = [
     "Timezone",
 ];
 
-/// The users sample with the given Roles and User group cells, as an XLSX holds it.
-fn users_sample(role: &str, group: &str) -> Vec<String> {
+/// The users sample with the given Department, Roles and User group cells, as an XLSX holds it.
+fn users_sample(department: &str, role: &str, group: &str) -> Vec<String> {
     [
-        "jdoe",
-        "Jane Doe",
+        "sample.user",
+        "Sample User",
         "",
-        "Sales",
-        "jane.doe@example.com",
+        department,
+        "sample.user@example.com",
         "+44 20 7946 0958",
         "Yes",
         "No",
@@ -52,19 +52,25 @@ fn catalog_templates() -> [(&'static str, Vec<&'static str>, Vec<&'static str>);
         (
             "groups",
             vec!["Group", "Description"],
-            vec!["Staff", "Everyone on the staff"],
+            vec![
+                "Sample group",
+                "A sample group: replace this row with your own",
+            ],
         ),
         (
             "departments",
             vec!["Department", "Description"],
-            vec!["Sales", "Sales and account management"],
+            vec![
+                "Sample department",
+                "A sample department: replace this row with your own",
+            ],
         ),
         (
             "roles",
             vec!["Role", "Description", "Permissions"],
             vec![
-                "viewer",
-                "Reads users and groups",
+                "Sample role",
+                "A sample role that reads users and groups: replace this row with your own",
                 "users.read, groups.read",
             ],
         ),
@@ -152,7 +158,7 @@ fn validation_for(sheet_xml: &str, sqref: &str) -> Option<String> {
         .find(|element| element.contains(&format!("sqref=\"{sqref}\"")))
 }
 
-/// jdoe's phone as stored, read from an XLSX export (text as is; a CSV export would defuse it).
+/// The sample user's phone as stored, read from an XLSX export (text as is; a CSV export would defuse it).
 fn stored_phone(store: &Store) -> String {
     let path = store.export_file("users", "xlsx", "users-export.xlsx");
     let rows = xlsx_rows(&path, "Users");
@@ -162,8 +168,8 @@ fn stored_phone(store: &Store) -> String {
         .expect("a Phone column");
     let row = rows
         .iter()
-        .find(|r| r[0] == "jdoe")
-        .expect("jdoe is exported");
+        .find(|r| r[0] == "sample.user")
+        .expect("sample.user is exported");
     row[column].clone()
 }
 
@@ -198,7 +204,7 @@ fn template_users_xlsx(store: &Store) {
     let rows = xlsx_rows(&path, "Users");
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0], USERS_HEADERS);
-    assert_eq!(rows[1], users_sample("auditor", "Engineering"));
+    assert_eq!(rows[1], users_sample("Finance", "auditor", "Engineering"));
 
     let lists = xlsx_rows(&path, "Lists");
     assert_eq!(lists[0], ["Department", "Roles", "User group"]);
@@ -235,11 +241,11 @@ fn template_users_xlsx(store: &Store) {
     let report = store.import_ok(&path, &[]);
     assert_counts(&report, 1, 0, 0, 0);
     let users = store.table("users", &[]);
-    assert_eq!(users.get("jdoe", "Roles"), "auditor");
-    assert_eq!(users.get("jdoe", "User group"), "Engineering");
-    assert_eq!(users.get("jdoe", "Department"), "Sales");
+    assert_eq!(users.get("sample.user", "Roles"), "auditor");
+    assert_eq!(users.get("sample.user", "User group"), "Engineering");
+    assert_eq!(users.get("sample.user", "Department"), "Finance");
     assert_eq!(stored_phone(store), "+44 20 7946 0958");
-    assert_eq!(users.get("jdoe", "Timezone"), "Europe/London");
+    assert_eq!(users.get("sample.user", "Timezone"), "Europe/London");
 }
 
 fn template_users_csv(store: &Store) {
@@ -249,15 +255,15 @@ fn template_users_csv(store: &Store) {
     let table = Table::parse(&std::fs::read_to_string(&path).expect("read the CSV template"));
     assert_eq!(table.headers, USERS_HEADERS);
     // The CSV writer defuses cells that start like a formula; the import removes the `'` again.
-    let mut sample = users_sample("auditor", "Engineering");
+    let mut sample = users_sample("Sample department", "auditor", "Engineering");
     sample[5] = "'+44 20 7946 0958".to_owned();
     assert_eq!(table.rows, [sample]);
 
     let report = store.import_ok(&path, &[]);
     assert_counts(&report, 1, 0, 0, 0);
     let users = store.table("users", &[]);
-    assert_eq!(users.get("jdoe", "Roles"), "auditor");
-    assert_eq!(users.get("jdoe", "User group"), "Engineering");
+    assert_eq!(users.get("sample.user", "Roles"), "auditor");
+    assert_eq!(users.get("sample.user", "User group"), "Engineering");
     // The import removed the `'` that the CSV writer put in front of the `+`.
     assert_eq!(stored_phone(store), "+44 20 7946 0958");
 }
@@ -267,7 +273,7 @@ fn template_users_csv(store: &Store) {
 fn template_users_on_an_empty_store(store: &Store) {
     let path = template(store, &["users", "--format", "xlsx"], "users.xlsx");
     let rows = xlsx_rows(&path, "Users");
-    assert_eq!(rows[1], users_sample("", ""));
+    assert_eq!(rows[1], users_sample("Sample department", "", ""));
     let lists = xlsx_rows(&path, "Lists");
     assert_eq!(column_values(&lists, 1), ["administrator"]);
     let sheet = xlsx_part(&path, "xl/worksheets/sheet1.xml");
@@ -277,7 +283,7 @@ fn template_users_on_an_empty_store(store: &Store) {
     assert!(validation_for(&sheet, "J2:J1000").is_none(), "{sheet}");
     let report = store.import_ok(&path, &[]);
     assert_counts(&report, 1, 0, 0, 0);
-    assert_eq!(store.table("users", &[]).get("jdoe", "Roles"), "");
+    assert_eq!(store.table("users", &[]).get("sample.user", "Roles"), "");
 }
 
 fn template_catalog_xlsx(store: &Store) {
@@ -321,7 +327,7 @@ fn template_catalog_xlsx(store: &Store) {
         assert_counts(&report, 1, 0, 0, 0);
     }
     assert_eq!(
-        store.table("roles", &[]).get("viewer", "Permissions"),
+        store.table("roles", &[]).get("Sample role", "Permissions"),
         "groups.read, users.read"
     );
 }
@@ -335,8 +341,11 @@ fn template_catalog_csv(store: &Store) {
         let report = store.import_ok(&path, &[]);
         assert_counts(&report, 1, 0, 0, 0);
     }
-    assert_eq!(store.table("groups", &[]).keys(), ["Staff"]);
-    assert_eq!(store.table("departments", &[]).keys(), ["Sales"]);
+    assert_eq!(store.table("groups", &[]).keys(), ["Sample group"]);
+    assert_eq!(
+        store.table("departments", &[]).keys(),
+        ["Sample department"]
+    );
 }
 
 /// The workbook's four sheets in dependency order, their samples referring to each other, and
@@ -354,11 +363,14 @@ fn template_workbook_sheets(store: &Store) {
     }
     let users = xlsx_rows(&path, "Users");
     assert_eq!(users[0], USERS_HEADERS);
-    assert_eq!(users[1], users_sample("viewer", "Staff"));
+    assert_eq!(
+        users[1],
+        users_sample("Sample department", "Sample role", "Sample group")
+    );
     let lists = xlsx_rows(&path, "Lists");
-    assert_eq!(column_values(&lists, 0), ["Sales"]);
-    assert_eq!(column_values(&lists, 1), ["administrator", "viewer"]);
-    assert_eq!(column_values(&lists, 2), ["Engineering", "Staff"]);
+    assert_eq!(column_values(&lists, 0), ["Sample department"]);
+    assert_eq!(column_values(&lists, 1), ["administrator", "Sample role"]);
+    assert_eq!(column_values(&lists, 2), ["Engineering", "Sample group"]);
     assert_lists_hidden(&path);
     // The users sheet is the fourth; its dropdowns are those of the users template.
     assert_yes_no_dropdowns(&xlsx_part(&path, "xl/worksheets/sheet4.xml"));
@@ -370,8 +382,8 @@ fn template_workbook_imports_as_one_plan(store: &Store) {
     assert_counts(&report, 4, 0, 0, 0);
     assert_eq!(report["sheets"]["Users"]["created"], 1, "{report:#}");
     let users = store.table("users", &[]);
-    assert_eq!(users.get("jdoe", "Roles"), "viewer");
-    assert_eq!(users.get("jdoe", "User group"), "Staff");
+    assert_eq!(users.get("sample.user", "Roles"), "Sample role");
+    assert_eq!(users.get("sample.user", "User group"), "Sample group");
 }
 
 both!(

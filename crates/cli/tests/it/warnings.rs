@@ -51,7 +51,7 @@ fn a_preview_warns_without_failing(store: &Store) {
             &report,
             2,
             "Department",
-            "department `Sale` does not exist yet: the import creates it"
+            "department `Sale` does not exist yet: the import will create it"
         ),
         "{:?}",
         messages(&report)

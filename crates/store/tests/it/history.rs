@@ -128,6 +128,43 @@ async fn a_status_is_claimed_once(store: &Store) {
     );
 }
 
+/// A revert claims an import only in the status it read and from the revert it read last, so
+/// two reverts of a partly reverted import cannot both walk the same leftovers.
+async fn a_revert_claims_from_the_last_revert_only(store: &Store) {
+    let mut conn = store.acquire().await.expect("connection");
+    let id = muster_store::insert_import(&mut conn, &new_import("applied"))
+        .await
+        .expect("insert");
+    assert!(
+        muster_store::claim_revert(&mut conn, id, "applied", None, "partly_reverted", 8)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !muster_store::claim_revert(&mut conn, id, "applied", None, "reverted", 9)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !muster_store::claim_revert(&mut conn, id, "partly_reverted", Some(7), "reverted", 9)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        muster_store::claim_revert(&mut conn, id, "partly_reverted", Some(8), "reverted", 9)
+            .await
+            .expect("claim")
+    );
+    let record = muster_store::import_record(&mut conn, id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (record.status.as_str(), record.reverted_by),
+        ("reverted", Some(9))
+    );
+}
+
 async fn chunks_and_archive_pieces_read_back_in_order(store: &Store) {
     let mut conn = store.acquire().await.expect("connection");
     let id = muster_store::insert_import(&mut conn, &new_import("running"))
@@ -255,6 +292,7 @@ async fn references_are_counted_and_deletes_cascade(store: &Store) {
 crate::scenarios!(
     ids_follow_each_other_and_records_read_back,
     a_status_is_claimed_once,
+    a_revert_claims_from_the_last_revert_only,
     chunks_and_archive_pieces_read_back_in_order,
     a_savepoint_drops_only_what_came_after_it,
     references_are_counted_and_deletes_cascade,
