@@ -36,7 +36,7 @@ pub struct Cli {
 pub enum Command {
     /// Import users, groups, roles or departments from a CSV, XLSX or ODS file.
     Import(ImportArgs),
-    /// Export users, groups, roles or departments as CSV, XLSX or ODS.
+    /// Export users, groups, roles or departments as CSV, XLSX or ODS, or all four as one workbook.
     Export(ExportArgs),
     /// Manage roles.
     Role(CatalogArgs),
@@ -103,11 +103,24 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
+/// What `muster export` writes: one entity's sheet, or every entity in one workbook.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportWhatArg {
+    Users,
+    Groups,
+    Roles,
+    Departments,
+    /// Departments, groups, roles (with the permission matrix) and users in one XLSX or ODS file,
+    /// which `muster import` applies as one plan on another instance.
+    Workbook,
+}
+
 #[derive(Args, Debug)]
 pub struct ExportArgs {
+    /// What to export: one entity, or `workbook` for all four in one XLSX/ODS file.
     #[arg(value_enum)]
-    pub entity: EntityArg,
-    /// Output format; taken from the -o file's extension when absent, else CSV.
+    pub entity: ExportWhatArg,
+    /// Output format; taken from the -o file's extension when absent, else CSV (XLSX for a workbook).
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// Output file, or - for stdout (the default).

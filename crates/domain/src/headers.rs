@@ -498,24 +498,157 @@ const DEPARTMENTS_HINT: &[&str] = &["department", "departmentname", "departments
 /// decide (users: a Username-ish or other users-only header; roles: Role/Permissions; groups:
 /// Group; departments: Department). `None` when nothing, or more than one kind, matches.
 pub fn detect_entity(headers: &[&str], sheet_name: Option<&str>) -> Option<Entity> {
+    recognise_entity(headers, sheet_name, &[]).ok()
+}
+
+/// Why the entity of a sheet could not be recognised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unrecognised {
+    /// The entities whose sheet the headers fit equally well (empty when they fit none), in
+    /// dependency order; the names of the sheet and the file did not pick one of them.
+    pub candidates: Vec<Entity>,
+}
+
+impl fmt::Display for Unrecognised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.candidates.as_slice() {
+            [] | [_] => f.write_str(
+                "cannot tell whether this sheet holds users, groups, roles or departments from its name or headers",
+            ),
+            [init @ .., last] => {
+                let init: Vec<&str> = init.iter().map(|e| e.as_str()).collect();
+                write!(
+                    f,
+                    "cannot tell whether this sheet holds {} or {last}: its headers fit each, and neither the sheet's nor the file's name says which",
+                    init.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Recognises the entity of a sheet from its name, its headers and, when the headers fit several
+/// entities, the words of `name_hints` (the file's name, say `import_groups.csv`).
+///
+/// In order: a sheet name that names an entity; a header only a users sheet has; a header that
+/// names exactly one other entity (`Role`, `Group`, `Department`); the entities whose sheet every
+/// header fits (`Name, Description` fits groups, roles and departments), narrowed by the name
+/// hints. Headers that fit nothing are read once more as the typos they likely are (`Usernme`):
+/// if the corrected headers point to one entity, that entity is returned, so that mapping the
+/// headers reports the typo at its column with "did you mean `Username`?".
+pub fn recognise_entity(
+    headers: &[&str],
+    sheet_name: Option<&str>,
+    name_hints: &[&str],
+) -> Result<Entity, Unrecognised> {
     if let Some(entity) = sheet_name.and_then(Entity::parse) {
-        return Some(entity);
+        return Ok(entity);
     }
     let squashed: Vec<String> = headers.iter().map(|h| squash(h)).collect();
+    let candidates = match candidates_from_headers(&squashed) {
+        Candidates::One(entity) => return Ok(entity),
+        Candidates::Several(entities) => entities,
+        Candidates::None => {
+            let corrected = corrected_headers(&squashed);
+            match candidates_from_headers(&corrected) {
+                Candidates::One(entity) => return Ok(entity),
+                Candidates::Several(entities) => entities,
+                Candidates::None => Vec::new(),
+            }
+        }
+    };
+    let hinted: Vec<Entity> = sheet_name
+        .into_iter()
+        .chain(name_hints.iter().copied())
+        .flat_map(entities_named_in)
+        .filter(|e| candidates.contains(e))
+        .collect();
+    match hinted.first() {
+        Some(&first) if hinted.iter().all(|&e| e == first) => Ok(first),
+        _ => Err(Unrecognised { candidates }),
+    }
+}
+
+enum Candidates {
+    None,
+    One(Entity),
+    Several(Vec<Entity>),
+}
+
+/// What squashed headers alone say: a users-only header, else the entities named by a hint
+/// header, else the entities whose sheet every (non-blank) header fits.
+fn candidates_from_headers(squashed: &[String]) -> Candidates {
     let has_any = |set: &[&str]| squashed.iter().any(|h| set.contains(&h.as_str()));
     if has_any(USERS_ONLY) {
-        return Some(Entity::Users);
+        return Candidates::One(Entity::Users);
     }
-    let candidates = [
-        (has_any(ROLES_HINT), Entity::Roles),
-        (has_any(GROUPS_HINT), Entity::Groups),
-        (has_any(DEPARTMENTS_HINT), Entity::Departments),
-    ];
-    let mut found = candidates.iter().filter(|(hit, _)| *hit).map(|&(_, e)| e);
-    match (found.next(), found.next()) {
-        (Some(entity), None) => Some(entity),
-        _ => None,
+    let hinted: Vec<Entity> = [
+        (ROLES_HINT, Entity::Roles),
+        (GROUPS_HINT, Entity::Groups),
+        (DEPARTMENTS_HINT, Entity::Departments),
+    ]
+    .into_iter()
+    .filter(|(hint, _)| has_any(hint))
+    .map(|(_, entity)| entity)
+    .collect();
+    let fitting: Vec<Entity> = if hinted.is_empty() {
+        Entity::ALL
+            .into_iter()
+            .filter(|&entity| fits(entity, squashed))
+            .collect()
+    } else {
+        hinted
+    };
+    match fitting.as_slice() {
+        [] => Candidates::None,
+        [one] => Candidates::One(*one),
+        _ => Candidates::Several(fitting),
     }
+}
+
+/// Every non-blank header is a column of `entity`'s sheet, and its key column is among them.
+fn fits(entity: Entity, squashed: &[String]) -> bool {
+    let named: Vec<&String> = squashed.iter().filter(|h| !h.is_empty()).collect();
+    let key = Field::key_of(entity);
+    !named.is_empty()
+        && named.iter().all(|h| lookup(entity, h).is_some())
+        && named.iter().any(|h| lookup(entity, h) == Some(key))
+}
+
+/// Each header that no sheet knows, replaced by the squashed canonical header it most likely
+/// misspells (the best suggestion over every entity); known and unguessable headers unchanged.
+fn corrected_headers(squashed: &[String]) -> Vec<String> {
+    squashed
+        .iter()
+        .map(|h| {
+            let known = Entity::ALL.iter().any(|&e| lookup(e, h).is_some());
+            if known || h.is_empty() {
+                return h.clone();
+            }
+            Entity::ALL
+                .iter()
+                .filter_map(|&e| suggest(e, h))
+                .map(squash)
+                .max_by(|a, b| {
+                    strsim::normalized_damerau_levenshtein(h, a)
+                        .total_cmp(&strsim::normalized_damerau_levenshtein(h, b))
+                })
+                .unwrap_or_else(|| h.clone())
+        })
+        .collect()
+}
+
+/// The entities a name mentions as a word: `import_groups`, `Departments 2026`, `roles-prod`.
+fn entities_named_in(name: &str) -> Vec<Entity> {
+    let mut found = Vec::new();
+    for word in name.split(|c: char| !c.is_alphabetic()) {
+        if let Some(entity) = Entity::parse(word) {
+            if !found.contains(&entity) {
+                found.push(entity);
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -750,6 +883,44 @@ mod tests {
             Some(Entity::Departments)
         );
         assert_eq!(detect_entity(&["Name", "Description"], None), None);
+        assert_eq!(
+            recognise_entity(&["Name", "Description"], None, &["groups.csv"]),
+            Ok(Entity::Groups)
+        );
+        assert_eq!(
+            recognise_entity(
+                &["Name", "Description"],
+                Some("Sheet1"),
+                &["Departments 2026.xlsx"]
+            ),
+            Ok(Entity::Departments)
+        );
+        assert_eq!(
+            recognise_entity(&["Name", "Description"], None, &["export.csv"]),
+            Err(Unrecognised {
+                candidates: vec![Entity::Departments, Entity::Groups, Entity::Roles]
+            })
+        );
+        // A name that mentions two of the candidates decides nothing.
+        assert!(
+            recognise_entity(&["Name", "Description"], None, &["groups_and_roles.csv"]).is_err()
+        );
+        // A typo of the only header that would tell is read as that header, so the mapping
+        // reports it where it is.
+        assert_eq!(
+            recognise_entity(&["Usernme", "Name"], None, &[]),
+            Ok(Entity::Users)
+        );
+        assert_eq!(
+            recognise_entity(&["Departmnt", "Description"], None, &[]),
+            Ok(Entity::Departments)
+        );
+        assert!(recognise_entity(&["Colour", "Size"], None, &["users.csv"]).is_err());
+        // The hint never overrides headers that say something else.
+        assert_eq!(
+            recognise_entity(&["Role", "Permissions"], None, &["groups.csv"]),
+            Ok(Entity::Roles)
+        );
         assert_eq!(detect_entity(&["Group", "Department"], None), None);
         assert_eq!(detect_entity(&[], None), None);
     }

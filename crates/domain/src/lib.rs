@@ -18,7 +18,7 @@ pub use contact::{Email, EmailError, Phone, PhoneError};
 pub use entity::{Entity, Field};
 pub use headers::{
     detect_entity, export_fields, import_fields, is_errors_header, is_secret_header, map_headers,
-    HeaderError, HeaderErrorKind, HeaderMap,
+    recognise_entity, HeaderError, HeaderErrorKind, HeaderMap, Unrecognised,
 };
 pub use locale::{Locale, LocaleError, Timezone, TimezoneError};
 pub use names::{

@@ -1,7 +1,8 @@
 //! The export use case: users (streamed from the store, filtered), groups, roles and departments
 //! written as CSV, XLSX or ODS with exactly the headers the import reads, so an export imported
 //! unchanged is a no-op. Passwords and hashes are never exported. The roles export in XLSX/ODS
-//! adds a permission matrix sheet for people to read.
+//! adds a permission matrix sheet for people to read. The workbook export writes all four entities
+//! into one XLSX or ODS, which an import on another instance applies as one plan.
 
 use std::io::Write;
 
@@ -40,6 +41,8 @@ pub enum ExportError {
     UnknownName { kind: &'static str, name: String },
     #[error("the filters --department, --group, --role and --active apply to users only")]
     FilterNotApplicable,
+    #[error("a workbook holds several sheets, which CSV cannot: write XLSX or ODS")]
+    WorkbookNeedsSheets,
 }
 
 pub async fn export(
@@ -56,6 +59,36 @@ pub async fn export(
     };
     writer.finish()?;
     Ok(ExportSummary { rows })
+}
+
+/// Writes every department, group, role (with the permission matrix) and user into one XLSX or
+/// ODS workbook, one sheet per entity in dependency order: the file another instance imports as
+/// one plan (pre-production to production), and that changes nothing when imported back here.
+pub async fn export_workbook(
+    store: &Store,
+    format: Format,
+    out: Box<dyn Write + Send>,
+) -> Result<WorkbookSummary, ExportError> {
+    if format == Format::Csv {
+        return Err(ExportError::WorkbookNeedsSheets);
+    }
+    let mut writer = muster_sheets::writer(format, out);
+    let all = ExportFilter::default();
+    let mut summary = WorkbookSummary::default();
+    for entity in [Entity::Departments, Entity::Groups, Entity::Roles] {
+        let rows = export_catalog(store, entity, format, &all, writer.as_mut()).await?;
+        summary.sheets.push((entity, rows));
+    }
+    let users = export_users(store, &all, writer.as_mut()).await?;
+    summary.sheets.push((Entity::Users, users));
+    writer.finish()?;
+    Ok(summary)
+}
+
+/// Rows written per entity sheet of a workbook export, in sheet order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkbookSummary {
+    pub sheets: Vec<(Entity, u64)>,
 }
 
 fn headers(entity: Entity) -> Vec<&'static str> {

@@ -62,8 +62,8 @@ pub enum IssueKind {
     EmptyFile,
     #[error("the file has a header row but no data rows")]
     HeaderOnly,
-    #[error("cannot tell whether this sheet holds users, groups, roles or departments from its name or headers; pass --entity")]
-    UnknownEntity,
+    #[error("{0}; pass --entity")]
+    UnknownEntity(muster_domain::Unrecognised),
     #[error("the cell holds a value but its column has no header")]
     CellWithoutHeader,
     #[error("the cell holds the spreadsheet error {0}")]

@@ -30,7 +30,9 @@ mod warnings;
 pub use apply::{import_file, ImportError};
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
-pub use export::{export, ExportError, ExportFilter, ExportSummary};
+pub use export::{
+    export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
+};
 pub use history::{
     download_archive, error_workbook, list_imports, recover_interrupted, show_import,
     ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry, RowOutcome,

@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use muster_domain::{
-    detect_entity, map_headers, parse_department_row, parse_group_row, parse_role_row,
-    parse_user_row, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap, RoleRow,
-    UserRow,
+    map_headers, parse_department_row, parse_group_row, parse_role_row, parse_user_row,
+    recognise_entity, DepartmentRow, Entity, Field, FieldError, GroupRow, HeaderMap, RoleRow,
+    Unrecognised, UserRow,
 };
 use muster_sheets::{column_letters, Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
@@ -162,25 +162,28 @@ fn read_sheet(
     {
         return send_matrix(&sheet_label, &headers, rows, format, tx);
     }
-    // A CSV's "sheet name" is only its file name, which says less than its headers do.
+    // A CSV's "sheet name" is only its file name, which says less than its headers do: it only
+    // decides between the entities the headers fit, as the file name does for a workbook.
     let named_sheet = if format == muster_sheets::Format::Csv {
         None
     } else {
         sheet.as_deref()
     };
-    let entity = request
-        .entity
-        .or_else(|| detect_entity(&headers, named_sheet));
+    let recognised = match request.entity {
+        Some(entity) => Ok(entity),
+        None => recognise_entity(&headers, named_sheet, &[name.as_str()]),
+    };
     let opened = Opened {
         sheet: sheet_label.clone(),
-        entity,
+        entity: recognised.as_ref().ok().copied(),
         format,
         encoding,
     };
     if tx.blocking_send(Event::Opened(opened)).is_err() {
         return Ok(());
     }
-    let entity = entity.ok_or_else(|| file_issue(&sheet_label, IssueKind::UnknownEntity))?;
+    let entity =
+        recognised.map_err(|why| file_issue(&sheet_label, IssueKind::UnknownEntity(why)))?;
     let map =
         map_headers(entity, &headers).map_err(|errors| header_issues(&sheet_label, errors, tx))?;
     if tx.blocking_send(Event::Started(map.clone())).is_err() {
@@ -264,7 +267,7 @@ fn send_matrix(
 ) -> Result<(), Issue> {
     let records = matrix::read_matrix(sheet, headers, rows)?;
     let map = map_headers(Entity::Roles, &["Role", "Permissions"])
-        .map_err(|_| file_issue(sheet, IssueKind::UnknownEntity))?;
+        .map_err(|_| file_issue(sheet, IssueKind::UnknownEntity(Unrecognised::default())))?;
     let opened = Opened {
         sheet: sheet.to_owned(),
         entity: Some(Entity::Roles),
@@ -340,7 +343,7 @@ fn header_issues(
         .collect();
     let last = issues
         .pop()
-        .unwrap_or_else(|| file_issue(sheet, IssueKind::UnknownEntity));
+        .unwrap_or_else(|| file_issue(sheet, IssueKind::UnknownEntity(Unrecognised::default())));
     for issue in issues {
         let _ = tx.blocking_send(Event::Fatal(issue));
     }
