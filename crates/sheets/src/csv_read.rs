@@ -477,14 +477,27 @@ fn push_capped(field: &mut String, s: &str, max: usize) {
     field.push_str(&s[..cut]);
 }
 
-/// Undoes our exporter's formula-injection defence: `'` before `= + - @`,
-/// tab or CR is removed. Any other leading `'` is data and is kept.
+/// Undoes our exporter's formula-injection defence: the `'` that
+/// `write::needs_defusing` put before a formula trigger (or a leading `,`
+/// `;`, or further `'`s and `"`s before one) is removed, and a cell that is
+/// just `'` (how the exporter marks some empty last cells) is empty. Any
+/// other leading `'` is data and is kept.
 fn unescape_formula(field: &str) -> &str {
-    let b = field.as_bytes();
-    if b.len() >= 2 && b[0] == b'\'' && matches!(b[1], b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') {
-        &field[1..]
-    } else {
-        field
+    match field.strip_prefix('\'') {
+        Some(rest) if rest.is_empty() || crate::write::needs_defusing(rest) => rest,
+        _ => field,
+    }
+}
+
+/// [`unescape_formula`] on a spreadsheet cell (see `Rows::shape`).
+pub(crate) fn unescape_cell(cell: &mut Cell) {
+    if let Cell::Text(text) = cell {
+        let kept = unescape_formula(text).len();
+        if kept == 0 {
+            *cell = Cell::Empty;
+        } else if kept < text.len() {
+            text.remove(0);
+        }
     }
 }
 
@@ -524,6 +537,9 @@ mod tests {
     fn formula_unescape() {
         assert_eq!(unescape_formula("'=SUM(A1)"), "=SUM(A1)");
         assert_eq!(unescape_formula("'abc"), "'abc");
-        assert_eq!(unescape_formula("'"), "'");
+        // A lone `'` is how the exporter marks some empty last cells (Excel shows it empty too).
+        assert_eq!(unescape_formula("'"), "");
+        assert_eq!(unescape_formula("''"), "'");
+        assert_eq!(unescape_formula("';x"), ";x");
     }
 }

@@ -277,6 +277,13 @@ impl Rows<'_> {
             );
         }
         let csv = self.source.is_csv();
+        if !csv {
+            // A CSV export opened in an office suite and saved as XLSX or ODS keeps
+            // the formula apostrophe as text (`'+44 20 7946 0958`); it is removed
+            // as the CSV reader removes it. A person typing `'=x` in a spreadsheet
+            // stores `=x`, so such a cell cannot mean anything else.
+            self.cells.iter_mut().for_each(csv_read::unescape_cell);
+        }
         match self.width {
             None => {
                 if !csv {

@@ -388,12 +388,15 @@ fn the_error_workbook_round_trip_completes_the_job(store: &Store) {
     let lines: Vec<&str> = content.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines.len(), 3, "header and the two failed rows: {content}");
     assert!(lines[0].ends_with(",Errors"), "{content}");
+    // The Errors cells hold commas, so those rows are quoted in full.
     assert!(
-        lines[1].starts_with("bob,") && lines[1].contains("[import") && lines[1].contains("E-mail"),
+        lines[1].starts_with("\"bob\",")
+            && lines[1].contains("[import")
+            && lines[1].contains("E-mail"),
         "{content}"
     );
     assert!(
-        lines[2].starts_with("carol,") && lines[2].contains("nosuchrole"),
+        lines[2].starts_with("\"carol\",") && lines[2].contains("nosuchrole"),
         "{content}"
     );
     // The administrator fixes both rows and imports the file as it is.

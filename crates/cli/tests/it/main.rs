@@ -13,6 +13,8 @@ mod history;
 mod honest_cli;
 mod interrupt;
 mod modes;
+mod office;
+mod office_support;
 mod round_trip;
 mod secrets;
 mod semantics;

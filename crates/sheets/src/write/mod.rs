@@ -9,6 +9,8 @@ mod xml;
 
 use std::io::Write;
 
+pub(crate) use csv_out::needs_defusing;
+
 use crate::{Format, WriteError};
 
 /// Writes sheets of text rows. Call `start_sheet`, then `write_row` for each
@@ -29,6 +31,17 @@ pub fn writer(format: Format, out: Box<dyn Write + Send>) -> Box<dyn WorkbookWri
         Format::Csv => Box::new(csv_out::CsvWriter::new(out)),
         Format::Xlsx => Box::new(xlsx_stream::XlsxStreamWriter::new(out)),
         Format::Ods => Box::new(ods_out::OdsWriter::new(out)),
+    }
+}
+
+/// An XLSX or ODS cell's text: as given, except that text starting with `'`
+/// that the readers would take for a CSV formula apostrophe (see
+/// `csv_read::unescape_cell`) gets one more, so it reads back unchanged.
+fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with('\'') && needs_defusing(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
 }
 

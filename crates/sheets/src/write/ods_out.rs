@@ -1,20 +1,30 @@
 //! ODS output written directly with the `zip` crate: the format is a zip of a
-//! few XML files and a minimal, valid document needs little. Rows are
-//! streamed into the open `content.xml` entry as they arrive, so memory does
-//! not grow with the row count; the zip is built in a temp file and copied to
-//! the output at the end.
+//! few XML files and a minimal, valid ODF package needs little (`mimetype`
+//! first and stored, `content.xml`, `styles.xml`, a manifest listing them).
+//! Rows are streamed into `content.xml` as they arrive, so memory does not
+//! grow with the row count.
+//!
+//! `content.xml` is deflated into a staging zip of its own and then copied,
+//! still compressed, into the package once its sizes are known. Streaming it
+//! straight into the package would force a choice before its size is known:
+//! marking it Zip64 (sizes `0xFFFFFFFF` in the local header) makes
+//! LibreOffice refuse the whole file, and not marking it makes an export
+//! beyond 4 GiB of XML fail. The copy is marked Zip64 only when it needs it.
+//! Both zips live in temp files; the package is copied to the output at the
+//! end, because the output may not be seekable.
 
 use std::fs::File;
 use std::io::Write;
 
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::xml::push_escaped;
 use super::WorkbookWriter;
 use crate::WriteError;
 
 const MIMETYPE: &str = "application/vnd.oasis.opendocument.spreadsheet";
+const CONTENT: &str = "content.xml";
 
 const CONTENT_HEAD: &str = concat!(
     r#"<?xml version="1.0" encoding="UTF-8"?>"#,
@@ -41,6 +51,7 @@ const STYLES: &str = concat!(
 
 pub(crate) struct OdsWriter {
     out: Box<dyn Write + Send>,
+    /// The staging zip whose one entry is `content.xml`.
     zip: Option<ZipWriter<File>>,
     in_table: bool,
     /// Reused for every row to avoid an allocation per cell.
@@ -57,15 +68,15 @@ impl OdsWriter {
         }
     }
 
-    /// Opens the zip on first use: the mimetype must be the first entry,
-    /// stored uncompressed, so that tools can identify the file by its bytes.
+    /// Opens the staging zip on first use. Its entry may be marked Zip64
+    /// freely: only the copy in the package is read by office suites.
     fn zip(&mut self) -> Result<&mut ZipWriter<File>, WriteError> {
         if self.zip.is_none() {
             let mut zip = ZipWriter::new(tempfile::tempfile()?);
-            let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-            zip.start_file("mimetype", stored)?;
-            zip.write_all(MIMETYPE.as_bytes())?;
-            zip.start_file("content.xml", SimpleFileOptions::default().large_file(true))?;
+            let options = SimpleFileOptions::default()
+                .compression_method(CompressionMethod::Deflated)
+                .large_file(true);
+            zip.start_file(CONTENT, options)?;
             zip.write_all(CONTENT_HEAD.as_bytes())?;
             self.zip = Some(zip);
         }
@@ -95,7 +106,7 @@ fn push_cell(buf: &mut String, cell: &str) {
         return;
     }
     buf.push_str(r#"<table:table-cell office:value-type="string">"#);
-    for line in cell.split('\n') {
+    for line in super::spreadsheet_text(cell).split('\n') {
         buf.push_str("<text:p>");
         push_paragraph(buf, line);
         buf.push_str("</text:p>");
@@ -145,16 +156,32 @@ impl WorkbookWriter for OdsWriter {
             // A spreadsheet document needs at least one table.
             self.start_sheet("Sheet1", &[])?;
         }
-        let mut zip = self.zip.take().ok_or(WriteError::NoSheet)?;
-        zip.write_all(b"</table:table>")?;
-        zip.write_all(CONTENT_TAIL.as_bytes())?;
-        zip.start_file("styles.xml", SimpleFileOptions::default())?;
-        zip.write_all(STYLES.as_bytes())?;
-        zip.start_file("META-INF/manifest.xml", SimpleFileOptions::default())?;
-        zip.write_all(MANIFEST.as_bytes())?;
-        let file = zip.finish()?;
+        let mut staging = self.zip.take().ok_or(WriteError::NoSheet)?;
+        staging.write_all(b"</table:table>")?;
+        staging.write_all(CONTENT_TAIL.as_bytes())?;
+        let file = package(staging.finish()?)?;
         super::copy_out(file, &mut self.out)
     }
+}
+
+/// Builds the ODF package around the finished staging zip's `content.xml`.
+/// The mimetype comes first, stored uncompressed and without extra fields,
+/// so that tools can identify the file by its first bytes.
+fn package(staging: File) -> Result<File, WriteError> {
+    let mut staged = ZipArchive::new(staging)?;
+    let mut zip = ZipWriter::new(tempfile::tempfile()?);
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    zip.start_file("mimetype", stored)?;
+    zip.write_all(MIMETYPE.as_bytes())?;
+    // `raw_copy_file` keeps the deflated bytes and takes the entry's options
+    // from its real sizes, Zip64 only beyond 4 GiB.
+    zip.raw_copy_file(staged.by_index_raw(0)?)?;
+    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    zip.start_file("styles.xml", deflated)?;
+    zip.write_all(STYLES.as_bytes())?;
+    zip.start_file("META-INF/manifest.xml", deflated)?;
+    zip.write_all(MANIFEST.as_bytes())?;
+    Ok(zip.finish()?)
 }
 
 #[cfg(test)]

@@ -75,10 +75,193 @@ fn csv_round_trip() {
     let bytes = write_book(Format::Csv, &["users"]);
     assert!(bytes.starts_with("\u{feff}h1,".as_bytes()));
     let text = String::from_utf8(bytes.clone()).unwrap();
-    assert!(text.contains("'=1+1,'+44 20,00123"), "{text}");
+    // The row holds `a,b`, so every field of it is quoted.
+    assert!(text.contains(r#""'=1+1","'+44 20","00123""#), "{text}");
+    assert!(
+        text.contains("\r\nx,x,x,"),
+        "rows without delimiters stay bare: {text}"
+    );
     assert!(text.contains("\r\n"));
     let rows = read_back(Format::Csv, &bytes, None);
     assert_eq!(rows[1], expected());
+}
+
+/// Values an attacker can give a name or description so that some reading of a CSV export starts
+/// a cell with a formula trigger.
+const HOSTILE: [&str; 20] = [
+    "x;=1+2",
+    ";=1+2",
+    ",=1",
+    ";;=1",
+    "a\t@SUM(1)",
+    "b,+1",
+    "c;-1",
+    "q\";=1",
+    "q\"\";=1",
+    "\"=1",
+    "x;\"=1",
+    "'=1",
+    "'';@x",
+    "=1;2",
+    "\"\";=1",
+    "\"",
+    "'",
+    "''",
+    "\"'\"",
+    "a; =1",
+];
+
+/// Writes `rows` as CSV and returns each record's bytes as text, without its CRLF.
+fn csv_records(rows: &[Vec<&str>]) -> Vec<String> {
+    rows.iter()
+        .map(|row| {
+            let out = Shared::default();
+            let mut w = writer(Format::Csv, Box::new(out.clone()));
+            w.start_sheet("s", row).unwrap();
+            w.finish().unwrap();
+            let bytes = out.0.lock().unwrap().clone();
+            let text = String::from_utf8(bytes).unwrap();
+            let text = text.strip_prefix('\u{feff}').unwrap();
+            text.strip_suffix("\r\n").unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Splits one line the way LibreOffice Calc 7.4 was observed to: a field that opens with `"` runs
+/// to the first lone `"` followed by the separator or the end of the line (`""` is a quote), and
+/// is taken literally up to the next separator when there is none; any other field runs to the
+/// next separator, its quotes being plain characters.
+fn split_like_calc(line: &str, sep: u8) -> Vec<String> {
+    let b = line.as_bytes();
+    let mut fields = Vec::new();
+    let mut i = 0;
+    loop {
+        let literal_end = |from: usize| (from..b.len()).find(|&k| b[k] == sep).unwrap_or(b.len());
+        let mut end = None;
+        if b.get(i) == Some(&b'"') {
+            let mut j = i + 1;
+            while j < b.len() {
+                if b[j] == b'"' && b.get(j + 1) == Some(&b'"') {
+                    j += 2;
+                } else if b[j] == b'"' && (j + 1 == b.len() || b[j + 1] == sep) {
+                    end = Some((i + 1, j, j + 1));
+                    break;
+                } else {
+                    j += 1;
+                }
+            }
+        }
+        let (start, stop, next) = end.unwrap_or_else(|| {
+            let e = literal_end(i);
+            (i, e, e)
+        });
+        fields.push(line[start..stop].replace("\"\"", "\""));
+        if next >= b.len() {
+            return fields;
+        }
+        i = next + 1;
+    }
+}
+
+#[test]
+fn calc_model_matches_what_calc_did() {
+    // Observed with `soffice --infilter=...:59,34,76,1` (separator `;`).
+    assert_eq!(
+        split_like_calc(r#"alice,"x;=1+2",foo"#, b';'),
+        [r#"alice,"x"#, r#"=1+2",foo"#]
+    );
+    assert_eq!(
+        split_like_calc(r#""a",";=1+2""#, b';'),
+        [r#"a","#, r#"=1+2""#]
+    );
+    assert_eq!(split_like_calc(r#""ab"cd;ef"#, b';'), [r#""ab"cd"#, "ef"]);
+    assert_eq!(split_like_calc(r#""a""b;c";d"#, b';'), [r#"a"b;c"#, "d"]);
+    assert_eq!(
+        split_like_calc(r#""alice","x;=1+2","foo""#, b';'),
+        [r#"alice","x;=1+2","foo"#]
+    );
+}
+
+#[test]
+fn csv_no_reading_of_an_export_starts_a_cell_with_a_formula() {
+    let mut rows = Vec::new();
+    for hostile in HOSTILE {
+        // Four fields each: the strict reader refuses ragged rows.
+        rows.push(vec![hostile, "", "", ""]);
+        rows.push(vec!["alice", hostile, "", ""]);
+        rows.push(vec![hostile, "plain", "", "x"]);
+        rows.push(vec!["alice", hostile, "plain", ""]);
+        rows.push(vec!["", "", "", hostile]);
+        rows.push(vec!["x;=1", "", hostile, ""]);
+    }
+    for (row, line) in rows.iter().zip(csv_records(&rows)) {
+        for sep in [b',', b';', b'\t'] {
+            for cell in split_like_calc(&line, sep) {
+                let first = cell.trim_start_matches([' ', '"']).chars().next();
+                assert!(
+                    !matches!(first, Some('=' | '+' | '-' | '@')),
+                    "{row:?} written as {line:?} gives the cell {cell:?} when read with {:?}",
+                    sep as char
+                );
+            }
+        }
+    }
+    // Read back as written (with `,`), every value is what was exported.
+    let bytes: String = csv_records(&rows)
+        .iter()
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("hostile.csv");
+    std::fs::write(&p, format!("h1,h2,h3,h4\r\n{bytes}")).unwrap();
+    let options = ReadOptions {
+        delimiter: Some(b','),
+        ..ReadOptions::default()
+    };
+    let mut book = Workbook::open(&p, &options).unwrap();
+    let read: Vec<Vec<String>> = book
+        .rows(None)
+        .unwrap()
+        .skip(1)
+        .map(|r| {
+            r.unwrap()
+                .cells
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(read.len(), rows.len());
+    for (row, got) in rows.iter().zip(&read) {
+        let mut got: Vec<&str> = got.iter().map(String::as_str).collect();
+        got.resize(row.len(), "");
+        assert_eq!(&got[..], &row[..], "round trip");
+    }
+}
+
+#[test]
+fn csv_row_with_any_delimiter_is_quoted_in_full() {
+    let records = csv_records(&[
+        vec!["alice", "x;=1+2", "plain"],
+        vec!["bob", "tab\there"],
+        vec!["carol", "a,b"],
+        vec!["dave", "say \"hi\""],
+        vec!["erin", "Zoë", "00123", ""],
+        vec![""],
+        vec!["frank", ";=1", "'=2", "=3"],
+    ]);
+    assert_eq!(
+        records,
+        [
+            r#""alice","x;=1+2","plain""#,
+            "\"bob\",\"tab\there\"",
+            r#""carol","a,b""#,
+            r#""dave","say ""hi""""#,
+            "erin,Zoë,00123,",
+            r#""""#,
+            r#""frank","';=1","''=2","'=3""#,
+        ]
+    );
 }
 
 #[test]
@@ -285,4 +468,169 @@ fn xlsx_stream_empty_and_duplicate_sheets() {
 fn xlsx_row_before_sheet_is_an_error() {
     let mut w = writer(Format::Xlsx, Box::new(Shared::default()));
     assert!(matches!(w.write_row(&["x"]), Err(WriteError::NoSheet)));
+}
+
+/// One local file header of a zip: (name, method, flags, compressed and uncompressed size as
+/// written, extra field).
+struct LocalHeader {
+    name: String,
+    method: u16,
+    flags: u16,
+    sizes: (u32, u32),
+    extra: Vec<u8>,
+}
+
+/// Walks the local headers from the start of the file, as a streaming reader (and LibreOffice's
+/// package loader) does.
+fn local_headers(bytes: &[u8]) -> Vec<LocalHeader> {
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let mut headers = Vec::new();
+    let mut at = 0;
+    while u32_at(at) == 0x0403_4b50 {
+        let (name_len, extra_len) = (u16_at(at + 26) as usize, u16_at(at + 28) as usize);
+        let name_at = at + 30;
+        let header = LocalHeader {
+            name: String::from_utf8(bytes[name_at..name_at + name_len].to_vec()).unwrap(),
+            method: u16_at(at + 8),
+            flags: u16_at(at + 6),
+            sizes: (u32_at(at + 18), u32_at(at + 22)),
+            extra: bytes[name_at + name_len..name_at + name_len + extra_len].to_vec(),
+        };
+        let next = name_at + name_len + extra_len + header.sizes.0 as usize;
+        headers.push(header);
+        // A Zip64 marker hides the real size: the walk cannot go on (and the test fails on it).
+        if next + 4 > bytes.len() {
+            break;
+        }
+        at = next;
+    }
+    headers
+}
+
+/// Whether an extra field holds a Zip64 block (tag 0x0001).
+fn has_zip64_block(mut extra: &[u8]) -> bool {
+    while extra.len() >= 4 {
+        let tag = u16::from_le_bytes([extra[0], extra[1]]);
+        let len = u16::from_le_bytes([extra[2], extra[3]]) as usize;
+        if tag == 0x0001 {
+            return true;
+        }
+        extra = &extra[(4 + len).min(extra.len())..];
+    }
+    false
+}
+
+#[test]
+fn small_workbooks_carry_no_zip64_and_their_sizes_up_front() {
+    for format in [Format::Ods, Format::Xlsx] {
+        let bytes = write_book(format, &["Users", "Groups"]);
+        let headers = local_headers(&bytes);
+        let names: Vec<&str> = headers.iter().map(|h| h.name.as_str()).collect();
+        let entries = zip::ZipArchive::new(std::io::Cursor::new(&bytes))
+            .unwrap()
+            .len();
+        for h in &headers {
+            assert!(
+                !has_zip64_block(&h.extra),
+                "{format:?} {}: Zip64 extra field",
+                h.name
+            );
+            assert_ne!(
+                h.sizes.0,
+                u32::MAX,
+                "{format:?} {}: Zip64 size marker",
+                h.name
+            );
+            assert_ne!(
+                h.sizes.1,
+                u32::MAX,
+                "{format:?} {}: Zip64 size marker",
+                h.name
+            );
+            assert_eq!(
+                h.flags & 0x0008,
+                0,
+                "{format:?} {}: data descriptor",
+                h.name
+            );
+            assert!(
+                h.sizes.1 > 0,
+                "{format:?} {}: size written up front",
+                h.name
+            );
+        }
+        assert_eq!(
+            headers.len(),
+            entries,
+            "{format:?}: every entry is reachable: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn ods_is_a_valid_odf_package() {
+    let bytes = write_book(Format::Ods, &["Users"]);
+    let headers = local_headers(&bytes);
+    // The mimetype first, stored, without extra field, so its text sits at byte 38.
+    assert_eq!(headers[0].name, "mimetype");
+    assert_eq!(headers[0].method, 0);
+    assert!(headers[0].extra.is_empty());
+    assert_eq!(
+        &bytes[38..38 + 46],
+        b"application/vnd.oasis.opendocument.spreadsheet"
+    );
+    let manifest = zip_entry(&bytes, "META-INF/manifest.xml");
+    for h in &headers[1..] {
+        if h.name != "META-INF/manifest.xml" {
+            assert!(
+                manifest.contains(&format!(r#"manifest:full-path="{}""#, h.name)),
+                "{} is not in the manifest:\n{manifest}",
+                h.name
+            );
+        }
+    }
+    assert!(manifest.contains(r#"manifest:full-path="/" manifest:version="1.2""#));
+    for part in ["content.xml", "styles.xml"] {
+        assert!(
+            zip_entry(&bytes, part).contains(r#"office:version="1.2""#),
+            "{part}"
+        );
+    }
+}
+
+#[test]
+fn spreadsheets_lose_the_csv_apostrophe_and_keep_their_own() {
+    // A CSV export saved by an office suite as XLSX or ODS holds the formula apostrophe as text.
+    let csv_through_office = ["'+44 20 7946 0958", "'=1+2", "'", "';x", "'abc", "'"];
+    let meant = ["+44 20 7946 0958", "=1+2", "", ";x", "'abc", ""];
+    // Text muster itself writes comes back as it was, apostrophes included.
+    let own = ["'=x", "''+1", "'", "''", "'abc", "'\"=1"];
+    for format in [Format::Xlsx, Format::Ods] {
+        let out = Shared::default();
+        let mut w = writer(format, Box::new(out.clone()));
+        w.start_sheet("s", &["a", "b", "c", "d", "e", "f"]).unwrap();
+        w.write_row(&own).unwrap();
+        w.finish().unwrap();
+        let bytes = out.0.lock().unwrap().clone();
+        let rows = read_back_two(format, &bytes);
+        let got: Vec<&str> = rows[1].iter().map(Cell::as_str).collect();
+        assert_eq!(got, own, "{format:?}: muster's own text");
+    }
+    // The office suite's file: written by rust_xlsxwriter, which writes text as it is given.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("office.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, text) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *text).unwrap();
+    }
+    for (c, text) in csv_through_office.iter().enumerate() {
+        sheet.write_string(1, c as u16, *text).unwrap();
+    }
+    book.save(&p).unwrap();
+    let mut book = Workbook::open(&p, &ReadOptions::default()).unwrap();
+    let rows: Vec<_> = book.rows(None).unwrap().map(|r| r.unwrap()).collect();
+    let got: Vec<&str> = rows[1].cells.iter().map(Cell::as_str).collect();
+    assert_eq!(got, meant);
 }

@@ -298,15 +298,16 @@ impl XlsxStreamWriter {
             if cell.is_empty() {
                 continue;
             }
+            let cell = super::spreadsheet_text(cell);
             buf.push_str(r#"<c r=""#);
             buf.push_str(letters);
             buf.push_str(number);
             buf.push_str(cell_open);
-            if needs_preserve(cell) {
+            if needs_preserve(&cell) {
                 buf.push_str(r#" xml:space="preserve""#);
             }
             buf.push('>');
-            push_escaped(buf, cell);
+            push_escaped(buf, &cell);
             buf.push_str("</t></is></c>");
         }
         buf.push_str("</row>");
