@@ -12,6 +12,7 @@ mod export_filters;
 mod history;
 mod interrupt;
 mod modes;
+mod ods_files;
 mod round_trip;
 mod secrets;
 mod templates;
