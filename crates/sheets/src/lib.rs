@@ -11,6 +11,7 @@ mod archive;
 mod csv_read;
 mod error;
 mod format;
+mod ods_read;
 mod reader;
 mod sheet_read;
 mod write;

@@ -14,7 +14,8 @@ use calamine::Reader;
 use crate::archive::{check_archive, corrupt};
 use crate::csv_read::{self, CsvParser, CsvSetup};
 use crate::error::{ReadError, ReadErrorKind};
-use crate::sheet_read::{OdsBook, OdsRows, XlsxBook, XlsxRows};
+use crate::ods_read::{OdsBook, OdsRows};
+use crate::sheet_read::{XlsxBook, XlsxRows};
 use crate::{Format, Limits, ReadOptions};
 
 /// One cell's content as text.
@@ -57,10 +58,7 @@ enum Book {
         book: Box<XlsxBook>,
         names: Vec<String>,
     },
-    Ods {
-        book: Box<OdsBook>,
-        names: Vec<String>,
-    },
+    Ods(Box<OdsBook>),
 }
 
 /// An opened spreadsheet file.
@@ -96,13 +94,7 @@ impl Workbook {
             }
             Format::Ods => {
                 check_archive(path, &options.limits)?;
-                let book: OdsBook =
-                    calamine::Ods::new(BufReader::new(File::open(path)?)).map_err(corrupt)?;
-                let names = book.sheet_names();
-                Book::Ods {
-                    book: Box::new(book),
-                    names,
-                }
+                Book::Ods(Box::new(OdsBook::open(path, &options.limits)?))
             }
         };
         Ok(Workbook {
@@ -120,7 +112,8 @@ impl Workbook {
     pub fn sheet_names(&self) -> Vec<String> {
         match &self.book {
             Book::Csv { name, .. } => vec![name.clone()],
-            Book::Xlsx { names, .. } | Book::Ods { names, .. } => names.clone(),
+            Book::Xlsx { names, .. } => names.clone(),
+            Book::Ods(book) => book.sheet_names().to_vec(),
         }
     }
 
@@ -170,11 +163,10 @@ impl Workbook {
                     XlsxRows::new(book, &name, max_columns).map_err(|e| e.in_sheet(Some(&name)))?;
                 (Source::Xlsx(rows), Some(name))
             }
-            Book::Ods { book, .. } => {
-                let range = book
-                    .worksheet_range(&name)
-                    .map_err(|e| corrupt(e).in_sheet(Some(&name)))?;
-                (Source::Ods(OdsRows::new(range, max_columns)), Some(name))
+            Book::Ods(book) => {
+                let index = names.iter().position(|n| *n == name).unwrap_or(0);
+                let rows = book.rows(index).map_err(|e| e.in_sheet(Some(&name)))?;
+                (Source::Ods(Box::new(rows)), Some(name))
             }
         };
         Ok(Rows {
@@ -192,7 +184,7 @@ impl Workbook {
 enum Source<'a> {
     Csv(CsvParser),
     Xlsx(XlsxRows<'a>),
-    Ods(OdsRows),
+    Ods(Box<OdsRows<'a>>),
 }
 
 impl Source<'_> {

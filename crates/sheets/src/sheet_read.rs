@@ -1,9 +1,9 @@
-//! XLSX and ODS reading through calamine, turned into positioned rows of text.
+//! XLSX reading through calamine, turned into positioned rows of text.
 //!
 //! XLSX is streamed cell by cell (`worksheet_cells_reader`) and grouped into
 //! rows as the cells arrive, so a million-row sheet never sits in memory.
-//! calamine only offers whole ranges for ODS; that is acceptable because the
-//! archive pre-check has already capped how much XML can be decompressed.
+//! ODS has its own streaming reader (`ods_read.rs`) that shares the value
+//! rules below.
 //!
 //! Values become text the way a person reading the sheet would type them:
 //! numbers that Excel stored as floats but are really identifiers (phone
@@ -12,14 +12,13 @@
 use std::fs::File;
 use std::io::BufReader;
 
-use calamine::{Data, DataRef, ExcelDateTime, Ods, Range, Xlsx};
+use calamine::{DataRef, ExcelDateTime, Xlsx};
 
 use crate::archive::corrupt;
 use crate::error::{ReadError, ReadErrorKind};
 use crate::Cell;
 
 pub(crate) type XlsxBook = Xlsx<BufReader<File>>;
-pub(crate) type OdsBook = Ods<BufReader<File>>;
 
 /// One cell as (0-based row, 0-based column, value).
 type Positioned = (u32, u32, Cell);
@@ -120,43 +119,6 @@ fn place(
     Ok(())
 }
 
-/// Rows of one ODS sheet from a fully loaded range.
-pub(crate) struct OdsRows {
-    range: Range<Data>,
-    next: usize,
-    max_columns: usize,
-}
-
-impl OdsRows {
-    pub(crate) fn new(range: Range<Data>, max_columns: usize) -> Self {
-        OdsRows {
-            range,
-            next: 0,
-            max_columns,
-        }
-    }
-
-    pub(crate) fn next_row(&mut self, cells: &mut Vec<Cell>) -> Result<Option<u64>, ReadError> {
-        cells.clear();
-        let Some((row0, col0)) = self.range.start() else {
-            return Ok(None);
-        };
-        if self.next >= self.range.height() {
-            return Ok(None);
-        }
-        let r = self.next;
-        self.next += 1;
-        let row = row0 + r as u32;
-        for c in 0..self.range.width() {
-            if let Some(value) = self.range.get((r, c)) {
-                let cell = (row, col0 + c as u32, from_data(value));
-                place(cells, cell, self.max_columns)?;
-            }
-        }
-        Ok(Some(u64::from(row) + 1))
-    }
-}
-
 fn from_data_ref(value: &DataRef<'_>) -> Cell {
     match value {
         DataRef::Int(i) => Cell::Text(i.to_string()),
@@ -168,19 +130,6 @@ fn from_data_ref(value: &DataRef<'_>) -> Cell {
         DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => text(s),
         DataRef::Error(e) => Cell::Error(e.to_string()),
         DataRef::Empty => Cell::Empty,
-    }
-}
-
-fn from_data(value: &Data) -> Cell {
-    match value {
-        Data::Int(i) => Cell::Text(i.to_string()),
-        Data::Float(f) => Cell::Text(float_text(*f)),
-        Data::String(s) => text(s),
-        Data::Bool(b) => Cell::Text(bool_text(*b)),
-        Data::DateTime(dt) => Cell::Text(datetime_text(dt)),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => text(s),
-        Data::Error(e) => Cell::Error(e.to_string()),
-        Data::Empty => Cell::Empty,
     }
 }
 
@@ -210,10 +159,7 @@ pub(crate) fn float_text(f: f64) -> String {
 fn datetime_text(dt: &ExcelDateTime) -> String {
     let serial = dt.as_f64();
     if dt.is_duration() {
-        let total = (serial * 86_400.0).round() as i64;
-        let sign = if total < 0 { "-" } else { "" };
-        let t = total.abs();
-        return format!("{sign}PT{}H{}M{}S", t / 3600, t / 60 % 60, t % 60);
+        return duration_text((serial * 86_400.0).round() as i64);
     }
     let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
     let time = if ms == 0 {
@@ -228,6 +174,13 @@ fn datetime_text(dt: &ExcelDateTime) -> String {
     } else {
         format!("{y:04}-{mo:02}-{d:02}T{time}")
     }
+}
+
+/// A duration of whole seconds as `PT..H..M..S`, hours unbounded.
+pub(crate) fn duration_text(total: i64) -> String {
+    let sign = if total < 0 { "-" } else { "" };
+    let t = total.unsigned_abs();
+    format!("{sign}PT{}H{}M{}S", t / 3600, t / 60 % 60, t % 60)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod history;
 mod honest_cli;
 mod interrupt;
 mod modes;
+mod ods_files;
 mod office;
 mod office_support;
 mod round_trip;
