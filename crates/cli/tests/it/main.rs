@@ -10,6 +10,7 @@ mod excel;
 mod exit_codes;
 mod export_filters;
 mod history;
+mod hostile;
 mod interrupt;
 mod modes;
 mod round_trip;

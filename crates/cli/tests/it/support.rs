@@ -50,6 +50,8 @@ pub fn muster(args: &[&std::ffi::OsStr]) -> Out {
 
 /// Runs `muster` like [`muster`] and also returns the child's peak resident memory in bytes, read
 /// from the kernel's accounting of that one process (`wait4`), so hostile-file tests can bound it.
+// The child is reaped by `wait4` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
     use std::io::Read;
     use std::process::Stdio;
