@@ -679,8 +679,14 @@ mod tests {
         // The formula-like cell is defused in the CSV bytes (its row may be quoted in full).
         let bytes = std::fs::read(&out).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains(",'=cmd") || text.contains(",\"'=cmd"), "{text}");
-        assert!(!text.contains(",=cmd") && !text.contains(",\"=cmd"), "{text}");
+        assert!(
+            text.contains(",'=cmd") || text.contains(",\"'=cmd"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(",=cmd") && !text.contains(",\"=cmd"),
+            "{text}"
+        );
     }
 
     #[test]

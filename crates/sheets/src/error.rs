@@ -16,6 +16,10 @@ pub enum ReadErrorKind {
     CorruptArchive { detail: String },
     #[error("the archive is too large to open safely: {what}")]
     ArchiveTooLarge { what: String },
+    #[error("the archive understates entry \"{entry}\": it declares {declared} bytes but inflates to more; the file is damaged or made to hurt")]
+    UnderstatedEntry { entry: String, declared: u64 },
+    #[error("the archive holds an entry named \"{name}\", a path that leads outside the archive (absolute, drive letter or ..); it is refused")]
+    UnsafeEntryName { name: String },
     #[error("there is no sheet named \"{name}\"; available sheets: {}", available.join(", "))]
     SheetNotFound {
         name: String,
@@ -29,6 +33,8 @@ pub enum ReadErrorKind {
     RaggedRow { expected: usize, found: usize },
     #[error("the text is not valid {detail}; pass the file's encoding explicitly (for example windows-1252)")]
     InvalidEncoding { detail: String },
+    #[error("invalid UTF-8 byte 0x{byte:02X}: the rest of the file is UTF-8, so this cell cannot be read")]
+    InvalidUtf8 { byte: u8 },
     #[error("unknown encoding label \"{0}\"")]
     UnknownEncoding(String),
     #[error("more than {limit} data rows")]
@@ -80,7 +86,9 @@ impl ReadError {
     pub fn is_fatal(&self) -> bool {
         !matches!(
             self.kind,
-            ReadErrorKind::RaggedRow { .. } | ReadErrorKind::CellTooLong { .. }
+            ReadErrorKind::RaggedRow { .. }
+                | ReadErrorKind::CellTooLong { .. }
+                | ReadErrorKind::InvalidUtf8 { .. }
         )
     }
 }

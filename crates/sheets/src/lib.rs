@@ -31,10 +31,21 @@ pub struct Limits {
     /// Characters per cell; Excel's own cap by default.
     pub max_cell_chars: usize,
     pub max_zip_entries: usize,
-    /// Sum of the declared uncompressed sizes of all zip entries.
+    /// Sum of the uncompressed sizes of all zip entries. Declared sizes are
+    /// checked first, then every entry is inflated and must not exceed its
+    /// declared size.
     pub max_uncompressed_bytes: u64,
     /// Declared uncompressed / compressed size, per entry, for entries over 1 MiB.
     pub max_compression_ratio: u64,
+    /// Inflated bytes of one XML token (tag, text run, comment) and of one
+    /// cell or shared string: what a reader holds at once.
+    pub max_xml_element_bytes: u64,
+    /// Memory the XLSX shared-string table would take once loaded: its
+    /// inflated XML plus an overhead per string.
+    pub max_shared_strings_bytes: u64,
+    /// Inflated bytes of each other XLSX part loaded whole (styles, workbook
+    /// and its relationships).
+    pub max_loaded_part_bytes: u64,
 }
 
 impl Default for Limits {
@@ -46,6 +57,9 @@ impl Default for Limits {
             max_zip_entries: 10_000,
             max_uncompressed_bytes: 2 * 1024 * 1024 * 1024,
             max_compression_ratio: 200,
+            max_xml_element_bytes: 8 * 1024 * 1024,
+            max_shared_strings_bytes: 128 * 1024 * 1024,
+            max_loaded_part_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -72,6 +72,8 @@ impl Workbook {
     /// Detects the format, runs the zip safety checks for XLSX/ODS, and for
     /// CSV settles the encoding and delimiter.
     pub fn open(path: &Path, options: &ReadOptions) -> Result<Workbook, ReadError> {
+        // Detection opens zips too, so their entry count is checked first.
+        crate::archive::check_entry_count(path, &options.limits)?;
         let format = Format::detect(path)?;
         let book = match format {
             Format::Csv => Book::Csv {
@@ -223,7 +225,9 @@ impl Iterator for Rows<'_> {
         }
         let item = self.next_item();
         match &item {
-            Some(Err(e)) if e.is_fatal() => self.done = true,
+            // A row error before the header is known ends the sheet too: the
+            // next row must not silently become the header.
+            Some(Err(e)) if e.is_fatal() || self.width.is_none() => self.done = true,
             None => self.done = true,
             _ => {}
         }

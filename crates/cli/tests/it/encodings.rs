@@ -2,7 +2,9 @@
 //! Windows-1252 fallback) and delimiters sniffed (`,` `;` tab); `--encoding` and `--delimiter`
 //! override. The same users in any of them make the same store.
 
-use crate::support::{assert_counts, both, utf16be_bom, utf16le_bom, windows1252, Store};
+use crate::support::{
+    assert_counts, assert_error, both, errors, utf16be_bom, utf16le_bom, windows1252, Store,
+};
 
 const USERS: &str = "Username,Name,Department,E-mail,Phone,Active,Locale,Timezone\r\n\
 zoe,Zoë Müller,Forschung & Entwicklung,zoe@example.com,+49 30 123456,Yes,de-DE,Europe/Berlin\r\n\
@@ -104,7 +106,73 @@ fn encoding_override(store: &Store) {
     assert_eq!(store.snapshot(), before);
 }
 
+/// USERS, then a row whose name holds a lone Windows-1252 byte (`é` as 0xE9, invalid in UTF-8)
+/// and a UTF-8 row after it: a UTF-8 file with a few bad bytes, as a copy and paste makes.
+fn utf8_with_one_bad_row() -> Vec<u8> {
+    [
+        USERS.as_bytes(),
+        b"andre,Andr\xe9 Blanc,Ventas,andre@example.com,,Yes,fr-FR,Europe/Paris\r\n",
+        "joerg,Jörg Weiß,Ventas,joerg@example.com,,Yes,de-DE,Europe/Berlin\r\n".as_bytes(),
+    ]
+    .concat()
+}
+
+/// Issue 7 item 5: the file is UTF-8 (valid multi-byte names on most rows), so the bad byte fails
+/// its own row with a positioned error, and no valid name is ever read as Windows-1252 mojibake.
+fn utf8_with_a_few_bad_bytes(store: &Store) {
+    let path = store.file("mostly-utf8.csv", utf8_with_one_bad_row());
+    for extra in [&[][..], &["--encoding", "utf-8"][..]] {
+        // Atomic: the bad row rejects the import, which changes nothing.
+        let before = store.snapshot();
+        let out = store.import(&path, extra);
+        assert_eq!(out.code, 1, "{extra:?}: {}\n{}", out.stdout, out.stderr);
+        let report = out.json();
+        assert_eq!(report["status"], "rejected", "{report:#}");
+        assert_error(
+            &report,
+            "mostly-utf8",
+            4,
+            Some("Name"),
+            "invalid UTF-8 byte 0xE9",
+        );
+        assert_eq!(errors(&report).len(), 1, "{report:#}");
+        assert_eq!(store.snapshot(), before);
+    }
+    // Partial: the good rows apply, with their names intact.
+    let out = store.import(&path, &["--partial"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "applied", "{report:#}");
+    assert_counts(&report, 3, 0, 0, 1);
+    assert_error(
+        &report,
+        "mostly-utf8",
+        4,
+        Some("Name"),
+        "invalid UTF-8 byte 0xE9",
+    );
+    let table = store.table("users", &[]);
+    assert_eq!(table.keys(), ["joerg", "jose", "zoe"]);
+    assert_eq!(table.get("zoe", "Name"), "Zoë Müller");
+    assert_eq!(table.get("jose", "Name"), "José Ñúñez");
+    assert_eq!(table.get("joerg", "Name"), "Jörg Weiß");
+}
+
+/// The other direction: lone high bytes and no valid multi-byte sequence is Windows-1252, even
+/// with one accidental valid pair (`Ã©`, which is also UTF-8 for `é`) among them.
+fn windows_1252_stays_the_fallback(store: &Store) {
+    let text = format!("{USERS}ana,Ã© Ana,Ventas,ana@example.com,,Yes,es-ES,Europe/Madrid\r\n");
+    let path = store.file("legacy.csv", windows1252(&text));
+    let report = store.import_ok(&path, &[]);
+    assert_counts(&report, 3, 0, 0, 0);
+    let table = store.table("users", &[]);
+    assert_eq!(table.get("zoe", "Name"), "Zoë Müller");
+    assert_eq!(table.get("ana", "Name"), "Ã© Ana");
+}
+
 both!(
+    utf8_with_a_few_bad_bytes,
+    windows_1252_stays_the_fallback,
     same_users_in_every_encoding,
     delimiters_are_sniffed,
     delimiter_override,

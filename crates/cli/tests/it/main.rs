@@ -11,6 +11,7 @@ mod exit_codes;
 mod export_filters;
 mod history;
 mod honest_cli;
+mod hostile;
 mod interrupt;
 mod modes;
 mod ods_files;

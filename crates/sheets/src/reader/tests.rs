@@ -104,27 +104,38 @@ fn explicit_and_unknown_encoding() {
     };
     let rows = read_all(&p, &opts);
     let e = rows.last().unwrap().as_ref().unwrap_err();
-    assert!(matches!(e.kind, ReadErrorKind::InvalidEncoding { .. }));
-    assert_eq!(e.row, Some(2));
+    assert!(
+        matches!(e.kind, ReadErrorKind::InvalidUtf8 { byte: 0xE9 }),
+        "{e}"
+    );
+    assert_eq!((e.row, e.column), (Some(2), Some(1)));
 }
 
 #[test]
-fn invalid_utf8_after_sample_is_fatal_with_row() {
+fn invalid_utf8_after_sample_fails_its_row_only() {
     let mut bytes = b"name\n".to_vec();
     let line = b"abcdefghij\n";
     while bytes.len() < 1024 * 1024 + 100 {
         bytes.extend_from_slice(line);
     }
-    bytes.extend_from_slice(b"bad\xff\nmore\n");
+    bytes.extend_from_slice(b"bad\xff\nmor\xc3\xa9\n");
     let rows = csv(&bytes);
-    let e = rows.last().unwrap().as_ref().unwrap_err();
+    let e = rows[rows.len() - 2].as_ref().unwrap_err();
     assert!(
-        matches!(e.kind, ReadErrorKind::InvalidEncoding { .. }),
+        matches!(e.kind, ReadErrorKind::InvalidUtf8 { byte: 0xFF }),
         "{e}"
     );
-    assert!(e.is_fatal());
-    assert_eq!(e.row, Some(rows.len() as u64));
-    assert!(e.to_string().contains("pass the file's encoding"));
+    assert!(!e.is_fatal());
+    assert_eq!(e.row, Some(rows.len() as u64 - 1));
+    assert!(e.to_string().contains("invalid UTF-8 byte 0xFF"), "{e}");
+    assert_eq!(texts(&rows).last().unwrap().1, vec!["moré"]);
+}
+
+#[test]
+fn bad_byte_in_the_header_ends_the_sheet() {
+    let rows = csv(b"na\xffme,x\nJ\xc3\xb6rg,1\nb,2\n");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].is_err());
 }
 
 #[test]
