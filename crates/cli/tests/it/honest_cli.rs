@@ -11,17 +11,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{both, muster, Out, Store};
+use crate::support::{both, muster, muster_command, Out, Store};
 
 /// Runs `muster` with this store in `dir` as the working directory and `env` changes
 /// (`None` removes the variable).
 fn run_with(store: &Store, dir: &Path, env: &[(&str, Option<&str>)], args: &[&OsStr]) -> Out {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
-    command
-        .current_dir(dir)
-        .env_remove("MUSTER_DATA_DIR")
-        .env_remove("MUSTER_DATABASE_URL")
-        .env("NO_COLOR", "1");
+    let mut command = muster_command();
+    command.current_dir(dir);
     match store.url() {
         Some(url) => command.args(["--database-url", url]),
         None => command.arg("--data-dir").arg(store.data_dir()),
@@ -32,17 +28,11 @@ fn run_with(store: &Store, dir: &Path, env: &[(&str, Option<&str>)], args: &[&Os
             None => command.env_remove(name),
         };
     }
-    let output = command
+    command
         .args(args)
         .output()
-        .expect("running the muster binary");
-    Out {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        raw_stdout: output.stdout,
-        raw_stderr: output.stderr,
-    }
+        .expect("running the muster binary")
+        .into()
 }
 
 fn os(text: &str) -> &OsStr {

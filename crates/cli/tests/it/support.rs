@@ -31,21 +31,45 @@ impl Out {
     }
 }
 
-pub fn muster(args: &[&std::ffi::OsStr]) -> Out {
-    let output = Command::new(env!("CARGO_BIN_EXE_muster"))
-        .args(args)
+impl From<std::process::Output> for Out {
+    fn from(output: std::process::Output) -> Out {
+        Out::new(
+            output.status.code().unwrap_or(-1),
+            output.stdout,
+            output.stderr,
+        )
+    }
+}
+
+impl Out {
+    fn new(code: i32, raw_stdout: Vec<u8>, raw_stderr: Vec<u8>) -> Out {
+        Out {
+            code,
+            stdout: String::from_utf8_lossy(&raw_stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&raw_stderr).into_owned(),
+            raw_stdout,
+            raw_stderr,
+        }
+    }
+}
+
+/// The `muster` binary with none of the caller's store settings and no colours: every test
+/// starts from this and adds its own store, arguments and environment.
+pub fn muster_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
+    command
         .env_remove("MUSTER_DATA_DIR")
         .env_remove("MUSTER_DATABASE_URL")
-        .env("NO_COLOR", "1")
+        .env("NO_COLOR", "1");
+    command
+}
+
+pub fn muster(args: &[&std::ffi::OsStr]) -> Out {
+    muster_command()
+        .args(args)
         .output()
-        .expect("running the muster binary");
-    Out {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        raw_stdout: output.stdout,
-        raw_stderr: output.stderr,
-    }
+        .expect("running the muster binary")
+        .into()
 }
 
 /// Runs `muster` like [`muster`] and also returns the child's peak resident memory in bytes, read
@@ -55,11 +79,8 @@ pub fn muster(args: &[&std::ffi::OsStr]) -> Out {
 pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
     use std::io::Read;
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+    let mut child = muster_command()
         .args(args)
-        .env_remove("MUSTER_DATA_DIR")
-        .env_remove("MUSTER_DATABASE_URL")
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -96,13 +117,7 @@ pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
     };
     let raw_stdout = stdout_reader.join().unwrap_or_default();
     let raw_stderr = stderr_reader.join().unwrap_or_default();
-    let out = Out {
-        code,
-        stdout: String::from_utf8_lossy(&raw_stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&raw_stderr).into_owned(),
-        raw_stdout,
-        raw_stderr,
-    };
+    let out = Out::new(code, raw_stdout, raw_stderr);
     // Linux reports ru_maxrss in KiB.
     (out, usage.ru_maxrss.max(0) as u64 * 1024)
 }
