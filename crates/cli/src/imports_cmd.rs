@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use muster_engine::{
     apply_plan, download_archive, error_workbook, list_imports, revert_import, show_import,
     ImportDetails, ImportEntry, NoProgress, PlanError, RevertError, RevertReport,
@@ -64,22 +64,35 @@ async fn errors(
     force: bool,
 ) -> anyhow::Result<Outcome> {
     let to_stdout = output::is_stdout(path);
-    let scratch = to_stdout.then(|| Scratch::new("out"));
-    let target = scratch.as_ref().map_or(path, Scratch::path);
     if !to_stdout {
         output::refuse_existing(path, force)?;
     }
-    let written = error_workbook(store, id, target).await?;
+    // The workbook takes its upload's format, known only once it is written: it is made aside,
+    // so that a file named for another format is refused without writing anything there.
+    let scratch = Scratch::new("out");
+    let written = error_workbook(store, id, scratch.path()).await?;
     let what = format!(
         "{} failed row(s) of import {id} with an Errors column; fix them and import the file",
         written.rows
     );
-    match &scratch {
-        Some(scratch) => {
-            scratch.to_stdout()?;
-            tell!("wrote {} to stdout: {what}", written.format.to_uppercase());
+    if to_stdout {
+        scratch.to_stdout()?;
+        tell!("wrote {} to stdout: {what}", written.format.to_uppercase());
+    } else {
+        if let Some(named) = output::format_of(path).filter(|f| f.extension() != written.format) {
+            bail!(
+                "the error workbook of import {id} is {}, like its upload, not {}: name the file .{}",
+                written.format.to_uppercase(),
+                named.extension().to_uppercase(),
+                written.format
+            );
         }
-        None => say!("wrote {}: {what}", path.display()),
+        let mut file = output::create(path, force)?;
+        let mut made =
+            std::fs::File::open(scratch.path()).context("cannot read the error workbook")?;
+        std::io::copy(&mut made, &mut file)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        say!("wrote {}: {what}", path.display());
     }
     if let Some(note) = written.note {
         tell!("note: {note}");

@@ -505,7 +505,41 @@ fn debug_logs_are_plain_and_about_muster(store: &Store) {
     assert!(out.stderr.contains("sqlx"), "{}", out.stderr);
 }
 
+/// The error workbook takes its upload's format, so a CSV upload's failed rows asked for as
+/// `.xlsx` would be CSV bytes in an `.xlsx` file: refused, nothing written, and the `.csv` works.
+fn error_workbook_is_never_written_under_another_format(store: &Store) {
+    let upload = store.file("bad.csv", "Username,Name,Active\nalice,Alice,Maybe\n");
+    let report = store.import(&upload, &[]).json();
+    let id = report["import_id"].to_string();
+    let xlsx = store.path("errors.xlsx");
+    let out = store.run(&[
+        os("imports"),
+        os("errors"),
+        os(&id),
+        os("-o"),
+        xlsx.as_os_str(),
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("is CSV, like its upload"),
+        "{}",
+        out.stderr
+    );
+    assert!(!xlsx.exists(), "nothing is written under the wrong name");
+    let csv = store.path("errors.csv");
+    let out = store.run(&[
+        os("imports"),
+        os("errors"),
+        os(&id),
+        os("-o"),
+        csv.as_os_str(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(std::fs::read_to_string(&csv).unwrap().contains("Maybe"));
+}
+
 both!(
+    error_workbook_is_never_written_under_another_format,
     hostile_names_and_cells_are_escaped,
     a_failed_preview_does_not_offer_apply,
     bad_options_are_usage_errors_never_recorded,
