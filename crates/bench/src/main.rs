@@ -133,8 +133,14 @@ fn run_phases(
     let phases: [(&str, Vec<&str>); 5] = [
         ("import into empty store", vec!["import", &file, "--json"]),
         ("re-import unchanged", vec!["import", &file, "--json"]),
-        ("export CSV", vec!["export", "users", "--force", "-o", &csv_out]),
-        ("export XLSX", vec!["export", "users", "--force", "-o", &xlsx_out]),
+        (
+            "export CSV",
+            vec!["export", "users", "--force", "-o", &csv_out],
+        ),
+        (
+            "export XLSX",
+            vec!["export", "users", "--force", "-o", &xlsx_out],
+        ),
         (
             "revert the first import",
             vec!["imports", "revert", "1", "--json"],

@@ -107,7 +107,7 @@ async fn list(store: &Store, limit: i64, json: bool) -> anyhow::Result<Outcome> 
         return Ok(Outcome::Done);
     }
     say!(
-        "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  file",
+        "{:>5}  {:<8}  {:<15}  {:<20}  {:>8} {:>8} {:>9} {:>7}  file",
         "id",
         "kind",
         "status",
@@ -119,7 +119,7 @@ async fn list(store: &Store, limit: i64, json: bool) -> anyhow::Result<Outcome> 
     );
     for e in &entries {
         say!(
-            "{:>5}  {:<8}  {:<10}  {:<20}  {:>8} {:>8} {:>9} {:>7}  {}{}",
+            "{:>5}  {:<8}  {:<15}  {:<20}  {:>8} {:>8} {:>9} {:>7}  {}{}",
             e.id,
             e.kind,
             e.status,
