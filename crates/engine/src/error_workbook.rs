@@ -473,20 +473,21 @@ impl Sink for XlsxSink {
         let sheet = self.sheet()?;
         for (index, text) in cells.iter().enumerate() {
             let c = column(index)?;
+            let text = &*muster_sheets::spreadsheet_text(text);
             // Every value is written as a string, so nothing becomes a number or a formula.
             match (notes.contains_key(&index), text.is_empty()) {
                 _ if c == errors_column => {
-                    sheet.write_string_with_format(row, c, *text, &errors)?;
+                    sheet.write_string_with_format(row, c, text, &errors)?;
                 }
                 (true, true) => {
                     sheet.write_blank(row, c, &bad)?;
                 }
                 (true, false) => {
-                    sheet.write_string_with_format(row, c, *text, &bad)?;
+                    sheet.write_string_with_format(row, c, text, &bad)?;
                 }
                 (false, true) => {}
                 (false, false) => {
-                    sheet.write_string(row, c, *text)?;
+                    sheet.write_string(row, c, text)?;
                 }
             }
         }
@@ -707,6 +708,28 @@ mod tests {
         let user = parse_user_row(&map, &row).unwrap();
         assert_eq!(user.username.as_str(), "u3");
         assert_eq!(linked_import(row[4]), Some(12));
+    }
+
+    #[test]
+    fn xlsx_error_workbook_keeps_a_leading_apostrophe() {
+        // `'=1+2` as data is stored as `''=1+2` (the readers take one apostrophe for the CSV
+        // formula defence); the error workbook must write it the same way to keep it.
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.xlsx");
+        let rows = vec![vec!["u1", "'=1+2", "bad", ""]];
+        write_archive(&archive, Format::Xlsx, &[("Users", &HEADERS, rows)]);
+        let failed = BTreeMap::from([(
+            "Users".to_owned(),
+            vec![FailedRowLog {
+                row: 2,
+                issues: vec![problem(Some("E-mail"), "`bad` is not an e-mail address")],
+                secret: false,
+            }],
+        )]);
+        let out = dir.path().join("errors.xlsx");
+        write_error_workbook(&archive, &ReadOptions::default(), 3, &failed, &out).unwrap();
+        let back = read_back(&out);
+        assert_eq!(back[0].1[1][1], "'=1+2");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use muster_domain::{import_fields, Entity, EntityName, Field, Permission, ADMINISTRATOR_ROLE};
-use muster_sheets::{column_letters, Format, WriteError};
+use muster_sheets::{column_letters, spreadsheet_text, Format, WriteError};
 use muster_store::{Catalog, Store, StoreError};
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, Format as CellFormat, Formula, Note, RowNum,
@@ -527,7 +527,7 @@ fn add_entity_sheet(
     for (col, column) in (0..).zip(&sheet.columns) {
         worksheet.write_string_with_format(0, col, column.field.header(), &bold)?;
         // Text, never a number or formula, so the phone keeps its `+` and spaces.
-        worksheet.write_string(1, col, &column.sample)?;
+        worksheet.write_string(1, col, &*spreadsheet_text(&column.sample))?;
         worksheet.insert_note(0, col, &header_note(&column.note))?;
         worksheet.set_column_width(col, column_width(column))?;
         if let Some(validation) = validation(column.field, choices)? {
@@ -625,7 +625,8 @@ fn add_lists_sheet(worksheet: &mut Worksheet, choices: &Choices) -> Result<(), X
     for (col, (field, names)) in (0..).zip(choices.columns()) {
         worksheet.write_string_with_format(0, col, field.header(), &bold)?;
         for (row, name) in (1..).zip(names) {
-            worksheet.write_string(row, col, name)?;
+            // A name picked from the dropdown must read back as it is stored.
+            worksheet.write_string(row, col, &*spreadsheet_text(name))?;
         }
         worksheet.set_column_width(col, 24)?;
     }

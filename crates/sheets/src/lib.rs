@@ -19,7 +19,7 @@ mod write;
 pub use error::{ReadError, ReadErrorKind, WriteError};
 pub use format::Format;
 pub use reader::{Cell, Row, Rows, Workbook};
-pub use write::{column_letters, writer, WorkbookWriter};
+pub use write::{column_letters, spreadsheet_text, writer, WorkbookWriter};
 
 /// Safety caps applied while reading; hostile or broken files fail fast
 /// instead of exhausting memory or disk.

@@ -37,7 +37,10 @@ pub fn writer(format: Format, out: Box<dyn Write + Send>) -> Box<dyn WorkbookWri
 /// An XLSX or ODS cell's text: as given, except that text starting with `'`
 /// that the readers would take for a CSV formula apostrophe (see
 /// `csv_read::unescape_cell`) gets one more, so it reads back unchanged.
-fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
+///
+/// Every XLSX or ODS muster writes goes through it, including those written with
+/// rust_xlsxwriter directly (templates, error workbooks).
+pub fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with('\'') && needs_defusing(cell) {
         format!("'{cell}").into()
     } else {
