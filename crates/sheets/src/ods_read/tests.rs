@@ -421,7 +421,7 @@ fn broken_xml_is_a_positioned_corrupt_error() {
 
 #[test]
 fn sheet_listing_scans_markup_only() {
-    use super::{next_markup, Markup};
+    use super::listing::{next_markup, Markup};
     let open = Markup::TableOpen { empty: false };
     assert_eq!(
         next_markup(b"text<table:table\ntable:name=\"a>b\">"),
