@@ -108,8 +108,9 @@ pub async fn add_catalog_entry(
     }
     let map = map_headers(entry.entity, &headers).map_err(|_| AddError::NotACatalogEntity)?;
     let mut report = ImportReport::new("command line".into());
-    let record = parse_record(entry.entity, &map, &cells)
-        .map_err(|errors| invalid(field_issues("command line", 1, &map, errors, &[])))?;
+    let record = parse_record(entry.entity, &map, &cells).map_err(|errors| {
+        invalid(field_issues("command line", 1, &map, errors, &[]).map(|(_, issue)| issue))
+    })?;
     let mut tx = store.begin().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut planner = CatalogPlanner::new("command line".into(), map, catalog, false, now);

@@ -13,7 +13,7 @@ use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::Change;
 use crate::report::ImportReport;
 use crate::seen::FileKeys;
-use crate::source::{cell_issue, in_column_order, Record, RowIssue, WHOLE_ROW};
+use crate::source::{field_issue, in_column_order, Record, RowIssue};
 use crate::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
 
 pub(crate) struct CatalogPlanner {
@@ -102,23 +102,7 @@ impl CatalogPlanner {
 
     /// An issue on `field`'s column, with that column's number for ordering the row's issues.
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> RowIssue {
-        match self.map.column(field) {
-            Some(column) => (
-                column,
-                cell_issue(&self.sheet, row, &self.map, column, kind),
-            ),
-            None => (
-                WHOLE_ROW,
-                Issue {
-                    position: Position {
-                        sheet: self.sheet.clone(),
-                        row,
-                        column: None,
-                    },
-                    kind,
-                },
-            ),
-        }
+        field_issue(&self.sheet, row, &self.map, field, kind, None)
     }
 
     fn warning(&self, row: u64, field: Field, kind: WarningKind) -> Warning {
@@ -360,6 +344,7 @@ mod tests {
     use muster_store::Catalog;
 
     use super::*;
+    use crate::source::field_issues;
 
     fn plan_roles(lines: &[&[&str]], create_only: bool) -> (ImportReport, CatalogWrites) {
         let headers = ["Role", "Description", "Permissions"];
@@ -385,16 +370,7 @@ mod tests {
             .map(|(i, cells)| {
                 let row = i as u64 + 2;
                 let checked = check_role_row(&map, cells);
-                let issues = checked
-                    .errors
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e.column,
-                            cell_issue("roles", row, &map, e.column, IssueKind::Field(e.kind)),
-                        )
-                    })
-                    .collect();
+                let issues = field_issues("roles", row, &map, checked.errors, &[]).collect();
                 (
                     row,
                     Record::Role(checked.record.expect("the key parses")),

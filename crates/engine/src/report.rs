@@ -3,8 +3,8 @@
 //! spreadsheet shows it, column header). The CLI prints it or turns it into JSON; the console
 //! and API will render the same structure.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 
 use serde::Serialize;
 
@@ -92,9 +92,12 @@ pub struct ImportReport {
     pub(crate) log: BatchLog,
     #[serde(skip)]
     sheet_start: Option<(String, Counts)>,
-    /// Where each distinct warning is in `warnings`, by `Warning::same_key`.
+    /// Where each distinct warning is in `warnings`, by the hash of `Warning::identity` (a list,
+    /// in case two identities share a hash).
     #[serde(skip)]
-    warning_index: HashMap<(String, Option<String>, String), usize>,
+    warning_index: HashMap<u64, Vec<usize>>,
+    #[serde(skip)]
+    warning_hasher: RandomState,
 }
 
 /// The history rows of one batch: the changes it plans and the rows that failed.
@@ -129,6 +132,7 @@ impl ImportReport {
             log: BatchLog::default(),
             sheet_start: None,
             warning_index: HashMap::new(),
+            warning_hasher: RandomState::new(),
         }
     }
 
@@ -148,18 +152,28 @@ impl ImportReport {
     /// Adds a warning, or counts one more row for the same warning already given (same sheet,
     /// column and message): one line per name or role, however many rows repeat it.
     pub(crate) fn push_warning(&mut self, warning: Warning) {
-        let full = self.warnings.len() >= MAX_REPORTED_ISSUES;
-        match self.warning_index.entry(warning.same_key()) {
-            Entry::Occupied(seen) => self.warnings[*seen.get()].count += 1,
-            // Past the cap warnings are only counted (the index stays bounded with the list),
-            // so a file with a million distinct warnings costs no more memory than one with ten
-            // thousand; `warning_count` may then count a repeated one twice.
-            Entry::Vacant(_) if full => self.warning_count += 1,
-            Entry::Vacant(slot) => {
-                self.warning_count += 1;
-                slot.insert(self.warnings.len());
-                self.warnings.push(warning);
-            }
+        let identity = warning.identity();
+        let hash = self.warning_hasher.hash_one(identity);
+        let seen = self.warning_index.get(&hash).and_then(|slots| {
+            slots
+                .iter()
+                .copied()
+                .find(|&i| self.warnings[i].identity() == identity)
+        });
+        if let Some(i) = seen {
+            self.warnings[i].count += 1;
+            return;
+        }
+        self.warning_count += 1;
+        // Past the cap warnings are only counted (the index stays bounded with the list), so a
+        // file with a million distinct warnings costs no more memory than one with ten thousand;
+        // `warning_count` may then count a repeated one twice.
+        if self.warnings.len() < MAX_REPORTED_ISSUES {
+            self.warning_index
+                .entry(hash)
+                .or_default()
+                .push(self.warnings.len());
+            self.warnings.push(warning);
         }
     }
 

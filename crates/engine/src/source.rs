@@ -421,17 +421,13 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
     let checked = check_record(entity, map, &cells);
     // A cell that held a spreadsheet error was passed on as blank; its own issue says more than
     // "is required", so the domain's complaint about it is dropped.
-    issues.extend(
-        checked
-            .errors
-            .into_iter()
-            .filter(|e| !error_columns.contains(&e.column))
-            .map(|e| {
-                let issue = cell_issue(sheet, row.number, map, e.column, IssueKind::Field(e.kind));
-                (e.column, issue)
-            }),
-    );
-    issues.sort_by_key(|(column, _)| *column);
+    issues.extend(field_issues(
+        sheet,
+        row.number,
+        map,
+        checked.errors,
+        &error_columns,
+    ));
     let secret = [Field::Password, Field::PasswordHash]
         .into_iter()
         .filter_map(|field| map.column(field))
@@ -470,11 +466,37 @@ pub(crate) fn field_issues<'a>(
     map: &'a HeaderMap,
     errors: Vec<FieldError>,
     skip: &'a [usize],
-) -> impl Iterator<Item = Issue> + 'a {
+) -> impl Iterator<Item = RowIssue> + 'a {
     errors
         .into_iter()
         .filter(move |e| !skip.contains(&e.column))
-        .map(move |e| cell_issue(sheet, row, map, e.column, IssueKind::Field(e.kind)))
+        .map(move |e| {
+            let issue = cell_issue(sheet, row, map, e.column, IssueKind::Field(e.kind));
+            (e.column, issue)
+        })
+}
+
+/// An issue on `field`'s column, with that column's number for ordering the row's issues; when
+/// the sheet lacks the column, an issue about the whole row placed at `absent`.
+pub(crate) fn field_issue(
+    sheet: &str,
+    row: u64,
+    map: &HeaderMap,
+    field: Field,
+    kind: IssueKind,
+    absent: Option<String>,
+) -> RowIssue {
+    match map.column(field) {
+        Some(column) => (column, cell_issue(sheet, row, map, column, kind)),
+        None => {
+            let position = Position {
+                sheet: sheet.to_owned(),
+                row,
+                column: absent,
+            };
+            (WHOLE_ROW, Issue { position, kind })
+        }
+    }
 }
 
 pub(crate) fn cell_issue(

@@ -21,7 +21,7 @@ use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{fingerprint, Change};
 use crate::report::ImportReport;
 use crate::seen::FileKeys;
-use crate::source::{cell_issue, in_column_order, RowIssue, WHOLE_ROW};
+use crate::source::{field_issue, in_column_order, RowIssue};
 use crate::warnings::{near_duplicate_of, privileged, Tense, Warning, WarningKind};
 
 /// What the store holds for one batch of user rows, read ahead while the previous batch is
@@ -221,19 +221,8 @@ impl UserPlanner {
 
     /// An issue on `field`'s column, with that column's number for ordering the row's issues.
     fn issue(&self, row: u64, field: Field, kind: IssueKind) -> RowIssue {
-        match self.map.column(field) {
-            Some(column) => (
-                column,
-                cell_issue(&self.sheet, row, &self.map, column, kind),
-            ),
-            None => (
-                WHOLE_ROW,
-                Issue {
-                    position: self.position(row, field),
-                    kind,
-                },
-            ),
-        }
+        let absent = Some(field.header().to_owned());
+        field_issue(&self.sheet, row, &self.map, field, kind, absent)
     }
 
     fn position(&self, row: u64, field: Field) -> Position {

@@ -8,6 +8,7 @@ use muster_store::{Catalog, NamedRecord, RoleRecord, UserRecord};
 use super::*;
 use crate::context::NoProgress;
 use crate::report::ImportReport;
+use crate::source::field_issues;
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -63,16 +64,7 @@ fn plan(
             let row = i as u64 + 2;
             let cells: Vec<&str> = line.split(',').collect();
             let checked = check_user_row(&map, &cells);
-            let issues = checked
-                .errors
-                .into_iter()
-                .map(|e| {
-                    (
-                        e.column,
-                        cell_issue("users", row, &map, e.column, IssueKind::Field(e.kind)),
-                    )
-                })
-                .collect();
+            let issues = field_issues("users", row, &map, checked.errors, &[]).collect();
             (row, checked.record.expect("the key parses"), issues)
         })
         .collect();

@@ -44,12 +44,13 @@ impl Warning {
     }
 
     /// What makes two warnings the same one: the place (sheet and column, not the row) and
-    /// the message.
-    pub(crate) fn same_key(&self) -> (String, Option<String>, String) {
+    /// the kind with its values. Borrowed, so comparing a row's warning with the ones already
+    /// given neither copies nor formats anything.
+    pub(crate) fn identity(&self) -> (&str, Option<&str>, &WarningKind) {
         (
-            self.position.sheet.clone(),
-            self.position.column.clone(),
-            self.kind.to_string(),
+            &self.position.sheet,
+            self.position.column.as_deref(),
+            &self.kind,
         )
     }
 
@@ -85,7 +86,7 @@ impl std::fmt::Display for Warning {
 
 /// Whether what a warning announces happened: a preview's "will be created" becomes "created"
 /// once applied, and "would have been created" when the import was rejected or cancelled.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Tense {
     #[default]
     Planned,
@@ -115,7 +116,7 @@ impl Tense {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum WarningKind {
     #[error("{}", tense.created("department", name))]
     NewDepartment { name: String, tense: Tense },
