@@ -253,6 +253,15 @@ impl From<EntityArg> for muster_engine::Entity {
     }
 }
 
+impl From<TemplateFormatArg> for muster_engine::Format {
+    fn from(arg: TemplateFormatArg) -> Self {
+        match arg {
+            TemplateFormatArg::Xlsx => muster_engine::Format::Xlsx,
+            TemplateFormatArg::Csv => muster_engine::Format::Csv,
+        }
+    }
+}
+
 impl From<FormatArg> for muster_engine::Format {
     fn from(arg: FormatArg) -> Self {
         match arg {

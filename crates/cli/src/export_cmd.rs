@@ -15,7 +15,8 @@ use crate::output::{self, NoBom};
 use crate::Outcome;
 
 pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
-    let to_stdout = args.output.as_deref().is_none_or(output::is_stdout);
+    // The file this run writes; `None` is stdout.
+    let written = args.output.as_deref().filter(|p| !output::is_stdout(p));
     let entity = match args.entity {
         ExportWhatArg::Users => Some(Entity::Users),
         ExportWhatArg::Groups => Some(Entity::Groups),
@@ -45,11 +46,10 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
     if entity.is_none() && format == Format::Csv {
         bail!("a workbook holds several sheets, which CSV cannot: use --format xlsx or ods");
     }
-    let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) if !to_stdout => Box::new(BufWriter::new(output::create(path, args.force)?)),
-        _ => Box::new(NoBom::new(BufWriter::new(std::io::stdout()))),
+    let out: Box<dyn Write + Send> = match written {
+        Some(path) => Box::new(BufWriter::new(output::create(path, args.force)?)),
+        None => Box::new(NoBom::new(BufWriter::new(std::io::stdout()))),
     };
-    let written = args.output.as_deref().filter(|_| !to_stdout);
     let Some(entity) = entity else {
         return run_workbook(store, format, out, written).await;
     };
@@ -61,7 +61,7 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
         search: args.search,
     };
     let result = export(store, entity, format, &filter, out).await;
-    let summary = remove_on_error(result, written).context("cannot export")?;
+    let summary = output::remove_on_error(result, written).context("cannot export")?;
     if let Some(path) = written {
         tell!("exported {} row(s) to {}", summary.rows, path.display());
     }
@@ -77,7 +77,7 @@ async fn run_workbook(
     written: Option<&Path>,
 ) -> anyhow::Result<Outcome> {
     let result = export_workbook(store, format, out).await;
-    let summary = remove_on_error(result, written).context("cannot export")?;
+    let summary = output::remove_on_error(result, written).context("cannot export")?;
     if let Some(path) = written {
         let sheets: Vec<String> = summary
             .sheets
@@ -87,12 +87,4 @@ async fn run_workbook(
         tell!("exported {} to {}", sheets.join(", "), path.display());
     }
     Ok(Outcome::Done)
-}
-
-/// A file this run created and could not finish is no export: leave no half of one.
-fn remove_on_error<T, E>(result: Result<T, E>, written: Option<&Path>) -> Result<T, E> {
-    if let (Err(_), Some(path)) = (&result, written) {
-        let _ = std::fs::remove_file(path);
-    }
-    result
 }

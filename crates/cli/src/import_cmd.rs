@@ -60,9 +60,9 @@ fn parse_delimiter(raw: &str) -> anyhow::Result<u8> {
     }
 }
 
-/// The label as given, once encoding_rs (which the CSV reader asks the same way) knows it.
+/// The label as given, once the CSV reader's own lookup knows it.
 fn check_encoding(label: &str) -> anyhow::Result<String> {
-    match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+    match muster_sheets::encoding_for_label(label) {
         Some(_) => Ok(label.to_owned()),
         None => bail!("--encoding: unknown encoding label {label:?} (for example utf-8, utf-16le, windows-1252)"),
     }

@@ -46,10 +46,7 @@ async fn download(
     let mut file = std::io::BufWriter::new(output::create(path, force)?);
     let result = download_archive(store, id, &mut file).await;
     drop(file);
-    let bytes = result.inspect_err(|_| {
-        // No half-written copy (or an empty file for an unknown id) is left behind.
-        let _ = std::fs::remove_file(path);
-    })?;
+    let bytes = output::remove_on_error(result, Some(path))?;
     say!(
         "wrote {} ({bytes} bytes): the file of import {id} as archived, password cells blanked",
         path.display()

@@ -76,6 +76,15 @@ pub fn create(path: &Path, force: bool) -> anyhow::Result<File> {
     }
 }
 
+/// A file this run created and could not finish is no output: leave no half of one (nor an
+/// empty file for an unknown id).
+pub fn remove_on_error<T, E>(result: Result<T, E>, written: Option<&Path>) -> Result<T, E> {
+    if let (Err(_), Some(path)) = (&result, written) {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
 /// A file in the temporary directory for writers that need a path when the output is stdout;
 /// removed when dropped.
 pub struct Scratch(PathBuf);

@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _};
 use muster_engine::{write_template, Entity, Format, TemplateKind};
 use muster_store::Store;
 
-use crate::args::{TemplateArgs, TemplateFormatArg, TemplateKindArg};
+use crate::args::{TemplateArgs, TemplateKindArg};
 use crate::out::{say, tell};
 use crate::output::{self, Scratch};
 use crate::Outcome;
@@ -18,11 +18,11 @@ pub async fn run(store: &Store, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let kind = kind(args.kind);
     // XLSX unless said otherwise: the format that carries notes and dropdowns. A `.ods` name
     // gets the engine's own clear refusal.
-    let flag = args.format.map(|f| match f {
-        TemplateFormatArg::Xlsx => Format::Xlsx,
-        TemplateFormatArg::Csv => Format::Csv,
-    });
-    let format = output::choose_format(flag, args.output.as_deref(), Format::Xlsx)?;
+    let format = output::choose_format(
+        args.format.map(Into::into),
+        args.output.as_deref(),
+        Format::Xlsx,
+    )?;
     if kind == TemplateKind::Workbook && format == Format::Csv {
         bail!(
             "the workbook template has several sheets, which a CSV file cannot hold: \
@@ -32,27 +32,23 @@ pub async fn run(store: &Store, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let path = args
         .output
         .unwrap_or_else(|| PathBuf::from(kind.default_file_name(format)));
-    if output::is_stdout(&path) {
-        let scratch = Scratch::new(format.extension());
-        write_template(store, kind, format, scratch.path())
-            .await
-            .with_context(|| format!("cannot write the {kind} template"))?;
-        scratch.to_stdout()?;
-        tell!(
-            "wrote the {kind} template ({}) to stdout",
-            format.extension().to_uppercase()
-        );
-        return Ok(Outcome::Done);
+    // A writer that needs a path: stdout gets a scratch file copied out at the end.
+    let scratch = output::is_stdout(&path).then(|| Scratch::new(format.extension()));
+    if scratch.is_none() {
+        output::refuse_existing(&path, args.force)?;
     }
-    output::refuse_existing(&path, args.force)?;
-    write_template(store, kind, format, &path)
+    let target = scratch.as_ref().map_or(path.as_path(), Scratch::path);
+    write_template(store, kind, format, target)
         .await
         .with_context(|| format!("cannot write the {kind} template"))?;
-    say!(
-        "wrote the {kind} template ({}) to {}",
-        format.extension().to_uppercase(),
-        path.display()
-    );
+    let what = format.extension().to_uppercase();
+    match scratch {
+        Some(scratch) => {
+            scratch.to_stdout()?;
+            tell!("wrote the {kind} template ({what}) to stdout");
+        }
+        None => say!("wrote the {kind} template ({what}) to {}", path.display()),
+    }
     Ok(Outcome::Done)
 }
 

@@ -36,6 +36,12 @@ pub(crate) struct CsvSetup {
     pub delimiter: u8,
 }
 
+/// The encoding a `--encoding`-style label names (WHATWG labels, surrounding spaces ignored):
+/// the one lookup both the reader and a front-end checking its options use.
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    Encoding::for_label(label.trim().as_bytes())
+}
+
 /// Decides encoding and delimiter from the options or, failing those, the
 /// first megabyte of the file.
 pub(crate) fn inspect(path: &Path, options: &ReadOptions) -> Result<CsvSetup, ReadError> {
@@ -44,7 +50,7 @@ pub(crate) fn inspect(path: &Path, options: &ReadOptions) -> Result<CsvSetup, Re
     let n = read_up_to(&mut file, &mut sample)?;
     sample.truncate(n);
     let encoding = match &options.encoding {
-        Some(label) => Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+        Some(label) => encoding_for_label(label).ok_or_else(|| {
             ReadError::new(ReadErrorKind::UnknownEncoding(crate::error::shorten(label)))
         })?,
         None => detect_encoding(&sample, n == SAMPLE_BYTES),

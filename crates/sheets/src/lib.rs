@@ -16,6 +16,7 @@ mod reader;
 mod sheet_read;
 mod write;
 
+pub use csv_read::encoding_for_label;
 pub use error::{ReadError, ReadErrorKind, WriteError};
 pub use format::Format;
 pub use reader::{Cell, Row, Rows, Workbook};
