@@ -42,11 +42,13 @@ pub(crate) fn check_archive(path: &Path, limits: &Limits) -> Result<(), ReadErro
     if n < 2 || &magic != b"PK" {
         return Err(ReadError::new(ReadErrorKind::NotAZip));
     }
-    check_entry_count(path, limits)?;
+    // `Workbook::open` has already refused too many entries from the end record alone
+    // (`check_entry_count`), before this parses the directory.
     let mut zip = zip::ZipArchive::new(BufReader::new(File::open(path)?)).map_err(corrupt)?;
     check_directory(&mut zip, limits)?;
+    let mut buf = vec![0u8; INFLATE_CHUNK];
     for i in 0..zip.len() {
-        inflate_entry(&mut zip, i, limits)?;
+        inflate_entry(&mut zip, i, limits, &mut buf)?;
     }
     Ok(())
 }
@@ -159,7 +161,12 @@ fn check_name(name: &str) -> Result<(), ReadError> {
 
 /// The second pass for one entry: inflates it through a bounded buffer and
 /// counts what comes out, scanning XML parts as they stream past.
-fn inflate_entry(zip: &mut Zip, index: usize, limits: &Limits) -> Result<(), ReadError> {
+fn inflate_entry(
+    zip: &mut Zip,
+    index: usize,
+    limits: &Limits,
+    buf: &mut [u8],
+) -> Result<(), ReadError> {
     let mut entry = zip.by_index(index).map_err(corrupt)?;
     if entry.is_dir() {
         return Ok(());
@@ -167,10 +174,9 @@ fn inflate_entry(zip: &mut Zip, index: usize, limits: &Limits) -> Result<(), Rea
     let name = entry.name().to_owned();
     let declared = entry.size();
     let mut scan = XmlScan::for_entry(&name, limits.max_xml_element_bytes);
-    let mut buf = vec![0u8; INFLATE_CHUNK];
     let mut inflated: u64 = 0;
     loop {
-        let n = match entry.read(&mut buf) {
+        let n = match entry.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

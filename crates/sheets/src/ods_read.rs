@@ -279,16 +279,8 @@ fn place(
     }
     // Both values are at most `max_columns` now, so they fit a usize.
     let (start, end) = (column as usize, (column + repeat) as usize);
-    if cells.len() < start {
-        cells.resize(start, Cell::Empty);
-    }
-    cells.truncate(start);
-    for _ in start..end.saturating_sub(1) {
-        cells.push(cell.clone());
-    }
-    if end > start {
-        cells.push(cell);
-    }
+    cells.resize(start, Cell::Empty);
+    cells.extend(std::iter::repeat_n(cell, end - start));
     Ok(())
 }
 
@@ -515,8 +507,6 @@ struct Content<'a> {
     xml: quick_xml::Reader<BufReader<Guard<ZipFile<'a, BufReader<File>>>>>,
     buf: Vec<u8>,
     attrs: Attrs,
-    /// Listing sheets needs only table names; cell attributes are not parsed.
-    names_only: bool,
 }
 
 impl<'a> Content<'a> {
@@ -531,7 +521,6 @@ impl<'a> Content<'a> {
             xml,
             buf: Vec::new(),
             attrs: Attrs::default(),
-            names_only: false,
         })
     }
 
@@ -547,7 +536,7 @@ impl<'a> Content<'a> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let tag = classify(e.name().as_ref());
                 let empty = matches!(event, Event::Empty(_));
-                parse_attrs(tag, e, self.names_only, self.xml.decoder(), &mut self.attrs)?;
+                parse_attrs(tag, e, self.xml.decoder(), &mut self.attrs)?;
                 Ev::Open(tag, empty)
             }
             Event::End(ref e) => Ev::Close(classify(e.name().as_ref())),
@@ -618,15 +607,10 @@ fn predefined_entity(name: &[u8]) -> Option<char> {
 fn parse_attrs(
     tag: Tag,
     e: &BytesStart<'_>,
-    names_only: bool,
     decoder: Decoder,
     attrs: &mut Attrs,
 ) -> Result<(), ReadError> {
-    let wanted = match tag {
-        Tag::Table => true,
-        Tag::Row | Tag::Cell | Tag::Spaces => !names_only,
-        _ => false,
-    };
+    let wanted = matches!(tag, Tag::Table | Tag::Row | Tag::Cell | Tag::Spaces);
     if !wanted {
         return Ok(());
     }

@@ -156,7 +156,7 @@ fn table_name(bytes: &[u8]) -> Result<String, ReadError> {
     let mut attrs = Attrs::default();
     match xml.read_event() {
         Ok(Event::Start(e) | Event::Empty(e)) => {
-            parse_attrs(Tag::Table, &e, true, xml.decoder(), &mut attrs)?;
+            parse_attrs(Tag::Table, &e, xml.decoder(), &mut attrs)?;
             Ok(attrs.name)
         }
         Ok(_) => Ok(String::new()),

@@ -41,8 +41,8 @@ pub fn writer(format: Format, out: Box<dyn Write + Send>) -> Box<dyn WorkbookWri
 /// Every XLSX or ODS muster writes goes through it, including those written with
 /// rust_xlsxwriter directly (templates, error workbooks).
 pub fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with('\'') && needs_defusing(cell) {
-        format!("'{cell}").into()
+    if cell.starts_with('\'') {
+        csv_out::defuse(cell)
     } else {
         cell.into()
     }
