@@ -110,7 +110,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
     }
     let now = (ctx.now)();
     let mut tx = store.begin().await?;
-    if !muster_store::claim_status(&mut tx, id, DRY_RUN, APPLIED, now, None).await? {
+    if !muster_store::claim_status(&mut tx, id, DRY_RUN, APPLIED, now).await? {
         return Err(PlanError::AlreadyApplied { id });
     }
     let mut checker = Checker {

@@ -201,25 +201,21 @@ pub async fn fixed_by(conn: &mut Connection, id: i64) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// Moves an import from one status to another only if it is still in the first: the guard that
-/// makes "apply twice" and "revert twice" fail even when two processes try at once. Returns
-/// whether this caller won. Run it inside the transaction that does the work.
+/// Moves an import from one status to another, stamping `applied_at`, only if it is still in
+/// the first: the guard that makes "apply twice" fail even when two processes try at once (a
+/// revert claims with [`claim_revert`]). Returns whether this caller won. Run it inside the
+/// transaction that does the work.
 pub async fn claim_status(
     conn: &mut Connection,
     id: i64,
     from: &str,
     to: &str,
-    at: i64,
-    reverted_by: Option<i64>,
+    applied_at: i64,
 ) -> Result<bool> {
     let style = Placeholders::of(conn);
     let p = |n| placeholders(style, n, 1);
-    let (column, value) = match reverted_by {
-        Some(revert) => ("reverted_by", revert),
-        None => ("applied_at", at),
-    };
     let sql = format!(
-        "UPDATE imports SET status = {}, {column} = {} WHERE id = {} AND status = {}",
+        "UPDATE imports SET status = {}, applied_at = {} WHERE id = {} AND status = {}",
         p(1),
         p(2),
         p(3),
@@ -227,7 +223,7 @@ pub async fn claim_status(
     );
     let done = sqlx::query(&sql)
         .bind(to)
-        .bind(value)
+        .bind(applied_at)
         .bind(id)
         .bind(from)
         .execute(&mut *conn)

@@ -96,12 +96,12 @@ async fn a_status_is_claimed_once(store: &Store) {
         .await
         .expect("insert");
     assert!(
-        muster_store::claim_status(&mut conn, id, "dry_run", "applied", 5, None)
+        muster_store::claim_status(&mut conn, id, "dry_run", "applied", 5)
             .await
             .expect("claim")
     );
     assert!(
-        !muster_store::claim_status(&mut conn, id, "dry_run", "applied", 6, None)
+        !muster_store::claim_status(&mut conn, id, "dry_run", "applied", 6)
             .await
             .expect("claim")
     );
@@ -114,7 +114,7 @@ async fn a_status_is_claimed_once(store: &Store) {
         ("applied", Some(5))
     );
     assert!(
-        muster_store::claim_status(&mut conn, id, "applied", "reverted", 7, Some(9))
+        muster_store::claim_revert(&mut conn, id, "applied", None, "reverted", 9)
             .await
             .expect("claim")
     );
