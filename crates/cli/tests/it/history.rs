@@ -17,17 +17,8 @@ fn setup(store: &Store) {
     store.group("staff");
 }
 
-fn list(store: &Store) -> Vec<Value> {
-    let out = store.run(&["imports", "list", "--json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    out.json().as_array().expect("a JSON array").clone()
-}
-
 fn entry(store: &Store, id: u64) -> Value {
-    list(store)
-        .into_iter()
-        .find(|e| e["id"] == id)
-        .unwrap_or_else(|| panic!("import {id} is listed"))
+    store.import_entry(&id.to_string())
 }
 
 fn id_of(report: &Value) -> u64 {

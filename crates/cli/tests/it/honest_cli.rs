@@ -11,17 +11,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{both, muster, muster_command, Out, Store};
+use crate::support::{both, muster, Out, Store};
 
 /// Runs `muster` with this store in `dir` as the working directory and `env` changes
 /// (`None` removes the variable).
 fn run_with(store: &Store, dir: &Path, env: &[(&str, Option<&str>)], args: &[&OsStr]) -> Out {
-    let mut command = muster_command();
+    let mut command = store.command();
     command.current_dir(dir);
-    match store.url() {
-        Some(url) => command.args(["--database-url", url]),
-        None => command.arg("--data-dir").arg(store.data_dir()),
-    };
     for (name, value) in env {
         match value {
             Some(value) => command.env(name, value),
@@ -54,11 +50,6 @@ fn assert_inert(what: &str, text: &str) {
 }
 
 /// The import ids in the history, newest first.
-fn history(store: &Store) -> Vec<Value> {
-    let out = store.run(&["imports", "list", "--json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    out.json().as_array().cloned().unwrap_or_default()
-}
 
 // ---------------------------------------------------------------------------------------------
 // Item 8: escaped output
@@ -87,7 +78,7 @@ fn hostile_names_and_cells_are_escaped(store: &Store) {
         "{}",
         out.stdout
     );
-    let id = history(store)[0]["id"].as_i64().unwrap().to_string();
+    let id = store.imports()[0]["id"].as_i64().unwrap().to_string();
     for args in [vec!["imports", "list"], vec!["imports", "show", &id]] {
         let out = store.run(&args);
         assert_eq!(out.code, 0, "{}", out.stderr);
@@ -126,7 +117,7 @@ fn a_failed_preview_does_not_offer_apply(store: &Store) {
         "{}",
         out.stdout
     );
-    let id = history(store)[0]["id"].as_i64().unwrap().to_string();
+    let id = store.imports()[0]["id"].as_i64().unwrap().to_string();
     assert_eq!(
         store.run(&["imports", "apply", &id]).code,
         2,
@@ -140,7 +131,7 @@ fn a_failed_preview_does_not_offer_apply(store: &Store) {
         os("--dry-run"),
         os("--partial"),
     ]);
-    let id = history(store)[0]["id"].as_i64().unwrap().to_string();
+    let id = store.imports()[0]["id"].as_i64().unwrap().to_string();
     assert!(
         out.stdout.contains(&format!("`muster imports apply {id}`")),
         "{}",
@@ -239,7 +230,7 @@ fn bad_options_are_usage_errors_never_recorded(store: &Store) {
         );
     }
     assert_eq!(
-        history(store),
+        store.imports(),
         Vec::<Value>::new(),
         "a usage error is not an import"
     );
@@ -260,7 +251,7 @@ fn bad_options_are_usage_errors_never_recorded(store: &Store) {
 fn dash_is_stdout_and_nothing_is_overwritten_silently(store: &Store) {
     let work = store.path("");
     store.import_csv_ok("users.csv", "Username,Name\nalice,Alice\n", &[]);
-    let id = history(store)[0]["id"].as_i64().unwrap().to_string();
+    let id = store.imports()[0]["id"].as_i64().unwrap().to_string();
 
     let out = run_with(
         store,
@@ -374,7 +365,7 @@ fn dash_is_stdout_and_nothing_is_overwritten_silently(store: &Store) {
     // The error workbook: refused over an existing file, and `-` is stdout.
     let bad = store.file("bad.csv", "Username,Name,Active\nbob,Bob,Maybe\n");
     assert_eq!(store.run(&[os("import"), bad.as_os_str()]).code, 1);
-    let id = history(store)[0]["id"].as_i64().unwrap().to_string();
+    let id = store.imports()[0]["id"].as_i64().unwrap().to_string();
     let errors: Vec<&OsStr> = vec![
         os("imports"),
         os("errors"),
@@ -423,7 +414,7 @@ fn the_actor_is_the_real_account(store: &Store) {
         );
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert_eq!(
-            history(store)[0]["actor"],
+            store.imports()[0]["actor"],
             format!("cli:{}", account_name()),
             "with {env:?}"
         );

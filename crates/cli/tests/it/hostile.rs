@@ -13,9 +13,8 @@ use std::sync::Mutex;
 
 use zip::write::SimpleFileOptions;
 
-use crate::support::{both, errors, Store};
+use crate::support::{assert_peak_bounded, assert_refused, both, errors, Store};
 
-const PEAK_LIMIT: u64 = 300 * 1024 * 1024;
 const MIB: usize = 1024 * 1024;
 
 /// Builds a fixture once per test run, however many tests (and backends) use it.
@@ -115,21 +114,14 @@ fn understate(path: &Path, name: &str) {
 #[track_caller]
 fn refused(store: &Store, path: &Path, needles: &[&str]) -> String {
     let before = store.snapshot();
-    let args = ["import".as_ref(), path.as_os_str(), "--json".as_ref()];
-    let (out, peak) = store.run_measured(&args);
+    let (out, peak) = store.import_measured(path);
     eprintln!(
         "{}: exit {}, peak {} MiB",
         path.display(),
         out.code,
         peak / (1024 * 1024)
     );
-    assert!(
-        out.code == 1 || out.code == 2,
-        "exit {}:\n{}\n{}",
-        out.code,
-        out.stdout,
-        out.stderr
-    );
+    assert_refused(&out);
     let report = out.json();
     assert_eq!(report["status"], "rejected", "{report:#}");
     let all = errors(&report);
@@ -137,11 +129,7 @@ fn refused(store: &Store, path: &Path, needles: &[&str]) -> String {
         .iter()
         .find(|e| needles.iter().all(|n| e.3.contains(n)))
         .unwrap_or_else(|| panic!("no error containing {needles:?}: {all:#?}"));
-    assert!(
-        peak < PEAK_LIMIT,
-        "peak resident memory {} MiB",
-        peak / (1024 * 1024)
-    );
+    assert_peak_bounded(peak);
     assert_eq!(store.snapshot(), before);
     hit.3.clone()
 }

@@ -44,12 +44,6 @@ fn spawn_import(store: &Store, file: &std::path::Path) -> Child {
         .expect("starting muster")
 }
 
-fn imports(store: &Store) -> Vec<Value> {
-    let out = store.run(&["imports", "list", "--json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    out.json().as_array().cloned().unwrap_or_default()
-}
-
 /// Waits until the import is recorded as running, then a little longer so that it is writing.
 fn wait_until_applying(store: &Store, child: &mut Child) {
     let start = Instant::now();
@@ -57,7 +51,7 @@ fn wait_until_applying(store: &Store, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the import ended before it could be interrupted: {status}");
         }
-        if imports(store).iter().any(|e| e["status"] == "running") {
+        if store.imports().iter().any(|e| e["status"] == "running") {
             std::thread::sleep(Duration::from_millis(700));
             return;
         }
@@ -107,7 +101,7 @@ fn ctrl_c_cancels_and_rolls_back(store: &Store) {
         report["rows_checked"].as_u64().is_some_and(|n| n > 0),
         "{report}"
     );
-    let list = imports(store);
+    let list = store.imports();
     assert_eq!(list[0]["status"], "cancelled", "{list:?}");
 }
 

@@ -9,10 +9,11 @@ use std::path::PathBuf;
 use serde_json::Value;
 use zip::write::SimpleFileOptions;
 
-use crate::support::{assert_counts, assert_error, both, errors, Out, Store};
+use crate::support::{
+    assert_counts, assert_error, assert_peak_bounded, assert_refused, both, errors, Out, Store,
+};
 
 /// Peak resident memory any hostile file may cost (SPEC §8).
-const MAX_PEAK: u64 = 300 * 1024 * 1024;
 
 /// Writes an ODS whose only sheet, `Users`, holds `rows` (raw `table:table-row` XML).
 fn ods(store: &Store, name: &str, rows: &str) -> PathBuf {
@@ -73,22 +74,11 @@ fn header() -> String {
     row(&["Username", "Name", "E-mail", "Phone"].map(text))
 }
 
-/// `muster import FILE --json`, measured.
-fn import_measured(store: &Store, path: &std::path::Path) -> (Out, u64) {
-    store.run_measured(&["import".as_ref(), path.as_os_str(), "--json".as_ref()])
-}
-
 /// The one error of a refused file: exit 1 or 2, a JSON report, an error at `row`.
 #[track_caller]
 fn refused_at(out: &Out, peak: u64, row: u64, needle: &str) -> Value {
-    assert!(
-        out.code == 1 || out.code == 2,
-        "exit {}:\n{}\n{}",
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    assert!(peak < MAX_PEAK, "peak resident memory {} MiB", peak >> 20);
+    assert_refused(out);
+    assert_peak_bounded(peak);
     let report = out.json();
     let all = errors(&report);
     assert!(
@@ -142,7 +132,7 @@ fn ods_repeat_bomb_is_refused_in_bounded_memory(store: &Store) {
     let path = ods(store, "bomb.ods", bomb);
     let size = std::fs::metadata(&path).expect("fixture").len();
     assert!(size < 1024, "the bomb is {size} bytes");
-    let (out, peak) = import_measured(store, &path);
+    let (out, peak) = store.import_measured(&path);
     refused_at(&out, peak, 1, "256 columns");
     // The same bomb below the column cap is refused on its rows, before they are copied.
     let narrow = format!(
@@ -151,7 +141,7 @@ fn ods_repeat_bomb_is_refused_in_bounded_memory(store: &Store) {
         ["x", "X", "x@example.com", "1"].map(text).concat()
     );
     let path = ods(store, "rows-bomb.ods", &narrow);
-    let (out, peak) = import_measured(store, &path);
+    let (out, peak) = store.import_measured(&path);
     refused_at(&out, peak, 2_000_002, "2000000 data rows");
 }
 
@@ -175,15 +165,15 @@ fn ods_empty_repeats_cost_nothing(store: &Store) {
     ]
     .concat();
     let path = ods(store, "late.ods", &rows);
-    let (out, peak) = import_measured(store, &path);
+    let (out, peak) = store.import_measured(&path);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(peak < MAX_PEAK, "peak resident memory {} MiB", peak >> 20);
+    assert_peak_bounded(peak);
     assert_counts(&out.json(), 1, 0, 0, 0);
     assert_eq!(store.table("users", &[]).get("late", "Name"), "Late Comer");
     // Beyond the row cap the same row is refused at its own position.
     let rows = [wide_header, empty_area(3_000_000), late].concat();
     let path = ods(store, "too-late.ods", &rows);
-    let (out, peak) = import_measured(store, &path);
+    let (out, peak) = store.import_measured(&path);
     refused_at(&out, peak, 3_000_002, "2000000 data rows");
 }
 

@@ -149,17 +149,6 @@ fn a_catalog_row_reports_all_of_its_problems_at_once(store: &Store) {
     );
 }
 
-/// The import's entry as `imports list --json` shows it.
-fn entry(store: &Store, id: &str) -> Value {
-    let list = store.run(&["imports", "list", "--json"]).json();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"].as_u64().is_some_and(|n| n.to_string() == id))
-        .expect("the import is listed")
-        .clone()
-}
-
 /// Item 11: a revert that left a changed user alone suggests `--force`, and `--force` then
 /// reverts what was left (only that), instead of answering "already reverted".
 fn force_finishes_a_revert_that_left_conflicts(store: &Store) {
@@ -186,10 +175,10 @@ bob,+1 555 0100
         "{}",
         out.stdout
     );
-    assert_eq!(entry(store, &id)["status"], "partly_reverted");
+    assert_eq!(store.import_entry(&id)["status"], "partly_reverted");
     assert_eq!(store.table("users", &[]).keys(), vec!["bob"]);
     // The revert's own entry lists what it left.
-    let revert_id = entry(store, &id)["reverted_by"].to_string();
+    let revert_id = store.import_entry(&id)["reverted_by"].to_string();
     let show = store.run(&["imports", "show", &revert_id, "--json"]).json();
     let left: Vec<&Value> = show["rows"]
         .as_array()
@@ -216,7 +205,7 @@ bob,+1 555 0100
     assert_eq!(report["import_status"], "reverted");
     assert!(store.table("users", &[]).keys().is_empty());
     assert!(!store.export("departments", &[]).contains("Sales"));
-    assert_eq!(entry(store, &id)["status"], "reverted");
+    assert_eq!(store.import_entry(&id)["status"], "reverted");
     let again = store.run(&["imports", "revert", &id, "--force"]);
     assert_eq!(again.code, 2);
     assert!(
@@ -263,7 +252,7 @@ dave,Dave,Sales
         (Some(0), Some(0), Some(1)),
         "{forced}"
     );
-    assert_eq!(entry(store, &id)["status"], "partly_reverted");
+    assert_eq!(store.import_entry(&id)["status"], "partly_reverted");
     store.import_csv_ok(
         "dave-moves.csv",
         "Username,Department
@@ -275,7 +264,7 @@ dave,
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.json()["removed"], 1);
     assert!(!store.export("departments", &[]).contains("Sales"));
-    assert_eq!(entry(store, &id)["status"], "reverted");
+    assert_eq!(store.import_entry(&id)["status"], "reverted");
 }
 
 /// Forty department names that are not near-duplicates of one another.

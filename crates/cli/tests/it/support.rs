@@ -72,15 +72,14 @@ pub fn muster(args: &[&std::ffi::OsStr]) -> Out {
         .into()
 }
 
-/// Runs `muster` like [`muster`] and also returns the child's peak resident memory in bytes, read
+/// Runs a `muster` command and also returns the child's peak resident memory in bytes, read
 /// from the kernel's accounting of that one process (`wait4`), so hostile-file tests can bound it.
 // The child is reaped by `wait4` below, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
+pub fn measured(mut command: Command) -> (Out, u64) {
     use std::io::Read;
     use std::process::Stdio;
-    let mut child = muster_command()
-        .args(args)
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -120,6 +119,27 @@ pub fn muster_measured(args: &[&std::ffi::OsStr]) -> (Out, u64) {
     let out = Out::new(code, raw_stdout, raw_stderr);
     // Linux reports ru_maxrss in KiB.
     (out, usage.ru_maxrss.max(0) as u64 * 1024)
+}
+
+/// The most memory a hostile file may make the muster process take (issue 7: under 300 MiB).
+pub const PEAK_LIMIT: u64 = 300 * 1024 * 1024;
+
+#[track_caller]
+pub fn assert_peak_bounded(peak: u64) {
+    assert!(peak < PEAK_LIMIT, "peak resident memory {} MiB", peak >> 20);
+}
+
+/// A refused file ends the process with exit 1 (rows rejected) or 2 (the file is unusable),
+/// never with a crash.
+#[track_caller]
+pub fn assert_refused(out: &Out) {
+    assert!(
+        out.code == 1 || out.code == 2,
+        "exit {}:\n{}\n{}",
+        out.code,
+        out.stdout,
+        out.stderr
+    );
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,32 +207,50 @@ impl Store {
 
     /// Runs `muster` with this store selected, then `args`.
     pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Out {
-        muster(&self.with_store(args))
+        self.command()
+            .args(args)
+            .output()
+            .expect("running the muster binary")
+            .into()
     }
 
     /// Like [`Store::run`], also returning the process's peak resident memory in bytes.
     pub fn run_measured<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> (Out, u64) {
-        muster_measured(&self.with_store(args))
+        let mut command = self.command();
+        command.args(args);
+        measured(command)
     }
 
-    /// The store-selecting flags followed by `args`.
-    fn with_store<'a, S: AsRef<std::ffi::OsStr>>(
-        &'a self,
-        args: &'a [S],
-    ) -> Vec<&'a std::ffi::OsStr> {
-        let mut all: Vec<&std::ffi::OsStr> = Vec::new();
+    /// The history as `imports list --json` gives it, newest first.
+    pub fn imports(&self) -> Vec<Value> {
+        let out = self.run(&["imports", "list", "--json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json().as_array().expect("a JSON array").clone()
+    }
+
+    /// The history entry of import `id`.
+    #[track_caller]
+    pub fn import_entry(&self, id: &str) -> Value {
+        self.imports()
+            .into_iter()
+            .find(|e| e["id"].to_string() == id)
+            .unwrap_or_else(|| panic!("import {id} is listed"))
+    }
+
+    /// `muster import FILE --json`, with the process's peak resident memory.
+    pub fn import_measured(&self, path: &Path) -> (Out, u64) {
+        self.run_measured(&["import".as_ref(), path.as_os_str(), "--json".as_ref()])
+    }
+
+    /// [`muster_command`] with this store selected; the caller adds arguments, a working
+    /// directory or environment.
+    pub fn command(&self) -> Command {
+        let mut command = muster_command();
         match &self.url {
-            Some(url) => {
-                all.push("--database-url".as_ref());
-                all.push(url.as_ref());
-            }
-            None => {
-                all.push("--data-dir".as_ref());
-                all.push(self.data_dir.as_os_str());
-            }
-        }
-        all.extend(args.iter().map(|a| a.as_ref()));
-        all
+            Some(url) => command.args(["--database-url", url]),
+            None => command.arg("--data-dir").arg(&self.data_dir),
+        };
+        command
     }
 
     /// A path in the scratch directory.
