@@ -4,7 +4,7 @@
 //! as created, updated or unchanged, and prepares the batch's statements. Unchanged rows cost no
 //! write at all, which is what makes a re-import of the same file write nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use muster_credentials::{
     check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword,
@@ -100,6 +100,7 @@ pub(crate) struct UserPlanner {
     new_groups: Vec<(u64, NamedRecord)>,
     /// Key → name of the departments and groups this sheet creates, for the warning that every
     /// row naming one of them counts into.
+    /// Boxed: the planner sits in an enum beside the smaller catalog planner.
     created_here: Box<CreatedHere>,
     policy: PasswordPolicy,
     /// A preview keeps the whole image of each created user, so the plan can be applied later
@@ -111,10 +112,43 @@ pub(crate) struct UserPlanner {
     privileged_roles: HashMap<String, (String, Vec<&'static str>)>,
 }
 
+/// Keys of the departments and groups this file created (their names are in the catalog), so
+/// that later rows naming them count into the same warning.
 #[derive(Default)]
 struct CreatedHere {
-    departments: HashMap<String, String>,
-    groups: HashMap<String, String>,
+    departments: HashSet<String>,
+    groups: HashSet<String>,
+}
+
+/// The catalog entries a users sheet names and creates when missing.
+#[derive(Clone, Copy)]
+enum Named {
+    Department,
+    Group,
+}
+
+impl Named {
+    fn field(self) -> Field {
+        match self {
+            Named::Department => Field::Department,
+            Named::Group => Field::Groups,
+        }
+    }
+
+    fn entity(self) -> &'static str {
+        match self {
+            Named::Department => "department",
+            Named::Group => "group",
+        }
+    }
+
+    fn created(self, name: String) -> WarningKind {
+        let tense = Tense::Planned;
+        match self {
+            Named::Department => WarningKind::NewDepartment { name, tense },
+            Named::Group => WarningKind::NewGroup { name, tense },
+        }
+    }
 }
 
 /// A row that passed every check, waiting for its password to be settled.
@@ -384,7 +418,10 @@ impl UserPlanner {
             record.name = name.as_str().to_owned();
         }
         if let Patch::Set(department) = &user.department {
-            record.department_key = department.as_ref().map(|d| self.ensure_department(row, d));
+            record.department_key = department.as_ref().map(|d| {
+                self.ensure_named(Named::Department, row, d);
+                d.key().to_owned()
+            });
         }
         if let Patch::Set(email) = &user.email {
             record.email = email.as_ref().map(|e| e.as_str().to_owned());
@@ -410,7 +447,7 @@ impl UserPlanner {
         }
         if let Patch::Set(groups) = &user.groups {
             for group in groups {
-                self.ensure_group(row, group);
+                self.ensure_named(Named::Group, row, group);
             }
             record.group_keys = sorted_keys(groups);
         }
@@ -439,90 +476,51 @@ impl UserPlanner {
         }
     }
 
-    /// Every row naming a department this file creates gets the warning; the report counts
-    /// them as one warning of so many rows.
-    fn ensure_department(&mut self, row: u64, name: &EntityName) -> String {
-        if let Some(created) = self.created_here.departments.get(name.key()) {
-            let kind = WarningKind::NewDepartment {
-                name: created.clone(),
-                tense: Tense::Planned,
-            };
-            self.warn(row, Field::Department, kind);
-        } else if !self.catalog.departments.contains_key(name.key()) {
-            let similar = near_duplicate_of(
-                name.as_str(),
-                self.catalog.departments.values().map(|d| d.name.as_str()),
-            );
-            let record = self.named(name);
-            self.catalog
-                .departments
-                .insert(record.name_key.clone(), record.clone());
-            self.new_departments.push((row, record));
-            self.created_here
-                .departments
-                .insert(name.key().to_owned(), name.as_str().to_owned());
-            self.warn(
-                row,
-                Field::Department,
-                WarningKind::NewDepartment {
-                    name: name.as_str().to_owned(),
-                    tense: Tense::Planned,
-                },
-            );
-            if let Some(existing) = similar {
-                self.warn(
-                    row,
-                    Field::Department,
-                    WarningKind::NearDuplicate {
-                        entity: "department",
-                        name: name.as_str().to_owned(),
-                        existing,
-                    },
-                );
-            }
+    /// Every row naming a department or group this file creates gets the warning; the report
+    /// counts them as one warning of so many rows. A name that exists neither in the store nor
+    /// in the file so far is created here, with a warning when it looks like an existing one.
+    fn ensure_named(&mut self, which: Named, row: u64, name: &EntityName) {
+        let key = name.key();
+        let (catalog, created_here) = self.named_sets(which);
+        if created_here.contains(key) {
+            let created = catalog[key].name.clone();
+            self.warn(row, which.field(), which.created(created));
+            return;
         }
-        name.key().to_owned()
+        if catalog.contains_key(key) {
+            return;
+        }
+        let similar = near_duplicate_of(name.as_str(), catalog.values().map(|r| r.name.as_str()));
+        let record = self.named(name);
+        let (catalog, created_here) = self.named_sets(which);
+        catalog.insert(record.name_key.clone(), record.clone());
+        created_here.insert(key.to_owned());
+        match which {
+            Named::Department => self.new_departments.push((row, record)),
+            Named::Group => self.new_groups.push((row, record)),
+        }
+        self.warn(row, which.field(), which.created(name.as_str().to_owned()));
+        if let Some(existing) = similar {
+            let kind = WarningKind::NearDuplicate {
+                entity: which.entity(),
+                name: name.as_str().to_owned(),
+                existing,
+            };
+            self.warn(row, which.field(), kind);
+        }
     }
 
-    fn ensure_group(&mut self, row: u64, name: &EntityName) {
-        if let Some(created) = self.created_here.groups.get(name.key()) {
-            let kind = WarningKind::NewGroup {
-                name: created.clone(),
-                tense: Tense::Planned,
-            };
-            self.warn(row, Field::Groups, kind);
-        } else if !self.catalog.groups.contains_key(name.key()) {
-            let similar = near_duplicate_of(
-                name.as_str(),
-                self.catalog.groups.values().map(|g| g.name.as_str()),
-            );
-            let record = self.named(name);
-            self.catalog
-                .groups
-                .insert(record.name_key.clone(), record.clone());
-            self.new_groups.push((row, record));
-            self.created_here
-                .groups
-                .insert(name.key().to_owned(), name.as_str().to_owned());
-            self.warn(
-                row,
-                Field::Groups,
-                WarningKind::NewGroup {
-                    name: name.as_str().to_owned(),
-                    tense: Tense::Planned,
-                },
-            );
-            if let Some(existing) = similar {
-                self.warn(
-                    row,
-                    Field::Groups,
-                    WarningKind::NearDuplicate {
-                        entity: "group",
-                        name: name.as_str().to_owned(),
-                        existing,
-                    },
-                );
-            }
+    /// The catalog entries of one kind and the keys of those this file created.
+    fn named_sets(
+        &mut self,
+        which: Named,
+    ) -> (&mut BTreeMap<String, NamedRecord>, &mut HashSet<String>) {
+        match which {
+            Named::Department => (
+                &mut self.catalog.departments,
+                &mut self.created_here.departments,
+            ),
+            Named::Group => (&mut self.catalog.groups, &mut self.created_here.groups),
         }
     }
 
