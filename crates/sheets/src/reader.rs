@@ -138,22 +138,17 @@ impl Workbook {
     /// Rows of one sheet (`None` = the first), header row included as row 1.
     pub fn rows(&mut self, sheet: Option<&str>) -> Result<Rows<'_>, ReadError> {
         let names = self.sheet_names();
-        let name = match sheet {
-            Some(wanted) => names
-                .iter()
-                .find(|n| n.as_str() == wanted)
-                .cloned()
-                .ok_or_else(|| {
-                    ReadError::new(ReadErrorKind::SheetNotFound {
-                        name: crate::error::shorten(wanted),
-                        available: names.clone(),
-                    })
-                })?,
-            None => names
-                .first()
-                .cloned()
-                .ok_or_else(|| ReadError::new(ReadErrorKind::Empty))?,
+        let index = match sheet {
+            Some(wanted) => names.iter().position(|n| n == wanted).ok_or_else(|| {
+                ReadError::new(ReadErrorKind::SheetNotFound {
+                    name: crate::error::shorten(wanted),
+                    available: names.clone(),
+                })
+            })?,
+            None if names.is_empty() => return Err(ReadError::new(ReadErrorKind::Empty)),
+            None => 0,
         };
+        let name = names[index].clone();
         let max_columns = self.limits.max_columns;
         let (source, sheet_label) = match &mut self.book {
             Book::Csv { path, setup, .. } => (
@@ -166,7 +161,6 @@ impl Workbook {
                 (Source::Xlsx(rows), Some(name))
             }
             Book::Ods(book) => {
-                let index = names.iter().position(|n| *n == name).unwrap_or(0);
                 let rows = book.rows(index).map_err(|e| e.in_sheet(Some(&name)))?;
                 (Source::Ods(Box::new(rows)), Some(name))
             }
