@@ -49,8 +49,6 @@ fn assert_inert(what: &str, text: &str) {
     );
 }
 
-/// The import ids in the history, newest first.
-
 // ---------------------------------------------------------------------------------------------
 // Item 8: escaped output
 

@@ -13,8 +13,6 @@ use crate::support::{
     assert_counts, assert_error, assert_peak_bounded, assert_refused, both, errors, Out, Store,
 };
 
-/// Peak resident memory any hostile file may cost (SPEC §8).
-
 /// Writes an ODS whose only sheet, `Users`, holds `rows` (raw `table:table-row` XML).
 fn ods(store: &Store, name: &str, rows: &str) -> PathBuf {
     let path = store.path(name);

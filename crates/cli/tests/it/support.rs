@@ -231,9 +231,10 @@ impl Store {
     /// The history entry of import `id`.
     #[track_caller]
     pub fn import_entry(&self, id: &str) -> Value {
+        let wanted: u64 = id.parse().expect("an import id is a number");
         self.imports()
             .into_iter()
-            .find(|e| e["id"].to_string() == id)
+            .find(|e| e["id"] == wanted)
             .unwrap_or_else(|| panic!("import {id} is listed"))
     }
 
