@@ -3,7 +3,7 @@
 //! without it, so `--help` never offers what the command would refuse.
 
 use anyhow::Context as _;
-use muster_engine::{add_catalog_entry, system_now, AddOutcome, CatalogEntry, Entity};
+use muster_engine::{add_catalog_entry, AddOutcome, CatalogEntry, Entity, NoProgress};
 use muster_store::Store;
 
 use crate::args::{CatalogAction, CatalogArgs, NameArgs, RoleAction, RoleArgs};
@@ -39,7 +39,7 @@ async fn add(
         description,
         permissions,
     };
-    let outcome = add_catalog_entry(store, &entry, system_now())
+    let outcome = add_catalog_entry(store, &entry, &crate::session::context(Box::new(NoProgress)))
         .await
         .with_context(|| format!("cannot add {noun} `{name}`"))?;
     let verb = match outcome {

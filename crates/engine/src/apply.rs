@@ -26,6 +26,7 @@ use muster_store::{
 
 use tokio::sync::mpsc;
 
+use crate::ids::IdMaker;
 use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::history::{self, FAILED, RUNNING};
@@ -285,7 +286,10 @@ async fn drive(
         }
         match stage {
             Staged::Opened(opened) => state.open_sheet(opened, report),
-            Staged::Started(map, catalog) => state.start_planner(map, catalog, options, now),
+            Staged::Started(map, catalog) => {
+                let ids = IdMaker::new(now, &ctx.rng);
+                state.start_planner(map, catalog, options, now, ids)
+            }
             Staged::Linked(previous) => {
                 report.fixes_import_id = report.fixes_import_id.or(Some(previous))
             }
@@ -433,6 +437,7 @@ impl PipelineState {
         catalog: Option<Catalog>,
         options: &ImportOptions,
         now: i64,
+        ids: IdMaker,
     ) {
         let catalog = match (catalog, self.planner.take()) {
             (Some(catalog), _) => catalog,
@@ -448,6 +453,7 @@ impl PipelineState {
                 options.create_only,
                 options.create_groups,
                 now,
+                ids,
                 options.dry_run,
             )),
             _ => Planner::Catalog(CatalogPlanner::new(
@@ -456,6 +462,7 @@ impl PipelineState {
                 catalog,
                 options.create_only,
                 now,
+                ids,
             )),
         });
     }

@@ -7,6 +7,8 @@
 use muster_domain::{map_headers, Entity, Field};
 use muster_store::{Store, StoreError};
 
+use crate::context::Context;
+use crate::ids::IdMaker;
 use crate::catalog_import::CatalogPlanner;
 use crate::issue::{Issue, IssueKind};
 use crate::report::ImportReport;
@@ -86,8 +88,9 @@ fn invalid(issues: impl IntoIterator<Item = Issue>) -> AddError {
 pub async fn add_catalog_entry(
     store: &Store,
     entry: &CatalogEntry,
-    now: i64,
+    ctx: &Context,
 ) -> Result<AddOutcome, AddError> {
+    let now = (ctx.now)();
     if entry.entity == Entity::Users {
         return Err(AddError::NotACatalogEntity);
     }
@@ -113,7 +116,14 @@ pub async fn add_catalog_entry(
     })?;
     let mut tx = store.begin().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
-    let mut planner = CatalogPlanner::new("command line".into(), map, catalog, false, now);
+    let mut planner = CatalogPlanner::new(
+        "command line".into(),
+        map,
+        catalog,
+        false,
+        now,
+        IdMaker::new(now, &ctx.rng),
+    );
     let writes = planner.plan(vec![(1, record, Vec::new())], &mut report);
     if report.has_failures() {
         return Err(invalid(report.errors));

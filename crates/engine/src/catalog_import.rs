@@ -9,6 +9,7 @@ use muster_domain::{
 };
 use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, RoleRecord};
 
+use crate::ids::IdMaker;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::Change;
 use crate::report::ImportReport;
@@ -21,6 +22,8 @@ pub(crate) struct CatalogPlanner {
     map: HeaderMap,
     create_only: bool,
     now: i64,
+    /// Gives each record this sheet creates its id.
+    ids: IdMaker,
     catalog: Catalog,
     names: FileKeys,
 }
@@ -47,12 +50,14 @@ impl CatalogPlanner {
         catalog: Catalog,
         create_only: bool,
         now: i64,
+        ids: IdMaker,
     ) -> Self {
         CatalogPlanner {
             sheet,
             map,
             create_only,
             now,
+            ids,
             catalog,
             names: FileKeys::default(),
         }
@@ -208,6 +213,7 @@ impl CatalogPlanner {
         }
         let mut next = existing.clone().unwrap_or_else(|| RoleRecord {
             named: NamedRecord {
+                id: self.ids.next_id(),
                 name_key: key.clone(),
                 name: data.name.as_str().to_owned(),
                 description: String::new(),
@@ -351,6 +357,7 @@ mod tests {
         let map = map_headers(Entity::Roles, &headers).expect("headers");
         let mut catalog = Catalog::default();
         let admin = NamedRecord {
+            id: String::new(),
             name_key: "administrator".into(),
             name: "administrator".into(),
             description: "all".into(),
@@ -378,7 +385,14 @@ mod tests {
                 )
             })
             .collect();
-        let mut planner = CatalogPlanner::new("roles".into(), map, catalog, create_only, 7);
+        let mut planner = CatalogPlanner::new(
+            "roles".into(),
+            map,
+            catalog,
+            create_only,
+            7,
+            crate::ids::IdMaker::new(7, &crate::Context::system(Box::new(crate::NoProgress)).rng),
+        );
         let mut report = ImportReport::new("roles.csv".into());
         let writes = planner.plan(rows, &mut report);
         (report, writes)

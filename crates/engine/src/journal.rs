@@ -9,6 +9,8 @@
 //! uploaded file (whose passwords are never archived).
 
 use muster_store::{NamedRecord, RoleRecord, UserRecord};
+
+use crate::ids::IdMaker;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -21,6 +23,11 @@ pub(crate) enum Change {
     User {
         row: u64,
         key: String,
+        /// The user's id; empty in journals written before ids existed, which are matched by
+        /// key. A revert finds the user by it, so a rename since the import is seen as a
+        /// change rather than as a user that is gone.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<UserRecord>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +162,37 @@ pub(crate) fn fingerprint(user: &UserRecord) -> String {
     format!("{:032x}", h.digest128())
 }
 
+/// The same department, group or role entry as the image says. An image journaled before ids
+/// existed has an empty id, which matches the id the migration gave the record.
+pub(crate) fn same_named(image: &NamedRecord, now: &NamedRecord) -> bool {
+    if image.id.is_empty() {
+        let image = NamedRecord {
+            id: now.id.clone(),
+            ..image.clone()
+        };
+        image == *now
+    } else {
+        image == now
+    }
+}
+
+/// Gives every record of a plan that has no id one: plans stored before ids existed are
+/// applied with fresh ids for the records they create (a record that exists keeps its own, as
+/// the writes never change an id).
+pub(crate) fn assign_missing_ids(change: &mut Change, ids: &mut IdMaker) {
+    let id = match change {
+        Change::User {
+            after: Some(after), ..
+        } => &mut after.id,
+        Change::Department { after, .. } | Change::Group { after, .. } => &mut after.id,
+        Change::Role { after, .. } => &mut after.named.id,
+        Change::User { after: None, .. } => return,
+    };
+    if id.is_empty() {
+        *id = ids.next_id();
+    }
+}
+
 /// The same record apart from what `fingerprint` ignores.
 pub(crate) fn same_user(a: &UserRecord, b: &UserRecord) -> bool {
     fingerprint(a) == fingerprint(b)
@@ -166,6 +204,7 @@ mod tests {
 
     fn user() -> UserRecord {
         UserRecord {
+            id: String::new(),
             username_key: "alice".into(),
             username: "Alice".into(),
             name: "Alice".into(),
@@ -206,6 +245,7 @@ mod tests {
         let change = Change::User {
             row: 7,
             key: "alice".into(),
+            id: String::new(),
             before: None,
             after: Some(user()),
             fp: fingerprint(&user()),

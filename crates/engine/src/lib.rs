@@ -4,14 +4,17 @@
 //! behaves the same from everywhere. This crate holds no SQL (the store does) and no parsing
 //! rules (the domain and sheets crates do); it decides what an import means.
 
+mod access;
 mod apply;
 mod catalog_add;
 mod catalog_import;
 mod context;
 mod diff;
+mod error;
 mod error_workbook;
 mod export;
 mod history;
+mod ids;
 mod issue;
 mod journal;
 mod matrix;
@@ -27,7 +30,11 @@ mod upload;
 mod user_import;
 mod warnings;
 
+pub use access::{
+    effective_permissions, grant_escalation, Actor, Escalation, Source, Who,
+};
 pub use apply::{import_file, ImportError};
+pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, ArgumentProblem, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use export::{

@@ -19,7 +19,8 @@ use crate::report::ImportStatus;
 
 const DRY_RUN: &str = ImportStatus::DryRun.as_str();
 const APPLIED: &str = ImportStatus::Applied.as_str();
-use crate::journal::{same_user, Change, ChangeChunk};
+use crate::ids::IdMaker;
+use crate::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
 use crate::user_import::UserWrites;
 
 /// A record that changed since the preview (or, for a revert, since the import).
@@ -119,6 +120,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
         conflict_count: 0,
     };
     let mut plan = ChunkCursor::new(id, ChunkTable::Changes);
+    let mut ids = IdMaker::new(now, &ctx.rng);
     while let Some(chunk) = plan.next::<ChangeChunk>(&mut tx).await? {
         if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
             tx.rollback().await.map_err(StoreError::from)?;
@@ -126,7 +128,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
         }
         checker.check_chunk(&mut tx, &chunk).await?;
         if checker.conflict_count == 0 {
-            plan_writes(chunk.changes, store.backend())
+            plan_writes(chunk.changes, store.backend(), &mut ids)
                 .execute(&mut tx)
                 .await?;
         }
@@ -249,7 +251,7 @@ fn named_drift(before: Option<&NamedRecord>, now: Option<&NamedRecord>) -> Optio
         (None, None) => None,
         (None, Some(_)) => Some("created since the preview".into()),
         (Some(_), None) => Some("deleted since the preview".into()),
-        (Some(b), Some(n)) => (b != n).then(|| "changed since the preview".into()),
+        (Some(b), Some(n)) => (!same_named(b, n)).then(|| "changed since the preview".into()),
     }
 }
 
@@ -266,10 +268,12 @@ fn role_drift(before: Option<&RoleRecord>, now: Option<&RoleRecord>) -> Option<S
 fn plan_writes(
     changes: Vec<Change>,
     backend: muster_store::Backend,
+    ids: &mut IdMaker,
 ) -> muster_store::PreparedWrites {
     let (mut departments, mut groups, mut roles) = (Vec::new(), Vec::new(), Vec::new());
     let (mut created, mut updated) = (Vec::new(), Vec::new());
-    for change in changes {
+    for mut change in changes {
+        assign_missing_ids(&mut change, ids);
         match change {
             Change::Department { after, .. } => departments.push(after),
             Change::Group { after, .. } => groups.push(after),

@@ -28,7 +28,7 @@ use crate::history::{self, ChunkCursor, HistoryError, RUNNING};
 use crate::report::ImportStatus;
 
 const APPLIED: &str = ImportStatus::Applied.as_str();
-use crate::journal::{fingerprint, Change, ChangeChunk};
+use crate::journal::{fingerprint, same_named, Change, ChangeChunk};
 use crate::plan_apply::{Conflict, MAX_CONFLICTS};
 
 #[derive(Debug, Serialize)]
@@ -309,27 +309,28 @@ impl Undo {
         &mut self,
         tx: &mut Connection,
         chunk: ChangeChunk,
-        mut current: HashMap<String, UserRecord>,
+        mut current: HashMap<UserHandle, UserRecord>,
     ) -> Result<(), StoreError> {
         let mut delete = Vec::new();
         let mut restore = Vec::new();
+        let mut rekey = Vec::new();
         for change in chunk.changes {
-            let Change::User {
-                key, before, fp, ..
-            } = &change
-            else {
+            let Some(handle) = UserHandle::of(&change) else {
                 self.catalog_changes.push((chunk.sheet.clone(), change));
                 continue;
             };
-            let now = current.remove(key);
+            let Change::User { before, fp, .. } = &change else {
+                continue;
+            };
+            let now = current.remove(&handle);
             let untouched = now.as_ref().is_some_and(|n| fingerprint(n) == *fp);
             match (before, now) {
                 (None, None) => self.report.already_gone += 1,
-                (None, Some(_)) => {
+                (None, Some(now)) => {
                     if untouched
                         || self.conflict(&chunk.sheet, &change, "changed since the import", true)
                     {
-                        delete.push(key.clone());
+                        delete.push(now.username_key);
                     }
                 }
                 (Some(before), now) => {
@@ -343,6 +344,11 @@ impl Undo {
                         "changed since the import"
                     };
                     if untouched || self.conflict(&chunk.sheet, &change, reason, true) {
+                        if let Some(renamed) =
+                            now.filter(|n| n.username_key != before.username_key)
+                        {
+                            rekey.push((renamed.username_key, before.username_key.clone()));
+                        }
                         restore.push(before.clone());
                     }
                 }
@@ -352,6 +358,7 @@ impl Undo {
         self.report.restored += restore.len() as u64;
         let mut writes = PreparedWrites::new(self.backend);
         writes.delete_users(delete);
+        writes.rekey_users(rekey);
         writes.restore_users(restore);
         self.write_left(&mut writes);
         writes.execute(tx).await
@@ -470,7 +477,7 @@ impl Undo {
 }
 
 /// A journal chunk with the current state of its users.
-type StagedChunk = Result<(ChangeChunk, HashMap<String, UserRecord>), RevertError>;
+type StagedChunk = Result<(ChangeChunk, HashMap<UserHandle, UserRecord>), RevertError>;
 
 fn read_ahead(
     mut conn: muster_store::PooledConnection,
@@ -494,22 +501,44 @@ fn read_ahead(
     staged
 }
 
+/// How a journaled user is found now: by its id, which survives a rename, or by its key in a
+/// journal written before ids existed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum UserHandle {
+    Id(String),
+    Key(String),
+}
+
+impl UserHandle {
+    fn of(change: &Change) -> Option<UserHandle> {
+        match change {
+            Change::User { id, .. } if !id.is_empty() => Some(UserHandle::Id(id.clone())),
+            Change::User { key, .. } => Some(UserHandle::Key(key.clone())),
+            _ => None,
+        }
+    }
+}
+
 /// The chunk with the current state of its users.
 async fn with_current_users(
     conn: &mut muster_store::Connection,
     chunk: ChangeChunk,
 ) -> StagedChunk {
-    let keys: Vec<&str> = chunk
-        .changes
-        .iter()
-        .filter(|c| matches!(c, Change::User { .. }))
-        .map(Change::key)
-        .collect();
-    let current = muster_store::fetch_users(conn, &keys)
-        .await?
-        .into_iter()
-        .map(|u| (u.username_key.clone(), u))
-        .collect();
+    let (mut ids, mut keys) = (Vec::new(), Vec::new());
+    for change in &chunk.changes {
+        match change {
+            Change::User { id, .. } if !id.is_empty() => ids.push(id.as_str()),
+            Change::User { key, .. } => keys.push(key.as_str()),
+            _ => {}
+        }
+    }
+    let mut current = HashMap::new();
+    for user in muster_store::fetch_users_by_id(conn, &ids).await? {
+        current.insert(UserHandle::Id(user.id.clone()), user);
+    }
+    for user in muster_store::fetch_users(conn, &keys).await? {
+        current.insert(UserHandle::Key(user.username_key.clone()), user);
+    }
     Ok((chunk, current))
 }
 
@@ -518,7 +547,7 @@ async fn with_current_users(
 fn catalog_state(catalog: &Catalog, change: &Change) -> (CatalogTable, Option<&'static str>, bool) {
     let named = |now: Option<&NamedRecord>, after: &NamedRecord| match now {
         None => Some("deleted since the import"),
-        Some(now) if now != after => Some("changed since the import"),
+        Some(now) if !same_named(after, now) => Some("changed since the import"),
         Some(_) => None,
     };
     match change {
@@ -610,6 +639,7 @@ mod tests {
 
     fn named(key: &str) -> NamedRecord {
         NamedRecord {
+            id: String::new(),
             name_key: key.into(),
             name: key.into(),
             description: String::new(),
@@ -620,6 +650,7 @@ mod tests {
 
     fn user(department: Option<&str>, roles: &[&str], groups: &[&str]) -> UserRecord {
         UserRecord {
+            id: String::new(),
             username_key: "alice".into(),
             username: "alice".into(),
             name: "Alice".into(),
@@ -670,6 +701,7 @@ mod tests {
         let change = Change::User {
             row: 2,
             key: "alice".into(),
+            id: String::new(),
             before: None,
             after: None,
             fp: String::new(),

@@ -641,6 +641,7 @@ mod tests {
 
     fn catalog_with(roles: &[&str], groups: &[&str]) -> Catalog {
         let named = |name: &str| muster_store::NamedRecord {
+            id: String::new(),
             name_key: name.to_lowercase(),
             name: name.to_owned(),
             description: String::new(),

@@ -16,6 +16,7 @@ use muster_store::{
 };
 use rayon::prelude::*;
 
+use crate::ids::IdMaker;
 use crate::context::{Context, RngRef};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{fingerprint, Change};
@@ -92,6 +93,8 @@ pub(crate) struct UserPlanner {
     create_only: bool,
     create_groups: bool,
     now: i64,
+    /// Gives each user, department and group this sheet creates its id.
+    ids: IdMaker,
     catalog: Catalog,
     usernames: FileKeys,
     emails: FileKeys,
@@ -195,6 +198,7 @@ impl UserPlanner {
         create_only: bool,
         create_groups: bool,
         now: i64,
+        ids: IdMaker,
         keep_images: bool,
     ) -> Self {
         let privileged_roles = privileged_roles(&catalog);
@@ -204,6 +208,7 @@ impl UserPlanner {
             create_only,
             create_groups,
             now,
+            ids,
             catalog,
             usernames: FileKeys::default(),
             emails: FileKeys::default(),
@@ -454,8 +459,9 @@ impl UserPlanner {
         record
     }
 
-    fn new_record(&self, user: &UserRow) -> UserRecord {
+    fn new_record(&mut self, user: &UserRow) -> UserRecord {
         UserRecord {
+            id: self.ids.next_id(),
             username_key: user.username.key().to_owned(),
             username: user.username.as_str().to_owned(),
             name: String::new(),
@@ -524,8 +530,9 @@ impl UserPlanner {
         }
     }
 
-    fn named(&self, name: &EntityName) -> NamedRecord {
+    fn named(&mut self, name: &EntityName) -> NamedRecord {
         NamedRecord {
+            id: self.ids.next_id(),
             name_key: name.key().to_owned(),
             name: name.as_str().to_owned(),
             description: String::new(),
@@ -656,6 +663,7 @@ impl UserPlanner {
                     report.log.changes.push(Change::User {
                         row,
                         key: record.username_key.clone(),
+                        id: record.id.clone(),
                         before: Some(old),
                         after: Some(record.clone()),
                         fp,
@@ -670,6 +678,7 @@ impl UserPlanner {
                     report.log.changes.push(Change::User {
                         row,
                         key: record.username_key.clone(),
+                        id: record.id.clone(),
                         before: None,
                         after,
                         fp,

@@ -22,6 +22,7 @@ fn context() -> Context {
 fn catalog() -> Catalog {
     let mut catalog = Catalog::default();
     let named = |key: &str| NamedRecord {
+        id: String::new(),
         name_key: key.into(),
         name: key.into(),
         description: String::new(),
@@ -55,6 +56,7 @@ fn plan(
         create_only,
         false,
         NOW,
+        crate::ids::IdMaker::new(NOW, &context().rng),
         false,
     );
     let rows: Vec<(u64, UserRow, Vec<RowIssue>)> = lines
@@ -86,6 +88,7 @@ fn plan(
 
 fn stored(username: &str) -> UserRecord {
     UserRecord {
+        id: String::new(),
         username_key: username.to_lowercase(),
         username: username.into(),
         name: "Stored Name".into(),
@@ -327,6 +330,7 @@ fn a_new_group_or_department_is_one_warning_counting_its_rows() {
         false,
         true,
         NOW,
+        crate::ids::IdMaker::new(NOW, &context().rng),
         false,
     );
     let lines = [

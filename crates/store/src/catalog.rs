@@ -30,6 +30,8 @@ pub struct Catalog {
     pub departments: BTreeMap<String, NamedRecord>,
     pub groups: BTreeMap<String, NamedRecord>,
     pub roles: BTreeMap<String, RoleRecord>,
+    /// Group key → the keys of the roles the group gives its members, sorted.
+    pub group_roles: BTreeMap<String, Vec<String>>,
 }
 
 pub async fn load_catalog(conn: &mut Connection) -> Result<Catalog> {
@@ -60,10 +62,21 @@ pub async fn load_catalog(conn: &mut Connection) -> Result<Catalog> {
             role.permissions.push(row.try_get(1)?);
         }
     }
+    let mut group_roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in sqlx::query("SELECT group_key, role_key FROM group_roles ORDER BY group_key, role_key")
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        group_roles
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
     Ok(Catalog {
         departments,
         groups,
         roles,
+        group_roles,
     })
 }
 
@@ -81,7 +94,7 @@ async fn load_named(
 
 fn named_select(table: &str) -> String {
     format!(
-        "SELECT name_key, name, description, created_at, updated_at FROM {table} ORDER BY name_key"
+        "SELECT name_key, name, description, created_at, updated_at, id FROM {table} ORDER BY name_key"
     )
 }
 
@@ -92,5 +105,6 @@ fn named_from_row(row: &AnyRow) -> Result<NamedRecord> {
         description: row.try_get(2)?,
         created_at: row.try_get(3)?,
         updated_at: row.try_get(4)?,
+        id: row.try_get(5)?,
     })
 }

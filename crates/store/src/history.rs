@@ -345,7 +345,11 @@ pub async fn reference_counts(
     let (table, column) = match kind {
         CatalogTable::Departments => ("users", "department_key"),
         CatalogTable::Groups => ("group_members", "group_key"),
-        CatalogTable::Roles => ("user_roles", "role_key"),
+        // A role a group gives its members is in use as much as one held directly.
+        CatalogTable::Roles => (
+            "(SELECT role_key FROM user_roles UNION ALL SELECT role_key FROM group_roles) AS held",
+            "role_key",
+        ),
     };
     let mut counts = Vec::new();
     for chunk in keys.chunks(1_000) {

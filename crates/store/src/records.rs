@@ -1,10 +1,18 @@
 //! Plain rows as they sit in the database. Department, role and group references are keys
 //! (the caseless form of a name); display names live in the catalog tables. They serialise, so
 //! the engine can keep images of them in an import's plan and journal.
+//!
+//! A record's `version` is not part of it: the database bumps it on every write, and an image
+//! kept in a journal must compare equal to the record it describes whatever writes came between
+//! with the same content. The single-record reads return it beside the record.
 
 /// A user row plus its memberships, keys sorted so two records compare field by field.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserRecord {
+    /// The immutable opaque id (a UUID). Images journaled before ids existed have none; they
+    /// are read back with an empty id and matched by key.
+    #[serde(default)]
+    pub id: String,
     pub username_key: String,
     pub username: String,
     pub name: String,
@@ -27,6 +35,9 @@ pub struct UserRecord {
 /// A department or a group: both are a name and a description.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NamedRecord {
+    /// The immutable opaque id (a UUID); empty in images journaled before ids existed.
+    #[serde(default)]
+    pub id: String,
     pub name_key: String,
     pub name: String,
     pub description: String,

@@ -12,7 +12,7 @@ use crate::sql::{placeholders, Placeholders};
 use crate::{Connection, Result};
 
 /// The columns of `users`, in the order `UserRecord` is read and written.
-pub(crate) const USER_COLUMNS: [&str; 15] = [
+pub(crate) const USER_COLUMNS: [&str; 16] = [
     "username_key",
     "username",
     "name",
@@ -28,6 +28,7 @@ pub(crate) const USER_COLUMNS: [&str; 15] = [
     "created_at",
     "updated_at",
     "last_login_at",
+    "id",
 ];
 pub(crate) const USER_COLUMN_COUNT: usize = USER_COLUMNS.len();
 /// Keys per `IN (...)` read: large enough to amortise the round trip, small for any backend.
@@ -36,12 +37,25 @@ const KEYS_PER_READ: usize = 1_000;
 /// The users with these keys that exist, with their memberships. Missing keys are simply absent.
 /// Each user arrives as one packed row (see `packed`), memberships aggregated into it.
 pub async fn fetch_users(conn: &mut Connection, keys: &[&str]) -> Result<Vec<UserRecord>> {
+    fetch_users_where(conn, "username_key", keys).await
+}
+
+/// The users with these ids that exist, like `fetch_users`.
+pub async fn fetch_users_by_id(conn: &mut Connection, ids: &[&str]) -> Result<Vec<UserRecord>> {
+    fetch_users_where(conn, "id", ids).await
+}
+
+async fn fetch_users_where(
+    conn: &mut Connection,
+    column: &str,
+    keys: &[&str],
+) -> Result<Vec<UserRecord>> {
     let mut found = Vec::with_capacity(keys.len());
     let packed_row = packed_user_columns();
     let row_separator = packed::ROW;
     for chunk in keys.chunks(KEYS_PER_READ) {
         let list = placeholders(Placeholders::of(conn), 1, chunk.len());
-        let sql = format!("SELECT string_agg({packed_row}, '{row_separator}') FROM users u WHERE u.username_key IN ({list})");
+        let sql = format!("SELECT string_agg({packed_row}, '{row_separator}') FROM users u WHERE u.{column} IN ({list})");
         let batch: Option<String> = bind_all(sqlx::query(&sql), chunk)
             .fetch_one(&mut *conn)
             .await?
@@ -92,8 +106,9 @@ fn user_from_packed(row: &str) -> Result<UserRecord> {
         last_login_at: packed::optional(f[14])
             .map(|n| packed::number(&n))
             .transpose()?,
-        role_keys: packed::list(f[15]),
-        group_keys: packed::list(f[16]),
+        id: f[15].to_owned(),
+        role_keys: packed::list(f[16]),
+        group_keys: packed::list(f[17]),
     })
 }
 

@@ -72,12 +72,13 @@ impl PreparedWrites {
 
     fn upsert_named_in<'a>(&mut self, table: &str, records: impl Iterator<Item = &'a NamedRecord>) {
         let records: Vec<&NamedRecord> = records.collect();
-        for chunk in records.chunks(rows_per_statement(5)) {
+        for chunk in records.chunks(rows_per_statement(6)) {
             let sql = format!(
-                "INSERT INTO {table} (name_key, name, description, created_at, updated_at) VALUES {} \
+                "INSERT INTO {table} (name_key, name, description, created_at, updated_at, id) VALUES {} \
                  ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
-                 description = excluded.description, updated_at = excluded.updated_at",
-                values_list(self.style, chunk.len(), 5)
+                 description = excluded.description, updated_at = excluded.updated_at, \
+                 version = {table}.version + 1",
+                values_list(self.style, chunk.len(), 6)
             );
             let mut args = AnyArguments::default();
             for r in chunk {
@@ -86,6 +87,7 @@ impl PreparedWrites {
                 add(&mut args, r.description.clone());
                 add(&mut args, r.created_at);
                 add(&mut args, r.updated_at);
+                add(&mut args, r.id.clone());
             }
             self.statements.push(Statement { sql, args });
         }
@@ -117,8 +119,8 @@ impl PreparedWrites {
     /// Updates existing users: every column an import sets (memberships are written
     /// separately). `created_at` and `last_login_at` are kept: an import never changes them.
     pub fn upsert_users(&mut self, users: Vec<UserRecord>) {
-        // An import never changes them.
-        let kept = ["username_key", "created_at", "last_login_at"];
+        // An import never changes them; the id never changes at all.
+        let kept = ["username_key", "created_at", "last_login_at", "id"];
         self.write_users(users, &on_conflict_update(&kept));
     }
 
@@ -140,9 +142,30 @@ impl PreparedWrites {
                     .map(|k| (user.username_key.clone(), k)),
             );
         }
-        self.write_users(users, &on_conflict_update(&["username_key"]));
+        self.write_users(users, &on_conflict_update(&["username_key", "id"]));
         self.replace_memberships(Membership::Roles, keys.clone(), roles);
         self.replace_memberships(Membership::Groups, keys, groups);
+    }
+
+    /// Gives users back an earlier key (old key → new key), with their memberships and MFA
+    /// enrolment: a revert restoring a user renamed since the import. The user moves first, so
+    /// on a connection that enforces foreign keys the references follow by ON UPDATE CASCADE
+    /// and the explicit updates after it find nothing; on the self-checking connection they
+    /// move the references themselves.
+    pub fn rekey_users(&mut self, moves: Vec<(String, String)>) {
+        for table in ["users", "user_roles", "group_members", "user_mfa"] {
+            for (from, to) in &moves {
+                let sql = format!(
+                    "UPDATE {table} SET username_key = {} WHERE username_key = {}",
+                    self.placeholder(1),
+                    self.placeholder(2)
+                );
+                let mut args = AnyArguments::default();
+                add(&mut args, to.clone());
+                add(&mut args, from.clone());
+                self.statements.push(Statement { sql, args });
+            }
+        }
     }
 
     /// Deletes users by key with their memberships, explicitly rather than by ON DELETE CASCADE
@@ -152,6 +175,7 @@ impl PreparedWrites {
         for (table, _) in [
             Membership::Roles.table_and_column(),
             Membership::Groups.table_and_column(),
+            ("user_mfa", ""),
         ] {
             self.delete_in(table, "username_key", keys.clone());
         }
@@ -164,6 +188,9 @@ impl PreparedWrites {
     pub fn delete_catalog(&mut self, table: CatalogTable, keys: Vec<String>) {
         if table == CatalogTable::Roles {
             self.delete_in("role_permissions", "role_key", keys.clone());
+        }
+        if table == CatalogTable::Groups {
+            self.delete_in("group_roles", "group_key", keys.clone());
         }
         self.delete_in(table.table(), "name_key", keys);
     }
@@ -196,6 +223,7 @@ impl PreparedWrites {
                 add(&mut args, u.created_at);
                 add(&mut args, u.updated_at);
                 add(&mut args, u.last_login_at);
+                add(&mut args, u.id);
             }
             self.statements.push(Statement { sql, args });
         }
@@ -260,8 +288,10 @@ fn on_conflict_update(kept: &[&str]) -> String {
         .filter(|c| !kept.contains(c))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
+    // Every write that reaches an existing user changes it (unchanged rows are never written),
+    // so each one counts as a new version.
     format!(
-        " ON CONFLICT (username_key) DO UPDATE SET {}",
+        " ON CONFLICT (username_key) DO UPDATE SET {}, version = users.version + 1",
         set.join(", ")
     )
 }

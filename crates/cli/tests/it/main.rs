@@ -1,6 +1,7 @@
 //! Integration tests of the `muster` binary: every scenario runs the real executable against a
 //! fresh SQLite data directory and, when `MUSTER_TEST_POSTGRES_URL` is set, a fresh PostgreSQL
-//! database (see `support`). Fixtures are generated here; nothing binary is committed.
+//! database (see `support`). Fixtures are generated here, except the stores written by the
+//! previous release in `tests/fixtures/store-v2`, which `upgrade` opens.
 
 mod support;
 
@@ -23,5 +24,6 @@ mod semantics;
 mod templates;
 mod transfer;
 mod updates;
+mod upgrade;
 mod warnings;
 mod workbook;

@@ -155,6 +155,7 @@ macro_rules! scenarios {
 /// A user with only the required fields set.
 pub fn bare_user(key: &str) -> UserRecord {
     UserRecord {
+        id: format!("user-{key}"),
         username_key: key.to_owned(),
         username: key.to_owned(),
         name: format!("Name of {key}"),
@@ -177,6 +178,7 @@ pub fn bare_user(key: &str) -> UserRecord {
 
 pub fn named(key: &str, name: &str, description: &str, at: i64) -> NamedRecord {
     NamedRecord {
+        id: format!("named-{key}"),
         name_key: key.to_owned(),
         name: name.to_owned(),
         description: description.to_owned(),

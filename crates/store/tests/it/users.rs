@@ -32,6 +32,7 @@ async fn seed_catalog(store: &Store) {
 
 fn full_user() -> UserRecord {
     UserRecord {
+        id: "0193a1f0-0000-7000-8000-00000000a11c".into(),
         username_key: "alice".into(),
         username: "Alice".into(),
         name: "Alice Liddell".into(),
@@ -54,6 +55,7 @@ fn full_user() -> UserRecord {
 
 fn non_ascii_user() -> UserRecord {
     UserRecord {
+        id: "0193a1f0-0000-7000-8000-0000000020e0".into(),
         username_key: "zoë".into(),
         username: "Zoë".into(),
         name: "Zoë Ångström-Łukasiewicz 日本".into(),
