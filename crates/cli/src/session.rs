@@ -5,13 +5,13 @@
 use std::ffi::CStr;
 use std::sync::atomic::Ordering;
 
-use muster_engine::{Context, Progress};
+use muster_engine::{Actor, Context, Progress, Source};
 
 use crate::out::tell;
 
 pub fn context(progress: Box<dyn Progress>) -> Context {
     let mut ctx = Context::system(progress);
-    ctx.actor = format!("cli:{}", os_user());
+    ctx.actor = Actor::operator(os_user(), Source::Cli);
     ctx
 }
 

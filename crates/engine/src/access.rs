@@ -198,10 +198,16 @@ impl Actor {
     }
 }
 
-/// How the history shows the actor: the source, then the name (`cli:alice`).
+/// How the import history shows the actor: the source, then the account, username or system
+/// name (`cli:root`, `console:alice`). The audit log keeps the user id beside it.
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.source.as_str(), self.name())
+        let name = match &self.who {
+            Who::Operator { account } => account,
+            Who::User { username, .. } => username,
+            Who::System { name } => name,
+        };
+        write!(f, "{}:{name}", self.source.as_str())
     }
 }
 

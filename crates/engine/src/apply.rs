@@ -92,7 +92,7 @@ pub async fn import_file(
     let now = (ctx.now)();
     let new = NewImport {
         kind: history::KIND_IMPORT.into(),
-        actor: ctx.actor.clone(),
+        actor: ctx.actor.to_string(),
         owner: history::owner(),
         started_at: now,
         file_name: upload.file_name.clone(),

@@ -5,6 +5,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use muster_domain::Entity;
+
+use crate::access::Actor;
 use muster_sheets::Limits;
 use rand_core::{CryptoRng, RngCore};
 
@@ -54,8 +56,8 @@ pub struct Context {
     pub now: Box<dyn Fn() -> i64 + Send + Sync>,
     pub rng: Mutex<Box<dyn SecureRng>>,
     pub progress: Box<dyn Progress>,
-    /// Who runs the use case, as the history records it (`cli:alice`).
-    pub actor: String,
+    /// Who runs the use case, from where, with which permissions.
+    pub actor: Actor,
     /// Set (by Ctrl-C, say) to stop a running import; it then rolls back and is recorded as
     /// cancelled.
     pub cancel: Arc<AtomicBool>,
@@ -68,7 +70,7 @@ impl Context {
             now: Box::new(system_now),
             rng: Mutex::new(Box::new(rand_core::OsRng)),
             progress,
-            actor: "system".to_owned(),
+            actor: Actor::system("engine"),
             cancel: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -6,10 +6,12 @@
 
 mod access;
 mod apply;
+mod audit;
 mod catalog_add;
 mod catalog_import;
 mod context;
 mod diff;
+pub mod directory;
 mod error;
 mod error_workbook;
 mod export;
@@ -34,6 +36,8 @@ pub use access::{
     effective_permissions, grant_escalation, Actor, Escalation, Source, Who,
 };
 pub use apply::{import_file, ImportError};
+pub use audit::{list_audit, AuditRecord};
+pub use muster_store::{AuditChange, AuditQuery};
 pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, ArgumentProblem, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};

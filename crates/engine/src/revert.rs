@@ -97,7 +97,7 @@ pub async fn revert_import(
     let now = (ctx.now)();
     let new = NewImport {
         kind: history::KIND_REVERT.into(),
-        actor: ctx.actor.clone(),
+        actor: ctx.actor.to_string(),
         owner: history::owner(),
         started_at: now,
         file_name: original.file_name.clone(),

@@ -6,6 +6,7 @@
 //! records that the domain crate has already checked.
 
 mod admin;
+mod audit;
 mod catalog;
 mod connect;
 mod history;
@@ -17,6 +18,7 @@ mod users;
 mod writes;
 
 pub use admin::{create_postgres_database, drop_postgres_database};
+pub use audit::{insert_audit, list_audit, AuditChange, AuditEntry, AuditQuery};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use history::{

@@ -1,0 +1,25 @@
+//! The directory as single-record use cases: what the console, the REST API and SCIM call to
+//! read and change one user, group, role or department. Each takes the context's actor and
+//! checks the permission catalog and the no-escalation rule (`access`) itself, applies the same
+//! domain checks as an import row, refuses a stale `version` as a conflict, and writes its audit
+//! entry in the same transaction as the change.
+
+use serde::Serialize;
+
+/// A reference to another record, as views show it: its id and its current name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NameRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// One page of a list, and the opaque cursor of the next page (None after the last).
+#[derive(Clone, Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A change to a record read at `version`: a stale version is refused as a conflict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected(pub i64);
