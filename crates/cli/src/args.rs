@@ -28,6 +28,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Run the command as this user, with exactly that user's permissions (by default the CLI
+    /// is the local operator, who holds every permission).
+    #[arg(long = "as", global = true, value_name = "USERNAME")]
+    pub as_user: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,6 +52,39 @@ pub enum Command {
     Template(TemplateArgs),
     /// The import history: list, show, download, error workbooks, apply a preview, revert.
     Imports(ImportsArgs),
+    /// The audit log: every change, who made it, from where and when, newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Only entries by this actor (a username, a user id, or `operator (ACCOUNT)`).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only entries about this target (an id or a name; an import by its number).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only entries from this source: cli, console, api or scim.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only this action (user.update), or every action of a kind (user.).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only entries at or after this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only entries before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Entries older than this entry id (the next page after the last id shown).
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    /// How many entries to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -237,6 +274,7 @@ impl Command {
                 | ImportsAction::Revert { json, .. } => *json,
                 ImportsAction::Download { .. } | ImportsAction::Errors { .. } => false,
             },
+            Command::Audit(args) => args.json,
             _ => false,
         }
     }

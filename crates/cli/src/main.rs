@@ -8,6 +8,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod audit_cmd;
 mod catalog_cmd;
 mod export_cmd;
 mod import_cmd;
@@ -24,6 +25,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 use muster_store::{DatabaseUrl, Store};
+
+use muster_engine::{Classified, ErrorKind};
 
 use crate::args::{Cli, Command};
 
@@ -72,10 +75,33 @@ fn main() -> ExitCode {
 fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
     let message = describe(error);
     out::tell!("error: {message}");
+    let kind = kind_of(error);
     if json {
-        let _ = out::json(&serde_json::json!({ "status": "error", "message": message }));
+        let _ =
+            out::json(&serde_json::json!({ "status": "error", "kind": kind, "message": message }));
     }
-    ExitCode::from(2)
+    match kind {
+        // sysexits.h: EX_NOPERM and EX_TEMPFAIL, so a script can tell "not allowed" and "try
+        // again later" from a mistake of its own.
+        Some(ErrorKind::Forbidden) => ExitCode::from(77),
+        Some(ErrorKind::Unavailable) => ExitCode::from(75),
+        _ => ExitCode::from(2),
+    }
+}
+
+/// The engine's kind of the first engine error in the chain, if any.
+fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
+    error.chain().find_map(|cause| {
+        use muster_engine as e;
+        let any = cause;
+        any.downcast_ref::<e::Error>()
+            .map(Classified::kind)
+            .or_else(|| any.downcast_ref::<e::ImportError>().map(Classified::kind))
+            .or_else(|| any.downcast_ref::<e::RevertError>().map(Classified::kind))
+            .or_else(|| any.downcast_ref::<e::PlanError>().map(Classified::kind))
+            .or_else(|| any.downcast_ref::<e::HistoryError>().map(Classified::kind))
+            .or_else(|| any.downcast_ref::<e::AddError>().map(Classified::kind))
+    })
 }
 
 /// clap's own message for help and version (exit 0) and for usage errors (exit 2); a usage error
@@ -115,6 +141,7 @@ pub fn describe(error: &anyhow::Error) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let store = open_store(&cli).await?;
+    session::choose_actor(&store, cli.as_user.as_deref()).await?;
     // An import whose process was killed left a `running` record and no data: say so once.
     for id in muster_engine::recover_interrupted(&store, muster_engine::system_now()).await? {
         out::tell!("note: import {id} was interrupted (its process ended mid-run) and is recorded as failed; nothing of it was applied");
@@ -127,6 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Department(args) => catalog_cmd::department(&store, args).await,
         Command::Template(args) => template_cmd::run(&store, args).await,
         Command::Imports(args) => imports_cmd::run(&store, args).await,
+        Command::Audit(args) => audit_cmd::run(&store, args).await,
     };
     store.close().await;
     outcome

@@ -3,15 +3,42 @@
 //! cancel flag that Ctrl-C sets.
 
 use std::ffi::CStr;
+use std::sync::OnceLock;
+
+use anyhow::Context as _;
+use muster_store::Store;
 use std::sync::atomic::Ordering;
 
 use muster_engine::{Actor, Context, Progress, Source};
 
 use crate::out::tell;
 
+/// The actor of this process's one command: the local operator unless `--as` named a user.
+static ACTOR: OnceLock<Actor> = OnceLock::new();
+
+/// Chooses who runs the command; called once, before the command runs.
+pub async fn choose_actor(store: &Store, as_user: Option<&str>) -> anyhow::Result<()> {
+    let actor = match as_user {
+        None => Actor::operator(os_user(), Source::Cli),
+        Some(username) => Actor::for_user(store, username, Source::Cli)
+            .await
+            .with_context(|| format!("cannot act as `{username}`"))?,
+    };
+    let _ = ACTOR.set(actor);
+    Ok(())
+}
+
+/// Who runs the command (the operator when none was chosen, as in unit tests).
+pub fn actor() -> Actor {
+    ACTOR
+        .get()
+        .cloned()
+        .unwrap_or_else(|| Actor::operator(os_user(), Source::Cli))
+}
+
 pub fn context(progress: Box<dyn Progress>) -> Context {
     let mut ctx = Context::system(progress);
-    ctx.actor = Actor::operator(os_user(), Source::Cli);
+    ctx.actor = actor();
     ctx
 }
 

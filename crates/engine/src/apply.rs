@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use muster_domain::{Entity, HeaderMap};
+use muster_domain::{Entity, HeaderMap, Permission};
 use muster_sheets::ReadOptions;
 use muster_store::{
     Backend, Catalog, ChunkTable, Connection, ImportOutcome, NewImport, PreparedWrites, Store,
@@ -26,10 +26,13 @@ use muster_store::{
 
 use tokio::sync::mpsc;
 
-use crate::ids::IdMaker;
+use crate::access::Actor;
+use crate::audit;
 use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
+use crate::error::Refusal;
 use crate::history::{self, FAILED, RUNNING};
+use crate::ids::IdMaker;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{ChangeChunk, FailureChunk};
 use crate::report::{BatchLog, ImportReport, ImportStatus};
@@ -59,6 +62,8 @@ pub enum ImportError {
     },
     #[error("cannot start the reader thread: {0}")]
     Thread(std::io::Error),
+    #[error("forbidden: {0}")]
+    Forbidden(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -87,6 +92,22 @@ pub async fn import_file(
         path: path.to_owned(),
         cause,
     };
+    if !ctx.actor.holds(Permission::UsersImport) {
+        let target = audit::Target {
+            kind: "import",
+            id: None,
+            name: path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        };
+        let refusal = Refusal::Lacks {
+            permission: Permission::UsersImport,
+            actor: ctx.actor.name(),
+        };
+        let at = (ctx.now)();
+        audit::record_refusal(store, &ctx.actor, at, "import.apply", &target, &refusal).await?;
+        return Err(ImportError::Forbidden(refusal));
+    }
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
     let upload = Upload::inspect(path, limit).map_err(unreadable)?;
     let now = (ctx.now)();
@@ -259,7 +280,25 @@ async fn run(
     // After the data savepoint (or its rollback): the archive is kept whatever the outcome.
     let archive = store_archive(archive_job, &writer, id, &read, backend).await;
     let mut finish = PreparedWrites::new(backend);
-    finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
+    let finished_at = (ctx.now)();
+    finish.finish_import(id, &outcome(report, &archive, finished_at));
+    if report.status == ImportStatus::Applied && report.changed_anything() {
+        let c = &report.counts;
+        let counts = [
+            ("created", c.created),
+            ("updated", c.updated),
+            ("unchanged", c.unchanged),
+            ("failed", c.failed),
+        ];
+        finish.record_audit(&audit::import_entry(
+            &ctx.actor,
+            finished_at,
+            "import.apply",
+            id,
+            &upload.file_name,
+            &counts,
+        ));
+    }
     writer.finish(Some(finish)).await?;
     let written = report.counts.created + report.counts.updated;
     if report.status == ImportStatus::Applied && written >= STATISTICS_THRESHOLD {
@@ -288,7 +327,7 @@ async fn drive(
             Staged::Opened(opened) => state.open_sheet(opened, report),
             Staged::Started(map, catalog) => {
                 let ids = IdMaker::new(now, &ctx.rng);
-                state.start_planner(map, catalog, options, now, ids)
+                state.start_planner(map, catalog, options, now, ids, &ctx.actor)
             }
             Staged::Linked(previous) => {
                 report.fixes_import_id = report.fixes_import_id.or(Some(previous))
@@ -438,6 +477,7 @@ impl PipelineState {
         options: &ImportOptions,
         now: i64,
         ids: IdMaker,
+        actor: &Actor,
     ) {
         let catalog = match (catalog, self.planner.take()) {
             (Some(catalog), _) => catalog,
@@ -454,6 +494,7 @@ impl PipelineState {
                 options.create_groups,
                 now,
                 ids,
+                actor.clone(),
                 options.dry_run,
             )),
             _ => Planner::Catalog(CatalogPlanner::new(
@@ -463,6 +504,7 @@ impl PipelineState {
                 options.create_only,
                 now,
                 ids,
+                actor.clone(),
             )),
         });
     }

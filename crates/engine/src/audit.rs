@@ -78,6 +78,35 @@ pub fn diff<'a>(
         .collect()
 }
 
+/// The entry of an import, preview apply or revert that changed the store: the import's id and
+/// its counts, not a copy of its rows (the history keeps those).
+pub(crate) fn import_entry(
+    actor: &Actor,
+    at: i64,
+    action: &str,
+    import_id: i64,
+    file_name: &str,
+    counts: &[(&str, u64)],
+) -> AuditEntry {
+    let changes = counts
+        .iter()
+        .map(|(field, n)| AuditChange {
+            field: (*field).to_owned(),
+            before: None,
+            after: Some(n.to_string()),
+        })
+        .collect();
+    entry(
+        actor,
+        at,
+        action,
+        &Target::import(import_id, file_name),
+        Some(import_id),
+        "done",
+        changes,
+    )
+}
+
 /// Writes the entry for a change, inside the caller's transaction.
 pub(crate) async fn record(
     conn: &mut Connection,
@@ -103,20 +132,30 @@ pub(crate) async fn refused(
     target: &Target,
     refusal: Refusal,
 ) -> Error {
+    match record_refusal(store, actor, at, action, target, &refusal).await {
+        Ok(()) => Error::Forbidden(refusal),
+        Err(e) => Error::Store(e),
+    }
+}
+
+/// Records a refusal on a connection of its own.
+pub(crate) async fn record_refusal(
+    store: &Store,
+    actor: &Actor,
+    at: i64,
+    action: &str,
+    target: &Target,
+    refusal: &Refusal,
+) -> Result<(), muster_store::StoreError> {
     let changes = vec![AuditChange {
         field: "reason".into(),
         before: None,
         after: Some(refusal.to_string()),
     }];
     let entry = entry(actor, at, action, target, None, "refused", changes);
-    let written = match store.acquire().await {
-        Ok(mut conn) => muster_store::insert_audit(&mut conn, &entry).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match written {
-        Ok(()) => Error::Forbidden(refusal),
-        Err(e) => Error::Store(e),
-    }
+    let mut conn = store.acquire().await?;
+    muster_store::insert_audit(&mut conn, &entry).await?;
+    Ok(())
 }
 
 fn entry(

@@ -7,9 +7,9 @@
 use muster_domain::{map_headers, Entity, Field};
 use muster_store::{Store, StoreError};
 
+use crate::catalog_import::CatalogPlanner;
 use crate::context::Context;
 use crate::ids::IdMaker;
-use crate::catalog_import::CatalogPlanner;
 use crate::issue::{Issue, IssueKind};
 use crate::report::ImportReport;
 use crate::source::{field_issues, parse_record};
@@ -123,6 +123,7 @@ pub async fn add_catalog_entry(
         false,
         now,
         IdMaker::new(now, &ctx.rng),
+        ctx.actor.clone(),
     );
     let writes = planner.plan(vec![(1, record, Vec::new())], &mut report);
     if report.has_failures() {

@@ -9,6 +9,8 @@ use muster_domain::{
 };
 use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, RoleRecord};
 
+use crate::access::{permissions_escalation, Actor};
+use crate::error::Refusal;
 use crate::ids::IdMaker;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::Change;
@@ -24,6 +26,8 @@ pub(crate) struct CatalogPlanner {
     now: i64,
     /// Gives each record this sheet creates its id.
     ids: IdMaker,
+    /// Who imports: every row that changes something is checked against their permissions.
+    actor: Actor,
     catalog: Catalog,
     names: FileKeys,
 }
@@ -51,6 +55,7 @@ impl CatalogPlanner {
         create_only: bool,
         now: i64,
         ids: IdMaker,
+        actor: Actor,
     ) -> Self {
         CatalogPlanner {
             sheet,
@@ -58,6 +63,7 @@ impl CatalogPlanner {
             create_only,
             now,
             ids,
+            actor,
             catalog,
             names: FileKeys::default(),
         }
@@ -235,6 +241,11 @@ impl CatalogPlanner {
         {
             issues.push(self.issue(row, Field::Permissions, IssueKind::BuiltinRole));
         }
+        if existing.as_ref() != Some(&next) {
+            for (field, refusal) in self.refusals(data.entity, &next) {
+                issues.push(self.issue(row, field, IssueKind::Forbidden(refusal)));
+            }
+        }
         if !issues.is_empty() {
             return Err(in_column_order(issues));
         }
@@ -277,6 +288,35 @@ impl CatalogPlanner {
             }
         }
         Ok(())
+    }
+
+    /// Why the actor may not write this entry (SPEC §5): the sheet's write permission, and for a
+    /// role, any permission it would hold that the actor lacks (creating or changing a role
+    /// beyond one's own permissions; changing a role that users hold grants it to them too).
+    fn refusals(&self, entity: Entity, next: &RoleRecord) -> Vec<(Field, Refusal)> {
+        let needed = match entity {
+            Entity::Departments => Permission::DepartmentsWrite,
+            Entity::Groups => Permission::GroupsWrite,
+            _ => Permission::RolesWrite,
+        };
+        let mut refusals = Vec::new();
+        if !self.actor.holds(needed) {
+            refusals.push((
+                Field::key_of(entity),
+                Refusal::Lacks {
+                    permission: needed,
+                    actor: self.actor.name(),
+                },
+            ));
+        }
+        if entity == Entity::Roles {
+            if let Some(escalation) =
+                permissions_escalation(&self.actor, &next.named.name, &next.permissions)
+            {
+                refusals.push((Field::Permissions, Refusal::Escalation(escalation)));
+            }
+        }
+        refusals
     }
 
     /// The current state of a catalog entry, as a role record (departments and groups simply
@@ -392,6 +432,7 @@ mod tests {
             create_only,
             7,
             crate::ids::IdMaker::new(7, &crate::Context::system(Box::new(crate::NoProgress)).rng),
+            crate::Actor::operator("tester", crate::Source::Cli),
         );
         let mut report = ImportReport::new("roles.csv".into());
         let writes = planner.plan(rows, &mut report);

@@ -62,7 +62,10 @@ impl fmt::Display for Refusal {
             }
             Refusal::Escalation(e) => write!(f, "{e}"),
             Refusal::OwnRecord { what } => {
-                write!(f, "nobody changes their own {what} this way; ask another administrator")
+                write!(
+                    f,
+                    "nobody changes their own {what} this way; ask another administrator"
+                )
             }
             Refusal::InactiveUser { username } => {
                 write!(f, "user `{username}` is deactivated and cannot act")
@@ -152,5 +155,77 @@ pub fn store_kind(e: &StoreError) -> ErrorKind {
     match e {
         StoreError::Connect { .. } | StoreError::Interrupted(_) => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
+    }
+}
+
+// The kinds of the use cases' own error types, so a front-end maps every engine error the
+// same way, whatever use case raised it.
+
+impl Classified for crate::ImportError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            crate::ImportError::Unreadable { .. } => ErrorKind::Invalid,
+            crate::ImportError::Thread(_) => ErrorKind::Internal,
+            crate::ImportError::Forbidden(_) => ErrorKind::Forbidden,
+            crate::ImportError::Store(e) => store_kind(e),
+        }
+    }
+}
+
+impl Classified for crate::RevertError {
+    fn kind(&self) -> ErrorKind {
+        use crate::RevertError as E;
+        match self {
+            E::NotFound(_) => ErrorKind::NotFound,
+            E::AlreadyReverted { .. } | E::NothingApplied { .. } | E::NothingChanged { .. } => {
+                ErrorKind::Conflict
+            }
+            E::NotAnImport(_) => ErrorKind::Invalid,
+            E::Cancelled { .. } => ErrorKind::Unavailable,
+            E::Forbidden(_) => ErrorKind::Forbidden,
+            E::History(e) => e.kind(),
+            E::Store(e) => store_kind(e),
+        }
+    }
+}
+
+impl Classified for crate::PlanError {
+    fn kind(&self) -> ErrorKind {
+        use crate::PlanError as E;
+        match self {
+            E::NotFound(_) => ErrorKind::NotFound,
+            E::AlreadyApplied { .. } | E::Stale { .. } => ErrorKind::Conflict,
+            E::NotAPreview { .. } | E::HasFailures { .. } => ErrorKind::Invalid,
+            E::Cancelled { .. } => ErrorKind::Unavailable,
+            E::Forbidden(_) => ErrorKind::Forbidden,
+            E::History(e) => e.kind(),
+            E::Store(e) => store_kind(e),
+        }
+    }
+}
+
+impl Classified for crate::HistoryError {
+    fn kind(&self) -> ErrorKind {
+        use crate::HistoryError as E;
+        match self {
+            E::NotFound(_) => ErrorKind::NotFound,
+            E::NoArchive { .. } | E::NoFailedRows(_) => ErrorKind::NotFound,
+            E::Damaged { .. } | E::Workbook(_) => ErrorKind::Internal,
+            E::Write(_) => ErrorKind::Unavailable,
+            E::Store(e) => store_kind(e),
+        }
+    }
+}
+
+impl Classified for crate::AddError {
+    fn kind(&self) -> ErrorKind {
+        use crate::AddError as E;
+        match self {
+            E::NotACatalogEntity | E::PermissionsOnlyForRoles => ErrorKind::Invalid,
+            // A refused row is a problem of the request, positioned like any invalid field;
+            // its message says "forbidden".
+            E::Invalid(_) => ErrorKind::Invalid,
+            E::Store(e) => store_kind(e),
+        }
     }
 }

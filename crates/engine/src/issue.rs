@@ -92,4 +92,8 @@ pub enum IssueKind {
     BuiltinRole,
     #[error("`{0}` is not a permission code")]
     UnknownPermission(String),
+    /// The actor may not make this row's change (SPEC §5): a missing permission, a grant beyond
+    /// their own permissions, or a change to their own access.
+    #[error("forbidden: {0}")]
+    Forbidden(crate::error::Refusal),
 }

@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 
+use muster_domain::Permission;
 use muster_store::{
-    Catalog, ChunkTable, NamedRecord, RoleRecord, Store, StoreError, Transaction, UserRecord,
+    Catalog, ChunkTable, NamedRecord, PreparedWrites, RoleRecord, Store, StoreError, Transaction,
+    UserRecord,
 };
 use serde::Serialize;
 
@@ -19,6 +21,9 @@ use crate::report::ImportStatus;
 
 const DRY_RUN: &str = ImportStatus::DryRun.as_str();
 const APPLIED: &str = ImportStatus::Applied.as_str();
+use crate::access::{grant_escalation, permissions_escalation, Actor};
+use crate::audit;
+use crate::error::Refusal;
 use crate::ids::IdMaker;
 use crate::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
 use crate::user_import::UserWrites;
@@ -79,6 +84,8 @@ pub enum PlanError {
     },
     #[error("cancelled: the plan of import {id} was not applied")]
     Cancelled { id: i64 },
+    #[error("forbidden: {0}")]
+    Forbidden(Refusal),
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error(transparent)]
@@ -86,6 +93,27 @@ pub enum PlanError {
 }
 
 pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApplied, PlanError> {
+    if !ctx.actor.holds(Permission::UsersImport) {
+        let refusal = Refusal::Lacks {
+            permission: Permission::UsersImport,
+            actor: ctx.actor.name(),
+        };
+        let target = audit::Target {
+            kind: "import",
+            id: Some(id.to_string()),
+            name: format!("import {id}"),
+        };
+        audit::record_refusal(
+            store,
+            &ctx.actor,
+            (ctx.now)(),
+            "import.apply_preview",
+            &target,
+            &refusal,
+        )
+        .await?;
+        return Err(PlanError::Forbidden(refusal));
+    }
     let record = {
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id)
@@ -115,6 +143,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
         return Err(PlanError::AlreadyApplied { id });
     }
     let mut checker = Checker {
+        actor: ctx.actor.clone(),
         catalog: muster_store::load_catalog(&mut tx).await?,
         conflicts: Vec::new(),
         conflict_count: 0,
@@ -141,6 +170,20 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
             conflicts: checker.conflicts,
         });
     }
+    let mut entry = PreparedWrites::new(store.backend());
+    let counts = [
+        ("created", record.created as u64),
+        ("updated", record.updated as u64),
+    ];
+    entry.record_audit(&audit::import_entry(
+        &ctx.actor,
+        now,
+        "import.apply_preview",
+        id,
+        &record.file_name,
+        &counts,
+    ));
+    entry.execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     if record.created + record.updated >= 10_000 {
         store.refresh_statistics().await?;
@@ -154,12 +197,48 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
 }
 
 struct Checker {
+    /// Who applies: the plan was checked for whoever previewed it, and is checked again for
+    /// the one who applies it, so a preview cannot carry a grant past the applier's permissions.
+    actor: Actor,
     catalog: Catalog,
     conflicts: Vec<Conflict>,
     conflict_count: u64,
 }
 
 impl Checker {
+    /// Why the applier may not make this user change: a grant beyond their permissions, or a
+    /// change to their own roles, groups or password.
+    fn user_refusal(
+        &self,
+        before: Option<&UserRecord>,
+        after: Option<&UserRecord>,
+    ) -> Option<String> {
+        let after = after?;
+        let none = Vec::new();
+        let (roles, groups) = before.map_or((&none, &none), |b| (&b.role_keys, &b.group_keys));
+        if self.actor.is_user(&after.username_key)
+            && (*roles != after.role_keys
+                || *groups != after.group_keys
+                || before.is_some_and(|b| b.password_hash != after.password_hash))
+        {
+            return Some(format!(
+                "forbidden: {}",
+                Refusal::OwnRecord {
+                    what: "roles, groups or password"
+                }
+            ));
+        }
+        grant_escalation(
+            &self.actor,
+            &self.catalog,
+            roles,
+            &after.role_keys,
+            groups,
+            &after.group_keys,
+        )
+        .map(|e| format!("forbidden: {e}"))
+    }
+
     fn conflict(&mut self, sheet: &str, change: &Change, reason: String) {
         self.conflict_count += 1;
         if self.conflicts.len() < MAX_CONFLICTS {
@@ -204,6 +283,7 @@ impl Checker {
                         }
                     }
                     user_drift(before.as_ref(), current.get(key))
+                        .or_else(|| self.user_refusal(before.as_ref(), after.as_ref()))
                 }
                 Change::Department { before, after, .. } => named_drift(
                     before.as_ref(),
@@ -215,7 +295,11 @@ impl Checker {
                 Change::Role { before, after, .. } => role_drift(
                     before.as_ref(),
                     self.catalog.roles.get(&after.named.name_key),
-                ),
+                )
+                .or_else(|| {
+                    permissions_escalation(&self.actor, &after.named.name, &after.permissions)
+                        .map(|e| format!("forbidden: {e}"))
+                }),
             };
             if let Some(reason) = reason {
                 self.conflict(&chunk.sheet, change, reason);

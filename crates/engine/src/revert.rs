@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use muster_domain::Permission;
 use muster_store::{
     Backend, Catalog, CatalogTable, ChunkTable, Connection, ImportOutcome, NamedKind, NamedRecord,
     NewImport, PreparedWrites, RoleRecord, Store, StoreError, UserRecord,
@@ -28,6 +29,9 @@ use crate::history::{self, ChunkCursor, HistoryError, RUNNING};
 use crate::report::ImportStatus;
 
 const APPLIED: &str = ImportStatus::Applied.as_str();
+use crate::access::{grant_escalation, Actor};
+use crate::audit;
+use crate::error::Refusal;
 use crate::journal::{fingerprint, same_named, Change, ChangeChunk};
 use crate::plan_apply::{Conflict, MAX_CONFLICTS};
 
@@ -73,6 +77,8 @@ pub enum RevertError {
     NotAnImport(i64),
     #[error("cancelled: import {id} was not reverted")]
     Cancelled { id: i64 },
+    #[error("forbidden: {0}")]
+    Forbidden(Refusal),
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error(transparent)]
@@ -85,6 +91,27 @@ pub async fn revert_import(
     force: bool,
     ctx: &Context,
 ) -> Result<RevertReport, RevertError> {
+    if !ctx.actor.holds(Permission::ImportsRevert) {
+        let refusal = Refusal::Lacks {
+            permission: Permission::ImportsRevert,
+            actor: ctx.actor.name(),
+        };
+        let target = audit::Target {
+            kind: "import",
+            id: Some(id.to_string()),
+            name: format!("import {id}"),
+        };
+        audit::record_refusal(
+            store,
+            &ctx.actor,
+            (ctx.now)(),
+            "import.revert",
+            &target,
+            &refusal,
+        )
+        .await?;
+        return Err(RevertError::Forbidden(refusal));
+    }
     let original = revertible(store, id).await?;
     // What is left to undo: the import's journal, or what its last revert left of it.
     let (journal, from_status) = match original.reverted_by {
@@ -131,6 +158,7 @@ pub async fn revert_import(
         return Err(RevertError::AlreadyReverted { id, by: revert_id });
     }
     let mut undo = Undo {
+        actor: ctx.actor.clone(),
         backend: store.backend(),
         force,
         report: RevertReport {
@@ -192,6 +220,21 @@ pub async fn revert_import(
         fixes_id: None,
     };
     finish.finish_import(revert_id, &outcome);
+    if report.removed + report.restored > 0 {
+        let counts = [
+            ("removed", report.removed),
+            ("restored", report.restored),
+            ("conflicts", report.conflict_count),
+        ];
+        finish.record_audit(&audit::import_entry(
+            &ctx.actor,
+            (ctx.now)(),
+            "import.revert",
+            id,
+            &original.file_name,
+            &counts,
+        ));
+    }
     finish.execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(report)
@@ -242,6 +285,9 @@ fn created_catalog_entries(summary: &str) -> bool {
 /// memberships, a user is restored only if the department, roles and groups of its earlier
 /// image still exist, and a catalog entry is deleted only when nothing references it.
 struct Undo {
+    /// Who reverts: restoring a user's earlier roles and groups is granting them again, which
+    /// the no-escalation rule checks like any grant.
+    actor: Actor,
     backend: Backend,
     force: bool,
     report: RevertReport,
@@ -338,14 +384,29 @@ impl Undo {
                         self.conflict(&chunk.sheet, &change, &missing, false);
                         continue;
                     }
+                    let none = Vec::new();
+                    let (roles_now, groups_now) = now
+                        .as_ref()
+                        .map_or((&none, &none), |n| (&n.role_keys, &n.group_keys));
+                    if let Some(escalation) = grant_escalation(
+                        &self.actor,
+                        &self.catalog,
+                        roles_now,
+                        &before.role_keys,
+                        groups_now,
+                        &before.group_keys,
+                    ) {
+                        let reason = format!("forbidden: {escalation}");
+                        self.conflict(&chunk.sheet, &change, &reason, false);
+                        continue;
+                    }
                     let reason = if now.is_none() {
                         "deleted since the import"
                     } else {
                         "changed since the import"
                     };
                     if untouched || self.conflict(&chunk.sheet, &change, reason, true) {
-                        if let Some(renamed) =
-                            now.filter(|n| n.username_key != before.username_key)
+                        if let Some(renamed) = now.filter(|n| n.username_key != before.username_key)
                         {
                             rekey.push((renamed.username_key, before.username_key.clone()));
                         }
@@ -627,6 +688,7 @@ mod tests {
             import_status: history::REVERTED,
         };
         Undo {
+            actor: crate::Actor::operator("tester", crate::Source::Cli),
             backend: Backend::Sqlite,
             force: true,
             report,

@@ -10,14 +10,16 @@ use muster_credentials::{
     check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword,
     Verification, PROVISIONAL,
 };
-use muster_domain::{latin_lookalike, EntityName, Field, HeaderMap, Patch, UserRow};
+use muster_domain::{latin_lookalike, EntityName, Field, HeaderMap, Patch, Permission, UserRow};
 use muster_store::{
     Backend, Catalog, Connection, Membership, NamedKind, NamedRecord, PreparedWrites, UserRecord,
 };
 use rayon::prelude::*;
 
-use crate::ids::IdMaker;
+use crate::access::{grant_escalation, Actor};
 use crate::context::{Context, RngRef};
+use crate::error::Refusal;
+use crate::ids::IdMaker;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{fingerprint, Change};
 use crate::report::ImportReport;
@@ -95,6 +97,8 @@ pub(crate) struct UserPlanner {
     now: i64,
     /// Gives each user, department and group this sheet creates its id.
     ids: IdMaker,
+    /// Who imports: every row is checked against their permissions.
+    actor: Actor,
     catalog: Catalog,
     usernames: FileKeys,
     emails: FileKeys,
@@ -199,6 +203,7 @@ impl UserPlanner {
         create_groups: bool,
         now: i64,
         ids: IdMaker,
+        actor: Actor,
         keep_images: bool,
     ) -> Self {
         let privileged_roles = privileged_roles(&catalog);
@@ -209,6 +214,7 @@ impl UserPlanner {
             create_groups,
             now,
             ids,
+            actor,
             catalog,
             usernames: FileKeys::default(),
             emails: FileKeys::default(),
@@ -372,7 +378,12 @@ impl UserPlanner {
         if !issues.is_empty() {
             return Err(in_column_order(issues));
         }
-        let mut record = self.merge(row, &user, existing.as_ref());
+        let mut record = self.merge(&user, existing.as_ref());
+        self.check_access(row, &user, &record, existing.as_ref(), secret, &mut issues);
+        if !issues.is_empty() {
+            return Err(in_column_order(issues));
+        }
+        self.note_new_names(row, &user);
         if let Some(hash) = secrets.imported_hash {
             record.password_hash = hash;
         }
@@ -414,19 +425,119 @@ impl UserPlanner {
         secrets
     }
 
+    /// The permission checks of SPEC §5 on a row whose fields are valid: writing users at all,
+    /// secrets and `Ignore MFA` (`users.credentials`), departments and groups the row would
+    /// create, roles and groups it newly grants (no escalation, directly or through a group),
+    /// and the actor's own access, which nobody changes through an import.
+    fn check_access(
+        &self,
+        row: u64,
+        user: &UserRow,
+        record: &UserRecord,
+        existing: Option<&UserRecord>,
+        secret: bool,
+        issues: &mut Vec<RowIssue>,
+    ) {
+        let actor = &self.actor;
+        let mut refuse = |field: Field, refusal: Refusal| {
+            issues.push(self.issue(row, field, IssueKind::Forbidden(refusal)));
+        };
+        let lacks = |permission: Permission| Refusal::Lacks {
+            permission,
+            actor: actor.name(),
+        };
+        let changes = existing != Some(record);
+        if changes && !actor.holds(Permission::UsersWrite) {
+            refuse(Field::Username, lacks(Permission::UsersWrite));
+        }
+        let mfa_changes = record.ignore_mfa != existing.is_some_and(|e| e.ignore_mfa);
+        if secret && !actor.holds(Permission::UsersCredentials) {
+            let field = if user.password.is_some() {
+                Field::Password
+            } else {
+                Field::PasswordHash
+            };
+            refuse(field, lacks(Permission::UsersCredentials));
+        }
+        if mfa_changes && !actor.holds(Permission::UsersCredentials) {
+            refuse(Field::IgnoreMfa, lacks(Permission::UsersCredentials));
+        }
+        let new_department = record
+            .department_key
+            .as_ref()
+            .is_some_and(|d| !self.catalog.departments.contains_key(d));
+        if new_department && !actor.holds(Permission::DepartmentsWrite) {
+            refuse(Field::Department, lacks(Permission::DepartmentsWrite));
+        }
+        let new_group = record
+            .group_keys
+            .iter()
+            .any(|g| !self.catalog.groups.contains_key(g));
+        if new_group && !actor.holds(Permission::GroupsWrite) {
+            refuse(Field::Groups, lacks(Permission::GroupsWrite));
+        }
+        let none = Vec::new();
+        let (old_roles, old_groups) =
+            existing.map_or((&none, &none), |e| (&e.role_keys, &e.group_keys));
+        if actor.is_user(&record.username_key) {
+            if *old_roles != record.role_keys {
+                refuse(Field::Roles, Refusal::OwnRecord { what: "roles" });
+            }
+            if *old_groups != record.group_keys {
+                refuse(Field::Groups, Refusal::OwnRecord { what: "groups" });
+            }
+            if secret {
+                refuse(Field::Password, Refusal::OwnRecord { what: "password" });
+            }
+            if mfa_changes {
+                refuse(Field::IgnoreMfa, Refusal::OwnRecord { what: "MFA" });
+            }
+        }
+        let roles_only = grant_escalation(
+            actor,
+            &self.catalog,
+            old_roles,
+            &record.role_keys,
+            &none,
+            &none,
+        );
+        if let Some(escalation) = roles_only {
+            refuse(Field::Roles, Refusal::Escalation(escalation));
+        }
+        let groups_only = grant_escalation(
+            actor,
+            &self.catalog,
+            &none,
+            &none,
+            old_groups,
+            &record.group_keys,
+        );
+        if let Some(escalation) = groups_only {
+            refuse(Field::Groups, Refusal::Escalation(escalation));
+        }
+    }
+
+    /// Notes the departments and groups a valid row names that do not exist yet, for creation.
+    fn note_new_names(&mut self, row: u64, user: &UserRow) {
+        if let Patch::Set(Some(department)) = &user.department {
+            self.ensure_named(Named::Department, row, department);
+        }
+        if let Patch::Set(groups) = &user.groups {
+            for group in groups {
+                self.ensure_named(Named::Group, row, group);
+            }
+        }
+    }
+
     /// The stored record after this row: the existing one (or a new one) with every present
-    /// column applied. Departments and groups it names but that do not exist yet are noted for
-    /// creation here, once the row is known to be valid.
-    fn merge(&mut self, row: u64, user: &UserRow, existing: Option<&UserRecord>) -> UserRecord {
+    /// column applied.
+    fn merge(&mut self, user: &UserRow, existing: Option<&UserRecord>) -> UserRecord {
         let mut record = existing.cloned().unwrap_or_else(|| self.new_record(user));
         if let Patch::Set(name) = &user.name {
             record.name = name.as_str().to_owned();
         }
         if let Patch::Set(department) = &user.department {
-            record.department_key = department.as_ref().map(|d| {
-                self.ensure_named(Named::Department, row, d);
-                d.key().to_owned()
-            });
+            record.department_key = department.as_ref().map(|d| d.key().to_owned());
         }
         if let Patch::Set(email) = &user.email {
             record.email = email.as_ref().map(|e| e.as_str().to_owned());
@@ -451,9 +562,6 @@ impl UserPlanner {
             record.role_keys = sorted_keys(roles);
         }
         if let Patch::Set(groups) = &user.groups {
-            for group in groups {
-                self.ensure_named(Named::Group, row, group);
-            }
             record.group_keys = sorted_keys(groups);
         }
         record

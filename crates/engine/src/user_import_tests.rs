@@ -57,6 +57,7 @@ fn plan(
         false,
         NOW,
         crate::ids::IdMaker::new(NOW, &context().rng),
+        crate::Actor::operator("tester", crate::Source::Cli),
         false,
     );
     let rows: Vec<(u64, UserRow, Vec<RowIssue>)> = lines
@@ -331,6 +332,7 @@ fn a_new_group_or_department_is_one_warning_counting_its_rows() {
         true,
         NOW,
         crate::ids::IdMaker::new(NOW, &context().rng),
+        crate::Actor::operator("tester", crate::Source::Cli),
         false,
     );
     let lines = [

@@ -27,7 +27,9 @@ pub use history::{
     CatalogTable, ChunkTable, ImportOutcome, ImportRecord, NewImport,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
-pub use users::{email_owners, fetch_users, fetch_users_by_id, users_page, Membership, UserFilter, UserPage};
+pub use users::{
+    email_owners, fetch_users, fetch_users_by_id, users_page, Membership, UserFilter, UserPage,
+};
 pub use writes::PreparedWrites;
 
 pub use sqlx::AnyConnection as Connection;
