@@ -5,6 +5,7 @@
 
 mod support;
 
+mod access;
 mod bad_inputs;
 mod encodings;
 mod excel;
