@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 
 use anyhow::{bail, Context as _};
-use muster_engine::{import_file, ImportOptions, ImportReport, ImportStatus};
+use muster_engine::{import_file, ImportOptions, ImportReport, ImportStatus, IssueKind};
 use muster_store::Store;
 
 use crate::args::ImportArgs;
@@ -177,8 +177,18 @@ fn print_summary(report: &ImportReport, partial: bool) {
             }
         );
         for issue in report.errors.iter().take(shown) {
-            say!("  {issue}");
+            say!("  {issue}{}", hint(&issue.kind));
         }
+    }
+}
+
+/// The flag that fixes a problem, where one does: the engine says what is wrong in the words of
+/// the domain; only the CLI knows its own flags.
+pub fn hint(kind: &IssueKind) -> &'static str {
+    match kind {
+        IssueKind::UnknownEntity(_) => " (pass --entity)",
+        IssueKind::UnknownGroup(_) => " (pass --create-groups to create it)",
+        _ => "",
     }
 }
 

@@ -75,6 +75,9 @@ fn main() -> ExitCode {
 fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
     let message = describe(error);
     out::tell!("error: {message}");
+    if let Some(hint) = hint(error) {
+        out::tell!("hint: {hint}");
+    }
     let kind = kind_of(error);
     if json {
         let _ =
@@ -87,6 +90,19 @@ fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
         Some(ErrorKind::Unavailable) => ExitCode::from(75),
         _ => ExitCode::from(2),
     }
+}
+
+/// What to type next, for the engine errors that one of the CLI's flags or commands fixes (the
+/// engine's messages name no flags).
+fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    error.chain().find_map(
+        |cause| match cause.downcast_ref::<muster_engine::PlanError>() {
+            Some(muster_engine::PlanError::HasFailures { .. }) => Some(
+                "preview it with `muster import FILE --dry-run --partial` to apply the valid rows",
+            ),
+            _ => None,
+        },
+    )
 }
 
 /// The engine's kind of the first engine error in the chain, if any.

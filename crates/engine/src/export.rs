@@ -40,7 +40,7 @@ pub enum ExportError {
     Write(WriteError),
     #[error("{kind} `{name}` does not exist")]
     UnknownName { kind: &'static str, name: String },
-    #[error("the filters --department, --group, --role and --active apply to users only")]
+    #[error("the department, group, role and active filters apply to users only")]
     FilterNotApplicable,
     #[error("a workbook holds several sheets, which CSV cannot: write XLSX or ODS")]
     WorkbookNeedsSheets,

@@ -496,10 +496,10 @@ pub async fn error_workbook(
     .map_err(|e| HistoryError::Workbook(e.to_string()))?;
     let mut notes = Vec::new();
     if record.status == ImportStatus::Rejected.as_str() {
-        notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or re-import it with --partial first"));
+        notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or import it first so that its valid rows apply"));
     }
     if written.rows_skipped > 0 {
-        notes.push(format!("{} failed row(s) could not be taken from the archive (whole-file problems or rows the reader rejected); see `muster imports show {id}`", written.rows_skipped));
+        notes.push(format!("{} failed row(s) could not be taken from the archive (whole-file problems or rows the reader rejected); the history of import {id} lists them", written.rows_skipped));
     }
     Ok(ErrorWorkbookWritten {
         rows: written.rows_written,

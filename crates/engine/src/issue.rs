@@ -62,7 +62,7 @@ pub enum IssueKind {
     EmptyFile,
     #[error("the file has a header row but no data rows")]
     HeaderOnly,
-    #[error("{0}; pass --entity")]
+    #[error("{0}; say which entity the sheet holds")]
     UnknownEntity(muster_domain::Unrecognised),
     #[error("the cell holds a value but its column has no header")]
     CellWithoutHeader,
@@ -76,7 +76,7 @@ pub enum IssueKind {
     EmailTaken { email: String, owner: String },
     #[error("role `{0}` does not exist")]
     UnknownRole(String),
-    #[error("group `{0}` does not exist (pass --create-groups to create it)")]
+    #[error("group `{0}` does not exist, and the import does not create groups")]
     UnknownGroup(String),
     #[error("`{0}` already exists and the import is create-only")]
     AlreadyExists(String),

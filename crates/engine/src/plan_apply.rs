@@ -49,7 +49,7 @@ impl std::fmt::Display for Conflict {
             self.entity, self.key, self.sheet, self.row, self.reason
         )?;
         if self.forced {
-            write!(f, " — reverted anyway (--force)")?;
+            write!(f, " — reverted anyway (forced)")?;
         }
         Ok(())
     }
@@ -74,7 +74,7 @@ pub enum PlanError {
     AlreadyApplied { id: i64 },
     #[error("import {id} is not a preview (its status is {status}); only a dry run stores a plan to apply")]
     NotAPreview { id: i64, status: String },
-    #[error("the preview of import {id} has {failed} failed row(s) and was not partial: fix the file and preview again, or preview with --partial")]
+    #[error("the preview of import {id} has {failed} failed row(s) and was not partial: fix the file and preview it again, or preview it as a partial import")]
     HasFailures { id: i64, failed: i64 },
     #[error("{} record(s) changed since the preview of import {id}; preview again:\n  {}", .count, .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Stale {

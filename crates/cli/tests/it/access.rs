@@ -131,7 +131,36 @@ fn audit_lines_cannot_be_forged(store: &Store) {
     assert!(!log.stdout.contains('\u{1b}'));
 }
 
+/// The engine says what is wrong in the domain's words; the CLI adds its own flags as hints to
+/// the readable output, and JSON (which other front-ends' texts resemble) names none.
+fn engine_messages_name_no_flags(store: &Store) {
+    let file = store.file(
+        "users.csv",
+        "Username,Name,User group
+alice,Alice,ghosts
+",
+    );
+    let json = store.import(&file, &[]);
+    assert_eq!(json.code, 1);
+    let message = json.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        message,
+        "group `ghosts` does not exist, and the import does not create groups"
+    );
+    let text = store.run(&["import".as_ref(), file.as_os_str()]);
+    assert!(
+        text.stdout
+            .contains("does not create groups (pass --create-groups to create it)"),
+        "{}",
+        text.stdout
+    );
+}
+
 both!(
+    engine_messages_name_no_flags,
     as_user_runs_with_that_users_permissions,
     the_audit_log_lists_changes_and_refusals,
     audit_lines_cannot_be_forged,

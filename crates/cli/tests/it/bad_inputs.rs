@@ -168,7 +168,7 @@ fn unknown_group_and_create_groups(store: &Store) {
         "badgroup",
         2,
         Some("User group"),
-        "--create-groups",
+        "the import does not create groups",
     );
     // With --create-groups the same file creates the group and the user.
     let report = store.import_csv_ok("badgroup.csv", text, &["--create-groups"]);
