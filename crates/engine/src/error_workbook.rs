@@ -413,6 +413,7 @@ mod tests {
     use super::*;
     use crate::journal::LoggedIssue;
     use muster_domain::{map_headers, parse_user_row, Entity, Field};
+    use std::fs::File;
     use std::io::Read;
 
     fn problem(column: Option<&str>, message: &str) -> LoggedIssue {
