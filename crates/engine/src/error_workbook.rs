@@ -650,6 +650,38 @@ mod tests {
         );
     }
 
+    /// A `Write` that is neither a file nor seekable, as stdout or an HTTP body is.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_format_is_known_before_writing_to_any_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.ods");
+        users_archive(&archive, Format::Ods);
+        let source = ErrorWorkbookSource::open(&archive, &ReadOptions::default()).unwrap();
+        assert_eq!(source.format(), Format::Xlsx);
+        let out = Shared::default();
+        let summary = source
+            .write(12, &failures("Users"), Box::new(out.clone()))
+            .unwrap();
+        assert_eq!(summary.rows_written, 2);
+        let copy = dir.path().join("copy.xlsx");
+        std::fs::write(&copy, out.0.lock().unwrap().as_slice()).unwrap();
+        assert_eq!(read_back(&copy)[0].1, expected_rows());
+        assert!(zip_entry(&copy, "xl/comments1.xml").contains(r#"ref="C2""#));
+    }
+
     #[test]
     fn ods_archive_gives_an_xlsx() {
         let dir = tempfile::tempdir().unwrap();
