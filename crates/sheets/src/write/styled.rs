@@ -214,7 +214,7 @@ impl StyledWorkbook {
                 } else {
                     x.book.add_worksheet()
                 };
-                sheet.set_name(name.as_str()).map_err(xlsx_error)?;
+                sheet.set_name(name.as_str())?;
                 x.names.push(name);
                 x.next_row = 0;
                 Ok(())
@@ -234,9 +234,7 @@ impl StyledWorkbook {
     pub fn set_column_width(&mut self, column: usize, width: f64) -> Result<(), WriteError> {
         if let Target::Xlsx(x) = &mut self.target {
             let column = column_number(column)?;
-            x.sheet()?
-                .set_column_width(column, width)
-                .map_err(xlsx_error)?;
+            x.sheet()?.set_column_width(column, width)?;
         }
         Ok(())
     }
@@ -244,7 +242,7 @@ impl StyledWorkbook {
     /// Keeps the first row visible while scrolling (XLSX only).
     pub fn freeze_header(&mut self) -> Result<(), WriteError> {
         if let Target::Xlsx(x) = &mut self.target {
-            x.sheet()?.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+            x.sheet()?.set_freeze_panes(1, 0)?;
         }
         Ok(())
     }
@@ -266,10 +264,14 @@ impl StyledWorkbook {
     ) -> Result<(), WriteError> {
         if let Target::Xlsx(x) = &mut self.target {
             let column = column_number(column)?;
-            let validation = data_validation(dropdown).map_err(xlsx_error)?;
-            x.sheet()?
-                .add_data_validation(*rows.start(), column, *rows.end(), column, &validation)
-                .map_err(xlsx_error)?;
+            let validation = data_validation(dropdown)?;
+            x.sheet()?.add_data_validation(
+                *rows.start(),
+                column,
+                *rows.end(),
+                column,
+                &validation,
+            )?;
         }
         Ok(())
     }
@@ -294,7 +296,7 @@ impl StyledWorkbook {
         match self.target {
             Target::Xlsx(mut x) => {
                 let mut file = tempfile::tempfile()?;
-                x.book.save_to_writer(&mut file).map_err(xlsx_error)?;
+                x.book.save_to_writer(&mut file)?;
                 super::copy_out(file, &mut x.out)
             }
             Target::Plain {
@@ -315,13 +317,15 @@ impl XlsxTarget {
         let Some(index) = self.names.len().checked_sub(1) else {
             return Err(WriteError::NoSheet);
         };
-        self.book.worksheet_from_index(index).map_err(xlsx_error)
+        Ok(self.book.worksheet_from_index(index)?)
     }
 
     fn write_row(&mut self, cells: &[StyledCell<'_>]) -> Result<(), WriteError> {
         let row = self.next_row;
-        let (bold, bad, wrapped) = (self.bold.clone(), self.bad.clone(), self.wrapped.clone());
-        let sheet = self.sheet()?;
+        let index = self.names.len().checked_sub(1).ok_or(WriteError::NoSheet)?;
+        // The book and the formats are borrowed apart, so the formats need no copy per row.
+        let sheet = self.book.worksheet_from_index(index)?;
+        let (bold, bad, wrapped) = (&self.bold, &self.bad, &self.wrapped);
         for (index, cell) in cells.iter().enumerate() {
             let column = column_number(index)?;
             let text = &*spreadsheet_text(cell.text);
@@ -329,17 +333,15 @@ impl XlsxTarget {
             // empty string is skipped, or written as a blank cell when it has a format.
             let written = match cell.style {
                 CellStyle::Plain => sheet.write_string(row, column, text),
-                CellStyle::Bold => sheet.write_string_with_format(row, column, text, &bold),
-                CellStyle::Bad => sheet.write_string_with_format(row, column, text, &bad),
-                CellStyle::Wrapped => sheet.write_string_with_format(row, column, text, &wrapped),
+                CellStyle::Bold => sheet.write_string_with_format(row, column, text, bold),
+                CellStyle::Bad => sheet.write_string_with_format(row, column, text, bad),
+                CellStyle::Wrapped => sheet.write_string_with_format(row, column, text, wrapped),
             };
-            written.map_err(xlsx_error)?;
+            written?;
         }
         for (index, cell) in cells.iter().enumerate() {
             if let Some(note) = &cell.note {
-                sheet
-                    .insert_note(row, column_number(index)?, &xlsx_note(note))
-                    .map_err(xlsx_error)?;
+                sheet.insert_note(row, column_number(index)?, &xlsx_note(note))?;
             }
         }
         self.next_row += 1;
@@ -381,14 +383,7 @@ fn data_validation(dropdown: &Dropdown) -> Result<DataValidation, XlsxError> {
 
 /// An XLSX column number, or Excel's grid error.
 fn column_number(index: usize) -> Result<u16, WriteError> {
-    u16::try_from(index).map_err(|_| xlsx_error(XlsxError::RowColumnLimitError))
-}
-
-fn xlsx_error(error: XlsxError) -> WriteError {
-    match error {
-        XlsxError::IoError(io) => WriteError::Io(io),
-        other => WriteError::Xlsx(other.to_string()),
-    }
+    u16::try_from(index).map_err(|_| XlsxError::RowColumnLimitError.into())
 }
 
 /// `text` cut to `max` characters, ending in `…` when cut.
