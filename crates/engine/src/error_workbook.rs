@@ -127,19 +127,6 @@ impl ErrorWorkbookSource {
     }
 }
 
-/// Opens `archive` and writes the error workbook of import `import_id` to `out` in one go.
-#[cfg(test)]
-fn write_error_workbook(
-    archive: &Path,
-    read: &ReadOptions,
-    import_id: i64,
-    failed: &BTreeMap<String, Vec<FailedRowLog>>,
-    out: &Path,
-) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
-    let file = std::fs::File::create(out).map_err(|e| ErrorWorkbookError::Write(e.into()))?;
-    ErrorWorkbookSource::open(archive, read)?.write(import_id, failed, Box::new(file))
-}
-
 /// The import an error workbook's `Errors` cell points back to: `Some(12)` for
 /// `[import 12, row 7] E-mail: …`, `None` for anything else.
 pub(crate) fn linked_import(errors_cell: &str) -> Option<i64> {
@@ -421,6 +408,18 @@ mod tests {
             column: column.map(str::to_owned),
             message: message.to_owned(),
         }
+    }
+
+    /// Opens `archive` and writes the error workbook of import `import_id` to `out` in one go.
+    fn write_error_workbook(
+        archive: &Path,
+        read: &ReadOptions,
+        import_id: i64,
+        failed: &BTreeMap<String, Vec<FailedRowLog>>,
+        out: &Path,
+    ) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
+        let file = std::fs::File::create(out).map_err(|e| ErrorWorkbookError::Write(e.into()))?;
+        ErrorWorkbookSource::open(archive, read)?.write(import_id, failed, Box::new(file))
     }
 
     /// Five data rows (2–6) of which 3 and 5 failed.
