@@ -2,7 +2,7 @@
 //! workbook), opens the output, and runs the export use case. The summary goes to stderr so
 //! stdout can be the file.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
@@ -11,7 +11,7 @@ use muster_store::Store;
 
 use crate::args::{ExportArgs, ExportWhatArg, YesNo};
 use crate::out::tell;
-use crate::output::{self, NoBom};
+use crate::output;
 use crate::Outcome;
 
 pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
@@ -46,10 +46,7 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
     if entity.is_none() && format == Format::Csv {
         bail!("a workbook holds several sheets, which CSV cannot: use --format xlsx or ods");
     }
-    let out: Box<dyn Write + Send> = match written {
-        Some(path) => Box::new(BufWriter::new(output::create(path, args.force)?)),
-        None => Box::new(NoBom::new(BufWriter::new(std::io::stdout()))),
-    };
+    let out = output::writer(written, args.force)?;
     let Some(entity) = entity else {
         return run_workbook(store, format, out, written).await;
     };

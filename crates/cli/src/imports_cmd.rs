@@ -7,14 +7,14 @@ use std::io::Write as _;
 
 use anyhow::{bail, Context as _};
 use muster_engine::{
-    apply_plan, download_archive, error_workbook, list_imports, revert_import, show_import,
+    apply_plan, download_archive, list_imports, prepare_error_workbook, revert_import, show_import,
     ImportDetails, ImportEntry, NoProgress, PlanError, RevertError, RevertReport,
 };
 use muster_store::Store;
 
 use crate::args::{ImportsAction, ImportsArgs};
 use crate::out::{self, say, tell};
-use crate::output::{self, Scratch};
+use crate::output;
 use crate::session;
 use crate::Outcome;
 
@@ -60,38 +60,37 @@ async fn errors(
     path: &std::path::Path,
     force: bool,
 ) -> anyhow::Result<Outcome> {
-    let to_stdout = output::is_stdout(path);
-    if !to_stdout {
+    let written = Some(path).filter(|p| !output::is_stdout(p));
+    if let Some(path) = written {
         output::refuse_existing(path, force)?;
     }
-    // The workbook takes its upload's format, known only once it is written: it is made aside,
-    // so that a file named for another format is refused without writing anything there.
-    let scratch = Scratch::new("out");
-    let written = error_workbook(store, id, scratch.path()).await?;
+    let prepared = prepare_error_workbook(store, id).await?;
+    // The workbook takes its upload's format: a file named for another format is refused before
+    // anything is written there.
+    let format = prepared.format();
+    if let Some(named) = written.and_then(output::format_of).filter(|&f| f != format) {
+        bail!(
+            "the error workbook of import {id} is {}, like its upload, not {}: name the file .{}",
+            format.extension().to_uppercase(),
+            named.extension().to_uppercase(),
+            format.extension()
+        );
+    }
+    let out = output::writer(written, force)?;
+    let result = prepared.write(out).await;
+    let written_rows = output::remove_on_error(result, written)?;
     let what = format!(
         "{} failed row(s) of import {id} with an Errors column; fix them and import the file",
-        written.rows
+        written_rows.rows
     );
-    if to_stdout {
-        scratch.to_stdout()?;
-        tell!("wrote {} to stdout: {what}", written.format.to_uppercase());
-    } else {
-        if let Some(named) = output::format_of(path).filter(|f| f.extension() != written.format) {
-            bail!(
-                "the error workbook of import {id} is {}, like its upload, not {}: name the file .{}",
-                written.format.to_uppercase(),
-                named.extension().to_uppercase(),
-                written.format
-            );
-        }
-        let mut file = output::create(path, force)?;
-        let mut made =
-            std::fs::File::open(scratch.path()).context("cannot read the error workbook")?;
-        std::io::copy(&mut made, &mut file)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        say!("wrote {}: {what}", path.display());
+    match written {
+        None => tell!(
+            "wrote {} to stdout: {what}",
+            written_rows.format.to_uppercase()
+        ),
+        Some(path) => say!("wrote {}: {what}", path.display()),
     }
-    if let Some(note) = written.note {
+    if let Some(note) = written_rows.note {
         tell!("note: {note}");
     }
     Ok(Outcome::Done)

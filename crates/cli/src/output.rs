@@ -5,8 +5,8 @@
 //! no byte-order mark, which only Excel opening a file wants and which pipes and tools trip on.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use muster_engine::Format;
@@ -45,7 +45,8 @@ pub fn choose_format(
     }
 }
 
-/// Refuses an existing output unless `force`: for writers that take a path.
+/// Refuses an existing output unless `force`, before work whose result would go there;
+/// `create` checks again when it opens the file.
 pub fn refuse_existing(path: &Path, force: bool) -> anyhow::Result<()> {
     if !force && path.exists() {
         return Err(exists(path));
@@ -76,6 +77,15 @@ pub fn create(path: &Path, force: bool) -> anyhow::Result<File> {
     }
 }
 
+/// Where a command's file goes: the file `written` (see `create`), or stdout without a
+/// byte-order mark when `None`.
+pub fn writer(written: Option<&Path>, force: bool) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match written {
+        Some(path) => Box::new(BufWriter::new(create(path, force)?)),
+        None => Box::new(NoBom::new(BufWriter::new(io::stdout()))),
+    })
+}
+
 /// A file this run created and could not finish is no output: leave no half of one (nor an
 /// empty file for an unknown id).
 pub fn remove_on_error<T, E>(result: Result<T, E>, written: Option<&Path>) -> Result<T, E> {
@@ -83,41 +93,6 @@ pub fn remove_on_error<T, E>(result: Result<T, E>, written: Option<&Path>) -> Re
         let _ = std::fs::remove_file(path);
     }
     result
-}
-
-/// A file in the temporary directory for writers that need a path when the output is stdout;
-/// removed when dropped.
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    pub fn new(extension: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        Scratch(
-            std::env::temp_dir().join(format!("muster-{}-{nanos}.{extension}", std::process::id())),
-        )
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// Copies the finished file to stdout, without a byte-order mark.
-    pub fn to_stdout(&self) -> anyhow::Result<()> {
-        let mut file =
-            File::open(&self.0).with_context(|| format!("cannot read {}", self.0.display()))?;
-        let mut out = NoBom::new(io::stdout().lock());
-        io::copy(&mut file, &mut out).context("cannot write to stdout")?;
-        out.flush().context("cannot write to stdout")?;
-        Ok(())
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 const BOM: &[u8] = "\u{feff}".as_bytes();

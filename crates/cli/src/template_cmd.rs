@@ -1,7 +1,7 @@
 //! `muster template`: picks the format (flag, else the output's extension, else XLSX) and the
 //! file name (`import_<kind>.<ext>` in the current directory when -o is absent), then runs the
 //! template use case and says what it wrote. `-o -` writes to stdout; an existing file is
-//! replaced only with `--force`.
+//! replaced only with `--force`, and a file this run could not finish is removed.
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use muster_store::Store;
 
 use crate::args::{TemplateArgs, TemplateKindArg};
 use crate::out::{say, tell};
-use crate::output::{self, Scratch};
+use crate::output;
 use crate::Outcome;
 
 pub async fn run(store: &Store, args: TemplateArgs) -> anyhow::Result<Outcome> {
@@ -32,22 +32,17 @@ pub async fn run(store: &Store, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let path = args
         .output
         .unwrap_or_else(|| PathBuf::from(kind.default_file_name(format)));
-    // A writer that needs a path: stdout gets a scratch file copied out at the end.
-    let scratch = output::is_stdout(&path).then(|| Scratch::new(format.extension()));
-    if scratch.is_none() {
-        output::refuse_existing(&path, args.force)?;
-    }
-    let target = scratch.as_ref().map_or(path.as_path(), Scratch::path);
-    write_template(store, kind, format, target)
-        .await
-        .with_context(|| format!("cannot write the {kind} template"))?;
+    let context = || format!("cannot write the {kind} template");
+    // An ODS template is refused before any file is created (or an existing one replaced).
+    kind.check_format(format).with_context(context)?;
+    let written = Some(path.as_path()).filter(|p| !output::is_stdout(p));
+    let out = output::writer(written, args.force)?;
+    let result = write_template(store, kind, format, out).await;
+    output::remove_on_error(result, written).with_context(context)?;
     let what = format.extension().to_uppercase();
-    match scratch {
-        Some(scratch) => {
-            scratch.to_stdout()?;
-            tell!("wrote the {kind} template ({what}) to stdout");
-        }
-        None => say!("wrote the {kind} template ({what}) to {}", path.display()),
+    match written {
+        None => tell!("wrote the {kind} template ({what}) to stdout"),
+        Some(path) => say!("wrote the {kind} template ({what}) to {}", path.display()),
     }
     Ok(Outcome::Done)
 }

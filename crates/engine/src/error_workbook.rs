@@ -4,18 +4,19 @@
 //! starts with `[import N, row R]` so the new import can be linked to the one it repairs.
 //!
 //! A CSV archive gives a CSV, an XLSX archive an XLSX in which every bad cell is filled light red
-//! and carries a note with its messages. An ODS archive also gives an XLSX, because our ODS writer
-//! cannot attach comments to cells.
+//! and carries a note with its messages. An ODS archive also gives an XLSX, because ODS cannot
+//! hold notes (see `muster_sheets::StyledWorkbook`). The XLSX is written in constant memory, so
+//! a workbook of many failed rows does not sit in memory; only the notes do.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use muster_domain::{is_errors_header, is_secret_header};
 use muster_sheets::{
-    Cell, Format, ReadError, ReadOptions, Row, Workbook, WorkbookWriter, WriteError,
+    Cell, CellNote, CellStyle, Format, ReadError, ReadOptions, Row, StyledCell, StyledWorkbook,
+    Workbook, WriteError,
 };
-use rust_xlsxwriter::{Color, Note, XlsxError};
 
 // The failed rows come as the history stores them: a row number (0 = the file as a whole), its
 // problems (header text as in the file, or none for the row as a whole), and whether the row had
@@ -44,27 +45,11 @@ pub(crate) enum ErrorWorkbookError {
     Read(ReadError),
     #[error("the error workbook could not be written: {0}")]
     Write(WriteError),
-    #[error("the error workbook could not be written: {0}")]
-    Xlsx(XlsxError),
-    #[error("the error workbook could not be written: {0}")]
-    Io(std::io::Error),
 }
 
 impl From<WriteError> for ErrorWorkbookError {
     fn from(cause: WriteError) -> ErrorWorkbookError {
         ErrorWorkbookError::Write(cause)
-    }
-}
-
-impl From<XlsxError> for ErrorWorkbookError {
-    fn from(cause: XlsxError) -> ErrorWorkbookError {
-        ErrorWorkbookError::Xlsx(cause)
-    }
-}
-
-impl From<std::io::Error> for ErrorWorkbookError {
-    fn from(cause: std::io::Error) -> ErrorWorkbookError {
-        ErrorWorkbookError::Io(cause)
     }
 }
 
@@ -75,53 +60,71 @@ const ERRORS_HEADER: &str = "Errors";
 const SECRET_LOST: &str =
     "the password was not kept in the archive: type it again, or leave it blank to send an invitation";
 
-/// Excel's light red "bad" fill.
-const BAD_FILL: u32 = 0xFFC7CE;
+/// The `Errors` column reads like prose: wide, and its cells wrap.
+const ERRORS_WIDTH: f64 = 80.0;
 
-/// Excel caps a note at 32,767 characters minus room for the author prefix.
-const MAX_NOTE_CHARS: usize = 32_713;
+/// An archived upload opened to cut an error workbook from: the format the workbook will have
+/// is known before anything is written, so a caller can refuse an output named for another.
+pub(crate) struct ErrorWorkbookSource {
+    book: Workbook,
+    /// The reader's cap on a cell, which the `Errors` text respects.
+    max_cell_chars: usize,
+}
 
-/// Writes the error workbook of import `import_id` to `out`. `archive` is the archived upload,
-/// read with `read` (see `Sanitized::archive_read_options`); `failed` holds the failed rows per
-/// sheet name of the archive (a CSV's single sheet may be given under any name).
-pub(crate) fn write_error_workbook(
-    archive: &Path,
-    read: &ReadOptions,
-    import_id: i64,
-    failed: &BTreeMap<String, Vec<FailedRowLog>>,
-    out: &Path,
-) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
-    let mut book = Workbook::open(archive, read).map_err(ErrorWorkbookError::Read)?;
-    let format = match book.format() {
-        Format::Csv => Format::Csv,
-        Format::Xlsx | Format::Ods => Format::Xlsx,
-    };
-    let (sheets, mut rows_skipped) = by_archive_sheet(&book, failed);
-    let mut sink: Box<dyn Sink> = match format {
-        Format::Csv => Box::new(CsvSink::create(out)?),
-        _ => Box::new(XlsxSink::new(out)),
-    };
-    let context = RowText {
-        import_id,
-        max_chars: read.limits.max_cell_chars,
-    };
-    let mut summary = ErrorWorkbookSummary {
-        format,
-        sheets: 0,
-        rows_written: 0,
-        rows_skipped: 0,
-    };
-    for (sheet, rows) in &sheets {
-        let written = write_sheet(&mut book, sheet, rows, &context, sink.as_mut())?;
-        if let Some(written) = written {
-            summary.sheets += 1;
-            summary.rows_written += written;
-        }
-        rows_skipped += rows.len() as u64 - written.unwrap_or(0);
+impl ErrorWorkbookSource {
+    /// Opens `archive`, read with `read` (see `upload::archive_read_options`).
+    pub(crate) fn open(
+        archive: &Path,
+        read: &ReadOptions,
+    ) -> Result<ErrorWorkbookSource, ErrorWorkbookError> {
+        let book = Workbook::open(archive, read).map_err(ErrorWorkbookError::Read)?;
+        Ok(ErrorWorkbookSource {
+            book,
+            max_cell_chars: read.limits.max_cell_chars,
+        })
     }
-    sink.finish()?;
-    summary.rows_skipped = rows_skipped;
-    Ok(summary)
+
+    /// The archive's format for CSV and XLSX; XLSX for an ODS archive.
+    pub(crate) fn format(&self) -> Format {
+        match self.book.format() {
+            Format::Csv => Format::Csv,
+            Format::Xlsx | Format::Ods => Format::Xlsx,
+        }
+    }
+
+    /// Writes the error workbook of import `import_id` to `out`. `failed` holds the failed rows
+    /// per sheet name of the archive (a CSV's single sheet may be given under any name).
+    pub(crate) fn write(
+        mut self,
+        import_id: i64,
+        failed: &BTreeMap<String, Vec<FailedRowLog>>,
+        out: Box<dyn Write + Send>,
+    ) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
+        let format = self.format();
+        let (sheets, mut rows_skipped) = by_archive_sheet(&self.book, failed);
+        let mut styled = StyledWorkbook::streaming(format, out);
+        let context = RowText {
+            import_id,
+            max_chars: self.max_cell_chars,
+        };
+        let mut summary = ErrorWorkbookSummary {
+            format,
+            sheets: 0,
+            rows_written: 0,
+            rows_skipped: 0,
+        };
+        for (sheet, rows) in &sheets {
+            let written = write_sheet(&mut self.book, sheet, rows, &context, &mut styled)?;
+            if let Some(written) = written {
+                summary.sheets += 1;
+                summary.rows_written += written;
+            }
+            rows_skipped += rows.len() as u64 - written.unwrap_or(0);
+        }
+        styled.finish()?;
+        summary.rows_skipped = rows_skipped;
+        Ok(summary)
+    }
 }
 
 /// The import an error workbook's `Errors` cell points back to: `Some(12)` for
@@ -189,7 +192,7 @@ fn write_sheet(
     sheet: &str,
     failures: &SheetFailures<'_>,
     text: &RowText,
-    sink: &mut dyn Sink,
+    out: &mut StyledWorkbook,
 ) -> Result<Option<u64>, ErrorWorkbookError> {
     let Ok(mut rows) = book.rows(Some(sheet)) else {
         return Ok(None);
@@ -198,7 +201,7 @@ fn write_sheet(
         return Ok(None);
     };
     let columns = Columns::new(&header);
-    sink.start_sheet(sheet, &columns.headers())?;
+    start_sheet(out, sheet, &columns.headers())?;
     let last = failures.keys().next_back().copied().unwrap_or(0);
     let mut written = 0;
     for item in rows {
@@ -210,8 +213,7 @@ fn write_sheet(
         };
         if let Some(entries) = failures.get(&row.number) {
             let (cells, notes) = columns.failed_row(&row, entries, text);
-            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-            sink.write_row(&cells, &notes)?;
+            out.write_row(&styled_row(&cells, &notes))?;
             written += 1;
         }
         if row.number >= last {
@@ -219,6 +221,59 @@ fn write_sheet(
         }
     }
     Ok(Some(written))
+}
+
+/// Starts a sheet: the `Errors` column (the last) wide, the others as wide as their header, the
+/// header bold and frozen.
+fn start_sheet(out: &mut StyledWorkbook, name: &str, headers: &[&str]) -> Result<(), WriteError> {
+    out.add_sheet(name)?;
+    out.freeze_header()?;
+    let errors_column = headers.len().saturating_sub(1);
+    for (column, header) in headers.iter().enumerate() {
+        let width = if column == errors_column {
+            ERRORS_WIDTH
+        } else {
+            column_width(header)
+        };
+        out.set_column_width(column, width)?;
+    }
+    let cells: Vec<StyledCell<'_>> = headers
+        .iter()
+        .map(|header| StyledCell::styled(header, CellStyle::Bold))
+        .collect();
+    out.write_row(&cells)
+}
+
+/// Wide enough for the header, within sensible bounds.
+fn column_width(header: &str) -> f64 {
+    (header.chars().count() as f64 + 4.0).clamp(12.0, 50.0)
+}
+
+/// A failed row's cells: a cell with messages is filled as bad and carries them as its note; the
+/// `Errors` cell (the last) wraps.
+fn styled_row<'a>(
+    cells: &'a [String],
+    notes: &BTreeMap<usize, Vec<String>>,
+) -> Vec<StyledCell<'a>> {
+    let errors_column = cells.len().saturating_sub(1);
+    cells
+        .iter()
+        .enumerate()
+        .map(|(column, text)| {
+            let style = if column == errors_column {
+                CellStyle::Wrapped
+            } else if notes.contains_key(&column) {
+                CellStyle::Bad
+            } else {
+                CellStyle::Plain
+            };
+            let cell = StyledCell::styled(text, style);
+            match notes.get(&column) {
+                Some(messages) => cell.with_note(CellNote::new(messages.join("\n"))),
+                None => cell,
+            }
+        })
+        .collect()
 }
 
 /// How the `Errors` text is made.
@@ -340,211 +395,12 @@ impl Columns {
     }
 }
 
-/// Where the error workbook's rows go. `notes` maps output columns to their messages.
-trait Sink {
-    fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError>;
-    fn write_row(
-        &mut self,
-        cells: &[&str],
-        notes: &BTreeMap<usize, Vec<String>>,
-    ) -> Result<(), ErrorWorkbookError>;
-    fn finish(self: Box<Self>) -> Result<(), ErrorWorkbookError>;
-}
-
-/// CSV through the sheets writer: the messages are in the `Errors` column only.
-struct CsvSink {
-    writer: Box<dyn WorkbookWriter + Send>,
-}
-
-impl CsvSink {
-    fn create(out: &Path) -> Result<Self, ErrorWorkbookError> {
-        let file = File::create(out)?;
-        Ok(CsvSink {
-            writer: muster_sheets::writer(Format::Csv, Box::new(file)),
-        })
-    }
-}
-
-impl Sink for CsvSink {
-    fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError> {
-        Ok(self.writer.start_sheet(name, headers)?)
-    }
-
-    fn write_row(
-        &mut self,
-        cells: &[&str],
-        _notes: &BTreeMap<usize, Vec<String>>,
-    ) -> Result<(), ErrorWorkbookError> {
-        Ok(self.writer.write_row(cells)?)
-    }
-
-    fn finish(self: Box<Self>) -> Result<(), ErrorWorkbookError> {
-        Ok(self.writer.finish()?)
-    }
-}
-
-/// XLSX through rust_xlsxwriter, which writes cell notes. Worksheets use its constant-memory mode
-/// (rows go to a temp file as they are written; enabled by the `constant_memory` feature that
-/// muster-sheets turns on), so a workbook of many failed rows does not sit in memory; only the
-/// notes do.
-struct XlsxSink {
-    book: rust_xlsxwriter::Workbook,
-    path: PathBuf,
-    /// Names given so far, for Excel's rule that names differ ignoring case.
-    names: Vec<String>,
-    /// 0-based row the next failed row goes to.
-    next_row: u32,
-    errors_column: u16,
-    header: rust_xlsxwriter::Format,
-    bad: rust_xlsxwriter::Format,
-    errors: rust_xlsxwriter::Format,
-}
-
-impl XlsxSink {
-    fn new(out: &Path) -> Self {
-        XlsxSink {
-            book: rust_xlsxwriter::Workbook::new(),
-            path: out.to_owned(),
-            names: Vec::new(),
-            next_row: 1,
-            errors_column: 0,
-            header: rust_xlsxwriter::Format::new().set_bold(),
-            bad: rust_xlsxwriter::Format::new().set_background_color(Color::RGB(BAD_FILL)),
-            errors: rust_xlsxwriter::Format::new().set_text_wrap(),
-        }
-    }
-
-    fn sheet(&mut self) -> Result<&mut rust_xlsxwriter::Worksheet, ErrorWorkbookError> {
-        let index = self.names.len().saturating_sub(1);
-        Ok(self.book.worksheet_from_index(index)?)
-    }
-}
-
-/// An XLSX column number, or Excel's grid error.
-fn column(index: usize) -> Result<u16, XlsxError> {
-    u16::try_from(index).map_err(|_| XlsxError::RowColumnLimitError)
-}
-
-/// Wide enough for the header, within sensible bounds.
-fn column_width(header: &str) -> f64 {
-    (header.chars().count() as f64 + 4.0).clamp(12.0, 50.0)
-}
-
-/// The `Errors` column reads like prose: wide, and its cells wrap.
-const ERRORS_WIDTH: f64 = 80.0;
-
-impl Sink for XlsxSink {
-    fn start_sheet(&mut self, name: &str, headers: &[&str]) -> Result<(), ErrorWorkbookError> {
-        let name = excel_sheet_name(name, &self.names);
-        self.book
-            .add_worksheet_with_constant_memory()
-            .set_name(name.as_str())?;
-        self.names.push(name);
-        self.next_row = 1;
-        self.errors_column = column(headers.len().saturating_sub(1))?;
-        let (bold, errors_column) = (self.header.clone(), self.errors_column);
-        let sheet = self.sheet()?;
-        sheet.set_freeze_panes(1, 0)?;
-        for (index, header) in headers.iter().enumerate() {
-            let c = column(index)?;
-            let width = if c == errors_column {
-                ERRORS_WIDTH
-            } else {
-                column_width(header)
-            };
-            sheet.set_column_width(c, width)?;
-            if header.is_empty() {
-                sheet.write_blank(0, c, &bold)?;
-            } else {
-                sheet.write_string_with_format(0, c, *header, &bold)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn write_row(
-        &mut self,
-        cells: &[&str],
-        notes: &BTreeMap<usize, Vec<String>>,
-    ) -> Result<(), ErrorWorkbookError> {
-        let row = self.next_row;
-        let (bad, errors, errors_column) =
-            (self.bad.clone(), self.errors.clone(), self.errors_column);
-        let sheet = self.sheet()?;
-        for (index, text) in cells.iter().enumerate() {
-            let c = column(index)?;
-            let text = &*muster_sheets::spreadsheet_text(text);
-            // Every value is written as a string, so nothing becomes a number or a formula.
-            match (notes.contains_key(&index), text.is_empty()) {
-                _ if c == errors_column => {
-                    sheet.write_string_with_format(row, c, text, &errors)?;
-                }
-                (true, true) => {
-                    sheet.write_blank(row, c, &bad)?;
-                }
-                (true, false) => {
-                    sheet.write_string_with_format(row, c, text, &bad)?;
-                }
-                (false, true) => {}
-                (false, false) => {
-                    sheet.write_string(row, c, text)?;
-                }
-            }
-        }
-        for (&index, messages) in notes {
-            let note = Note::new(cut(messages.join("\n"), MAX_NOTE_CHARS))
-                .set_author("muster")
-                .add_author_prefix(false);
-            sheet.insert_note(row, column(index)?, &note)?;
-        }
-        self.next_row += 1;
-        Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<(), ErrorWorkbookError> {
-        self.book.save(&self.path)?;
-        Ok(())
-    }
-}
-
-/// A name Excel accepts, unique ignoring case: an ODS sheet name may be longer than 31
-/// characters or hold `[]:*?/\`, which Excel refuses.
-fn excel_sheet_name(name: &str, taken: &[String]) -> String {
-    let cleaned: String = name
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
-        .take(31)
-        .collect();
-    let cleaned = cleaned.trim_matches('\'').to_owned();
-    let base = if cleaned.trim().is_empty() {
-        format!("Sheet{}", taken.len() + 1)
-    } else {
-        cleaned
-    };
-    let free = |candidate: &str| {
-        !taken
-            .iter()
-            .any(|t| t.to_lowercase() == candidate.to_lowercase())
-    };
-    if free(&base) {
-        return base;
-    }
-    (2..)
-        .map(|n| {
-            let suffix = format!(" ({n})");
-            let keep: String = base.chars().take(31 - suffix.chars().count()).collect();
-            format!("{}{suffix}", keep.trim_end_matches('\''))
-        })
-        .find(|candidate| free(candidate))
-        .unwrap_or(base)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::journal::LoggedIssue;
     use muster_domain::{map_headers, parse_user_row, Entity, Field};
+    use std::fs::File;
     use std::io::Read;
 
     fn problem(column: Option<&str>, message: &str) -> LoggedIssue {
@@ -552,6 +408,18 @@ mod tests {
             column: column.map(str::to_owned),
             message: message.to_owned(),
         }
+    }
+
+    /// Opens `archive` and writes the error workbook of import `import_id` to `out` in one go.
+    fn write_error_workbook(
+        archive: &Path,
+        read: &ReadOptions,
+        import_id: i64,
+        failed: &BTreeMap<String, Vec<FailedRowLog>>,
+        out: &Path,
+    ) -> Result<ErrorWorkbookSummary, ErrorWorkbookError> {
+        let file = std::fs::File::create(out).map_err(|e| ErrorWorkbookError::Write(e.into()))?;
+        ErrorWorkbookSource::open(archive, read)?.write(import_id, failed, Box::new(file))
     }
 
     /// Five data rows (2–6) of which 3 and 5 failed.
@@ -781,6 +649,38 @@ mod tests {
         );
     }
 
+    /// A `Write` that is neither a file nor seekable, as stdout or an HTTP body is.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_format_is_known_before_writing_to_any_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive.ods");
+        users_archive(&archive, Format::Ods);
+        let source = ErrorWorkbookSource::open(&archive, &ReadOptions::default()).unwrap();
+        assert_eq!(source.format(), Format::Xlsx);
+        let out = Shared::default();
+        let summary = source
+            .write(12, &failures("Users"), Box::new(out.clone()))
+            .unwrap();
+        assert_eq!(summary.rows_written, 2);
+        let copy = dir.path().join("copy.xlsx");
+        std::fs::write(&copy, out.0.lock().unwrap().as_slice()).unwrap();
+        assert_eq!(read_back(&copy)[0].1, expected_rows());
+        assert!(zip_entry(&copy, "xl/comments1.xml").contains(r#"ref="C2""#));
+    }
+
     #[test]
     fn ods_archive_gives_an_xlsx() {
         let dir = tempfile::tempdir().unwrap();
@@ -930,14 +830,6 @@ mod tests {
         assert_eq!(linked_import("[import 99999999999999999999, row 7]"), None);
         assert_eq!(linked_import("import 12, row 7"), None);
         assert_eq!(linked_import(""), None);
-    }
-
-    #[test]
-    fn excel_names() {
-        assert_eq!(excel_sheet_name("a/b:c", &[]), "a_b_c");
-        assert_eq!(excel_sheet_name(&"x".repeat(40), &[]).chars().count(), 31);
-        assert_eq!(excel_sheet_name("'", &[]), "Sheet1");
-        assert_eq!(excel_sheet_name("users", &["Users".into()]), "users (2)");
     }
 
     #[test]

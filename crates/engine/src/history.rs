@@ -445,7 +445,7 @@ async fn write_archive(
     Ok(counted.written)
 }
 
-/// What `error_workbook` wrote.
+/// What `PreparedErrorWorkbook::write` wrote.
 #[derive(Debug, Serialize)]
 pub struct ErrorWorkbookWritten {
     pub rows: u64,
@@ -455,14 +455,24 @@ pub struct ErrorWorkbookWritten {
     pub note: Option<String>,
 }
 
-/// Writes the error workbook of import `id` to `out`: its failed rows, cut from the archived
-/// upload, with an `Errors` column (SPEC §3.5). Importing the fixed file links back to `id`.
-pub async fn error_workbook(
+/// The error workbook of an import, ready to write: its failed rows and its archived upload,
+/// opened. Made in two steps so that the caller knows the format before choosing an output.
+pub struct PreparedErrorWorkbook {
+    id: i64,
+    rejected: bool,
+    failed: std::collections::BTreeMap<String, Vec<crate::journal::FailedRowLog>>,
+    source: crate::error_workbook::ErrorWorkbookSource,
+    /// The archived upload the source reads; removed when this is dropped.
+    _archive: tempfile::NamedTempFile,
+}
+
+/// Prepares the error workbook of import `id`: its failed rows, cut from the archived upload,
+/// with an `Errors` column (SPEC §3.5). Importing the fixed file links back to `id`.
+pub async fn prepare_error_workbook(
     store: &Store,
     id: i64,
-    out: &std::path::Path,
-) -> Result<ErrorWorkbookWritten, HistoryError> {
-    use crate::error_workbook::write_error_workbook;
+) -> Result<PreparedErrorWorkbook, HistoryError> {
+    use crate::error_workbook::ErrorWorkbookSource;
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?
@@ -487,25 +497,61 @@ pub async fn error_workbook(
     drop(conn);
     let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
     let read = crate::upload::archive_read_options(&summary["archive"]);
-    let target = out.to_owned();
-    let written = tokio::task::spawn_blocking(move || {
-        write_error_workbook(archive.path(), &read, id, &failed, &target)
+    let (source, archive) = tokio::task::spawn_blocking(move || {
+        ErrorWorkbookSource::open(archive.path(), &read).map(|source| (source, archive))
     })
     .await
     .map_err(|join| StoreError::Interrupted(join.to_string()))?
     .map_err(|e| HistoryError::Workbook(e.to_string()))?;
-    let mut notes = Vec::new();
-    if record.status == ImportStatus::Rejected.as_str() {
-        notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or import it first so that its valid rows apply"));
-    }
-    if written.rows_skipped > 0 {
-        notes.push(format!("{} failed row(s) could not be taken from the archive (whole-file problems or rows the reader rejected); the history of import {id} lists them", written.rows_skipped));
-    }
-    Ok(ErrorWorkbookWritten {
-        rows: written.rows_written,
-        format: written.format.extension(),
-        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    Ok(PreparedErrorWorkbook {
+        id,
+        rejected: record.status == ImportStatus::Rejected.as_str(),
+        failed,
+        source,
+        _archive: archive,
     })
+}
+
+impl PreparedErrorWorkbook {
+    /// CSV for a CSV upload, XLSX for an XLSX or ODS one.
+    pub fn format(&self) -> muster_sheets::Format {
+        self.source.format()
+    }
+
+    /// Writes the workbook to `out`.
+    pub async fn write(
+        self,
+        out: Box<dyn Write + Send>,
+    ) -> Result<ErrorWorkbookWritten, HistoryError> {
+        let PreparedErrorWorkbook {
+            id,
+            rejected,
+            failed,
+            source,
+            _archive,
+        } = self;
+        let written = tokio::task::spawn_blocking(move || {
+            let written = source.write(id, &failed, out);
+            // The archive is read until the workbook is written.
+            drop(_archive);
+            written
+        })
+        .await
+        .map_err(|join| StoreError::Interrupted(join.to_string()))?
+        .map_err(|e| HistoryError::Workbook(e.to_string()))?;
+        let mut notes = Vec::new();
+        if rejected {
+            notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or import it first so that its valid rows apply"));
+        }
+        if written.rows_skipped > 0 {
+            notes.push(format!("{} failed row(s) could not be taken from the archive (whole-file problems or rows the reader rejected); the history of import {id} lists them", written.rows_skipped));
+        }
+        Ok(ErrorWorkbookWritten {
+            rows: written.rows_written,
+            format: written.format.extension(),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        })
+    }
 }
 
 /// Writes the stored pieces of an archive to `sink` in order; returns how many there were.

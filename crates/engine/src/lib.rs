@@ -43,8 +43,9 @@ pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
 };
 pub use history::{
-    download_archive, error_workbook, list_imports, recover_interrupted, show_import,
-    ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry, RowOutcome,
+    download_archive, list_imports, prepare_error_workbook, recover_interrupted, show_import,
+    ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,
+    PreparedErrorWorkbook, RowOutcome,
 };
 pub use issue::{Issue, IssueKind, Position, Positioned};
 pub use journal::LoggedIssue;

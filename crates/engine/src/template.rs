@@ -5,17 +5,14 @@
 //! departments, roles and groups that exist now. The workbook template holds the four sheets in
 //! dependency order, with samples that refer to each other, so it imports as one plan.
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::io::Write;
 
 use muster_domain::{import_fields, Entity, EntityName, Field, Permission, ADMINISTRATOR_ROLE};
-use muster_sheets::{column_letters, spreadsheet_text, Format, WriteError};
-use muster_store::{Catalog, Store, StoreError};
-use rust_xlsxwriter::{
-    DataValidation, DataValidationErrorStyle, Format as CellFormat, Formula, Note, RowNum,
-    Workbook, Worksheet, XlsxError,
+use muster_sheets::{
+    column_letters, CellNote, CellStyle, Dropdown, DropdownChoices, DropdownStrictness, Format,
+    StyledCell, StyledWorkbook, WriteError,
 };
+use muster_store::{Catalog, Store, StoreError};
 
 /// What a template is for: one entity's sheet, or a workbook with all four sheets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +34,16 @@ impl TemplateKind {
     pub fn default_file_name(self, format: Format) -> String {
         format!("import_{}.{}", self.as_str(), format.extension())
     }
+
+    /// Whether this template can be written as `format`: XLSX always, CSV for one entity's
+    /// sheet, ODS never. A caller checks it before creating the output.
+    pub fn check_format(self, format: Format) -> Result<(), TemplateError> {
+        match (self, format) {
+            (_, Format::Ods) => Err(TemplateError::UnsupportedFormat(format)),
+            (TemplateKind::Workbook, Format::Csv) => Err(TemplateError::WorkbookNeedsXlsx),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Display for TemplateKind {
@@ -55,41 +62,26 @@ pub enum TemplateError {
     WorkbookNeedsXlsx,
     #[error("templates are written as XLSX or CSV, not {}", .0.extension().to_uppercase())]
     UnsupportedFormat(Format),
-    #[error("cannot build the XLSX template")]
-    Xlsx(#[from] XlsxError),
-    #[error("cannot write {}", path.display())]
-    SaveXlsx {
-        path: PathBuf,
-        #[source]
-        source: XlsxError,
-    },
-    #[error("cannot create {}", path.display())]
-    Create {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write {}", path.display())]
-    WriteCsv {
-        path: PathBuf,
-        #[source]
-        source: WriteError,
-    },
+    /// The cause is in the message and therefore not also `source()`, which would repeat it.
+    #[error("cannot write the template: {0}")]
+    Write(WriteError),
 }
 
-/// Writes the template of `kind` as `format` (XLSX or CSV) to the file `out`.
+impl From<WriteError> for TemplateError {
+    fn from(cause: WriteError) -> TemplateError {
+        TemplateError::Write(cause)
+    }
+}
+
+/// Writes the template of `kind` as `format` (XLSX or CSV) to `out`.
 pub async fn write_template(
     store: &Store,
     kind: TemplateKind,
     format: Format,
-    out: &Path,
+    out: Box<dyn Write + Send>,
 ) -> Result<(), TemplateError> {
     // Refuse impossible requests before touching the store, so the message is the first thing said.
-    match (kind, format) {
-        (_, Format::Ods) => return Err(TemplateError::UnsupportedFormat(format)),
-        (TemplateKind::Workbook, Format::Csv) => return Err(TemplateError::WorkbookNeedsXlsx),
-        _ => {}
-    }
+    kind.check_format(format)?;
     let mut conn = store.acquire().await?;
     let catalog = muster_store::load_catalog(&mut conn).await?;
     let user = free_sample_user(&mut conn).await?;
@@ -111,10 +103,16 @@ pub async fn write_template(
             .map(|&entity| SheetPlan::new(entity, &refs))
             .collect(),
     };
-    match format {
-        Format::Csv => write_csv(&sheets, out),
-        _ => write_xlsx(&sheets, &choices, out),
+    let mut book = StyledWorkbook::new(format, out);
+    for sheet in &sheets {
+        add_entity_sheet(&mut book, sheet, &choices)?;
     }
+    // Only a users sheet has dropdowns that need the lists, and only XLSX has dropdowns (and
+    // room for a second sheet).
+    if format == Format::Xlsx && sheets.iter().any(|s| s.entity == Entity::Users) {
+        add_lists_sheet(&mut book, &choices)?;
+    }
+    Ok(book.finish()?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +127,7 @@ const SAMPLE_ROLE: &str = "Sample role";
 const SAMPLE_USERNAME: &str = "sample.user";
 
 /// Rows (1-based, as a spreadsheet numbers them) that carry the dropdowns: the header is row 1.
-const LAST_VALIDATED_ROW: RowNum = 1000;
+const LAST_VALIDATED_ROW: u32 = 1000;
 
 /// The hidden sheet that holds the dropdowns' lists, which may be longer than the 255 characters
 /// a list literal can hold.
@@ -159,7 +157,11 @@ impl SheetPlan {
             .collect();
         SheetPlan { entity, columns }
     }
+}
 
+/// What the tests check a sheet against.
+#[cfg(test)]
+impl SheetPlan {
     fn headers(&self) -> Vec<&'static str> {
         self.columns.iter().map(|c| c.field.header()).collect()
     }
@@ -475,67 +477,37 @@ fn add_choice(names: &mut Vec<String>, name: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CSV
-
-/// CSV holds one sheet and no notes: the header and the sample row.
-fn write_csv(sheets: &[SheetPlan], out: &Path) -> Result<(), TemplateError> {
-    let file = File::create(out).map_err(|source| TemplateError::Create {
-        path: out.to_owned(),
-        source,
-    })?;
-    let csv_error = |source| TemplateError::WriteCsv {
-        path: out.to_owned(),
-        source,
-    };
-    let mut writer = muster_sheets::writer(Format::Csv, Box::new(BufWriter::new(file)));
-    for sheet in sheets {
-        writer
-            .start_sheet(sheet.entity.sheet_name(), &sheet.headers())
-            .map_err(csv_error)?;
-        writer.write_row(&sheet.samples()).map_err(csv_error)?;
-    }
-    writer.finish().map_err(csv_error)
-}
-
-// ---------------------------------------------------------------------------------------------
-// XLSX
-
-fn write_xlsx(sheets: &[SheetPlan], choices: &Choices, out: &Path) -> Result<(), TemplateError> {
-    let mut workbook = Workbook::new();
-    for sheet in sheets {
-        add_entity_sheet(workbook.add_worksheet(), sheet, choices)?;
-    }
-    // Only a users sheet has dropdowns that need the lists.
-    if sheets.iter().any(|s| s.entity == Entity::Users) {
-        add_lists_sheet(workbook.add_worksheet(), choices)?;
-    }
-    workbook
-        .save(out)
-        .map_err(|source| TemplateError::SaveXlsx {
-            path: out.to_owned(),
-            source,
-        })
-}
+// Writing: XLSX gets everything below; CSV keeps the header and the sample row only.
 
 fn add_entity_sheet(
-    worksheet: &mut Worksheet,
+    book: &mut StyledWorkbook,
     sheet: &SheetPlan,
     choices: &Choices,
-) -> Result<(), XlsxError> {
-    worksheet.set_name(sheet.entity.sheet_name())?;
-    let bold = CellFormat::new().set_bold();
-    for (col, column) in (0..).zip(&sheet.columns) {
-        worksheet.write_string_with_format(0, col, column.field.header(), &bold)?;
-        // Text, never a number or formula, so the phone keeps its `+` and spaces.
-        worksheet.write_string(1, col, &*spreadsheet_text(&column.sample))?;
-        worksheet.insert_note(0, col, &header_note(&column.note))?;
-        worksheet.set_column_width(col, column_width(column))?;
-        if let Some(validation) = validation(column.field, choices)? {
-            worksheet.add_data_validation(1, col, LAST_VALIDATED_ROW - 1, col, &validation)?;
+) -> Result<(), WriteError> {
+    book.add_sheet(sheet.entity.sheet_name())?;
+    let headers: Vec<StyledCell<'_>> = sheet
+        .columns
+        .iter()
+        .map(|column| {
+            StyledCell::styled(column.field.header(), CellStyle::Bold)
+                .with_note(header_note(&column.note))
+        })
+        .collect();
+    book.write_row(&headers)?;
+    // Text, never a number or formula, so the phone keeps its `+` and spaces.
+    let samples: Vec<StyledCell<'_>> = sheet
+        .columns
+        .iter()
+        .map(|column| StyledCell::plain(&column.sample))
+        .collect();
+    book.write_row(&samples)?;
+    for (col, column) in sheet.columns.iter().enumerate() {
+        book.set_column_width(col, column_width(column))?;
+        if let Some(dropdown) = dropdown(column.field, choices) {
+            book.add_dropdown(col, 1..=LAST_VALIDATED_ROW - 1, &dropdown)?;
         }
     }
-    worksheet.set_freeze_panes(1, 0)?;
-    Ok(())
+    book.freeze_header()
 }
 
 /// Wide enough for the header and the sample, so the template reads without resizing.
@@ -551,43 +523,39 @@ fn column_width(column: &Column) -> f64 {
 }
 
 /// A note sized to its text: the default box is too small for a sentence.
-fn header_note(text: &str) -> Note {
+fn header_note(text: &str) -> CellNote {
     const CHARS_PER_LINE: usize = 40;
     let lines: usize = text
         .lines()
         .map(|line| line.chars().count() / CHARS_PER_LINE + 1)
         .sum();
     let height = u32::try_from(lines * 15 + 12).unwrap_or(u32::MAX);
-    Note::new(text)
-        .set_author("muster")
-        .add_author_prefix(false)
-        .set_width(300)
-        .set_height(height)
+    CellNote::new(text).with_size(300, height)
 }
 
 /// The dropdown of a column, if it has one. Yes/No is strict. Department, Roles and User group
 /// only warn or inform: a new department is created by the import, and a roles or groups cell
 /// may name several entries separated by commas, which no list entry matches.
-fn validation(field: Field, choices: &Choices) -> Result<Option<DataValidation>, XlsxError> {
-    let validation = match field {
-        Field::Active | Field::IgnoreMfa => DataValidation::new()
-            .allow_list_strings(&["Yes", "No"])?
-            .set_error_title("Yes or No")?
-            .set_error_message(format!("{} takes Yes or No.", field.header()))?,
+fn dropdown(field: Field, choices: &Choices) -> Option<Dropdown> {
+    match field {
+        Field::Active | Field::IgnoreMfa => Some(Dropdown {
+            choices: DropdownChoices::Values(vec!["Yes".into(), "No".into()]),
+            strictness: DropdownStrictness::Stop,
+            error_title: "Yes or No".into(),
+            error_message: format!("{} takes Yes or No.", field.header()),
+        }),
         Field::Department | Field::Roles | Field::Groups => {
-            let Some(range) = choices.range(field) else {
-                return Ok(None);
-            };
-            let (style, message) = list_message(field);
-            DataValidation::new()
-                .allow_list_formula(Formula::new(range))
-                .set_error_style(style)
-                .set_error_title(format!("Not a listed {}", noun(field)))?
-                .set_error_message(message)?
+            let range = choices.range(field)?;
+            let (strictness, message) = list_message(field);
+            Some(Dropdown {
+                choices: DropdownChoices::Cells(range),
+                strictness,
+                error_title: format!("Not a listed {}", noun(field)),
+                error_message: message.to_owned(),
+            })
         }
-        _ => return Ok(None),
-    };
-    Ok(Some(validation))
+        _ => None,
+    }
 }
 
 fn noun(field: Field) -> &'static str {
@@ -598,19 +566,19 @@ fn noun(field: Field) -> &'static str {
     }
 }
 
-fn list_message(field: Field) -> (DataValidationErrorStyle, &'static str) {
+fn list_message(field: Field) -> (DropdownStrictness, &'static str) {
     match field {
         Field::Department => (
-            DataValidationErrorStyle::Information,
+            DropdownStrictness::Information,
             "This department does not exist yet; the import will create it.",
         ),
         Field::Roles => (
-            DataValidationErrorStyle::Warning,
+            DropdownStrictness::Warning,
             "Several roles may be separated by commas, but every role must already exist or the import \
              rejects the row. Keep this value?",
         ),
         _ => (
-            DataValidationErrorStyle::Warning,
+            DropdownStrictness::Warning,
             "Several groups may be separated by commas, but every group must already exist unless the \
              import is told to create groups. Keep this value?",
         ),
@@ -618,17 +586,32 @@ fn list_message(field: Field) -> (DataValidationErrorStyle, &'static str) {
 }
 
 /// The hidden sheet with one column per list, a header on top, which the dropdowns point at.
-fn add_lists_sheet(worksheet: &mut Worksheet, choices: &Choices) -> Result<(), XlsxError> {
-    worksheet.set_name(LISTS_SHEET)?;
-    worksheet.set_hidden(true);
-    let bold = CellFormat::new().set_bold();
-    for (col, (field, names)) in (0..).zip(choices.columns()) {
-        worksheet.write_string_with_format(0, col, field.header(), &bold)?;
-        for (row, name) in (1..).zip(names) {
-            // A name picked from the dropdown must read back as it is stored.
-            worksheet.write_string(row, col, &*spreadsheet_text(name))?;
-        }
-        worksheet.set_column_width(col, 24)?;
+/// Rows are written in order; a shorter list leaves its cells empty (and so unwritten).
+fn add_lists_sheet(book: &mut StyledWorkbook, choices: &Choices) -> Result<(), WriteError> {
+    book.add_sheet(LISTS_SHEET)?;
+    book.hide_sheet()?;
+    let columns = choices.columns();
+    let headers: Vec<StyledCell<'_>> = columns
+        .iter()
+        .map(|(field, _)| StyledCell::styled(field.header(), CellStyle::Bold))
+        .collect();
+    book.write_row(&headers)?;
+    let longest = columns
+        .iter()
+        .map(|(_, names)| names.len())
+        .max()
+        .unwrap_or(0);
+    for row in 0..longest {
+        // A name picked from the dropdown must read back as it is stored: the styled writer
+        // keeps a leading apostrophe.
+        let cells: Vec<StyledCell<'_>> = columns
+            .iter()
+            .map(|(_, names)| StyledCell::plain(names.get(row).map_or("", String::as_str)))
+            .collect();
+        book.write_row(&cells)?;
+    }
+    for col in 0..columns.len() {
+        book.set_column_width(col, 24.0)?;
     }
     Ok(())
 }

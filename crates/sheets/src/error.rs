@@ -158,7 +158,10 @@ impl From<std::io::Error> for WriteError {
 
 impl From<rust_xlsxwriter::XlsxError> for WriteError {
     fn from(e: rust_xlsxwriter::XlsxError) -> Self {
-        WriteError::Xlsx(e.to_string())
+        match e {
+            rust_xlsxwriter::XlsxError::IoError(io) => WriteError::Io(io),
+            other => WriteError::Xlsx(other.to_string()),
+        }
     }
 }
 

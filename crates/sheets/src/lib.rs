@@ -2,7 +2,8 @@
 //!
 //! Reading turns a CSV, XLSX or ODS file into a stream of positioned rows of
 //! text ([`Workbook::rows`]); writing turns rows of text into any of the three
-//! formats ([`writer`]). The crate knows nothing about users or databases:
+//! formats ([`writer`]), or into styled workbooks with notes, fills and dropdowns
+//! ([`StyledWorkbook`]). The crate knows nothing about users or databases:
 //! it only promises that what a person typed into a spreadsheet comes back as
 //! the same text, with a precise position for every problem, in memory that
 //! does not grow with the file.
@@ -20,7 +21,10 @@ pub use csv_read::encoding_for_label;
 pub use error::{ReadError, ReadErrorKind, WriteError};
 pub use format::Format;
 pub use reader::{Cell, Row, Rows, Workbook};
-pub use write::{column_letters, spreadsheet_text, writer, WorkbookWriter};
+pub use write::{
+    column_letters, spreadsheet_text, writer, CellNote, CellStyle, Dropdown, DropdownChoices,
+    DropdownStrictness, StyledCell, StyledWorkbook, WorkbookWriter,
+};
 
 /// Safety caps applied while reading; hostile or broken files fail fast
 /// instead of exhausting memory or disk.

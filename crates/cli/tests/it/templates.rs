@@ -467,3 +467,53 @@ fn template_names_and_formats() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("XLSX or CSV"), "{stderr}");
 }
+
+/// `muster ARGS…` run in `dir` as `muster_in`, with stdout as bytes (an XLSX is not text).
+fn muster_bytes_in(dir: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .current_dir(dir)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .env_remove("MUSTER_DATA_DIR")
+        .env_remove("MUSTER_DATABASE_URL")
+        .output()
+        .expect("running the muster binary");
+    (
+        output.status.code().unwrap_or(-1),
+        output.stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `-o -` writes the template itself to stdout (the XLSX with its notes and dropdowns, a CSV
+/// without a byte-order mark) and no file; a refused format leaves an existing file as it was,
+/// even with `--force`. Independent of the backend.
+#[test]
+fn template_to_stdout_and_refusals_keep_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let (code, bytes, stderr) = muster_bytes_in(dir, &["template", "users", "-o", "-"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("to stdout"), "{stderr}");
+    assert!(!dir.join("-").exists());
+    let path = dir.join("from-stdout.xlsx");
+    std::fs::write(&path, &bytes).expect("write the copy");
+    assert_eq!(xlsx_rows(&path, "Users")[0], USERS_HEADERS);
+    assert!(xlsx_part(&path, "xl/comments1.xml").contains("Required."));
+    assert_yes_no_dropdowns(&xlsx_part(&path, "xl/worksheets/sheet1.xml"));
+    assert_lists_hidden(&path);
+
+    let (code, bytes, stderr) =
+        muster_bytes_in(dir, &["template", "groups", "--format", "csv", "-o", "-"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    assert!(text.starts_with("Group,Description"), "{text:?}");
+
+    let kept = dir.join("u.ods");
+    std::fs::write(&kept, "precious").expect("write u.ods");
+    let (code, _, stderr) = muster_bytes_in(dir, &["template", "users", "-o", "u.ods", "--force"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("XLSX or CSV"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&kept).expect("u.ods"), "precious");
+}

@@ -1,15 +1,20 @@
-//! The writing API: one [`WorkbookWriter`] per format, chosen by [`writer`].
-//! Every cell is written as text, exactly as given; numbers, dates and
-//! formulas are never inferred, so "00123" and "+44 20 7946 0958" survive.
+//! The writing API: one [`WorkbookWriter`] per format, chosen by [`writer`], for plain rows
+//! (exports), and [`StyledWorkbook`] for workbooks people read and fill in (notes, fills,
+//! dropdowns: error workbooks, templates). Every cell is written as text, exactly as given;
+//! numbers, dates and formulas are never inferred, so "00123" and "+44 20 7946 0958" survive.
 
 mod csv_out;
 mod ods_out;
+mod styled;
 mod xlsx_stream;
 mod xml;
 
 use std::io::Write;
 
 pub(crate) use csv_out::needs_defusing;
+pub use styled::{
+    CellNote, CellStyle, Dropdown, DropdownChoices, DropdownStrictness, StyledCell, StyledWorkbook,
+};
 
 use crate::{Format, WriteError};
 
@@ -38,8 +43,8 @@ pub fn writer(format: Format, out: Box<dyn Write + Send>) -> Box<dyn WorkbookWri
 /// that the readers would take for a CSV formula apostrophe (see
 /// `csv_read::unescape_cell`) gets one more, so it reads back unchanged.
 ///
-/// Every XLSX or ODS muster writes goes through it, including those written with
-/// rust_xlsxwriter directly (templates, error workbooks).
+/// Every XLSX or ODS muster writes goes through it, the styled ones (templates, error
+/// workbooks) included.
 pub fn spreadsheet_text(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with('\'') {
         csv_out::defuse(cell)

@@ -448,7 +448,7 @@ fn sheet_name(name: &str) -> String {
 
 /// Excel rejects two sheets whose names differ only in case; later ones get
 /// " (2)", " (3)" …, cutting the name so the result still fits 31 chars.
-fn unique_name(name: String, taken: &[String]) -> String {
+pub(super) fn unique_name(name: String, taken: &[String]) -> String {
     let clash = |candidate: &str| {
         taken
             .iter()
