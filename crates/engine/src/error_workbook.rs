@@ -406,6 +406,7 @@ mod tests {
     fn problem(column: Option<&str>, message: &str) -> LoggedIssue {
         LoggedIssue {
             column: column.map(str::to_owned),
+            code: String::new(),
             message: message.to_owned(),
         }
     }

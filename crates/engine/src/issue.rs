@@ -13,28 +13,38 @@ pub struct Position {
     pub column: Option<String>,
 }
 
+/// A kind of problem or warning as a stable word (`unknown_group`), which front-ends map to their
+/// own hints and words; the `Display` text is the engine's own sentence.
+pub trait Coded {
+    fn code(&self) -> &'static str;
+}
+
 /// Something about a place in the file: a problem (`Issue`) or a warning (`Warning`). It
-/// serialises as the position's fields plus `message`, the kind's text, and displays as
-/// "sheet, row N, column C: message".
-#[derive(Debug, Serialize)]
-pub struct Positioned<K: std::fmt::Display> {
-    #[serde(flatten)]
+/// serialises as the position's fields plus `code` and `message`, the kind's text, and displays
+/// as "sheet, row N, column C: message".
+#[derive(Debug)]
+pub struct Positioned<K: std::fmt::Display + Coded> {
     pub position: Position,
-    #[serde(rename = "message", serialize_with = "display")]
     pub kind: K,
+}
+
+impl<K: std::fmt::Display + Coded> Serialize for Positioned<K> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("sheet", &self.position.sheet)?;
+        map.serialize_entry("row", &self.position.row)?;
+        map.serialize_entry("column", &self.position.column)?;
+        map.serialize_entry("code", self.kind.code())?;
+        map.serialize_entry("message", &self.kind.to_string())?;
+        map.end()
+    }
 }
 
 /// A problem that stops its row (or the file).
 pub type Issue = Positioned<IssueKind>;
 
-fn display<K: std::fmt::Display, S: Serializer>(
-    kind: &K,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(kind)
-}
-
-impl<K: std::fmt::Display> std::fmt::Display for Positioned<K> {
+impl<K: std::fmt::Display + Coded> std::fmt::Display for Positioned<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = &self.position;
         write!(f, "{}", p.sheet)?;
@@ -96,4 +106,33 @@ pub enum IssueKind {
     /// their own permissions, or a change to their own access.
     #[error("forbidden: {0}")]
     Forbidden(crate::error::Refusal),
+}
+
+impl Coded for IssueKind {
+    fn code(&self) -> &'static str {
+        match self {
+            IssueKind::Read(_) => "unreadable",
+            IssueKind::Header(_) => "bad_header",
+            IssueKind::Field(_) => "bad_value",
+            IssueKind::FileTooLarge { .. } => "file_too_large",
+            IssueKind::EmptyFile => "empty_file",
+            IssueKind::HeaderOnly => "no_data_rows",
+            IssueKind::UnknownEntity(_) => "unknown_entity",
+            IssueKind::CellWithoutHeader => "cell_without_header",
+            IssueKind::CellError(_) => "cell_error",
+            IssueKind::DuplicateKey { .. } => "duplicate_key",
+            IssueKind::DuplicateEmail { .. } => "duplicate_email",
+            IssueKind::EmailTaken { .. } => "email_taken",
+            IssueKind::UnknownRole(_) => "unknown_role",
+            IssueKind::UnknownGroup(_) => "unknown_group",
+            IssueKind::AlreadyExists(_) => "already_exists",
+            IssueKind::NameRequired => "name_required",
+            IssueKind::Password(_) => "weak_password",
+            IssueKind::PasswordHash(_) => "bad_password_hash",
+            IssueKind::Hashing(_) => "hashing_failed",
+            IssueKind::BuiltinRole => "builtin_role",
+            IssueKind::UnknownPermission(_) => "unknown_permission",
+            IssueKind::Forbidden(_) => "forbidden",
+        }
+    }
 }

@@ -120,6 +120,10 @@ pub(crate) struct FailedRowLog {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoggedIssue {
     pub column: Option<String>,
+    /// The problem's code (`IssueKind`'s `Coded::code`); empty in histories written before
+    /// codes were kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
     pub message: String,
 }
 

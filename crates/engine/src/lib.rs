@@ -47,7 +47,7 @@ pub use history::{
     ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,
     PreparedErrorWorkbook, RowOutcome,
 };
-pub use issue::{Issue, IssueKind, Position, Positioned};
+pub use issue::{Coded, Issue, IssueKind, Position, Positioned};
 pub use journal::LoggedIssue;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;

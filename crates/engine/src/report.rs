@@ -8,6 +8,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use serde::Serialize;
 
+use crate::issue::Coded as _;
 use crate::issue::Issue;
 use crate::journal::{Change, FailedRowLog, LoggedIssue};
 use crate::warnings::{Tense, Warning};
@@ -202,6 +203,7 @@ impl ImportReport {
             .iter()
             .map(|i| LoggedIssue {
                 column: i.position.column.clone(),
+                code: i.kind.code().to_owned(),
                 message: i.kind.to_string(),
             })
             .collect();

@@ -6,7 +6,7 @@
 use muster_domain::{near_duplicate, Permission};
 use serde::{Serialize, Serializer};
 
-use crate::issue::Position;
+use crate::issue::{Coded, Position};
 use crate::report::ImportStatus;
 
 /// Permissions whose grant deserves a second look: they let the holder change accounts, roles
@@ -20,18 +20,27 @@ pub(crate) const PRIVILEGED: [Permission; 3] = [
 /// Something to look at before applying; it does not stop the row. It serialises as
 /// `{sheet, row, column, message, count}`: `row` is the first row that gave it and `count` the
 /// number of rows that did.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Warning {
-    #[serde(flatten)]
     pub position: Position,
-    #[serde(rename = "message", serialize_with = "display")]
     pub kind: WarningKind,
     /// Rows that gave this same warning (at least 1).
     pub count: u64,
 }
 
-fn display<S: Serializer>(kind: &WarningKind, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(kind)
+/// `{sheet, row, column, code, message, count}`.
+impl Serialize for Warning {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("sheet", &self.position.sheet)?;
+        map.serialize_entry("row", &self.position.row)?;
+        map.serialize_entry("column", &self.position.column)?;
+        map.serialize_entry("code", self.kind.code())?;
+        map.serialize_entry("message", &self.kind.to_string())?;
+        map.serialize_entry("count", &self.count)?;
+        map.end()
+    }
 }
 
 impl Warning {
@@ -144,6 +153,20 @@ pub enum WarningKind {
     },
     #[error("the same file (SHA-256) was already applied as import {0}")]
     SameFileApplied(i64),
+}
+
+impl Coded for WarningKind {
+    fn code(&self) -> &'static str {
+        match self {
+            WarningKind::NewDepartment { .. } => "new_department",
+            WarningKind::NewGroup { .. } => "new_group",
+            WarningKind::NearDuplicate { .. } => "near_duplicate",
+            WarningKind::Confusable { .. } => "confusable_username",
+            WarningKind::PrivilegedRole { .. } => "privileged_role",
+            WarningKind::PrivilegedPermissions { .. } => "privileged_permissions",
+            WarningKind::SameFileApplied(_) => "same_file_applied",
+        }
+    }
 }
 
 impl WarningKind {
