@@ -9,6 +9,7 @@ use crate::{Backend, Result, StoreError};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_import_history.sql")),
+    (4, include_str!("../migrations/0004_job_leases.sql")),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
