@@ -1,6 +1,7 @@
 //! The `muster` command line. Flags are parsed in two stages: clap turns argv into raw
 //! arguments, then each command checks them into the engine's option types. `main` only maps the
-//! outcome to an exit code: 0 done, 1 rows rejected, 2 usage or environment error. Every
+//! outcome to an exit code: 0 done, 1 rows rejected, 2 usage or environment error, 75 busy (the
+//! database is held by another running job: temporary, try again; sysexits' EX_TEMPFAIL). Every
 //! human-readable line goes through `out` (escaped); with `--json`, stdout always carries exactly
 //! one JSON value, an error object included.
 
@@ -67,15 +68,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// A command that could not run (exit 2): the error on stderr, and with `--json` also as the one
-/// JSON object on stdout, so a script reading stdout always gets something to parse.
+/// The exit code of a command that found the database busy with another job: a temporary
+/// condition (sysexits' EX_TEMPFAIL), so a script can tell "try again" from "fix something".
+const EXIT_BUSY: u8 = 75;
+
+/// A command that could not run (exit 2, or 75 when the database was busy): the error on
+/// stderr, and with `--json` also as the one JSON object on stdout, so a script reading stdout
+/// always gets something to parse.
 fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
     let message = describe(error);
     out::tell!("error: {message}");
+    let busy = error.chain().any(muster_engine::is_busy);
     if json {
-        let _ = out::json(&serde_json::json!({ "status": "error", "message": message }));
+        let status = if busy { "busy" } else { "error" };
+        let _ = out::json(&serde_json::json!({ "status": status, "message": message }));
     }
-    ExitCode::from(2)
+    ExitCode::from(if busy { EXIT_BUSY } else { 2 })
 }
 
 /// clap's own message for help and version (exit 0) and for usage errors (exit 2); a usage error
@@ -115,9 +123,10 @@ pub fn describe(error: &anyhow::Error) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let store = open_store(&cli).await?;
-    // An import whose process was killed left a `running` record and no data: say so once.
+    // A job whose holder died (its process is gone, or its lease expired wherever it ran) left
+    // a `running` record and no data: say so once.
     for id in muster_engine::recover_interrupted(&store, muster_engine::system_now()).await? {
-        out::tell!("note: import {id} was interrupted (its process ended mid-run) and is recorded as failed; nothing of it was applied");
+        out::tell!("note: job {id} was interrupted (its process ended or its lease expired mid-run) and is recorded as failed; nothing of it was applied");
     }
     let outcome = match cli.command {
         Command::Import(args) => import_cmd::run(&store, args).await,

@@ -8,6 +8,8 @@ use muster_domain::Entity;
 use muster_sheets::Limits;
 use rand_core::{CryptoRng, RngCore};
 
+use crate::lease::LeaseTimes;
+
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     /// Overrides recognition from the sheet name or headers.
@@ -57,8 +59,10 @@ pub struct Context {
     /// Who runs the use case, as the history records it (`cli:alice`).
     pub actor: String,
     /// Set (by Ctrl-C, say) to stop a running import; it then rolls back and is recorded as
-    /// cancelled.
+    /// cancelled. A job's heartbeat sets it too when the job's lease was taken over.
     pub cancel: Arc<AtomicBool>,
+    /// How long a job's lease lasts and how often its heartbeat renews it (tests shorten them).
+    pub lease: LeaseTimes,
 }
 
 impl Context {
@@ -70,6 +74,7 @@ impl Context {
             progress,
             actor: "system".to_owned(),
             cancel: Arc::new(AtomicBool::new(false)),
+            lease: LeaseTimes::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod export;
 mod history;
 mod issue;
 mod journal;
+mod lease;
 mod matrix;
 mod plan_apply;
 mod report;
@@ -34,11 +35,12 @@ pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
 };
 pub use history::{
-    download_archive, error_workbook, list_imports, recover_interrupted, show_import,
+    download_archive, error_workbook, is_busy, list_imports, recover_interrupted, show_import,
     ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry, RowOutcome,
 };
 pub use issue::{Issue, IssueKind, Position, Positioned};
 pub use journal::LoggedIssue;
+pub use lease::LeaseTimes;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
 pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};

@@ -13,6 +13,7 @@ mod history;
 mod honest_cli;
 mod hostile;
 mod interrupt;
+mod jobs;
 mod modes;
 mod ods_files;
 mod office;
