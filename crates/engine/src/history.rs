@@ -121,6 +121,9 @@ pub fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
     {
         return store(e);
     }
+    if let Some(crate::AddError::Store(e)) = error.downcast_ref() {
+        return store(e);
+    }
     matches!(error.downcast_ref(), Some(HistoryError::Store(e)) if store(e))
 }
 

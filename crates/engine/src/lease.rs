@@ -178,4 +178,69 @@ mod tests {
         let holder = format!("{}:{pid}:{start}:0123456789abcdef", hostname());
         assert!(holder_is_gone_here(&holder));
     }
+
+    fn new_job(holder: &str, now: i64, ctx: &Context) -> muster_store::NewImport {
+        muster_store::NewImport {
+            kind: muster_store::JobKind::Import,
+            actor: "test".into(),
+            lease: first_lease(holder.to_owned(), now, ctx),
+            started_at: now,
+            file_name: "f.csv".into(),
+            file_size: 1,
+            sha256: "00".repeat(32),
+            format: None,
+            options: muster_store::JobOptions::Import(Default::default()),
+            fixes_id: None,
+            revert_of: None,
+        }
+    }
+
+    /// The heartbeat renews the lease while the job runs; when someone takes the job for dead,
+    /// the next beat finds the lease gone and stops the job through the cancel flag.
+    #[test]
+    fn a_heartbeat_renews_and_a_lease_taken_over_stops_the_job() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let url = muster_store::DatabaseUrl::sqlite_in(dir.path());
+            let store = Store::open(&url).await.expect("store");
+            let mut ctx = Context::system(Box::new(crate::NoProgress));
+            ctx.lease = LeaseTimes {
+                length: Duration::from_millis(400),
+                heartbeat: Duration::from_millis(40),
+            };
+            let holder = new_holder(&ctx);
+            let started = (ctx.now)();
+            let id = crate::history::begin(&store, &new_job(&holder, started, &ctx))
+                .await
+                .expect("record");
+            let job = async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let mut conn = store.acquire().await.expect("connection");
+                let seen = muster_store::import_record(&mut conn, id)
+                    .await
+                    .expect("read")
+                    .expect("record")
+                    .lease;
+                assert!(seen.heartbeat_at > started, "renewed: {seen:?}");
+                assert!(seen.until > started + 400, "extended: {seen:?}");
+                let note = muster_store::JobSummary::note("taken for dead");
+                let failed =
+                    muster_store::fail_abandoned(&mut conn, id, &seen, "other", (ctx.now)(), &note)
+                        .await
+                        .expect("fail");
+                assert!(failed);
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while !ctx.cancel.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                ctx.cancel.load(Ordering::SeqCst)
+            };
+            let (stopped, lost) = hold(&store, id, &holder, &ctx, job).await.expect("hold");
+            assert!(stopped && lost, "the job was stopped by its heartbeat");
+        });
+    }
 }

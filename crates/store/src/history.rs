@@ -270,38 +270,6 @@ pub async fn claim_revert(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_import_status(
-    conn: &mut Connection,
-    id: i64,
-    status: JobStatus,
-    finished_at: i64,
-    summary: Option<&JobSummary>,
-) -> Result<()> {
-    let style = Placeholders::of(conn);
-    let p = |n| placeholders(style, n, 1);
-    let sql = match summary {
-        Some(_) => format!(
-            "UPDATE imports SET status = {}, finished_at = {}, summary = {} WHERE id = {}",
-            p(1),
-            p(2),
-            p(3),
-            p(4)
-        ),
-        None => format!(
-            "UPDATE imports SET status = {}, finished_at = {} WHERE id = {}",
-            p(1),
-            p(2),
-            p(3)
-        ),
-    };
-    let mut query = sqlx::query(&sql).bind(status.as_str()).bind(finished_at);
-    if let Some(summary) = summary {
-        query = query.bind(to_text(summary));
-    }
-    query.bind(id).execute(&mut *conn).await?;
-    Ok(())
-}
-
 /// Up to `limit` chunks after sequence number `after`, in order.
 pub async fn read_chunks(
     conn: &mut Connection,

@@ -22,8 +22,8 @@ pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
-    insert_import, list_imports, read_archive, read_chunks, reference_counts, set_import_status,
-    CatalogTable, ChunkTable, ImportOutcome, ImportRecord, NewImport,
+    insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,
+    ChunkTable, ImportOutcome, ImportRecord, NewImport,
 };
 pub use jobs::{
     fail_abandoned, finish_job, release_lease, renew_lease, take_lease, ArchiveCompression,
