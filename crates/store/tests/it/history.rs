@@ -527,3 +527,42 @@ crate::scenarios!(
     a_preview_lease_is_taken_while_free_only,
     a_record_of_an_earlier_release_reads_back,
 );
+
+/// Migration 4 on a database of an earlier release: its records take their owner as holder and
+/// a lease that ended when they started, so a record left running then is failed as abandoned
+/// by the first command after the upgrade.
+#[test]
+fn an_earlier_release_database_upgrades_its_records_to_leases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use sqlx::Connection as _;
+        let file = dir.path().join("muster.db");
+        let mut old = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .expect("old database");
+        for script in [
+            "CREATE TABLE muster_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            include_str!("../../migrations/0001_initial.sql"),
+            include_str!("../../migrations/0002_import_history.sql"),
+            "INSERT INTO muster_migrations (version, applied_at) VALUES (1, 0), (2, 0)",
+            "INSERT INTO imports (id, kind, actor, owner, started_at, file_name, file_size, sha256, options, status, summary) \
+             VALUES (1, 'import', 'cli:old', 'old-host:9:9', 1000, 'old.csv', 1, 'aa', '{}', 'running', '{}')",
+        ] {
+            sqlx::raw_sql(script).execute(&mut old).await.expect("old schema");
+        }
+        old.close().await.expect("close");
+        let store = Store::open(&muster_store::DatabaseUrl::sqlite_in(dir.path()))
+            .await
+            .expect("upgrade");
+        let mut conn = store.acquire().await.expect("connection");
+        let upgraded = record(&mut conn, 1).await;
+        assert_eq!(upgraded.lease, Lease { holder: "old-host:9:9".into(), until: 1000, heartbeat_at: 1000 });
+        assert!(upgraded.lease.expired(1000));
+        assert_eq!(upgraded.options, JobOptions::Import(ImportJobOptions::default()));
+        assert_eq!(upgraded.summary, JobSummary::default());
+    });
+}
