@@ -189,7 +189,7 @@ fn print_details(d: &ImportDetails) {
                 .join(", ")
         );
     }
-    if let Some(warnings) = d.summary["warnings"].as_array() {
+    if let Some(warnings) = d.summary.report.get("warnings").and_then(|w| w.as_array()) {
         for w in warnings {
             let rows = match w["count"].as_u64() {
                 Some(count) if count > 1 => format!(" ({count} rows, the first row {})", w["row"]),

@@ -1,6 +1,7 @@
 //! The `muster` command line. Flags are parsed in two stages: clap turns argv into raw
 //! arguments, then each command checks them into the engine's option types. `main` only maps the
-//! outcome to an exit code: 0 done, 1 rows rejected, 2 usage or environment error. Every
+//! outcome to an exit code: 0 done, 1 rows rejected, 2 usage or environment error, 75 busy (the
+//! database is held by another running job: temporary, try again; sysexits' EX_TEMPFAIL). Every
 //! human-readable line goes through `out` (escaped); with `--json`, stdout always carries exactly
 //! one JSON value, an error object included.
 
@@ -70,24 +71,36 @@ fn main() -> ExitCode {
     }
 }
 
-/// A command that could not run (exit 2): the error on stderr, and with `--json` also as the one
-/// JSON object on stdout, so a script reading stdout always gets something to parse.
+/// The exit code of a command that found the database busy with another job: a temporary
+/// condition (sysexits' EX_TEMPFAIL), so a script can tell "try again" from "fix something".
+const EXIT_BUSY: u8 = 75;
+
+/// A command that could not run (exit 2, or 75 when the database was busy): the error on
+/// stderr, and with `--json` also as the one JSON object on stdout, so a script reading stdout
+/// always gets something to parse.
 fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
     let message = describe(error);
     out::tell!("error: {message}");
     if let Some(hint) = hint(error) {
         out::tell!("hint: {hint}");
     }
-    let kind = kind_of(error);
+    // A busy store is the one unavailable condition with a status of its own in JSON.
+    let busy = error.chain().any(muster_engine::is_busy);
+    let kind = if busy {
+        Some(ErrorKind::Unavailable)
+    } else {
+        kind_of(error)
+    };
     if json {
+        let status = if busy { "busy" } else { "error" };
         let _ =
-            out::json(&serde_json::json!({ "status": "error", "kind": kind, "message": message }));
+            out::json(&serde_json::json!({ "status": status, "kind": kind, "message": message }));
     }
     match kind {
         // sysexits.h: EX_NOPERM and EX_TEMPFAIL, so a script can tell "not allowed" and "try
         // again later" from a mistake of its own.
         Some(ErrorKind::Forbidden) => ExitCode::from(77),
-        Some(ErrorKind::Unavailable) => ExitCode::from(75),
+        Some(ErrorKind::Unavailable) => ExitCode::from(EXIT_BUSY),
         _ => ExitCode::from(2),
     }
 }
@@ -158,9 +171,10 @@ pub fn describe(error: &anyhow::Error) -> String {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let store = open_store(&cli).await?;
     session::choose_actor(&store, cli.as_user.as_deref()).await?;
-    // An import whose process was killed left a `running` record and no data: say so once.
+    // A job whose holder died (its process is gone, or its lease expired wherever it ran) left
+    // a `running` record and no data: say so once.
     for id in muster_engine::recover_interrupted(&store, muster_engine::system_now()).await? {
-        out::tell!("note: import {id} was interrupted (its process ended mid-run) and is recorded as failed; nothing of it was applied");
+        out::tell!("note: job {id} was interrupted (its process ended or its lease expired mid-run) and is recorded as failed; nothing of it was applied");
     }
     let outcome = match cli.command {
         Command::Import(args) => import_cmd::run(&store, args).await,

@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering;
 use muster_domain::{Entity, HeaderMap, Permission};
 use muster_sheets::ReadOptions;
 use muster_store::{
-    Backend, Catalog, ChunkTable, Connection, ImportOutcome, NewImport, PreparedWrites, Store,
-    StoreError,
+    ArchiveRecord, Backend, Catalog, ChunkTable, Connection, ImportJobOptions, ImportOutcome,
+    JobKind, JobOptions, JobStatus, JobSummary, NewImport, PreparedWrites, Store, StoreError,
 };
 
 use tokio::sync::mpsc;
@@ -31,10 +31,11 @@ use crate::audit;
 use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::error::Refusal;
-use crate::history::{self, FAILED, RUNNING};
+use crate::history;
 use crate::ids::IdMaker;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{ChangeChunk, FailureChunk};
+use crate::lease;
 use crate::report::{BatchLog, ImportReport, ImportStatus};
 use crate::source::{self, Event, Record, RowIssue, SourceRequest};
 use crate::upload::{self, Upload};
@@ -64,8 +65,16 @@ pub enum ImportError {
     Thread(std::io::Error),
     #[error("forbidden: {0}")]
     Forbidden(Refusal),
+    #[error("import {id} lost its lease (another command took it for dead and recorded it failed); nothing of it was applied")]
+    LeaseLost { id: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The job an import runs as: its record and the lease it holds on it.
+struct Job<'a> {
+    id: i64,
+    holder: &'a str,
 }
 
 enum Planner {
@@ -111,56 +120,72 @@ pub async fn import_file(
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
     let upload = Upload::inspect(path, limit).map_err(unreadable)?;
     let now = (ctx.now)();
+    let holder = lease::new_holder(ctx);
     let new = NewImport {
-        kind: history::KIND_IMPORT.into(),
+        kind: JobKind::Import,
         actor: ctx.actor.to_string(),
-        owner: history::owner(),
+        lease: lease::first_lease(holder.clone(), now, ctx),
         started_at: now,
         file_name: upload.file_name.clone(),
         file_size: upload.size as i64,
         sha256: upload.sha256.clone(),
         format: None,
-        options: options_json(options).to_string(),
-        status: RUNNING.into(),
-        summary: "{}".into(),
+        options: JobOptions::Import(job_options(options)),
         fixes_id: None,
         revert_of: None,
     };
     let id = history::begin(store, &new).await?;
+    let job = Job {
+        id,
+        holder: &holder,
+    };
     let mut report = ImportReport::new(upload.file_name.clone());
     report.import_id = Some(id);
-    match run(store, id, &upload, path, options, ctx, &mut report, now).await {
+    let running = run(store, &job, &upload, path, options, ctx, &mut report, now);
+    // A lease taken over stops the import through the cancel flag; `run` then finds, when it
+    // records the end, that the record is no longer its own and reports the loss.
+    let (result, _lost) = lease::hold(store, id, &holder, ctx, running).await?;
+    match result {
         Ok(()) => Ok(report),
+        Err(error @ ImportError::LeaseLost { .. }) => Err(error),
         Err(error) => {
             // The data rolled back with the transaction; the record says why.
-            let summary =
-                serde_json::json!({ "note": format!("the import stopped: {error}") }).to_string();
+            let summary = JobSummary::note(format!("the import stopped: {error}"));
             if let Ok(mut conn) = store.acquire().await {
-                let _ = muster_store::set_import_status(
-                    &mut conn,
-                    id,
-                    FAILED,
-                    (ctx.now)(),
-                    Some(&summary),
-                )
-                .await;
+                let end = ended(JobStatus::Failed, (ctx.now)(), summary);
+                let _ = muster_store::finish_job(&mut conn, id, &holder, &end).await;
             }
             Err(error)
         }
     }
 }
 
-fn options_json(options: &ImportOptions) -> serde_json::Value {
-    serde_json::json!({
-        "entity": options.entity.map(|e| e.as_str()),
-        "dry_run": options.dry_run,
-        "partial": options.partial,
-        "create_only": options.create_only,
-        "create_groups": options.create_groups,
-        "sheet": options.sheet,
-        "delimiter": options.delimiter.map(|d| (d as char).to_string()),
-        "encoding": options.encoding,
-    })
+fn job_options(options: &ImportOptions) -> ImportJobOptions {
+    ImportJobOptions {
+        entity: options.entity.map(|e| e.as_str().to_owned()),
+        dry_run: options.dry_run,
+        partial: options.partial,
+        create_only: options.create_only,
+        create_groups: options.create_groups,
+        sheet: options.sheet.clone(),
+        delimiter: options.delimiter.map(|d| (d as char).to_string()),
+        encoding: options.encoding.clone(),
+    }
+}
+
+/// The end of a job that applied nothing (failed or cancelled): no counts, a summary.
+pub(crate) fn ended(status: JobStatus, now: i64, summary: JobSummary) -> ImportOutcome {
+    ImportOutcome {
+        status,
+        finished_at: now,
+        format: None,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        summary,
+        fixes_id: None,
+    }
 }
 
 /// Where the pipeline stands on writing data.
@@ -178,7 +203,7 @@ enum Writing {
 #[allow(clippy::too_many_arguments)] // the import's whole state, passed once
 async fn run(
     store: &Store,
-    id: i64,
+    job: &Job<'_>,
     upload: &Upload,
     path: &Path,
     options: &ImportOptions,
@@ -192,6 +217,7 @@ async fn run(
         limits: options.limits.clone(),
     };
     let backend = store.backend();
+    let id = job.id;
     if upload.too_large {
         let position = Position {
             sheet: upload.file_name.clone(),
@@ -210,11 +236,13 @@ async fn run(
         } else {
             ImportStatus::Rejected
         });
-        let mut finish = PreparedWrites::new(backend);
-        let archive = serde_json::json!({ "state": "not_archived", "note": "the file was over the size limit and was not read" });
-        finish.finish_import(id, &outcome(report, &archive, (ctx.now)()));
+        let archive =
+            ArchiveRecord::not_archived("the file was over the size limit and was not read");
+        let end = outcome(report, archive, (ctx.now)());
         let mut conn = store.acquire().await?;
-        finish.execute(&mut conn).await?;
+        if !muster_store::finish_job(&mut conn, id, job.holder, &end).await? {
+            return Err(ImportError::LeaseLost { id });
+        }
         return Ok(());
     }
     // The archive copy is made beside the pipeline and stored at its end, in its transaction.
@@ -252,19 +280,14 @@ async fn run(
     report.close_sheet();
     if cancelled {
         report.cancel();
-        writer.finish(None).await?;
-        let archive =
-            serde_json::json!({ "state": "not_archived", "note": "the import was cancelled" });
-        let summary = summary_json(report, &archive).to_string();
+        writer.finish(None, None).await?;
+        let archive = ArchiveRecord::not_archived("the import was cancelled");
+        let end = ended(JobStatus::Cancelled, (ctx.now)(), summary(report, archive));
         let mut conn = store.acquire().await?;
-        muster_store::set_import_status(
-            &mut conn,
-            id,
-            ImportStatus::Cancelled.as_str(),
-            (ctx.now)(),
-            Some(&summary),
-        )
-        .await?;
+        // A job whose lease was taken over stops the same way; its record says failed already.
+        if !muster_store::finish_job(&mut conn, id, job.holder, &end).await? {
+            return Err(ImportError::LeaseLost { id });
+        }
         return Ok(());
     }
     report.settle(if options.dry_run {
@@ -279,10 +302,9 @@ async fn run(
     }
     // After the data savepoint (or its rollback): the archive is kept whatever the outcome.
     let archive = store_archive(archive_job, &writer, id, &read, backend).await;
-    let mut finish = PreparedWrites::new(backend);
     let finished_at = (ctx.now)();
-    finish.finish_import(id, &outcome(report, &archive, finished_at));
-    if report.status == ImportStatus::Applied && report.changed_anything() {
+    let end = outcome(report, archive, finished_at);
+    let entry = (report.status == ImportStatus::Applied && report.changed_anything()).then(|| {
         let c = &report.counts;
         let counts = [
             ("created", c.created),
@@ -290,16 +312,18 @@ async fn run(
             ("unchanged", c.unchanged),
             ("failed", c.failed),
         ];
-        finish.record_audit(&audit::import_entry(
+        audit::import_entry(
             &ctx.actor,
             finished_at,
             "import.apply",
             id,
             &upload.file_name,
             &counts,
-        ));
+        )
+    });
+    if !writer.finish(Some((job, end)), entry).await? {
+        return Err(ImportError::LeaseLost { id });
     }
-    writer.finish(Some(finish)).await?;
     let written = report.counts.created + report.counts.updated;
     if report.status == ImportStatus::Applied && written >= STATISTICS_THRESHOLD {
         store.refresh_statistics().await?;
@@ -365,7 +389,7 @@ async fn store_archive(
     id: i64,
     read: &ReadOptions,
     backend: Backend,
-) -> serde_json::Value {
+) -> ArchiveRecord {
     let (pieces, archive) = job.finish(read).await;
     let Some(mut pieces) = pieces else {
         return archive;
@@ -375,7 +399,9 @@ async fn store_archive(
             Ok(Some(piece)) => writer.send(Message::Writes(piece)).await,
             Ok(None) => return archive,
             Err(e) => {
-                return serde_json::json!({ "state": "not_archived", "note": format!("the archive copy could not be read back: {e}") })
+                return ArchiveRecord::not_archived(format!(
+                    "the archive copy could not be read back: {e}"
+                ))
             }
         }
     }
@@ -408,16 +434,16 @@ async fn warn_same_file(
 
 /// The record's final state. The stored summary is the report with its problem and warning
 /// lists cut short: the failed rows themselves are kept whole in their own table.
-fn outcome(report: &ImportReport, archive: &serde_json::Value, now: i64) -> ImportOutcome {
+fn outcome(report: &ImportReport, archive: ArchiveRecord, now: i64) -> ImportOutcome {
     ImportOutcome {
-        status: report.status.as_str().to_owned(),
+        status: report.status.into(),
         finished_at: now,
         format: report.format.map(str::to_owned),
         created: report.counts.created as i64,
         updated: report.counts.updated as i64,
         unchanged: report.counts.unchanged as i64,
         failed: report.counts.failed as i64,
-        summary: summary_json(report, archive).to_string(),
+        summary: summary(report, archive),
         fixes_id: report.fixes_import_id,
     }
 }
@@ -425,14 +451,16 @@ fn outcome(report: &ImportReport, archive: &serde_json::Value, now: i64) -> Impo
 /// Problems and warnings kept in the stored summary; `imports show` lists every failed row.
 const SUMMARY_ITEMS: usize = 100;
 
-fn summary_json(report: &ImportReport, archive: &serde_json::Value) -> serde_json::Value {
-    let mut summary = serde_json::to_value(report).unwrap_or_default();
+fn summary(report: &ImportReport, archive: ArchiveRecord) -> JobSummary {
+    let mut summary: JobSummary = serde_json::to_value(report)
+        .and_then(serde_json::from_value)
+        .unwrap_or_default();
     for list in ["errors", "warnings"] {
-        if let Some(items) = summary.get_mut(list).and_then(|v| v.as_array_mut()) {
+        if let Some(items) = summary.report.get_mut(list).and_then(|v| v.as_array_mut()) {
             items.truncate(SUMMARY_ITEMS);
         }
     }
-    summary["archive"] = archive.clone();
+    summary.archive = Some(archive);
     summary
 }
 
@@ -719,22 +747,38 @@ impl Writer {
         let _ = self.messages.send(message).await;
     }
 
-    /// Waits for every queued write, runs `last` and commits; without `last`, rolls everything
-    /// back (a cancelled import).
-    async fn finish(self, last: Option<PreparedWrites>) -> Result<(), StoreError> {
+    /// Waits for every queued write, records the job's end and commits; without an end, rolls
+    /// everything back (a cancelled import). Returns false, having rolled back, when the job no
+    /// longer held its record (it was taken for dead meanwhile).
+    /// Ends the import's transaction: with its outcome (and its audit entry, when it changed
+    /// the store) committed together, or rolled back. False when the job lost its lease.
+    async fn finish(
+        self,
+        end: Option<(&Job<'_>, ImportOutcome)>,
+        audit_entry: Option<muster_store::AuditEntry>,
+    ) -> Result<bool, StoreError> {
         drop(self.messages);
         let mut tx = match self.task.await {
             Ok(result) => result?,
             Err(join) => return Err(StoreError::Interrupted(join.to_string())),
         };
-        match last {
-            Some(writes) => {
-                writes.execute(&mut tx).await?;
+        match end {
+            Some((job, outcome)) => {
+                if !muster_store::finish_job(&mut tx, job.id, job.holder, &outcome).await? {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if let Some(entry) = &audit_entry {
+                    muster_store::insert_audit(&mut tx, entry).await?;
+                }
                 tx.commit().await?;
+                Ok(true)
             }
-            None => tx.rollback().await?,
+            None => {
+                tx.rollback().await?;
+                Ok(true)
+            }
         }
-        Ok(())
     }
 }
 

@@ -129,7 +129,11 @@ pub async fn add_catalog_entry(
     if report.has_failures() {
         return Err(invalid(report.errors));
     }
-    writes.prepare(store.backend()).execute(&mut tx).await?;
+    // On SQLite this first write waits for a running import's write lock; when it gives up,
+    // the error names that import.
+    if let Err(error) = writes.prepare(store.backend()).execute(&mut tx).await {
+        return Err(crate::history::explain_busy(store, error).await.into());
+    }
     tx.commit().await.map_err(StoreError::from)?;
     let c = report.counts;
     Ok(if c.created > 0 {

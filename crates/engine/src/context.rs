@@ -10,6 +10,8 @@ use crate::access::Actor;
 use muster_sheets::Limits;
 use rand_core::{CryptoRng, RngCore};
 
+use crate::lease::LeaseTimes;
+
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     /// Overrides recognition from the sheet name or headers.
@@ -59,8 +61,10 @@ pub struct Context {
     /// Who runs the use case, from where, with which permissions.
     pub actor: Actor,
     /// Set (by Ctrl-C, say) to stop a running import; it then rolls back and is recorded as
-    /// cancelled.
+    /// cancelled. A job's heartbeat sets it too when the job's lease was taken over.
     pub cancel: Arc<AtomicBool>,
+    /// How long a job's lease lasts and how often its heartbeat renews it (tests shorten them).
+    pub lease: LeaseTimes,
 }
 
 impl Context {
@@ -72,6 +76,7 @@ impl Context {
             progress,
             actor: Actor::system("engine"),
             cancel: Arc::new(AtomicBool::new(false)),
+            lease: LeaseTimes::default(),
         }
     }
 }

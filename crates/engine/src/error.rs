@@ -154,6 +154,7 @@ impl Classified for Error {
 pub fn store_kind(e: &StoreError) -> ErrorKind {
     match e {
         StoreError::Connect { .. } | StoreError::Interrupted(_) => ErrorKind::Unavailable,
+        e if e.is_busy() => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
     }
 }
@@ -167,6 +168,7 @@ impl Classified for crate::ImportError {
             crate::ImportError::Unreadable { .. } => ErrorKind::Invalid,
             crate::ImportError::Thread(_) => ErrorKind::Internal,
             crate::ImportError::Forbidden(_) => ErrorKind::Forbidden,
+            crate::ImportError::LeaseLost { .. } => ErrorKind::Conflict,
             crate::ImportError::Store(e) => store_kind(e),
         }
     }
@@ -183,6 +185,7 @@ impl Classified for crate::RevertError {
             E::NotAnImport(_) => ErrorKind::Invalid,
             E::Cancelled { .. } => ErrorKind::Unavailable,
             E::Forbidden(_) => ErrorKind::Forbidden,
+            E::LeaseLost { .. } => ErrorKind::Conflict,
             E::History(e) => e.kind(),
             E::Store(e) => store_kind(e),
         }
@@ -198,6 +201,7 @@ impl Classified for crate::PlanError {
             E::NotAPreview { .. } | E::HasFailures { .. } => ErrorKind::Invalid,
             E::Cancelled { .. } => ErrorKind::Unavailable,
             E::Forbidden(_) => ErrorKind::Forbidden,
+            E::LeaseLost { .. } => ErrorKind::Conflict,
             E::History(e) => e.kind(),
             E::Store(e) => store_kind(e),
         }

@@ -1,114 +1,138 @@
-//! The import history as use cases: starting and closing an import's record, noticing imports
-//! whose process died, listing and showing imports, and giving back the archived upload.
+//! The import history as use cases: starting and closing an import's record, noticing jobs
+//! whose holder died, listing and showing imports, and giving back the archived upload.
 //!
-//! A record is written (status `running`) and committed before an import touches any data, so
-//! a process killed mid-apply leaves a trace: its transaction never commits, the store stays as
-//! it was, and the next start finds a `running` record whose process is gone and marks it
-//! `failed`. The owner of a record is `host:pid:start-time`; the start time guards against a
-//! recycled pid.
+//! A record is written (status `running`, held by a lease: see `lease`) and committed before a
+//! job touches any data, so a process killed mid-apply leaves a trace: its transaction never
+//! commits, the store stays as it was, and a later command finds a `running` record whose
+//! holder is dead — its lease expired, wherever it ran, or its process is gone from this host —
+//! and records it `failed`.
 
 use std::io::Write;
 
-use muster_store::{ChunkTable, ImportRecord, NewImport, Store, StoreError};
+use muster_store::{
+    ArchiveCompression, BusyJob, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus,
+    JobSummary, NewImport, Store, StoreError,
+};
 use serde::Serialize;
 
 use crate::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
-use crate::report::ImportStatus;
+use crate::lease::holder_is_gone_here;
 use crate::timefmt::rfc3339_utc;
 
-/// Record statuses beyond an import's own outcomes (`ImportStatus::as_str`).
-pub(crate) const RUNNING: &str = "running";
-pub(crate) const FAILED: &str = "failed";
-pub(crate) const REVERTED: &str = "reverted";
-/// A revert left some of the import's records alone; the import can be reverted again, which
-/// walks only what was left (see `revert`).
-pub(crate) const PARTLY_REVERTED: &str = "partly_reverted";
-/// Record kinds.
-pub(crate) const KIND_IMPORT: &str = "import";
-pub(crate) const KIND_REVERT: &str = "revert";
-
-/// This process, as written into the records it owns.
-pub(crate) fn owner() -> String {
-    let pid = std::process::id();
-    format!(
-        "{}:{pid}:{}",
-        hostname(),
-        process_start(pid).unwrap_or_default()
-    )
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "localhost".to_owned())
-}
-
-/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
-/// tells a live process from a later one that reuses its pid.
-fn process_start(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after its end.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19).map(str::to_owned)
-}
-
-/// Whether the process that wrote `owner` is certainly gone. Records of other hosts are left
-/// to their own host (only this host can look at its processes).
-fn owner_is_gone(owner: &str) -> bool {
-    let mut parts = owner.rsplitn(3, ':');
-    let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    if host != hostname() {
-        return false;
-    }
-    let Ok(pid) = pid.parse::<u32>() else {
-        return true;
-    };
-    if pid == std::process::id() {
-        return false;
-    }
-    process_start(pid).is_none_or(|now| now != start)
-}
-
-/// Marks the imports whose process died mid-run as failed; returns their ids. Every command
-/// calls this once at start (SPEC §8: a kill mid-apply leaves the store as before, and the
-/// history must say so).
+/// Records every running job whose holder is dead as failed; returns their ids. A holder is
+/// dead when its lease expired (wherever it ran) or when it is a process of this host that is
+/// gone (at once). Every command calls this at start (SPEC §8: a kill mid-apply leaves the
+/// store as before, and the history must say so).
 pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, StoreError> {
-    let mut conn = store.acquire().await?;
+    let running = {
+        let mut conn = store.acquire().await?;
+        muster_store::imports_with_status(&mut conn, JobStatus::Running).await?
+    };
+    let by = format!(
+        "recovery:{}:{}",
+        crate::lease::hostname(),
+        std::process::id()
+    );
     let mut recovered = Vec::new();
-    for record in muster_store::imports_with_status(&mut conn, RUNNING).await? {
-        if owner_is_gone(&record.owner) {
-            let summary = serde_json::json!({
-                "note": "the process running this import ended before it finished (killed or crashed); nothing of it was applied"
-            });
-            muster_store::set_import_status(
-                &mut conn,
-                record.id,
-                FAILED,
-                now,
-                Some(&summary.to_string()),
+    for record in running {
+        let lease = &record.lease;
+        let note = if holder_is_gone_here(&lease.holder) {
+            "the process running this job ended before it finished (killed or crashed); nothing of it was applied".to_owned()
+        } else if lease.expired(now) {
+            format!(
+                "its holder ({}) stopped renewing its lease (last at {}) and is taken for dead, wherever it ran; nothing of it was applied",
+                lease.holder,
+                rfc3339_utc(lease.heartbeat_at)
             )
-            .await?;
-            recovered.push(record.id);
+        } else {
+            continue;
+        };
+        // On SQLite a writer that holds the database is alive (a dead process's locks are
+        // gone with it); such a record is left for a later command instead of waiting.
+        let mut conn = store.acquire_briefly().await?;
+        match muster_store::fail_abandoned(
+            &mut conn,
+            record.id,
+            lease,
+            &by,
+            now,
+            &JobSummary::note(note),
+        )
+        .await
+        {
+            Ok(true) => recovered.push(record.id),
+            Ok(false) => {}
+            Err(error) if error.is_busy() => {}
+            Err(error) => return Err(error),
         }
     }
     Ok(recovered)
 }
 
+/// Inserts a job's record, `running` under its lease, and commits it.
 pub(crate) async fn begin(store: &Store, new: &NewImport) -> Result<i64, StoreError> {
     let mut conn = store.acquire().await?;
-    muster_store::insert_import(&mut conn, new).await
+    match muster_store::insert_import(&mut conn, new).await {
+        Err(error) => Err(explain_busy(store, error).await),
+        inserted => inserted,
+    }
+}
+
+/// A busy error names the job that keeps the database busy, when a running one is recorded.
+pub(crate) async fn explain_busy(store: &Store, error: StoreError) -> StoreError {
+    if !matches!(error, StoreError::Busy(None)) {
+        return error;
+    }
+    let Ok(mut conn) = store.acquire().await else {
+        return error;
+    };
+    match muster_store::imports_with_status(&mut conn, JobStatus::Running).await {
+        Ok(running) => match running.into_iter().next() {
+            Some(job) => StoreError::Busy(Some(BusyJob {
+                kind: job.kind,
+                id: job.id,
+                actor: job.actor,
+                started: rfc3339_utc(job.started_at),
+            })),
+            None => error,
+        },
+        Err(_) => error,
+    }
+}
+
+/// Whether an error of a use case (or anything it wraps) is the database being busy with
+/// another job: a temporary condition, worth trying again when that job ends.
+pub fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
+    let store = |e: &StoreError| e.is_busy();
+    if let Some(e) = error.downcast_ref::<StoreError>() {
+        return store(e);
+    }
+    if let Some(crate::ImportError::Store(e)) = error.downcast_ref() {
+        return store(e);
+    }
+    if let Some(crate::PlanError::Store(e) | crate::PlanError::History(HistoryError::Store(e))) =
+        error.downcast_ref()
+    {
+        return store(e);
+    }
+    if let Some(
+        crate::RevertError::Store(e) | crate::RevertError::History(HistoryError::Store(e)),
+    ) = error.downcast_ref()
+    {
+        return store(e);
+    }
+    if let Some(crate::AddError::Store(e)) = error.downcast_ref() {
+        return store(e);
+    }
+    matches!(error.downcast_ref(), Some(HistoryError::Store(e)) if store(e))
 }
 
 /// One line of `imports list`.
 #[derive(Debug, Serialize)]
 pub struct ImportEntry {
     pub id: i64,
-    /// `import` or `revert`.
-    pub kind: String,
-    pub status: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
     pub actor: String,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -130,8 +154,8 @@ impl From<&ImportRecord> for ImportEntry {
     fn from(r: &ImportRecord) -> ImportEntry {
         ImportEntry {
             id: r.id,
-            kind: r.kind.clone(),
-            status: r.status.clone(),
+            kind: r.kind,
+            status: r.status,
             actor: r.actor.clone(),
             started_at: rfc3339_utc(r.started_at),
             finished_at: r.finished_at.map(rfc3339_utc),
@@ -166,9 +190,9 @@ pub async fn list_imports(store: &Store, limit: i64) -> Result<Vec<ImportEntry>,
 pub struct ImportDetails {
     #[serde(flatten)]
     pub entry: ImportEntry,
-    pub options: serde_json::Value,
+    pub options: JobOptions,
     /// The import's report as it ended: per-sheet counts, warnings, the first problems.
-    pub summary: serde_json::Value,
+    pub summary: JobSummary,
     /// Imports made from this import's error workbook.
     pub fixed_by: Vec<i64>,
     /// Every row's outcome in file order (created, updated, unchanged or failed), at most the
@@ -286,7 +310,7 @@ pub async fn show_import(
     // `show` of a million-row import cheap.
     let mut rows = Vec::new();
     // A revert's own journal lists the records it left alone (see `revert`).
-    let left_alone = record.kind == KIND_REVERT;
+    let left_alone = record.kind == JobKind::Revert;
     for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
         for change in chunk.changes {
             let mut row = change_outcome(&chunk.sheet, change);
@@ -336,8 +360,8 @@ pub async fn show_import(
     rows.truncate(limit);
     Ok(ImportDetails {
         entry: ImportEntry::from(&record),
-        options: serde_json::from_str(&record.options).unwrap_or(serde_json::Value::Null),
-        summary: serde_json::from_str(&record.summary).unwrap_or(serde_json::Value::Null),
+        options: record.options,
+        summary: record.summary,
         fixed_by,
         rows,
         rows_truncated: more,
@@ -421,12 +445,12 @@ async fn write_archive(
     out: &mut dyn Write,
 ) -> Result<u64, HistoryError> {
     let id = record.id;
-    let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
+    let archive = record.summary.archive.as_ref();
     let mut counted = CountingWriter {
         inner: out,
         written: 0,
     };
-    let pieces = if summary["archive"]["compression"].as_str() == Some("deflate") {
+    let pieces = if archive.and_then(|a| a.compression) == Some(ArchiveCompression::Deflate) {
         let mut inflate = flate2::write::DeflateDecoder::new(&mut counted);
         let pieces = copy_archive(conn, id, &mut inflate).await?;
         inflate.try_finish()?;
@@ -436,10 +460,9 @@ async fn write_archive(
     };
     counted.flush()?;
     if pieces == 0 {
-        let reason = summary["archive"]["note"]
-            .as_str()
-            .unwrap_or("nothing was archived for it")
-            .to_owned();
+        let reason = archive
+            .and_then(|a| a.note.clone())
+            .unwrap_or_else(|| "nothing was archived for it".to_owned());
         return Err(HistoryError::NoArchive { id, reason });
     }
     Ok(counted.written)
@@ -495,8 +518,7 @@ pub async fn prepare_error_workbook(
     let mut archive = tempfile::NamedTempFile::new()?;
     write_archive(&mut conn, &record, archive.as_file_mut()).await?;
     drop(conn);
-    let summary: serde_json::Value = serde_json::from_str(&record.summary).unwrap_or_default();
-    let read = crate::upload::archive_read_options(&summary["archive"]);
+    let read = crate::upload::archive_read_options(record.summary.archive.as_ref());
     let (source, archive) = tokio::task::spawn_blocking(move || {
         ErrorWorkbookSource::open(archive.path(), &read).map(|source| (source, archive))
     })
@@ -505,7 +527,7 @@ pub async fn prepare_error_workbook(
     .map_err(|e| HistoryError::Workbook(e.to_string()))?;
     Ok(PreparedErrorWorkbook {
         id,
-        rejected: record.status == ImportStatus::Rejected.as_str(),
+        rejected: record.status == JobStatus::Rejected,
         failed,
         source,
         _archive: archive,
@@ -590,5 +612,17 @@ impl Write for CountingWriter<'_> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+impl From<crate::report::ImportStatus> for JobStatus {
+    fn from(status: crate::report::ImportStatus) -> JobStatus {
+        use crate::report::ImportStatus;
+        match status {
+            ImportStatus::Applied => JobStatus::Applied,
+            ImportStatus::Rejected => JobStatus::Rejected,
+            ImportStatus::DryRun => JobStatus::DryRun,
+            ImportStatus::Cancelled => JobStatus::Cancelled,
+        }
     }
 }

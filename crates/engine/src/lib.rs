@@ -19,6 +19,7 @@ mod history;
 mod ids;
 mod issue;
 mod journal;
+mod lease;
 mod matrix;
 mod plan_apply;
 mod report;
@@ -43,12 +44,13 @@ pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
 };
 pub use history::{
-    download_archive, list_imports, prepare_error_workbook, recover_interrupted, show_import,
-    ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,
+    download_archive, is_busy, list_imports, prepare_error_workbook, recover_interrupted,
+    show_import, ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,
     PreparedErrorWorkbook, RowOutcome,
 };
 pub use issue::{Coded, Issue, IssueKind, Position, Positioned};
 pub use journal::LoggedIssue;
+pub use lease::LeaseTimes;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
 pub use muster_store::{AuditChange, AuditQuery};

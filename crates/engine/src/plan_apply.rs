@@ -9,23 +9,21 @@ use std::collections::HashMap;
 
 use muster_domain::Permission;
 use muster_store::{
-    Catalog, ChunkTable, NamedRecord, PreparedWrites, RoleRecord, Store, StoreError, Transaction,
-    UserRecord,
+    BusyJob, Catalog, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus, NamedRecord,
+    PreparedWrites, RoleRecord, Store, StoreError, Transaction, UserRecord,
 };
 use serde::Serialize;
 
-use crate::catalog_import::CatalogWrites;
-use crate::context::Context;
-use crate::history::{ChunkCursor, HistoryError, KIND_IMPORT};
-use crate::report::ImportStatus;
-
-const DRY_RUN: &str = ImportStatus::DryRun.as_str();
-const APPLIED: &str = ImportStatus::Applied.as_str();
 use crate::access::{grant_escalation, permissions_escalation, Actor};
 use crate::audit;
+use crate::catalog_import::CatalogWrites;
+use crate::context::Context;
 use crate::error::Refusal;
+use crate::history::{self, ChunkCursor, HistoryError};
 use crate::ids::IdMaker;
 use crate::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
+use crate::lease;
+use crate::timefmt::rfc3339_utc;
 use crate::user_import::UserWrites;
 
 /// A record that changed since the preview (or, for a revert, since the import).
@@ -61,7 +59,7 @@ pub(crate) const MAX_CONFLICTS: usize = 1_000;
 #[derive(Debug, Serialize)]
 pub struct PlanApplied {
     pub import_id: i64,
-    pub status: &'static str,
+    pub status: JobStatus,
     pub created: i64,
     pub updated: i64,
 }
@@ -86,6 +84,8 @@ pub enum PlanError {
     Cancelled { id: i64 },
     #[error("forbidden: {0}")]
     Forbidden(Refusal),
+    #[error("the apply of import {id} lost its lease (another command took it for dead); nothing of it was applied")]
+    LeaseLost { id: i64 },
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error(transparent)]
@@ -120,27 +120,70 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
             .await?
             .ok_or(PlanError::NotFound(id))?
     };
-    if record.kind != KIND_IMPORT || record.status != DRY_RUN {
+    if record.kind != JobKind::Import || record.status != JobStatus::DryRun {
         return Err(if record.applied_at.is_some() {
             PlanError::AlreadyApplied { id }
         } else {
             PlanError::NotAPreview {
                 id,
-                status: record.status,
+                status: record.status.to_string(),
             }
         });
     }
-    let options: serde_json::Value = serde_json::from_str(&record.options).unwrap_or_default();
-    if record.failed > 0 && !options["partial"].as_bool().unwrap_or(false) {
+    let partial = matches!(&record.options, JobOptions::Import(options) if options.partial);
+    if record.failed > 0 && !partial {
         return Err(PlanError::HasFailures {
             id,
             failed: record.failed,
         });
     }
+    // The apply holds a lease on the preview's record while it runs, as every job does; the
+    // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
+    let now = (ctx.now)();
+    let holder = lease::new_holder(ctx);
+    let taken = {
+        let mut conn = store.acquire().await?;
+        muster_store::take_lease(&mut conn, id, &lease::first_lease(holder.clone(), now, ctx)).await
+    };
+    match taken {
+        Ok(None) => {}
+        Ok(Some(live)) => {
+            return Err(PlanError::Store(StoreError::Busy(Some(BusyJob {
+                kind: JobKind::Import,
+                id,
+                actor: format!("the apply of {}", live.holder),
+                started: rfc3339_utc(live.heartbeat_at),
+            }))))
+        }
+        Err(error) => return Err(history::explain_busy(store, error).await.into()),
+    }
+    let applying = apply_held(store, &record, ctx);
+    let (result, lost) = lease::hold(store, id, &holder, ctx, applying).await?;
+    {
+        let mut conn = store.acquire().await?;
+        muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
+    }
+    match result {
+        Err(PlanError::Cancelled { id }) if lost => Err(PlanError::LeaseLost { id }),
+        result => result,
+    }
+}
+
+/// The apply itself, under the lease `apply_plan` took.
+async fn apply_held(
+    store: &Store,
+    record: &ImportRecord,
+    ctx: &Context,
+) -> Result<PlanApplied, PlanError> {
+    let id = record.id;
     let now = (ctx.now)();
     let mut tx = store.begin().await?;
-    if !muster_store::claim_status(&mut tx, id, DRY_RUN, APPLIED, now).await? {
-        return Err(PlanError::AlreadyApplied { id });
+    let claimed =
+        muster_store::claim_status(&mut tx, id, JobStatus::DryRun, JobStatus::Applied, now).await;
+    match claimed {
+        Ok(true) => {}
+        Ok(false) => return Err(PlanError::AlreadyApplied { id }),
+        Err(error) => return Err(history::explain_busy(store, error).await.into()),
     }
     let mut checker = Checker {
         actor: ctx.actor.clone(),
@@ -190,7 +233,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
     }
     Ok(PlanApplied {
         import_id: id,
-        status: APPLIED,
+        status: JobStatus::Applied,
         created: record.created,
         updated: record.updated,
     })

@@ -19,20 +19,20 @@ use std::collections::HashMap;
 
 use muster_domain::Permission;
 use muster_store::{
-    Backend, Catalog, CatalogTable, ChunkTable, Connection, ImportOutcome, NamedKind, NamedRecord,
-    NewImport, PreparedWrites, RoleRecord, Store, StoreError, UserRecord,
+    Backend, Catalog, CatalogTable, ChunkTable, Connection, ImportOutcome, ImportRecord, JobKind,
+    JobOptions, JobStatus, JobSummary, NamedKind, NamedRecord, NewImport, PreparedWrites,
+    RevertJobOptions, RoleRecord, Store, StoreError, UserRecord,
 };
 use serde::Serialize;
 
-use crate::context::Context;
-use crate::history::{self, ChunkCursor, HistoryError, RUNNING};
-use crate::report::ImportStatus;
-
-const APPLIED: &str = ImportStatus::Applied.as_str();
 use crate::access::{grant_escalation, Actor};
+use crate::apply::ended;
 use crate::audit;
+use crate::context::Context;
 use crate::error::Refusal;
+use crate::history::{self, ChunkCursor, HistoryError};
 use crate::journal::{fingerprint, same_named, Change, ChangeChunk};
+use crate::lease;
 use crate::plan_apply::{Conflict, MAX_CONFLICTS};
 
 #[derive(Debug, Serialize)]
@@ -40,7 +40,7 @@ pub struct RevertReport {
     /// The history entry of this revert.
     pub revert_id: i64,
     pub import_id: i64,
-    pub status: &'static str,
+    pub status: JobStatus,
     pub forced: bool,
     /// Records the import created that are now gone.
     pub removed: u64,
@@ -58,7 +58,7 @@ pub struct RevertReport {
     pub forceable: u64,
     /// The import's status after this revert: `reverted`, or `partly_reverted` when something
     /// was left.
-    pub import_status: &'static str,
+    pub import_status: JobStatus,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,8 @@ pub enum RevertError {
     Cancelled { id: i64 },
     #[error("forbidden: {0}")]
     Forbidden(Refusal),
+    #[error("revert {id} lost its lease (another command took it for dead and recorded it failed); nothing of it was applied")]
+    LeaseLost { id: i64 },
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error(transparent)]
@@ -113,48 +115,87 @@ pub async fn revert_import(
         return Err(RevertError::Forbidden(refusal));
     }
     let original = revertible(store, id).await?;
-    // What is left to undo: the import's journal, or what its last revert left of it.
-    let (journal, from_status) = match original.reverted_by {
-        Some(last) if original.status == history::PARTLY_REVERTED => {
-            (last, history::PARTLY_REVERTED)
-        }
-        _ => (id, APPLIED),
-    };
-    let last_revert = original.reverted_by;
     let now = (ctx.now)();
+    let holder = lease::new_holder(ctx);
     let new = NewImport {
-        kind: history::KIND_REVERT.into(),
+        kind: JobKind::Revert,
         actor: ctx.actor.to_string(),
-        owner: history::owner(),
+        lease: lease::first_lease(holder.clone(), now, ctx),
         started_at: now,
         file_name: original.file_name.clone(),
         file_size: original.file_size,
         sha256: original.sha256.clone(),
         format: original.format.clone(),
-        options: serde_json::json!({ "force": force }).to_string(),
-        status: RUNNING.into(),
-        summary: "{}".into(),
+        options: JobOptions::Revert(RevertJobOptions { force }),
         fixes_id: None,
         revert_of: Some(id),
     };
     let revert_id = history::begin(store, &new).await?;
+    let job = RevertJob {
+        revert_id,
+        holder: &holder,
+        force,
+    };
+    let undo = undo_import(store, &original, &job, ctx);
+    // A lease taken over stops the revert through the cancel flag; the revert then finds, when
+    // it records its end, that the record is no longer its own and reports the loss.
+    let (result, _lost) = lease::hold(store, revert_id, &holder, ctx, undo).await?;
+    if let Err(error) = &result {
+        // A revert that stopped on an error it did not record itself (the record is then still
+        // running under this holder) says why; the others are left as they are.
+        let note = JobSummary::note(format!("the revert stopped: {error}"));
+        let end = ended(JobStatus::Failed, (ctx.now)(), note);
+        let mut conn = store.acquire().await?;
+        muster_store::finish_job(&mut conn, revert_id, &holder, &end).await?;
+    }
+    result
+}
+
+/// The revert held by its lease.
+struct RevertJob<'a> {
+    revert_id: i64,
+    holder: &'a str,
+    force: bool,
+}
+
+async fn undo_import(
+    store: &Store,
+    original: &ImportRecord,
+    job: &RevertJob<'_>,
+    ctx: &Context,
+) -> Result<RevertReport, RevertError> {
+    let (id, revert_id, force, now) = (original.id, job.revert_id, job.force, (ctx.now)());
+    // What is left to undo: the import's journal, or what its last revert left of it.
+    let (journal, from_status) = match original.reverted_by {
+        Some(last) if original.status == JobStatus::PartlyReverted => {
+            (last, JobStatus::PartlyReverted)
+        }
+        _ => (id, JobStatus::Applied),
+    };
+    let last_revert = original.reverted_by;
     // The revert checks every reference it writes (see `Undo`), so it may run where the
     // database does not: on SQLite that makes its deletes several times cheaper.
     let mut conn = store.acquire_self_checking().await?;
     let mut tx = muster_store::begin_on(&mut conn).await?;
-    if !muster_store::claim_revert(
+    let claimed = muster_store::claim_revert(
         &mut tx,
         id,
         from_status,
         last_revert,
-        history::REVERTED,
+        JobStatus::Reverted,
         revert_id,
     )
-    .await?
-    {
+    .await;
+    let claimed = match claimed {
+        Ok(claimed) => claimed,
+        Err(error) => return Err(history::explain_busy(store, error).await.into()),
+    };
+    if !claimed {
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
-        muster_store::set_import_status(&mut conn, revert_id, history::FAILED, now, None).await?;
+        let note = JobSummary::note("another revert of the import came first");
+        let end = ended(JobStatus::Failed, now, note);
+        muster_store::finish_job(&mut conn, revert_id, job.holder, &end).await?;
         return Err(RevertError::AlreadyReverted { id, by: revert_id });
     }
     let mut undo = Undo {
@@ -164,7 +205,7 @@ pub async fn revert_import(
         report: RevertReport {
             revert_id,
             import_id: id,
-            status: APPLIED,
+            status: JobStatus::Applied,
             forced: force,
             removed: 0,
             restored: 0,
@@ -173,7 +214,7 @@ pub async fn revert_import(
             conflicts: Vec::new(),
             left: 0,
             forceable: 0,
-            import_status: history::REVERTED,
+            import_status: JobStatus::Reverted,
         },
         catalog_changes: Vec::new(),
         catalog: muster_store::load_catalog(&mut tx).await?,
@@ -183,13 +224,17 @@ pub async fn revert_import(
     if let Err(error) = undo.users(store, &mut tx, journal, ctx).await {
         // Nothing of the revert is kept; its own entry says why it stopped.
         let status = if matches!(error, RevertError::Cancelled { .. }) {
-            ImportStatus::Cancelled.as_str()
+            JobStatus::Cancelled
         } else {
-            history::FAILED
+            JobStatus::Failed
         };
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;
-        muster_store::set_import_status(&mut conn, revert_id, status, (ctx.now)(), None).await?;
+        let end = ended(status, (ctx.now)(), JobSummary::note(error.to_string()));
+        // A revert whose lease was taken over stops the same way; its record says failed already.
+        if !muster_store::finish_job(&mut conn, revert_id, job.holder, &end).await? {
+            return Err(RevertError::LeaseLost { id: revert_id });
+        }
         return Err(error);
     }
     undo.catalog(&mut tx).await?;
@@ -198,44 +243,49 @@ pub async fn revert_import(
         muster_store::claim_revert(
             &mut tx,
             id,
-            history::REVERTED,
+            JobStatus::Reverted,
             Some(revert_id),
-            history::PARTLY_REVERTED,
+            JobStatus::PartlyReverted,
             revert_id,
         )
         .await?;
-        undo.report.import_status = history::PARTLY_REVERTED;
+        undo.report.import_status = JobStatus::PartlyReverted;
     }
     let report = undo.report;
-    let mut finish = PreparedWrites::new(store.backend());
     let outcome = ImportOutcome {
-        status: APPLIED.into(),
+        status: JobStatus::Applied,
         finished_at: (ctx.now)(),
         format: original.format.clone(),
         created: 0,
         updated: (report.removed + report.restored) as i64,
         unchanged: 0,
         failed: report.conflict_count as i64,
-        summary: serde_json::to_string(&report).unwrap_or_default(),
+        summary: serde_json::to_value(&report)
+            .and_then(serde_json::from_value)
+            .unwrap_or_default(),
         fixes_id: None,
     };
-    finish.finish_import(revert_id, &outcome);
+    if !muster_store::finish_job(&mut tx, revert_id, job.holder, &outcome).await? {
+        // Taken for dead meanwhile: the record says nothing applied, so nothing may commit.
+        tx.rollback().await.map_err(StoreError::from)?;
+        return Err(RevertError::LeaseLost { id: revert_id });
+    }
     if report.removed + report.restored > 0 {
         let counts = [
             ("removed", report.removed),
             ("restored", report.restored),
             ("conflicts", report.conflict_count),
         ];
-        finish.record_audit(&audit::import_entry(
+        let entry = audit::import_entry(
             &ctx.actor,
             (ctx.now)(),
             "import.revert",
             id,
             &original.file_name,
             &counts,
-        ));
+        );
+        muster_store::insert_audit(&mut tx, &entry).await?;
     }
-    finish.execute(&mut tx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(report)
 }
@@ -248,16 +298,16 @@ async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord
             .await?
             .ok_or(RevertError::NotFound(id))?
     };
-    if original.kind != history::KIND_IMPORT {
+    if original.kind != JobKind::Import {
         return Err(RevertError::NotAnImport(id));
     }
-    match (original.status.as_str(), original.reverted_by) {
-        (history::REVERTED, Some(by)) => return Err(RevertError::AlreadyReverted { id, by }),
-        (APPLIED, None) | (history::PARTLY_REVERTED, Some(_)) => {}
-        _ => {
+    match (original.status, original.reverted_by) {
+        (JobStatus::Reverted, Some(by)) => return Err(RevertError::AlreadyReverted { id, by }),
+        (JobStatus::Applied, None) | (JobStatus::PartlyReverted, Some(_)) => {}
+        (status, _) => {
             return Err(RevertError::NothingApplied {
                 id,
-                status: original.status,
+                status: status.to_string(),
             })
         }
     }
@@ -269,15 +319,8 @@ async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord
 
 /// Whether an import's summary names departments or groups that it created for its users
 /// (they are not counted as created rows).
-fn created_catalog_entries(summary: &str) -> bool {
-    let summary: serde_json::Value = serde_json::from_str(summary).unwrap_or_default();
-    ["departments_created", "groups_created"]
-        .iter()
-        .any(|list| {
-            summary[list]
-                .as_array()
-                .is_some_and(|names| !names.is_empty())
-        })
+fn created_catalog_entries(summary: &JobSummary) -> bool {
+    !summary.departments_created.is_empty() || !summary.groups_created.is_empty()
 }
 
 /// The revert in progress. It runs on a connection without foreign-key enforcement on SQLite
@@ -676,7 +719,7 @@ mod tests {
         let report = RevertReport {
             revert_id: 2,
             import_id: 1,
-            status: APPLIED,
+            status: JobStatus::Applied,
             forced: true,
             removed: 0,
             restored: 0,
@@ -685,7 +728,7 @@ mod tests {
             conflicts: Vec::new(),
             left: 0,
             forceable: 0,
-            import_status: history::REVERTED,
+            import_status: JobStatus::Reverted,
         };
         Undo {
             actor: crate::Actor::operator("tester", crate::Source::Cli),

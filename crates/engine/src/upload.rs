@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use muster_sheets::ReadOptions;
-use muster_store::PreparedWrites;
+use muster_store::{ArchiveCompression, ArchiveRecord, ArchiveState, PreparedWrites};
 use sha2::{Digest, Sha256};
 
 use crate::sanitize::{sanitized_copy, Sanitized};
@@ -83,20 +83,14 @@ pub(crate) fn start_archive(path: &Path, read: &ReadOptions) -> ArchiveJob {
 impl ArchiveJob {
     /// Waits for the copy; returns it (to be stored inside the import's transaction, piece by
     /// piece) and the description kept in the import's summary.
-    pub async fn finish(self, read: &ReadOptions) -> (Option<ArchivePieces>, serde_json::Value) {
+    pub async fn finish(self, read: &ReadOptions) -> (Option<ArchivePieces>, ArchiveRecord) {
         match self.0.await {
             Ok(Ok(MadeArchive { file, sanitized })) => (
                 Some(ArchivePieces { file, seq: 0 }),
                 describe(&sanitized, read),
             ),
-            Ok(Err(reason)) => (
-                None,
-                serde_json::json!({ "state": "not_archived", "note": reason }),
-            ),
-            Err(join) => (
-                None,
-                serde_json::json!({ "state": "not_archived", "note": join.to_string() }),
-            ),
+            Ok(Err(reason)) => (None, ArchiveRecord::not_archived(reason)),
+            Err(join) => (None, ArchiveRecord::not_archived(join.to_string())),
         }
     }
 }
@@ -127,25 +121,33 @@ impl ArchivePieces {
     }
 }
 
-fn describe(sanitized: &Sanitized, read: &ReadOptions) -> serde_json::Value {
+fn describe(sanitized: &Sanitized, read: &ReadOptions) -> ArchiveRecord {
     let back = sanitized.archive_read_options(read);
-    let mut description = match sanitized {
-        Sanitized::Verbatim => serde_json::json!({ "state": "verbatim" }),
-        Sanitized::Rewritten { blanked_cells } => {
-            serde_json::json!({ "state": "rewritten", "blanked_cells": blanked_cells,
-            "note": "password and password-hash cells were blanked" })
-        }
+    let (state, blanked_cells, note) = match sanitized {
+        Sanitized::Verbatim => (ArchiveState::Verbatim, None, None),
+        Sanitized::Rewritten { blanked_cells } => (
+            ArchiveState::Rewritten,
+            Some(*blanked_cells),
+            Some("password and password-hash cells were blanked".to_owned()),
+        ),
         Sanitized::Truncated {
             sheet,
             rows_kept_until,
             blanked_cells,
-        } => serde_json::json!({ "state": "truncated",
-            "blanked_cells": blanked_cells, "note": format!("the file could not be read past {sheet} row {rows_kept_until}; only the rows before are archived, password cells blanked") }),
+        } => (
+            ArchiveState::Truncated,
+            Some(*blanked_cells),
+            Some(format!("the file could not be read past {sheet} row {rows_kept_until}; only the rows before are archived, password cells blanked")),
+        ),
     };
-    description["compression"] = serde_json::json!("deflate");
-    description["delimiter"] = serde_json::json!(back.delimiter.map(|d| (d as char).to_string()));
-    description["encoding"] = serde_json::json!(back.encoding);
-    description
+    ArchiveRecord {
+        state,
+        note,
+        blanked_cells,
+        compression: Some(ArchiveCompression::Deflate),
+        delimiter: back.delimiter.map(|d| (d as char).to_string()),
+        encoding: back.encoding,
+    }
 }
 
 /// Fills `buffer` as far as the file goes.
@@ -161,13 +163,13 @@ fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usi
     Ok(filled)
 }
 
-/// How to read an archive back, from the description `archive` stored.
-pub(crate) fn archive_read_options(description: &serde_json::Value) -> ReadOptions {
+/// How to read an archive back, from the description stored with it.
+pub(crate) fn archive_read_options(archive: Option<&ArchiveRecord>) -> ReadOptions {
     ReadOptions {
-        delimiter: description["delimiter"]
-            .as_str()
+        delimiter: archive
+            .and_then(|a| a.delimiter.as_deref())
             .and_then(|d| d.bytes().next()),
-        encoding: description["encoding"].as_str().map(str::to_owned),
+        encoding: archive.and_then(|a| a.encoding.clone()),
         ..ReadOptions::default()
     }
 }

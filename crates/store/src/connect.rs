@@ -267,6 +267,19 @@ impl Store {
         Ok(conn)
     }
 
+    /// A connection whose writes do not wait for another writer: on SQLite, one that gives up
+    /// as busy after a moment instead of the pool's long busy timeout (closed when dropped, so
+    /// the setting never reaches the pool). For work that may as well be left to a later
+    /// command, such as recording a dead job, while a live one holds the database.
+    pub async fn acquire_briefly(&self) -> Result<crate::PooledConnection> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Sqlite {
+            conn.close_on_drop();
+            conn.execute("PRAGMA busy_timeout = 250").await?;
+        }
+        Ok(conn)
+    }
+
     /// A connection outside any transaction, for reads.
     pub async fn acquire(&self) -> Result<crate::PooledConnection> {
         Ok(self.pool.acquire().await?)

@@ -6,20 +6,21 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::jobs::{decode, options_from_text, to_text};
 use crate::sql::{placeholders, Placeholders};
 use crate::writes::PreparedWrites;
 use crate::{Connection, Result, StoreError};
+use crate::{JobKind, JobOptions, JobStatus, JobSummary, Lease};
 
 /// Every column of an `imports` row.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImportRecord {
     pub id: i64,
-    /// `import` or `revert`.
-    pub kind: String,
+    pub kind: JobKind,
     /// Who ran it, e.g. `cli:alice`.
     pub actor: String,
-    /// The process that ran it (`host:pid:start`), so a later start can tell a dead run.
-    pub owner: String,
+    /// Who holds (or last held) the job, and until when.
+    pub lease: Lease,
     pub started_at: i64,
     pub finished_at: Option<i64>,
     /// For previews: when the stored plan was applied.
@@ -28,15 +29,13 @@ pub struct ImportRecord {
     pub file_size: i64,
     pub sha256: String,
     pub format: Option<String>,
-    /// The options as JSON text.
-    pub options: String,
-    pub status: String,
+    pub options: JobOptions,
+    pub status: JobStatus,
     pub created: i64,
     pub updated: i64,
     pub unchanged: i64,
     pub failed: i64,
-    /// Everything else the engine reports (per-sheet counts, warnings, problems…) as JSON text.
-    pub summary: String,
+    pub summary: JobSummary,
     /// The import whose error workbook this file was made from.
     pub fixes_id: Option<i64>,
     /// For a revert: the import it undid.
@@ -45,23 +44,22 @@ pub struct ImportRecord {
     pub reverted_by: Option<i64>,
 }
 
-const IMPORT_COLUMNS: &str = "id, kind, actor, owner, started_at, finished_at, applied_at, file_name, file_size, \
-    sha256, format, options, status, created, updated, unchanged, failed, summary, fixes_id, revert_of, reverted_by";
+const IMPORT_COLUMNS: &str = "id, kind, actor, holder, started_at, finished_at, applied_at, file_name, file_size, \
+    sha256, format, options, status, created, updated, unchanged, failed, summary, fixes_id, revert_of, reverted_by, \
+    lease_until, heartbeat_at";
 
-/// What is known when an import starts.
+/// What is known when a job starts. Its status is `running`, held by `lease`.
 #[derive(Clone, Debug)]
 pub struct NewImport {
-    pub kind: String,
+    pub kind: JobKind,
     pub actor: String,
-    pub owner: String,
+    pub lease: Lease,
     pub started_at: i64,
     pub file_name: String,
     pub file_size: i64,
     pub sha256: String,
     pub format: Option<String>,
-    pub options: String,
-    pub status: String,
-    pub summary: String,
+    pub options: JobOptions,
     pub fixes_id: Option<i64>,
     pub revert_of: Option<i64>,
 }
@@ -69,14 +67,14 @@ pub struct NewImport {
 /// What is known when it ends.
 #[derive(Clone, Debug)]
 pub struct ImportOutcome {
-    pub status: String,
+    pub status: JobStatus,
     pub finished_at: i64,
     pub format: Option<String>,
     pub created: i64,
     pub updated: i64,
     pub unchanged: i64,
     pub failed: i64,
-    pub summary: String,
+    pub summary: JobSummary,
     pub fixes_id: Option<i64>,
 }
 
@@ -103,9 +101,9 @@ impl ChunkTable {
 pub async fn insert_import(conn: &mut Connection, new: &NewImport) -> Result<i64> {
     let style = Placeholders::of(conn);
     let sql = format!(
-        "INSERT INTO imports (id, kind, actor, owner, started_at, file_name, file_size, sha256, format, options, \
-         status, summary, fixes_id, revert_of) VALUES ({})",
-        placeholders(style, 1, 14)
+        "INSERT INTO imports (id, kind, actor, owner, holder, lease_until, heartbeat_at, started_at, file_name, \
+         file_size, sha256, format, options, status, summary, fixes_id, revert_of) VALUES ({})",
+        placeholders(style, 1, 17)
     );
     let mut last_error = None;
     for _ in 0..5 {
@@ -117,15 +115,19 @@ pub async fn insert_import(conn: &mut Connection, new: &NewImport) -> Result<i64
             .bind(id)
             .bind(new.kind.as_str())
             .bind(new.actor.as_str())
-            .bind(new.owner.as_str())
+            // `owner` is what earlier releases read; it names the same holder.
+            .bind(new.lease.holder.as_str())
+            .bind(new.lease.holder.as_str())
+            .bind(new.lease.until)
+            .bind(new.lease.heartbeat_at)
             .bind(new.started_at)
             .bind(new.file_name.as_str())
             .bind(new.file_size)
             .bind(new.sha256.as_str())
             .bind(new.format.as_deref())
-            .bind(new.options.as_str())
-            .bind(new.status.as_str())
-            .bind(new.summary.as_str())
+            .bind(to_text(&new.options))
+            .bind(JobStatus::Running.as_str())
+            .bind("{}")
             .bind(new.fixes_id)
             .bind(new.revert_of)
             .execute(&mut *conn)
@@ -162,12 +164,18 @@ pub async fn list_imports(conn: &mut Connection, limit: i64) -> Result<Vec<Impor
     rows.iter().map(record_from_row).collect()
 }
 
-pub async fn imports_with_status(conn: &mut Connection, status: &str) -> Result<Vec<ImportRecord>> {
+pub async fn imports_with_status(
+    conn: &mut Connection,
+    status: JobStatus,
+) -> Result<Vec<ImportRecord>> {
     let sql = format!(
         "SELECT {IMPORT_COLUMNS} FROM imports WHERE status = {} ORDER BY id",
         placeholders(Placeholders::of(conn), 1, 1)
     );
-    let rows = sqlx::query(&sql).bind(status).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(&sql)
+        .bind(status.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(record_from_row).collect()
 }
 
@@ -208,8 +216,8 @@ pub async fn fixed_by(conn: &mut Connection, id: i64) -> Result<Vec<i64>> {
 pub async fn claim_status(
     conn: &mut Connection,
     id: i64,
-    from: &str,
-    to: &str,
+    from: JobStatus,
+    to: JobStatus,
     applied_at: i64,
 ) -> Result<bool> {
     let style = Placeholders::of(conn);
@@ -222,10 +230,10 @@ pub async fn claim_status(
         p(4)
     );
     let done = sqlx::query(&sql)
-        .bind(to)
+        .bind(to.as_str())
         .bind(applied_at)
         .bind(id)
-        .bind(from)
+        .bind(from.as_str())
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -238,9 +246,9 @@ pub async fn claim_status(
 pub async fn claim_revert(
     conn: &mut Connection,
     id: i64,
-    from: &str,
+    from: JobStatus,
     last: Option<i64>,
-    to: &str,
+    to: JobStatus,
     revert: i64,
 ) -> Result<bool> {
     let style = Placeholders::of(conn);
@@ -250,44 +258,16 @@ pub async fn claim_revert(
         None => "reverted_by IS NULL".to_owned(),
     };
     let sql = format!("UPDATE imports SET status = {}, reverted_by = {} WHERE id = {} AND status = {} AND {last_clause}", p(1), p(2), p(3), p(4));
-    let mut query = sqlx::query(&sql).bind(to).bind(revert).bind(id).bind(from);
+    let mut query = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(revert)
+        .bind(id)
+        .bind(from.as_str());
     if let Some(last) = last {
         query = query.bind(last);
     }
     let done = query.execute(&mut *conn).await?;
     Ok(done.rows_affected() == 1)
-}
-
-pub async fn set_import_status(
-    conn: &mut Connection,
-    id: i64,
-    status: &str,
-    finished_at: i64,
-    summary: Option<&str>,
-) -> Result<()> {
-    let style = Placeholders::of(conn);
-    let p = |n| placeholders(style, n, 1);
-    let sql = match summary {
-        Some(_) => format!(
-            "UPDATE imports SET status = {}, finished_at = {}, summary = {} WHERE id = {}",
-            p(1),
-            p(2),
-            p(3),
-            p(4)
-        ),
-        None => format!(
-            "UPDATE imports SET status = {}, finished_at = {} WHERE id = {}",
-            p(1),
-            p(2),
-            p(3)
-        ),
-    };
-    let mut query = sqlx::query(&sql).bind(status).bind(finished_at);
-    if let Some(summary) = summary {
-        query = query.bind(summary);
-    }
-    query.bind(id).execute(&mut *conn).await?;
-    Ok(())
 }
 
 /// Up to `limit` chunks after sequence number `after`, in order.
@@ -387,37 +367,6 @@ impl CatalogTable {
 }
 
 impl PreparedWrites {
-    /// Records how an import ended (inside the transaction that applied it, so the two commit
-    /// together or not at all).
-    pub fn finish_import(&mut self, id: i64, outcome: &ImportOutcome) {
-        let sql = format!(
-            "UPDATE imports SET status = {}, finished_at = {}, format = {}, created = {}, updated = {}, unchanged = {}, \
-             failed = {}, summary = {}, fixes_id = {} WHERE id = {}",
-            self.placeholder(1),
-            self.placeholder(2),
-            self.placeholder(3),
-            self.placeholder(4),
-            self.placeholder(5),
-            self.placeholder(6),
-            self.placeholder(7),
-            self.placeholder(8),
-            self.placeholder(9),
-            self.placeholder(10),
-        );
-        let mut args = sqlx::any::AnyArguments::default();
-        crate::writes::add(&mut args, outcome.status.clone());
-        crate::writes::add(&mut args, outcome.finished_at);
-        crate::writes::add(&mut args, outcome.format.clone());
-        crate::writes::add(&mut args, outcome.created);
-        crate::writes::add(&mut args, outcome.updated);
-        crate::writes::add(&mut args, outcome.unchanged);
-        crate::writes::add(&mut args, outcome.failed);
-        crate::writes::add(&mut args, outcome.summary.clone());
-        crate::writes::add(&mut args, outcome.fixes_id);
-        crate::writes::add(&mut args, id);
-        self.push(sql, args);
-    }
-
     /// One chunk of a plan, journal or failure list.
     pub fn insert_chunk(&mut self, table: ChunkTable, import_id: i64, seq: i64, data: String) {
         let sql = format!(
@@ -451,11 +400,26 @@ impl PreparedWrites {
 }
 
 fn record_from_row(row: &AnyRow) -> Result<ImportRecord> {
+    let kind = decode(1, JobKind::parse(row.try_get(1)?))?;
+    let options: String = row.try_get(11)?;
+    let summary: String = row.try_get(17)?;
+    let damaged = |index: usize| {
+        move |e: serde_json::Error| {
+            StoreError::Sql(sqlx::Error::ColumnDecode {
+                index: index.to_string(),
+                source: Box::new(e),
+            })
+        }
+    };
     Ok(ImportRecord {
         id: row.try_get(0)?,
-        kind: row.try_get(1)?,
+        kind,
         actor: row.try_get(2)?,
-        owner: row.try_get(3)?,
+        lease: Lease {
+            holder: row.try_get(3)?,
+            until: row.try_get(21)?,
+            heartbeat_at: row.try_get(22)?,
+        },
         started_at: row.try_get(4)?,
         finished_at: row.try_get(5)?,
         applied_at: row.try_get(6)?,
@@ -463,13 +427,13 @@ fn record_from_row(row: &AnyRow) -> Result<ImportRecord> {
         file_size: row.try_get(8)?,
         sha256: row.try_get(9)?,
         format: row.try_get(10)?,
-        options: row.try_get(11)?,
-        status: row.try_get(12)?,
+        options: options_from_text(kind, &options).map_err(damaged(11))?,
+        status: decode(12, JobStatus::parse(row.try_get(12)?))?,
         created: row.try_get(13)?,
         updated: row.try_get(14)?,
         unchanged: row.try_get(15)?,
         failed: row.try_get(16)?,
-        summary: row.try_get(17)?,
+        summary: serde_json::from_str(&summary).map_err(damaged(17))?,
         fixes_id: row.try_get(18)?,
         revert_of: row.try_get(19)?,
         reverted_by: row.try_get(20)?,

@@ -10,6 +10,7 @@ mod audit;
 mod catalog;
 mod connect;
 mod history;
+mod jobs;
 mod migrate;
 mod packed;
 mod records;
@@ -23,8 +24,13 @@ pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
-    insert_import, list_imports, read_archive, read_chunks, reference_counts, set_import_status,
-    CatalogTable, ChunkTable, ImportOutcome, ImportRecord, NewImport,
+    insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,
+    ChunkTable, ImportOutcome, ImportRecord, NewImport,
+};
+pub use jobs::{
+    fail_abandoned, finish_job, release_lease, renew_lease, take_lease, ArchiveCompression,
+    ArchiveRecord, ArchiveState, ImportJobOptions, JobKind, JobOptions, JobStatus, JobSummary,
+    Lease, RevertJobOptions, UnknownValue,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
 pub use users::{
@@ -85,10 +91,59 @@ pub enum StoreError {
     Sql(sqlx::Error),
     #[error("the task holding the transaction stopped: {0}")]
     Interrupted(String),
+    /// SQLite runs one writer at a time and another one kept the database past the wait (the
+    /// connection's busy timeout). The engine names the running job when it can find it.
+    #[error("busy: {}; try again when it ends", match .0 { Some(job) => job.to_string(), None => "another command is writing to the database".to_owned() })]
+    Busy(Option<BusyJob>),
 }
+
+/// The job that keeps the database busy, as a busy error names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BusyJob {
+    pub kind: jobs::JobKind,
+    pub id: i64,
+    pub actor: String,
+    /// When it started, as the caller renders times.
+    pub started: String,
+}
+
+impl std::fmt::Display for BusyJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} is running (started by {} at {})",
+            self.kind.as_str(),
+            self.id,
+            self.actor,
+            self.started
+        )
+    }
+}
+
+impl StoreError {
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Busy(_))
+    }
+}
+
+/// SQLite's primary result codes for "another connection holds the lock" (SQLITE_BUSY) and
+/// "a lock inside this connection's shared cache" (SQLITE_LOCKED); the extended codes keep them
+/// in their low byte.
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
 
 impl From<sqlx::Error> for StoreError {
     fn from(cause: sqlx::Error) -> StoreError {
+        // Only SQLite's errors are looked at: a PostgreSQL SQLSTATE is a different code space.
+        if let Some(db) = cause
+            .as_database_error()
+            .and_then(|db| db.try_downcast_ref::<sqlx::sqlite::SqliteError>())
+        {
+            let code = sqlx::error::DatabaseError::code(db).and_then(|c| c.parse::<i64>().ok());
+            if code.is_some_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED)) {
+                return StoreError::Busy(None);
+            }
+        }
         StoreError::Sql(cause)
     }
 }
