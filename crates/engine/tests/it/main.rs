@@ -8,3 +8,5 @@ mod catalog_fixtures;
 mod departments;
 mod identities;
 mod support;
+mod groups;
+mod roles;
