@@ -32,18 +32,36 @@ async fn members_join_and_leave_and_the_group_version_moves(store: &Store) {
     assert_eq!((joined.members, joined.version), (2, 2));
     assert_eq!(user(store, "ann").await.group_keys, ["ops"]);
     // Adding a member again changes nothing and keeps the version.
-    let again = catalog::add_members(store, &ctx, &ops.id, Expected(2), &[ann.clone()])
-        .await
-        .expect("add again");
+    let again = catalog::add_members(
+        store,
+        &ctx,
+        &ops.id,
+        Expected(2),
+        std::slice::from_ref(&ann),
+    )
+    .await
+    .expect("add again");
     assert_eq!((again.members, again.version), (2, 2));
-    let left = catalog::remove_members(store, &ctx, &ops.id, Expected(2), &[bob.clone()])
-        .await
-        .expect("remove");
+    let left = catalog::remove_members(
+        store,
+        &ctx,
+        &ops.id,
+        Expected(2),
+        std::slice::from_ref(&bob),
+    )
+    .await
+    .expect("remove");
     assert_eq!((left.members, left.version), (1, 3));
     assert!(user(store, "bob").await.group_keys.is_empty());
-    let stale = catalog::add_members(store, &ctx, &ops.id, Expected(2), &[bob.clone()])
-        .await
-        .unwrap_err();
+    let stale = catalog::add_members(
+        store,
+        &ctx,
+        &ops.id,
+        Expected(2),
+        std::slice::from_ref(&bob),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(stale, Error::Stale { actual: 3, .. }), "{stale}");
     assert!(user(store, "bob").await.group_keys.is_empty());
     let unknown =
@@ -73,9 +91,15 @@ async fn joining_a_group_whose_roles_exceed_the_actor_is_refused(store: &Store) 
     import_users(store, USERS).await;
     let ann = user(store, "ann").await.id;
     let manager = actor(&[Permission::GroupsWrite, Permission::UsersRead]);
-    let e = catalog::add_members(store, &manager, &ops.id, Expected(2), &[ann.clone()])
-        .await
-        .unwrap_err();
+    let e = catalog::add_members(
+        store,
+        &manager,
+        &ops.id,
+        Expected(2),
+        std::slice::from_ref(&ann),
+    )
+    .await
+    .unwrap_err();
     let Error::Forbidden(Refusal::Escalation(escalation)) = &e else {
         panic!("expected an escalation, got {e}");
     };

@@ -7,9 +7,9 @@
 use muster_domain::EntityName;
 use muster_store::{Catalog, EntryLookup, Store, UserRecord};
 
-use super::{
-    fetch_for_change, problem, refuse_in, require_write, view_of, write_entry, GroupView, Kind,
-};
+use super::changes::{fetch_for_change, problem, write_entry};
+use super::views::{view_of, GroupView};
+use super::{refuse_in, require_write, Kind};
 use crate::access::{grant_escalation, role_escalation};
 use crate::audit::{self, change, Target};
 use crate::context::Context;
