@@ -6,7 +6,7 @@
 
 mod catalog_fixtures;
 mod departments;
-mod identities;
-mod support;
 mod groups;
+mod identities;
 mod roles;
+mod support;
