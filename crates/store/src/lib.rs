@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod catalog;
 mod connect;
+mod directory_catalog;
 mod history;
 mod jobs;
 mod migrate;
@@ -22,6 +23,12 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use audit::{insert_audit, list_audit, AuditChange, AuditEntry, AuditQuery};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
+pub use directory_catalog::{
+    catalog_entries_page, change_group_members, delete_catalog_entry, detach_catalog_references,
+    fetch_catalog_entry, group_role_rows, insert_catalog_entry, replace_group_roles,
+    replace_role_permissions, role_permission_codes, update_catalog_entry, CatalogEntryRow,
+    EntryLookup, GroupRoleRow,
+};
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
     insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,

@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+pub mod catalog;
+
 /// A reference to another record, as views show it: its id and its current name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NameRef {

@@ -4,6 +4,10 @@
 //! no-escalation rule are exercised here once for every front-end; the CLI's suite keeps to
 //! flags, output and exit codes.
 
+mod catalog_fixtures;
+mod departments;
+mod groups;
 mod identities;
 mod import_access;
+mod roles;
 mod support;
