@@ -110,7 +110,9 @@ pub(crate) async fn refused(
     }];
     let entry = entry(actor, at, action, target, None, "refused", changes);
     let written = match store.acquire().await {
-        Ok(mut conn) => muster_store::insert_audit(&mut conn, &entry).await.map(|_| ()),
+        Ok(mut conn) => muster_store::insert_audit(&mut conn, &entry)
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     match written {

@@ -9,6 +9,9 @@ mod admin;
 mod audit;
 mod catalog;
 mod connect;
+/// Single-user reads and conditional writes, named through the module (`directory_users::update_user`)
+/// so they cannot be mistaken for the import's batch functions.
+pub mod directory_users;
 mod history;
 mod migrate;
 mod packed;
@@ -21,13 +24,16 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use audit::{insert_audit, list_audit, AuditChange, AuditEntry, AuditQuery};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
+pub use directory_users::StoredUser;
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
     insert_import, list_imports, read_archive, read_chunks, reference_counts, set_import_status,
     CatalogTable, ChunkTable, ImportOutcome, ImportRecord, NewImport,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
-pub use users::{email_owners, fetch_users, fetch_users_by_id, users_page, Membership, UserFilter, UserPage};
+pub use users::{
+    email_owners, fetch_users, fetch_users_by_id, users_page, Membership, UserFilter, UserPage,
+};
 pub use writes::PreparedWrites;
 
 pub use sqlx::AnyConnection as Connection;
