@@ -39,13 +39,9 @@ async fn add(
         description,
         permissions,
     };
-    let outcome = add_catalog_entry(
-        store,
-        &entry,
-        &crate::session::context(Box::new(NoProgress)),
-    )
-    .await
-    .with_context(|| format!("cannot add {noun} `{name}`"))?;
+    let outcome = add_catalog_entry(store, &entry, &crate::session::context(Box::new(NoProgress)))
+        .await
+        .with_context(|| format!("cannot add {noun} `{name}`"))?;
     let verb = match outcome {
         AddOutcome::Created => "created",
         AddOutcome::Updated => "updated",

@@ -26,10 +26,10 @@ use muster_store::{
 
 use tokio::sync::mpsc;
 
+use crate::ids::IdMaker;
 use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::history::{self, FAILED, RUNNING};
-use crate::ids::IdMaker;
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{ChangeChunk, FailureChunk};
 use crate::report::{BatchLog, ImportReport, ImportStatus};

@@ -110,9 +110,7 @@ pub(crate) async fn refused(
     }];
     let entry = entry(actor, at, action, target, None, "refused", changes);
     let written = match store.acquire().await {
-        Ok(mut conn) => muster_store::insert_audit(&mut conn, &entry)
-            .await
-            .map(|_| ()),
+        Ok(mut conn) => muster_store::insert_audit(&mut conn, &entry).await.map(|_| ()),
         Err(e) => Err(e),
     };
     match written {

@@ -7,9 +7,9 @@
 use muster_domain::{map_headers, Entity, Field};
 use muster_store::{Store, StoreError};
 
-use crate::catalog_import::CatalogPlanner;
 use crate::context::Context;
 use crate::ids::IdMaker;
+use crate::catalog_import::CatalogPlanner;
 use crate::issue::{Issue, IssueKind};
 use crate::report::ImportReport;
 use crate::source::{field_issues, parse_record};

@@ -62,10 +62,7 @@ impl fmt::Display for Refusal {
             }
             Refusal::Escalation(e) => write!(f, "{e}"),
             Refusal::OwnRecord { what } => {
-                write!(
-                    f,
-                    "nobody changes their own {what} this way; ask another administrator"
-                )
+                write!(f, "nobody changes their own {what} this way; ask another administrator")
             }
             Refusal::InactiveUser { username } => {
                 write!(f, "user `{username}` is deactivated and cannot act")

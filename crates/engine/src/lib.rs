@@ -32,12 +32,15 @@ mod upload;
 mod user_import;
 mod warnings;
 
-pub use access::{effective_permissions, grant_escalation, Actor, Escalation, Source, Who};
+pub use access::{
+    effective_permissions, grant_escalation, Actor, Escalation, Source, Who,
+};
 pub use apply::{import_file, ImportError};
 pub use audit::{list_audit, AuditRecord};
+pub use muster_store::{AuditChange, AuditQuery};
+pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
 pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, ArgumentProblem, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
-pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
 pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
 };
@@ -49,7 +52,6 @@ pub use issue::{Issue, IssueKind, Position, Positioned};
 pub use journal::LoggedIssue;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
-pub use muster_store::{AuditChange, AuditQuery};
 pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
 pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
 pub use revert::{revert_import, RevertError, RevertReport};

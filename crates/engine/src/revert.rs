@@ -344,7 +344,8 @@ impl Undo {
                         "changed since the import"
                     };
                     if untouched || self.conflict(&chunk.sheet, &change, reason, true) {
-                        if let Some(renamed) = now.filter(|n| n.username_key != before.username_key)
+                        if let Some(renamed) =
+                            now.filter(|n| n.username_key != before.username_key)
                         {
                             rekey.push((renamed.username_key, before.username_key.clone()));
                         }

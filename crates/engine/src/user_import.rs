@@ -16,8 +16,8 @@ use muster_store::{
 };
 use rayon::prelude::*;
 
-use crate::context::{Context, RngRef};
 use crate::ids::IdMaker;
+use crate::context::{Context, RngRef};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{fingerprint, Change};
 use crate::report::ImportReport;

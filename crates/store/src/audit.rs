@@ -65,8 +65,9 @@ const COLUMNS: &str = "id, at, actor_id, actor, source, action, target_kind, tar
 /// Writes an entry (normally inside the transaction of the change it records) and returns its
 /// id.
 pub async fn insert_audit(conn: &mut Connection, entry: &AuditEntry) -> Result<i64> {
-    let changes = serde_json::to_string(&entry.changes)
-        .map_err(|e| crate::StoreError::Sql(sqlx::Error::Encode(Box::new(e))))?;
+    let changes = serde_json::to_string(&entry.changes).map_err(|e| {
+        crate::StoreError::Sql(sqlx::Error::Encode(Box::new(e)))
+    })?;
     let sql = format!(
         "INSERT INTO audit_log (at, actor_id, actor, source, action, target_kind, target_id, \
          target_name, import_id, outcome, changes) VALUES ({}) RETURNING id",
@@ -181,6 +182,7 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
         target_name: row.try_get(8)?,
         import_id: row.try_get(9)?,
         outcome: row.try_get(10)?,
-        changes: serde_json::from_str(&changes).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        changes: serde_json::from_str(&changes)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }

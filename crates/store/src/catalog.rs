@@ -63,10 +63,9 @@ pub async fn load_catalog(conn: &mut Connection) -> Result<Catalog> {
         }
     }
     let mut group_roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for row in
-        sqlx::query("SELECT group_key, role_key FROM group_roles ORDER BY group_key, role_key")
-            .fetch_all(&mut *conn)
-            .await?
+    for row in sqlx::query("SELECT group_key, role_key FROM group_roles ORDER BY group_key, role_key")
+        .fetch_all(&mut *conn)
+        .await?
     {
         group_roles
             .entry(row.try_get(0)?)

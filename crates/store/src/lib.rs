@@ -9,8 +9,8 @@ mod admin;
 mod audit;
 mod catalog;
 mod connect;
-/// Single-user reads and conditional writes, named through the module (`directory_users::update_user`)
-/// so they cannot be mistaken for the import's batch functions.
+/// Single-user reads and conditional writes, named through the module
+/// (`directory_users::update_user`) so they are not mistaken for the import's batch functions.
 pub mod directory_users;
 mod history;
 mod migrate;
@@ -31,9 +31,7 @@ pub use history::{
     CatalogTable, ChunkTable, ImportOutcome, ImportRecord, NewImport,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
-pub use users::{
-    email_owners, fetch_users, fetch_users_by_id, users_page, Membership, UserFilter, UserPage,
-};
+pub use users::{email_owners, fetch_users, fetch_users_by_id, users_page, Membership, UserFilter, UserPage};
 pub use writes::PreparedWrites;
 
 pub use sqlx::AnyConnection as Connection;

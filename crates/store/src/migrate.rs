@@ -15,8 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// A fresh random UUID (version 4) per row, as text: what migration 3 gives the records that
 /// existed before ids. SQLite evaluates `randomblob` once per call and row, so each piece is
 /// drawn on its own; the variant nibble is one of 8, 9, a, b.
-const SQLITE_NEW_ID: &str =
-    "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' \
+const SQLITE_NEW_ID: &str = "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' \
     || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) \
     || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))";
 /// PostgreSQL 13 and later have `gen_random_uuid` built in.

@@ -81,15 +81,14 @@ fn an_old_store_upgrades_with_its_history_revertible(store: &Store) {
     assert_eq!(users.get("carol", "Department"), "Sales");
 
     // The upgraded store takes new imports, which revert too.
-    let report = store.import_csv_ok(
-        "new.csv",
-        "Username,Name,Roles\nerin,Erin New,viewer\n",
-        &[],
-    );
+    let report = store.import_csv_ok("new.csv", "Username,Name,Roles\nerin,Erin New,viewer\n", &[]);
     let id = report["import_id"].to_string();
     let reverted = store.run(&["imports", "revert", &id]);
     assert_eq!(reverted.code, 0, "{}\n{}", reverted.stdout, reverted.stderr);
-    assert_eq!(store.table("users", &[]).keys(), ["Bob", "alice", "carol"]);
+    assert_eq!(
+        store.table("users", &[]).keys(),
+        ["Bob", "alice", "carol"]
+    );
 }
 
 both!(an_old_store_upgrades_with_its_history_revertible);

@@ -25,19 +25,11 @@ async fn new_and_migrated_records_have_uuids(store: &Store) {
         .await
         .expect("adding a role");
     let mut conn = store.acquire().await.expect("connection");
-    let catalog = muster_store::load_catalog(&mut conn)
-        .await
-        .expect("catalog");
+    let catalog = muster_store::load_catalog(&mut conn).await.expect("catalog");
     let auditor = &catalog.roles["auditor"].named.id;
     let administrator = &catalog.roles["administrator"].named.id;
-    assert!(
-        is_uuid(auditor, '7'),
-        "a new record's id is a UUIDv7: {auditor}"
-    );
-    assert!(
-        is_uuid(administrator, '4'),
-        "a migrated record's id is a UUIDv4: {administrator}"
-    );
+    assert!(is_uuid(auditor, '7'), "a new record's id is a UUIDv7: {auditor}");
+    assert!(is_uuid(administrator, '4'), "a migrated record's id is a UUIDv4: {administrator}");
     assert_ne!(auditor, administrator);
 }
 

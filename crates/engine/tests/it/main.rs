@@ -4,6 +4,6 @@
 //! no-escalation rule are exercised here once for every front-end; the CLI's suite keeps to
 //! flags, output and exit codes.
 
-mod identities;
 mod support;
+mod identities;
 mod users;
