@@ -10,6 +10,9 @@ mod audit;
 mod catalog;
 mod connect;
 mod directory_catalog;
+/// Single-user reads and conditional writes, named through the module
+/// (`directory_users::update_user`) so they are not mistaken for the import's batch functions.
+pub mod directory_users;
 mod history;
 mod jobs;
 mod migrate;
@@ -29,6 +32,7 @@ pub use directory_catalog::{
     replace_role_permissions, role_permission_codes, update_catalog_entry, CatalogEntryRow,
     EntryLookup, GroupRoleRow,
 };
+pub use directory_users::StoredUser;
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
     insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,

@@ -25,3 +25,5 @@ pub struct Page<T> {
 /// A change to a record read at `version`: a stale version is refused as a conflict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expected(pub i64);
+
+pub mod users;

@@ -11,3 +11,4 @@ mod identities;
 mod import_access;
 mod roles;
 mod support;
+mod users;
