@@ -242,7 +242,7 @@ impl CatalogPlanner {
             issues.push(self.issue(row, Field::Permissions, IssueKind::BuiltinRole));
         }
         if existing.as_ref() != Some(&next) {
-            for (field, refusal) in self.refusals(data.entity, &next) {
+            for (field, refusal) in self.refusals(data.entity, existing.as_ref(), &next) {
                 issues.push(self.issue(row, field, IssueKind::Forbidden(refusal)));
             }
         }
@@ -291,9 +291,15 @@ impl CatalogPlanner {
     }
 
     /// Why the actor may not write this entry (SPEC §5): the sheet's write permission, and for a
-    /// role, any permission it would hold that the actor lacks (creating or changing a role
-    /// beyond one's own permissions; changing a role that users hold grants it to them too).
-    fn refusals(&self, entity: Entity, next: &RoleRecord) -> Vec<(Field, Refusal)> {
+    /// role, any permission it gains that the actor lacks (creating or widening a role beyond
+    /// one's own permissions; widening a role that users hold grants it to them too). Narrowing
+    /// a role, or describing it, grants nothing: the directory's use cases judge the same way.
+    fn refusals(
+        &self,
+        entity: Entity,
+        existing: Option<&RoleRecord>,
+        next: &RoleRecord,
+    ) -> Vec<(Field, Refusal)> {
         let needed = match entity {
             Entity::Departments => Permission::DepartmentsWrite,
             Entity::Groups => Permission::GroupsWrite,
@@ -310,8 +316,13 @@ impl CatalogPlanner {
             ));
         }
         if entity == Entity::Roles {
-            if let Some(escalation) =
-                permissions_escalation(&self.actor, &next.named.name, &next.permissions)
+            let gained: Vec<String> = next
+                .permissions
+                .iter()
+                .filter(|p| existing.is_none_or(|e| !e.permissions.contains(p)))
+                .cloned()
+                .collect();
+            if let Some(escalation) = permissions_escalation(&self.actor, &next.named.name, &gained)
             {
                 refusals.push((Field::Permissions, Refusal::Escalation(escalation)));
             }

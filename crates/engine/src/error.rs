@@ -220,16 +220,3 @@ impl Classified for crate::HistoryError {
         }
     }
 }
-
-impl Classified for crate::AddError {
-    fn kind(&self) -> ErrorKind {
-        use crate::AddError as E;
-        match self {
-            E::NotACatalogEntity | E::PermissionsOnlyForRoles => ErrorKind::Invalid,
-            // A refused row is a problem of the request, positioned like any invalid field;
-            // its message says "forbidden".
-            E::Invalid(_) => ErrorKind::Invalid,
-            E::Store(e) => store_kind(e),
-        }
-    }
-}

@@ -121,8 +121,10 @@ pub fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
     {
         return store(e);
     }
-    if let Some(crate::AddError::Store(e)) = error.downcast_ref() {
-        return store(e);
+    match error.downcast_ref::<crate::Error>() {
+        Some(crate::Error::Store(e)) => return store(e),
+        Some(crate::Error::Busy(_)) => return true,
+        _ => {}
     }
     matches!(error.downcast_ref(), Some(HistoryError::Store(e)) if store(e))
 }

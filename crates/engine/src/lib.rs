@@ -7,7 +7,6 @@
 mod access;
 mod apply;
 mod audit;
-mod catalog_add;
 mod catalog_import;
 mod context;
 mod diff;
@@ -37,7 +36,6 @@ mod warnings;
 pub use access::{effective_permissions, grant_escalation, Actor, Escalation, Source, Who};
 pub use apply::{import_file, ImportError};
 pub use audit::{list_audit, AuditRecord};
-pub use catalog_add::{add_catalog_entry, AddError, AddOutcome, ArgumentProblem, CatalogEntry};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
 pub use export::{

@@ -340,7 +340,13 @@ impl Checker {
                     self.catalog.roles.get(&after.named.name_key),
                 )
                 .or_else(|| {
-                    permissions_escalation(&self.actor, &after.named.name, &after.permissions)
+                    let gained: Vec<String> = after
+                        .permissions
+                        .iter()
+                        .filter(|p| before.as_ref().is_none_or(|b| !b.permissions.contains(p)))
+                        .cloned()
+                        .collect();
+                    permissions_escalation(&self.actor, &after.named.name, &gained)
                         .map(|e| format!("forbidden: {e}"))
                 }),
             };

@@ -440,7 +440,9 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
     }
 }
 
-/// The domain's parser for the sheet's entity, all or nothing.
+/// The domain's parser for the sheet's entity, all or nothing (the templates' tests check their
+/// sample rows with it).
+#[cfg(test)]
 pub(crate) fn parse_record(
     entity: Entity,
     map: &HeaderMap,

@@ -1,7 +1,7 @@
 //! Stable identities: every record gets an immutable UUID when it is created, and the records
 //! that existed before ids (the built-in administrator role, say) got one from the migration.
 
-use muster_engine::{add_catalog_entry, CatalogEntry, Entity};
+use muster_engine::directory::catalog::{create_role, NewRole};
 use muster_store::Store;
 
 use crate::scenarios;
@@ -15,13 +15,12 @@ fn is_uuid(id: &str, version: char) -> bool {
 }
 
 async fn new_and_migrated_records_have_uuids(store: &Store) {
-    let entry = CatalogEntry {
-        entity: Entity::Roles,
+    let role = NewRole {
         name: "Auditor".into(),
         description: None,
         permissions: vec!["audit.read".into()],
     };
-    add_catalog_entry(store, &entry, &operator())
+    create_role(store, &operator(), &role)
         .await
         .expect("adding a role");
     let mut conn = store.acquire().await.expect("connection");

@@ -4,7 +4,7 @@
 
 use muster_credentials::PlainPassword;
 use muster_domain::Permission;
-use muster_engine::directory::catalog::{find_group, set_group_roles};
+use muster_engine::directory::catalog::{self, find_group, set_group_roles, NewEntry, NewRole};
 use muster_engine::directory::users::{
     activate_user, create_user, deactivate_user, delete_user, find_user, get_user, list_users,
     rename_user, reset_mfa, set_password, set_user_department, set_user_groups, set_user_roles,
@@ -12,8 +12,7 @@ use muster_engine::directory::users::{
 };
 use muster_engine::directory::Expected;
 use muster_engine::{
-    add_catalog_entry, list_audit, Actor, AuditQuery, AuditRecord, CatalogEntry, Context, Entity,
-    Error, Refusal, Source,
+    list_audit, Actor, AuditQuery, AuditRecord, Context, Entity, Error, Refusal, Source,
 };
 use muster_store::Store;
 
@@ -22,16 +21,28 @@ use crate::support::{context, operator};
 
 const GOOD_PASSWORD: &str = "correct horse battery staple";
 
+/// Creates a role, group or department through the directory's use cases.
 async fn add(store: &Store, entity: Entity, name: &str, permissions: &[&str]) {
-    let entry = CatalogEntry {
-        entity,
+    let ctx = operator();
+    let entry = NewEntry {
         name: name.into(),
         description: None,
-        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
     };
-    add_catalog_entry(store, &entry, &operator())
-        .await
-        .unwrap_or_else(|e| panic!("adding {name}: {e}"));
+    let added = match entity {
+        Entity::Roles => {
+            let role = NewRole {
+                name: name.into(),
+                description: None,
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            };
+            catalog::create_role(store, &ctx, &role).await.map(drop)
+        }
+        Entity::Groups => catalog::create_group(store, &ctx, &entry).await.map(drop),
+        _ => catalog::create_department(store, &ctx, &entry)
+            .await
+            .map(drop),
+    };
+    added.unwrap_or_else(|e| panic!("adding {name}: {e}"));
 }
 
 /// Gives the group `group` the role `role`, through the groups use case.

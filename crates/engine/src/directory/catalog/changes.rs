@@ -218,15 +218,7 @@ pub(super) async fn update<V: CatalogView>(
         Vec::new()
     };
     let new_codes = codes.unwrap_or_else(|| old_codes.clone());
-    if key == ADMINISTRATOR_ROLE
-        && kind == Kind::Role
-        && old_codes.iter().any(|c| !new_codes.contains(c))
-    {
-        return Err(Error::invalid(
-            "permissions",
-            "the built-in administrator role keeps every permission it holds",
-        ));
-    }
+    let builtin = key == ADMINISTRATOR_ROLE && kind == Kind::Role;
     let gained: Vec<String> = new_codes
         .iter()
         .filter(|c| !old_codes.contains(c))
@@ -261,6 +253,14 @@ pub(super) async fn update<V: CatalogView>(
     if changes.is_empty() {
         // Nothing to change: the caller's version is still current, and nothing is recorded.
         return view_of(&mut tx, EntryLookup::Id(id), id).await;
+    }
+    if builtin {
+        // The same rule as an import's (`IssueKind::BuiltinRole`): the role that holds the
+        // whole catalog is not edited by anyone, so every front-end behaves alike.
+        return Err(Error::invalid(
+            "name",
+            "the built-in administrator role cannot be changed",
+        ));
     }
     next.updated_at = now;
     write_entry(&mut tx, kind, &next, expected).await?;
