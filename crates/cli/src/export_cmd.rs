@@ -57,7 +57,15 @@ pub async fn run(store: &Store, args: ExportArgs) -> anyhow::Result<Outcome> {
         active: args.active.map(|a| matches!(a, YesNo::Yes)),
         search: args.search,
     };
-    let result = export(store, entity, format, &filter, out).await;
+    let result = export(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        entity,
+        format,
+        &filter,
+        out,
+    )
+    .await;
     let summary = output::remove_on_error(result, written).context("cannot export")?;
     if let Some(path) = written {
         tell!("exported {} row(s) to {}", summary.rows, path.display());
@@ -73,7 +81,13 @@ async fn run_workbook(
     out: Box<dyn Write + Send>,
     written: Option<&Path>,
 ) -> anyhow::Result<Outcome> {
-    let result = export_workbook(store, format, out).await;
+    let result = export_workbook(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        format,
+        out,
+    )
+    .await;
     let summary = output::remove_on_error(result, written).context("cannot export")?;
     if let Some(path) = written {
         let sheets: Vec<String> = summary

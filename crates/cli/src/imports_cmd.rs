@@ -38,13 +38,25 @@ async fn download(
     if output::is_stdout(path) {
         // The archived upload byte for byte (its own byte-order mark included): it is the file.
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let bytes = download_archive(store, id, &mut out).await?;
+        let bytes = download_archive(
+            store,
+            &crate::session::context(Box::new(muster_engine::NoProgress)),
+            id,
+            &mut out,
+        )
+        .await?;
         out.flush().context("cannot write to stdout")?;
         tell!("wrote {bytes} bytes to stdout: the file of import {id} as archived, password cells blanked");
         return Ok(Outcome::Done);
     }
     let mut file = std::io::BufWriter::new(output::create(path, force)?);
-    let result = download_archive(store, id, &mut file).await;
+    let result = download_archive(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        id,
+        &mut file,
+    )
+    .await;
     drop(file);
     let bytes = output::remove_on_error(result, Some(path))?;
     say!(
@@ -64,7 +76,12 @@ async fn errors(
     if let Some(path) = written {
         output::refuse_existing(path, force)?;
     }
-    let prepared = prepare_error_workbook(store, id).await?;
+    let prepared = prepare_error_workbook(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        id,
+    )
+    .await?;
     // The workbook takes its upload's format: a file named for another format is refused before
     // anything is written there.
     let format = prepared.format();
@@ -97,7 +114,12 @@ async fn errors(
 }
 
 async fn list(store: &Store, limit: i64, json: bool) -> anyhow::Result<Outcome> {
-    let entries = list_imports(store, limit).await?;
+    let entries = list_imports(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        limit,
+    )
+    .await?;
     if json {
         out::json(&entries)?;
         return Ok(Outcome::Done);
@@ -150,7 +172,13 @@ fn links(e: &ImportEntry) -> String {
 }
 
 async fn show(store: &Store, id: i64, limit: usize, json: bool) -> anyhow::Result<Outcome> {
-    let details = show_import(store, id, limit).await?;
+    let details = show_import(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        id,
+        limit,
+    )
+    .await?;
     if json {
         out::json(&details)?;
     } else {

@@ -129,6 +129,8 @@ fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
             .or_else(|| any.downcast_ref::<e::RevertError>().map(Classified::kind))
             .or_else(|| any.downcast_ref::<e::PlanError>().map(Classified::kind))
             .or_else(|| any.downcast_ref::<e::HistoryError>().map(Classified::kind))
+            .or_else(|| any.downcast_ref::<e::ExportError>().map(Classified::kind))
+            .or_else(|| any.downcast_ref::<e::TemplateError>().map(Classified::kind))
     })
 }
 

@@ -37,7 +37,14 @@ pub async fn run(store: &Store, args: TemplateArgs) -> anyhow::Result<Outcome> {
     kind.check_format(format).with_context(context)?;
     let written = Some(path.as_path()).filter(|p| !output::is_stdout(p));
     let out = output::writer(written, args.force)?;
-    let result = write_template(store, kind, format, out).await;
+    let result = write_template(
+        store,
+        &crate::session::context(Box::new(muster_engine::NoProgress)),
+        kind,
+        format,
+        out,
+    )
+    .await;
     output::remove_on_error(result, written).with_context(context)?;
     let what = format.extension().to_uppercase();
     match written {

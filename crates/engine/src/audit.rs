@@ -32,6 +32,24 @@ impl Target {
         }
     }
 
+    /// The import history as a whole (listing it).
+    pub fn history() -> Target {
+        Target {
+            kind: "import",
+            id: None,
+            name: "the import history".to_owned(),
+        }
+    }
+
+    /// An import known by its number only.
+    pub fn import_number(id: i64) -> Target {
+        Target {
+            kind: "import",
+            id: Some(id.to_string()),
+            name: format!("import {id}"),
+        }
+    }
+
     /// An import, named by its file.
     pub fn import(id: i64, file_name: &str) -> Target {
         Target {
@@ -136,6 +154,29 @@ pub(crate) async fn refused(
         Ok(()) => Error::Forbidden(refusal),
         Err(e) => Error::Store(e),
     }
+}
+
+/// Checks that the context's actor holds `permission`; a refusal is recorded (on a connection
+/// of its own) and returned as the use case's own error. Every use case starts with this.
+pub(crate) async fn require<E>(
+    store: &Store,
+    ctx: &crate::Context,
+    permission: Permission,
+    action: &str,
+    target: &Target,
+) -> Result<(), E>
+where
+    E: From<Refusal> + From<muster_store::StoreError>,
+{
+    if ctx.actor.holds(permission) {
+        return Ok(());
+    }
+    let refusal = Refusal::Lacks {
+        permission,
+        actor: ctx.actor.name(),
+    };
+    record_refusal(store, &ctx.actor, (ctx.now)(), action, target, &refusal).await?;
+    Err(E::from(refusal))
 }
 
 /// Records a refusal on a connection of its own.

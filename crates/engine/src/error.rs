@@ -213,10 +213,57 @@ impl Classified for crate::HistoryError {
         use crate::HistoryError as E;
         match self {
             E::NotFound(_) => ErrorKind::NotFound,
+            E::Forbidden(_) => ErrorKind::Forbidden,
             E::NoArchive { .. } | E::NoFailedRows(_) => ErrorKind::NotFound,
             E::Damaged { .. } | E::Workbook(_) => ErrorKind::Internal,
             E::Write(_) => ErrorKind::Unavailable,
             E::Store(e) => store_kind(e),
+        }
+    }
+}
+
+// Each use case's own error type takes a refusal, so `audit::require` serves them all.
+macro_rules! forbidden_from_refusal {
+    ($($error:path),+) => {$(
+        impl From<Refusal> for $error {
+            fn from(refusal: Refusal) -> Self {
+                <$error>::Forbidden(refusal)
+            }
+        }
+    )+};
+}
+
+forbidden_from_refusal!(
+    Error,
+    crate::ImportError,
+    crate::RevertError,
+    crate::PlanError,
+    crate::HistoryError,
+    crate::ExportError,
+    crate::TemplateError
+);
+
+impl Classified for crate::ExportError {
+    fn kind(&self) -> ErrorKind {
+        use crate::ExportError as E;
+        match self {
+            E::Store(e) => store_kind(e),
+            E::Write(_) => ErrorKind::Unavailable,
+            E::UnknownName { .. } => ErrorKind::NotFound,
+            E::FilterNotApplicable | E::WorkbookNeedsSheets => ErrorKind::Invalid,
+            E::Forbidden(_) => ErrorKind::Forbidden,
+        }
+    }
+}
+
+impl Classified for crate::TemplateError {
+    fn kind(&self) -> ErrorKind {
+        use crate::TemplateError as E;
+        match self {
+            E::Store(e) => store_kind(e),
+            E::WorkbookNeedsXlsx | E::UnsupportedFormat(_) => ErrorKind::Invalid,
+            E::Write(_) => ErrorKind::Unavailable,
+            E::Forbidden(_) => ErrorKind::Forbidden,
         }
     }
 }

@@ -14,6 +14,9 @@ use muster_domain::{
 use muster_sheets::{Format, WorkbookWriter, WriteError};
 use muster_store::{Catalog, Store, StoreError, UserFilter, UserRecord};
 
+use crate::audit::{self, Target};
+use crate::context::Context;
+use crate::error::Refusal;
 use crate::timefmt::rfc3339_utc;
 
 /// Filters by display name; they are matched by key, so case does not matter.
@@ -33,6 +36,8 @@ pub struct ExportSummary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    #[error("forbidden: {0}")]
+    Forbidden(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The cause is in the message and therefore not also `source()`, which would repeat it.
@@ -52,13 +57,16 @@ impl From<WriteError> for ExportError {
     }
 }
 
+/// Exports one entity; needs `users.export` and the entity's read permission.
 pub async fn export(
     store: &Store,
+    ctx: &Context,
     entity: Entity,
     format: Format,
     filter: &ExportFilter,
     out: Box<dyn Write + Send>,
 ) -> Result<ExportSummary, ExportError> {
+    require_export(store, ctx, &[entity]).await?;
     let mut writer = muster_sheets::writer(format, out);
     let rows = match entity {
         Entity::Users => export_users(store, filter, writer.as_mut()).await?,
@@ -73,12 +81,20 @@ pub async fn export(
 /// one plan (pre-production to production), and that changes nothing when imported back here.
 pub async fn export_workbook(
     store: &Store,
+    ctx: &Context,
     format: Format,
     out: Box<dyn Write + Send>,
 ) -> Result<WorkbookSummary, ExportError> {
     if format == Format::Csv {
         return Err(ExportError::WorkbookNeedsSheets);
     }
+    let all = [
+        Entity::Departments,
+        Entity::Groups,
+        Entity::Roles,
+        Entity::Users,
+    ];
+    require_export(store, ctx, &all).await?;
     let mut writer = muster_sheets::writer(format, out);
     let all = ExportFilter::default();
     let mut summary = WorkbookSummary::default();
@@ -90,6 +106,34 @@ pub async fn export_workbook(
     summary.sheets.push((Entity::Users, users));
     writer.finish()?;
     Ok(summary)
+}
+
+/// An export needs `users.export`, and reading what it writes: `users.read`, `groups.read`…
+async fn require_export(
+    store: &Store,
+    ctx: &Context,
+    entities: &[Entity],
+) -> Result<(), ExportError> {
+    let name = entities
+        .iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let target = Target {
+        kind: "export",
+        id: None,
+        name,
+    };
+    let reads = entities.iter().map(|entity| match entity {
+        Entity::Users => Permission::UsersRead,
+        Entity::Groups => Permission::GroupsRead,
+        Entity::Roles => Permission::RolesRead,
+        Entity::Departments => Permission::DepartmentsRead,
+    });
+    for permission in std::iter::once(Permission::UsersExport).chain(reads) {
+        audit::require::<ExportError>(store, ctx, permission, "export", &target).await?;
+    }
+    Ok(())
 }
 
 /// Rows written per entity sheet of a workbook export, in sheet order.

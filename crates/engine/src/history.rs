@@ -9,12 +9,16 @@
 
 use std::io::Write;
 
+use muster_domain::Permission;
 use muster_store::{
     ArchiveCompression, BusyJob, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus,
     JobSummary, NewImport, Store, StoreError,
 };
 use serde::Serialize;
 
+use crate::audit::{self, Target};
+use crate::context::Context;
+use crate::error::Refusal;
 use crate::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
 use crate::lease::holder_is_gone_here;
 use crate::timefmt::rfc3339_utc;
@@ -178,7 +182,15 @@ impl From<&ImportRecord> for ImportEntry {
 }
 
 /// The newest `limit` imports, newest first.
-pub async fn list_imports(store: &Store, limit: i64) -> Result<Vec<ImportEntry>, StoreError> {
+/// The newest `limit` entries of the history; needs `imports.read`.
+pub async fn list_imports(
+    store: &Store,
+    ctx: &Context,
+    limit: i64,
+) -> Result<Vec<ImportEntry>, HistoryError> {
+    let target = Target::history();
+    audit::require::<HistoryError>(store, ctx, Permission::ImportsRead, "import.list", &target)
+        .await?;
     let mut conn = store.acquire().await?;
     Ok(muster_store::list_imports(&mut conn, limit)
         .await?
@@ -230,6 +242,8 @@ pub struct FieldChange {
 pub enum HistoryError {
     #[error("there is no import {0}")]
     NotFound(i64),
+    #[error("forbidden: {0}")]
+    Forbidden(Refusal),
     #[error("import {id} has no archived file: {reason}")]
     NoArchive { id: i64, reason: String },
     #[error("the history of import {id} is damaged: {detail}")]
@@ -299,9 +313,13 @@ impl ChunkCursor {
 
 pub async fn show_import(
     store: &Store,
+    ctx: &Context,
     id: i64,
     limit: usize,
 ) -> Result<ImportDetails, HistoryError> {
+    let target = Target::import_number(id);
+    audit::require::<HistoryError>(store, ctx, Permission::ImportsRead, "import.read", &target)
+        .await?;
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?
@@ -430,9 +448,19 @@ fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
 /// Writes the archived upload of an import to `out`.
 pub async fn download_archive(
     store: &Store,
+    ctx: &Context,
     id: i64,
     out: &mut dyn Write,
 ) -> Result<u64, HistoryError> {
+    let target = Target::import_number(id);
+    audit::require::<HistoryError>(
+        store,
+        ctx,
+        Permission::ImportsRead,
+        "import.download",
+        &target,
+    )
+    .await?;
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?
@@ -495,9 +523,19 @@ pub struct PreparedErrorWorkbook {
 /// with an `Errors` column (SPEC §3.5). Importing the fixed file links back to `id`.
 pub async fn prepare_error_workbook(
     store: &Store,
+    ctx: &Context,
     id: i64,
 ) -> Result<PreparedErrorWorkbook, HistoryError> {
     use crate::error_workbook::ErrorWorkbookSource;
+    let target = Target::import_number(id);
+    audit::require::<HistoryError>(
+        store,
+        ctx,
+        Permission::ImportsRead,
+        "import.errors",
+        &target,
+    )
+    .await?;
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?

@@ -7,6 +7,9 @@
 
 use std::io::Write;
 
+use crate::audit::{self, Target};
+use crate::context::Context;
+use crate::error::Refusal;
 use muster_domain::{import_fields, Entity, EntityName, Field, Permission, ADMINISTRATOR_ROLE};
 use muster_sheets::{
     column_letters, CellNote, CellStyle, Dropdown, DropdownChoices, DropdownStrictness, Format,
@@ -65,6 +68,8 @@ pub enum TemplateError {
     /// The cause is in the message and therefore not also `source()`, which would repeat it.
     #[error("cannot write the template: {0}")]
     Write(WriteError),
+    #[error("forbidden: {0}")]
+    Forbidden(Refusal),
 }
 
 impl From<WriteError> for TemplateError {
@@ -74,14 +79,24 @@ impl From<WriteError> for TemplateError {
 }
 
 /// Writes the template of `kind` as `format` (XLSX or CSV) to `out`.
+/// Writes an import template; needs `users.import` (a template is the start of an import, and
+/// its dropdowns name the existing roles, groups and departments).
 pub async fn write_template(
     store: &Store,
+    ctx: &Context,
     kind: TemplateKind,
     format: Format,
     out: Box<dyn Write + Send>,
 ) -> Result<(), TemplateError> {
     // Refuse impossible requests before touching the store, so the message is the first thing said.
     kind.check_format(format)?;
+    let target = Target {
+        kind: "template",
+        id: None,
+        name: "import template".to_owned(),
+    };
+    audit::require::<TemplateError>(store, ctx, Permission::UsersImport, "template", &target)
+        .await?;
     let mut conn = store.acquire().await?;
     let catalog = muster_store::load_catalog(&mut conn).await?;
     let user = free_sample_user(&mut conn).await?;

@@ -116,6 +116,31 @@ fn the_audit_log_lists_changes_and_refusals(store: &Store) {
         "reading the log needs audit.read: {}",
         reader.stderr
     );
+    // Every command checks its permission: the history needs imports.read, an export
+    // users.export, a template users.import, a role roles.write.
+    for args in [
+        &["--as", "vic", "imports", "list"][..],
+        &["--as", "vic", "imports", "show", "1"],
+        &["--as", "vic", "export", "users", "-o", "-"],
+        &["--as", "vic", "template", "users", "-o", "-"],
+        &[
+            "--as",
+            "vic",
+            "role",
+            "add",
+            "auditor",
+            "--permission",
+            "audit.read",
+        ],
+    ] {
+        let out = store.run(args);
+        assert_eq!(out.code, 77, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("forbidden: vic lacks the permission"),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 /// A file name holding a line break and an escape sequence cannot forge an audit entry: each
