@@ -257,7 +257,7 @@ async fn run(
     };
     let events = source::spawn(request).map_err(ImportError::Thread)?;
     let mut staged = look_ahead(events, store.acquire().await?);
-    let writer = Writer::start(store).await?;
+    let writer = Writer::start(store, !options.dry_run).await?;
     let mut state = PipelineState {
         planner: None,
         sheet: upload.file_name.clone(),
@@ -718,13 +718,20 @@ enum Message {
 /// The task that owns the import's transaction and applies batches in order.
 struct Writer {
     messages: mpsc::Sender<Message>,
-    task: tokio::task::JoinHandle<Result<muster_store::Transaction, StoreError>>,
+    /// The transaction, and whether the filter indexes are suspended in it (see
+    /// `muster_store::suspend_filter_indexes`), which `finish` must then restore.
+    task: tokio::task::JoinHandle<Result<(muster_store::Transaction, bool), StoreError>>,
 }
 
 impl Writer {
-    async fn start(store: &Store) -> Result<Writer, StoreError> {
+    /// `data`: the import writes data (not a preview), so a first import into an empty
+    /// directory may suspend the filter indexes for the length of the transaction.
+    async fn start(store: &Store, data: bool) -> Result<Writer, StoreError> {
         let mut tx = store.begin().await?;
         muster_store::savepoint(&mut tx, DATA_SAVEPOINT).await?;
+        // After the savepoint: rolling back to it (an atomic import that will not apply) takes
+        // the suspension back with the data.
+        let mut suspended = data && muster_store::suspend_filter_indexes(&mut tx).await?;
         // Two batches in flight bound the memory while letting planning run ahead of writing.
         let (messages, mut incoming) = mpsc::channel::<Message>(2);
         let task = tokio::spawn(async move {
@@ -732,11 +739,12 @@ impl Writer {
                 match message {
                     Message::Writes(writes) => writes.execute(&mut tx).await?,
                     Message::Discard => {
-                        muster_store::rollback_to_savepoint(&mut tx, DATA_SAVEPOINT).await?
+                        muster_store::rollback_to_savepoint(&mut tx, DATA_SAVEPOINT).await?;
+                        suspended = false;
                     }
                 }
             }
-            Ok(tx)
+            Ok((tx, suspended))
         });
         Ok(Writer { messages, task })
     }
@@ -747,23 +755,25 @@ impl Writer {
         let _ = self.messages.send(message).await;
     }
 
-    /// Waits for every queued write, records the job's end and commits; without an end, rolls
-    /// everything back (a cancelled import). Returns false, having rolled back, when the job no
-    /// longer held its record (it was taken for dead meanwhile).
-    /// Ends the import's transaction: with its outcome (and its audit entry, when it changed
-    /// the store) committed together, or rolled back. False when the job lost its lease.
+    /// Waits for every queued write, records the job's end (and its audit entry, when it changed
+    /// the store) and commits; without an end, rolls everything back (a cancelled import).
+    /// Returns false, having rolled back, when the job no longer held its record (it was taken
+    /// for dead meanwhile).
     async fn finish(
         self,
         end: Option<(&Job<'_>, ImportOutcome)>,
         audit_entry: Option<muster_store::AuditEntry>,
     ) -> Result<bool, StoreError> {
         drop(self.messages);
-        let mut tx = match self.task.await {
+        let (mut tx, suspended) = match self.task.await {
             Ok(result) => result?,
             Err(join) => return Err(StoreError::Interrupted(join.to_string())),
         };
         match end {
             Some((job, outcome)) => {
+                if suspended {
+                    muster_store::restore_filter_indexes(&mut tx).await?;
+                }
                 if !muster_store::finish_job(&mut tx, job.id, job.holder, &outcome).await? {
                     tx.rollback().await?;
                     return Ok(false);

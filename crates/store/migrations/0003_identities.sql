@@ -78,7 +78,7 @@ CREATE TABLE users_v3 (
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
     last_login_at  BIGINT,
-    id             TEXT NOT NULL UNIQUE,
+    id             TEXT NOT NULL,
     version        BIGINT NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
 INSERT INTO users_v3 (username_key, username, name, email, email_key, phone, department_key, active,
@@ -116,6 +116,10 @@ ALTER TABLE users_v3 RENAME TO users;
 ALTER TABLE user_roles_v3 RENAME TO user_roles;
 ALTER TABLE group_members_v3 RENAME TO group_members;
 
+-- A user's id is unique by an index of its own rather than a column constraint, so a first
+-- import into an empty directory can build it at the end like the filter indexes below
+-- (store/src/bulk.rs).
+CREATE UNIQUE INDEX users_by_id ON users (id);
 -- Filters of the users list and the export: without these, a department, role or group filter
 -- reads every user or every membership.
 CREATE INDEX users_by_department ON users (department_key);

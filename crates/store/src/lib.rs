@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit;
+mod bulk;
 mod catalog;
 mod connect;
 mod directory_catalog;
@@ -24,6 +25,7 @@ mod writes;
 
 pub use admin::{create_postgres_database, drop_postgres_database};
 pub use audit::{insert_audit, list_audit, AuditChange, AuditEntry, AuditQuery};
+pub use bulk::{index_names, restore_filter_indexes, suspend_filter_indexes};
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use directory_catalog::{

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use muster_engine::directory::catalog::{create_group, set_group_roles, NewEntry};
+use muster_engine::directory::Expected;
 use muster_engine::{
     apply_plan, import_file, list_audit, revert_import, Actor, AuditQuery, Context, ImportError,
     ImportOptions, ImportReport, ImportStatus, PlanError, RevertError, Source,
@@ -141,6 +143,53 @@ async fn a_row_granting_a_role_beyond_the_actor_is_refused_at_its_cell(store: &S
         found.is_empty(),
         "an atomic import with a refused row applies nothing"
     );
+}
+
+async fn joining_a_group_whose_roles_exceed_the_actor_is_refused(store: &Store) {
+    directory(store).await;
+    // The operator makes a group that gives its members the administrator role.
+    let ctx = operator();
+    let group = create_group(
+        store,
+        &ctx,
+        &NewEntry {
+            name: "Admins".into(),
+            description: None,
+        },
+    )
+    .await
+    .expect("a group");
+    set_group_roles(
+        store,
+        &ctx,
+        &group.id,
+        Expected(group.version),
+        &["administrator".to_owned()],
+    )
+    .await
+    .expect("the group gives administrator");
+    let ivy = as_user(store, "ivy").await;
+    let report = import(
+        store,
+        &ivy,
+        "Username,Name,User group\nnew,New,Admins\n",
+        ImportOptions::default(),
+    )
+    .await;
+    assert_eq!(report.status, ImportStatus::Rejected);
+    let refused = problems(&report, 2);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "User group");
+    assert!(
+        refused[0]
+            .1
+            .starts_with("forbidden: joining group `Admins`"),
+        "{refused:?}"
+    );
+    // A member of the group acts with the group's roles.
+    import_ok(store, "Username,Name,User group\nvic,Vic Viewer,Admins\n").await;
+    let vic = as_user(store, "vic").await;
+    assert!(vic.actor.holds(muster_domain::Permission::AuditRead));
 }
 
 async fn a_role_beyond_the_actor_cannot_be_created_or_widened(store: &Store) {
@@ -285,6 +334,7 @@ async fn a_revert_does_not_give_back_roles_beyond_the_actor(store: &Store) {
 scenarios!(
     an_import_needs_the_import_permission_and_the_refusal_is_audited,
     a_row_granting_a_role_beyond_the_actor_is_refused_at_its_cell,
+    joining_a_group_whose_roles_exceed_the_actor_is_refused,
     a_role_beyond_the_actor_cannot_be_created_or_widened,
     nobody_changes_their_own_roles_password_or_mfa_through_an_import,
     secrets_need_the_credentials_permission,

@@ -339,3 +339,65 @@ crate::scenarios!(
     replace_memberships_replaces,
     replace_memberships_clears_more_than_one_delete_chunk,
 );
+
+/// A first import on SQLite suspends the id and filter indexes inside its transaction and
+/// builds them again before it commits; a rollback takes the suspension back. Elsewhere, or
+/// with users present, nothing is suspended.
+async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(store: &Store) {
+    let indexes = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.acquire().await.expect("connection");
+            muster_store::index_names(&mut conn)
+                .await
+                .expect("index names")
+        }
+    };
+    let before = indexes(store).await;
+    for name in [
+        "users_by_id",
+        "users_by_department",
+        "user_roles_by_role",
+        "group_members_by_group",
+    ] {
+        assert!(before.iter().any(|n| n == name), "{name} in {before:?}");
+    }
+    let mut tx = store.begin().await.expect("begin");
+    let suspended = muster_store::suspend_filter_indexes(&mut tx)
+        .await
+        .expect("suspend");
+    assert_eq!(suspended, store.backend() == muster_store::Backend::Sqlite);
+    tx.rollback().await.expect("rollback");
+    assert_eq!(
+        indexes(store).await,
+        before,
+        "a rollback takes the suspension back"
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    if muster_store::suspend_filter_indexes(&mut tx)
+        .await
+        .expect("suspend")
+    {
+        muster_store::restore_filter_indexes(&mut tx)
+            .await
+            .expect("restore");
+    }
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        indexes(store).await,
+        before,
+        "restored as migration 3 made them"
+    );
+
+    let mut writes = muster_store::PreparedWrites::new(store.backend());
+    writes.insert_users(vec![bare_user("alice")]);
+    commit(store, writes).await;
+    let mut tx = store.begin().await.expect("begin");
+    assert!(!muster_store::suspend_filter_indexes(&mut tx)
+        .await
+        .expect("suspend"));
+    tx.rollback().await.expect("rollback");
+}
+
+crate::scenarios!(filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back);
