@@ -6,7 +6,9 @@
 use std::io::IsTerminal;
 
 use anyhow::{bail, Context as _};
-use muster_engine::{import_file, ImportOptions, ImportReport, ImportStatus, IssueKind};
+use muster_engine::{
+    import_file, ImportOptions, ImportReport, ImportSource, ImportStatus, IssueKind,
+};
 use muster_store::Store;
 
 use crate::args::ImportArgs;
@@ -34,7 +36,7 @@ pub async fn run(store: &Store, args: ImportArgs) -> anyhow::Result<Outcome> {
     let progress = ImportProgress::new(show_progress);
     let ctx = session::context(Box::new(progress.clone()));
     session::cancel_on_ctrl_c(&ctx);
-    let report = import_file(store, &args.file, &options, &ctx)
+    let report = import_file(store, &ImportSource::file(&args.file), &options, &ctx)
         .await
         .with_context(|| format!("while importing {}", args.file.display()))?;
     progress.finish();

@@ -14,7 +14,7 @@
 //! records only failed rows — the import keeps validating, so the report lists every problem
 //! of the file. A preview (dry run) writes its plan and no data.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use muster_domain::{Entity, HeaderMap, Permission};
@@ -38,7 +38,7 @@ use crate::journal::{ChangeChunk, FailureChunk};
 use crate::lease;
 use crate::report::{BatchLog, ImportReport, ImportStatus};
 use crate::source::{self, Event, Record, RowIssue, SourceRequest};
-use crate::upload::{self, Upload};
+use crate::upload::{self, ImportSource, Upload};
 use crate::user_import::{look_up, Lookup, UserPlanner};
 use crate::warnings::{Warning, WarningKind};
 
@@ -56,11 +56,8 @@ const DATA_SAVEPOINT: &str = "import_data";
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The cause is in the message and therefore not also `source()`, which would repeat it.
-    #[error("cannot read {path}: {cause}")]
-    Unreadable {
-        path: PathBuf,
-        cause: std::io::Error,
-    },
+    #[error("cannot read {name}: {cause}")]
+    Unreadable { name: String, cause: std::io::Error },
     #[error("cannot start the reader thread: {0}")]
     Thread(std::io::Error),
     #[error("forbidden: {0}")]
@@ -91,34 +88,27 @@ impl Planner {
     }
 }
 
+/// Imports `source` (read → validate → plan → apply in one transaction); needs `users.import`.
 pub async fn import_file(
     store: &Store,
-    path: &Path,
+    source: &ImportSource,
     options: &ImportOptions,
     ctx: &Context,
 ) -> Result<ImportReport, ImportError> {
     let unreadable = |cause| ImportError::Unreadable {
-        path: path.to_owned(),
+        name: source.described().to_owned(),
         cause,
     };
-    if !ctx.actor.holds(Permission::UsersImport) {
-        let target = audit::Target {
-            kind: "import",
-            id: None,
-            name: path
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        };
-        let refusal = Refusal::Lacks {
-            permission: Permission::UsersImport,
-            actor: ctx.actor.name(),
-        };
-        let at = (ctx.now)();
-        audit::record_refusal(store, &ctx.actor, at, "import.apply", &target, &refusal).await?;
-        return Err(ImportError::Forbidden(refusal));
-    }
+    let target = audit::Target {
+        kind: "import",
+        id: None,
+        name: source.display_name().to_owned(),
+    };
+    audit::require::<ImportError>(store, ctx, Permission::UsersImport, "import.apply", &target)
+        .await?;
+    let path = source.path();
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
-    let upload = Upload::inspect(path, limit).map_err(unreadable)?;
+    let upload = Upload::inspect(source, limit).map_err(unreadable)?;
     let now = (ctx.now)();
     let holder = lease::new_holder(ctx);
     let new = NewImport {

@@ -56,4 +56,5 @@ pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
 pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
 pub use revert::{revert_import, RevertError, RevertReport};
 pub use template::{write_template, TemplateError, TemplateKind};
+pub use upload::ImportSource;
 pub use warnings::{Tense, Warning, WarningKind};

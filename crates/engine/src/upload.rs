@@ -2,13 +2,86 @@
 //! and the archived copy kept in the history (secret cells blanked, see `sanitize`).
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use muster_sheets::ReadOptions;
 use muster_store::{ArchiveCompression, ArchiveRecord, ArchiveState, PreparedWrites};
 use sha2::{Digest, Sha256};
 
 use crate::sanitize::{sanitized_copy, Sanitized};
+
+/// What an import reads: the file's bytes and the name people know it by. A file given on the
+/// command line is known by its own file name; a browser upload by the name the browser sent,
+/// never by the temporary file it was saved to. The readers seek (a zip's directory is at its
+/// end), so bytes from memory or a stream are spooled to a temporary file first, which lives as
+/// long as the source.
+pub struct ImportSource {
+    display_name: String,
+    /// How errors about reading it name it: the path as given for a file, else the display
+    /// name.
+    described: String,
+    path: PathBuf,
+    _spooled: Option<tempfile::NamedTempFile>,
+}
+
+impl ImportSource {
+    /// A file on disk, known by its own file name.
+    pub fn file(path: impl Into<PathBuf>) -> ImportSource {
+        let path = path.into();
+        let display_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        ImportSource {
+            display_name,
+            described: path.display().to_string(),
+            path,
+            _spooled: None,
+        }
+    }
+
+    /// A file already on disk under another name (a server's copy of an upload), known by
+    /// `display_name`.
+    pub fn upload(display_name: impl Into<String>, path: impl Into<PathBuf>) -> ImportSource {
+        let display_name = display_name.into();
+        ImportSource {
+            described: display_name.clone(),
+            display_name,
+            path: path.into(),
+            _spooled: None,
+        }
+    }
+
+    /// Bytes from a stream (an upload's body, a test's fixture), known by `display_name`.
+    pub fn read(
+        display_name: impl Into<String>,
+        mut bytes: impl Read,
+    ) -> std::io::Result<ImportSource> {
+        let mut spooled = tempfile::NamedTempFile::new()?;
+        std::io::copy(&mut bytes, spooled.as_file_mut())?;
+        spooled.as_file_mut().sync_data()?;
+        let display_name = display_name.into();
+        Ok(ImportSource {
+            described: display_name.clone(),
+            display_name,
+            path: spooled.path().to_owned(),
+            _spooled: Some(spooled),
+        })
+    }
+
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The name errors about reading the file use.
+    pub(crate) fn described(&self) -> &str {
+        &self.described
+    }
+}
 
 pub(crate) struct Upload {
     pub file_name: String,
@@ -23,13 +96,10 @@ pub(crate) struct Upload {
 const PIECE: usize = 1024 * 1024;
 
 impl Upload {
-    pub fn inspect(path: &Path, limit: u64) -> std::io::Result<Upload> {
-        let mut file = std::fs::File::open(path)?;
+    pub fn inspect(source: &ImportSource, limit: u64) -> std::io::Result<Upload> {
+        let mut file = std::fs::File::open(source.path())?;
         let size = file.metadata()?.len();
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = source.display_name().to_owned();
         let too_large = size > limit;
         let mut sha256 = String::new();
         if !too_large {

@@ -4,7 +4,8 @@
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, NewEntry, NewRole};
 use muster_engine::{
-    import_file, list_audit, Actor, AuditQuery, AuditRecord, Context, ImportOptions, Source,
+    import_file, list_audit, Actor, AuditQuery, AuditRecord, Context, ImportOptions, ImportSource,
+    Source,
 };
 use muster_store::{Store, UserRecord};
 
@@ -13,10 +14,8 @@ use crate::support::{context, operator};
 /// Imports users from CSV text (header `Username,Name,Department,Roles,User group`); departments
 /// are created as the importer does, roles and groups must exist.
 pub async fn import_users(store: &Store, csv: &str) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("users.csv");
-    std::fs::write(&path, csv).expect("writing the CSV");
-    let report = import_file(store, &path, &ImportOptions::default(), &operator())
+    let source = ImportSource::read("users.csv", csv.as_bytes()).expect("spooling the CSV");
+    let report = import_file(store, &source, &ImportOptions::default(), &operator())
         .await
         .expect("importing users");
     assert!(!report.has_failures(), "{:?}", report.errors);

@@ -2,30 +2,25 @@
 //! no-escalation rule apply to every row (SPEC §5), and a refused row is a positioned row
 //! error. The local operator holds every permission; users hold their roles' permissions.
 
-use std::path::PathBuf;
-
 use muster_engine::directory::catalog::{create_group, set_group_roles, NewEntry};
 use muster_engine::directory::Expected;
 use muster_engine::{
     apply_plan, import_file, list_audit, revert_import, Actor, AuditQuery, Context, ImportError,
-    ImportOptions, ImportReport, ImportStatus, PlanError, RevertError, Source,
+    ImportOptions, ImportReport, ImportSource, ImportStatus, PlanError, RevertError, Source,
 };
 use muster_store::Store;
 
 use crate::scenarios;
 use crate::support::{context, operator};
 
-/// Writes `text` as a CSV file that lives as long as the returned guard.
-fn csv(text: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("rows.csv");
-    std::fs::write(&path, text).expect("writing the file");
-    (dir, path)
+/// `text` as an upload named `rows.csv`, as a browser would send it.
+fn csv(text: &str) -> ImportSource {
+    ImportSource::read("rows.csv", text.as_bytes()).expect("spooling the upload")
 }
 
 async fn import(store: &Store, ctx: &Context, text: &str, options: ImportOptions) -> ImportReport {
-    let (_dir, path) = csv(text);
-    import_file(store, &path, &options, ctx)
+    let source = csv(text);
+    import_file(store, &source, &options, ctx)
         .await
         .expect("the import runs")
 }
@@ -77,8 +72,8 @@ fn problems(report: &ImportReport, row: u64) -> Vec<(String, String)> {
 async fn an_import_needs_the_import_permission_and_the_refusal_is_audited(store: &Store) {
     directory(store).await;
     let vic = as_user(store, "vic").await;
-    let (_dir, path) = csv("Username,Name\nnew,New\n");
-    let error = import_file(store, &path, &ImportOptions::default(), &vic)
+    let source = csv("Username,Name\nnew,New\n");
+    let error = import_file(store, &source, &ImportOptions::default(), &vic)
         .await
         .expect_err("a viewer cannot import");
     assert!(matches!(error, ImportError::Forbidden(_)), "{error}");

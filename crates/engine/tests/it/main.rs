@@ -10,5 +10,6 @@ mod groups;
 mod identities;
 mod import_access;
 mod roles;
+mod sources;
 mod support;
 mod users;
