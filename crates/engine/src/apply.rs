@@ -32,7 +32,7 @@ use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::error::Refusal;
 use crate::history;
-use crate::ids::IdMaker;
+use crate::ids::{IdMaker, Stamp};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{ChangeChunk, FailureChunk};
 use crate::lease;
@@ -503,6 +503,11 @@ impl PipelineState {
             (None, None) => Catalog::default(),
         };
         let sheet = self.sheet.clone();
+        let stamp = Stamp {
+            now,
+            ids,
+            actor: actor.clone(),
+        };
         self.planner = Some(match map.entity() {
             Entity::Users => Planner::Users(UserPlanner::new(
                 sheet,
@@ -510,9 +515,7 @@ impl PipelineState {
                 catalog,
                 options.create_only,
                 options.create_groups,
-                now,
-                ids,
-                actor.clone(),
+                stamp,
                 options.dry_run,
             )),
             _ => Planner::Catalog(CatalogPlanner::new(
@@ -520,9 +523,7 @@ impl PipelineState {
                 map,
                 catalog,
                 options.create_only,
-                now,
-                ids,
-                actor.clone(),
+                stamp,
             )),
         });
     }

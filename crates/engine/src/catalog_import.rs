@@ -11,7 +11,7 @@ use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, Rol
 
 use crate::access::{permissions_escalation, Actor};
 use crate::error::Refusal;
-use crate::ids::IdMaker;
+use crate::ids::{IdMaker, Stamp};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::Change;
 use crate::report::ImportReport;
@@ -53,10 +53,9 @@ impl CatalogPlanner {
         map: HeaderMap,
         catalog: Catalog,
         create_only: bool,
-        now: i64,
-        ids: IdMaker,
-        actor: Actor,
+        stamp: Stamp,
     ) -> Self {
+        let Stamp { now, ids, actor } = stamp;
         CatalogPlanner {
             sheet,
             map,
@@ -441,9 +440,14 @@ mod tests {
             map,
             catalog,
             create_only,
-            7,
-            crate::ids::IdMaker::new(7, &crate::Context::system(Box::new(crate::NoProgress)).rng),
-            crate::Actor::operator("tester", crate::Source::Cli),
+            crate::ids::Stamp {
+                now: 7,
+                ids: crate::ids::IdMaker::new(
+                    7,
+                    &crate::Context::system(Box::new(crate::NoProgress)).rng,
+                ),
+                actor: crate::Actor::operator("tester", crate::Source::Cli),
+            },
         );
         let mut report = ImportReport::new("roles.csv".into());
         let writes = planner.plan(rows, &mut report);

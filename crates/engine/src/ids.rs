@@ -15,6 +15,14 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use crate::context::SecureRng;
 
+/// Who writes a sheet's records and when, and the ids they get: what every planner stamps on
+/// the records it creates or changes.
+pub(crate) struct Stamp {
+    pub now: i64,
+    pub ids: IdMaker,
+    pub actor: crate::Actor,
+}
+
 pub(crate) struct IdMaker {
     millis: u64,
     seed: u64,

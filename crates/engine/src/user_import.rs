@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::access::{grant_escalation, Actor};
 use crate::context::{Context, RngRef};
 use crate::error::Refusal;
-use crate::ids::IdMaker;
+use crate::ids::{IdMaker, Stamp};
 use crate::issue::{Issue, IssueKind, Position};
 use crate::journal::{fingerprint, Change};
 use crate::report::ImportReport;
@@ -201,11 +201,10 @@ impl UserPlanner {
         catalog: Catalog,
         create_only: bool,
         create_groups: bool,
-        now: i64,
-        ids: IdMaker,
-        actor: Actor,
+        stamp: Stamp,
         keep_images: bool,
     ) -> Self {
+        let Stamp { now, ids, actor } = stamp;
         let privileged_roles = privileged_roles(&catalog);
         UserPlanner {
             sheet,

@@ -19,6 +19,14 @@ fn context() -> Context {
     }
 }
 
+fn stamp() -> crate::ids::Stamp {
+    crate::ids::Stamp {
+        now: NOW,
+        ids: crate::ids::IdMaker::new(NOW, &context().rng),
+        actor: crate::Actor::operator("tester", crate::Source::Cli),
+    }
+}
+
 fn catalog() -> Catalog {
     let mut catalog = Catalog::default();
     let named = |key: &str| NamedRecord {
@@ -55,9 +63,7 @@ fn plan(
         catalog(),
         create_only,
         false,
-        NOW,
-        crate::ids::IdMaker::new(NOW, &context().rng),
-        crate::Actor::operator("tester", crate::Source::Cli),
+        stamp(),
         false,
     );
     let rows: Vec<(u64, UserRow, Vec<RowIssue>)> = lines
@@ -330,9 +336,7 @@ fn a_new_group_or_department_is_one_warning_counting_its_rows() {
         catalog(),
         false,
         true,
-        NOW,
-        crate::ids::IdMaker::new(NOW, &context().rng),
-        crate::Actor::operator("tester", crate::Source::Cli),
+        stamp(),
         false,
     );
     let lines = [
