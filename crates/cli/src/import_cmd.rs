@@ -77,6 +77,10 @@ fn print_summary(report: &ImportReport, partial: bool) {
         ImportStatus::Rejected => "rejected: nothing was changed",
         ImportStatus::DryRun => "dry run: nothing was changed",
         ImportStatus::Cancelled => "cancelled",
+        // An import's report is never stale or conflicted; those are outcomes of applying a
+        // preview and of a revert, which share the status type.
+        ImportStatus::Stale => "stale: nothing was changed",
+        ImportStatus::Conflicted => "applied, with conflicts left alone",
     };
     let what = report.entity.unwrap_or("rows");
     let id = report
@@ -115,9 +119,11 @@ fn print_summary(report: &ImportReport, partial: bool) {
     // What was created is said once, in the tense of what happened; the per-name warnings
     // about it (with their row counts) are in `--json` and the history.
     let would = match report.status {
-        ImportStatus::Applied => "",
+        ImportStatus::Applied | ImportStatus::Conflicted => "",
         ImportStatus::DryRun => "to be ",
-        ImportStatus::Rejected | ImportStatus::Cancelled => "that would have been ",
+        ImportStatus::Rejected | ImportStatus::Cancelled | ImportStatus::Stale => {
+            "that would have been "
+        }
     };
     if !report.departments_created.is_empty() {
         say!(

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use anyhow::{bail, Context as _};
 use muster_engine::{
     apply_plan, download_archive, list_imports, prepare_error_workbook, revert_import, show_import,
-    ImportDetails, ImportEntry, NoProgress, PlanError, RevertError, RevertReport,
+    ImportDetails, ImportEntry, ImportStatus, NoProgress, RevertReport,
 };
 use muster_store::Store;
 
@@ -260,50 +260,45 @@ fn print_details(d: &ImportDetails) {
 async fn apply(store: &Store, id: i64, json: bool) -> anyhow::Result<Outcome> {
     let ctx = session::context(Box::new(NoProgress));
     session::cancel_on_ctrl_c(&ctx);
-    match apply_plan(store, id, &ctx).await {
-        Ok(applied) => {
-            if json {
-                out::json(&applied)?;
-            } else {
+    let report = apply_plan(store, id, &ctx).await?;
+    if json {
+        out::json(&report)?;
+    }
+    match report.status {
+        ImportStatus::Stale => {
+            if !json {
+                // One line per conflict, each escaped on its own.
                 say!(
-                    "import {id}: applied the previewed plan (created {}, updated {})",
-                    applied.created,
-                    applied.updated
+                    "{} record(s) changed since the preview of import {id}; preview again:",
+                    report.conflict_count
                 );
-            }
-            Ok(Outcome::Done)
-        }
-        Err(PlanError::Stale {
-            id,
-            count,
-            conflicts,
-        }) => {
-            if json {
-                out::json(
-                    &serde_json::json!({ "import_id": id, "status": "refused", "conflict_count": count, "conflicts": conflicts }),
-                )?;
-            } else {
-                // One line per conflict, each escaped on its own (the error's text has line breaks).
-                say!("{count} record(s) changed since the preview of import {id}; preview again:");
-                for conflict in &conflicts {
+                for conflict in &report.conflicts {
                     say!("  {conflict}");
                 }
             }
             Ok(Outcome::RowsRejected)
         }
-        Err(PlanError::Cancelled { .. }) => Ok(Outcome::Cancelled),
-        Err(error) => Err(error.into()),
+        ImportStatus::Cancelled => Ok(Outcome::Cancelled),
+        _ => {
+            if !json {
+                say!(
+                    "import {id}: applied the previewed plan (created {}, updated {})",
+                    report.created,
+                    report.updated
+                );
+            }
+            Ok(Outcome::Done)
+        }
     }
 }
 
 async fn revert(store: &Store, id: i64, force: bool, json: bool) -> anyhow::Result<Outcome> {
     let ctx = session::context(Box::new(NoProgress));
     session::cancel_on_ctrl_c(&ctx);
-    let report = match revert_import(store, id, force, &ctx).await {
-        Ok(report) => report,
-        Err(RevertError::Cancelled { .. }) => return Ok(Outcome::Cancelled),
-        Err(error) => return Err(error.into()),
-    };
+    let report = revert_import(store, id, force, &ctx).await?;
+    if report.status == ImportStatus::Cancelled {
+        return Ok(Outcome::Cancelled);
+    }
     if json {
         out::json(&report)?;
     } else {

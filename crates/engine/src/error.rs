@@ -197,9 +197,8 @@ impl Classified for crate::PlanError {
         use crate::PlanError as E;
         match self {
             E::NotFound(_) => ErrorKind::NotFound,
-            E::AlreadyApplied { .. } | E::Stale { .. } => ErrorKind::Conflict,
+            E::AlreadyApplied { .. } => ErrorKind::Conflict,
             E::NotAPreview { .. } | E::HasFailures { .. } => ErrorKind::Invalid,
-            E::Cancelled { .. } => ErrorKind::Unavailable,
             E::Forbidden(_) => ErrorKind::Forbidden,
             E::LeaseLost { .. } => ErrorKind::Conflict,
             E::History(e) => e.kind(),

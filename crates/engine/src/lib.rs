@@ -1,60 +1,58 @@
-//! The use cases of muster: importing a spreadsheet (read → validate → plan → apply, streamed in
-//! batches inside one transaction) and exporting users, groups, roles and departments. The CLI
-//! calls these today; the server, console and API will call the same functions, so an import
-//! behaves the same from everywhere. This crate holds no SQL (the store does) and no parsing
-//! rules (the domain and sheets crates do); it decides what an import means.
+//! The use cases of muster, one module each, shared by every front-end (the CLI today; the
+//! console, the REST API and SCIM next), so an import row, a console form, an API call and a
+//! SCIM request behave alike. This crate holds no SQL (the store does) and no parsing rules (the
+//! domain and sheets crates do); it decides what each use case means.
+//!
+//! - `import`: read → validate → plan → apply a spreadsheet, streamed in batches inside one
+//!   transaction (its reader, planners, report, problems and warnings live beside it).
+//! - `preview`: applying a stored preview exactly as planned.
+//! - `revert`: undoing an applied import from its journal.
+//! - `history`: the record of every import (list, show, archive, error workbook, journal).
+//! - `export`: one entity or the whole instance as a spreadsheet, and import templates.
+//! - `directory`: single-record use cases for users, groups, roles and departments.
+//! - `audit`: the audit log every use case writes to.
+//!
+//! Shared by all of them: `access` (actors, permissions, the no-escalation rule), `error` (the
+//! kinds a front-end maps), `context` (clock, randomness, actor, cancel flag), `lease` (jobs held
+//! by leases), `ids` (record ids) and `timefmt`.
 
 mod access;
-mod apply;
 mod audit;
-mod catalog_import;
 mod context;
-mod diff;
 pub mod directory;
 mod error;
-mod error_workbook;
 mod export;
 mod history;
 mod ids;
-mod issue;
-mod journal;
+mod import;
 mod lease;
-mod matrix;
-mod plan_apply;
-mod report;
+mod preview;
 mod revert;
-mod sanitize;
-mod seen;
-mod source;
-mod template;
 mod timefmt;
-pub use timefmt::parse_utc;
-mod upload;
-mod user_import;
-mod warnings;
 
 pub use access::{effective_permissions, grant_escalation, Actor, Escalation, Source, Who};
-pub use apply::{import_file, ImportError};
 pub use audit::{list_audit, AuditRecord};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
+pub use export::template::{write_template, TemplateError, TemplateKind};
 pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
 };
+pub use history::journal::LoggedIssue;
 pub use history::{
     download_archive, is_busy, list_imports, prepare_error_workbook, recover_interrupted,
     show_import, ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,
     PreparedErrorWorkbook, RowOutcome,
 };
-pub use issue::{Coded, Issue, IssueKind, Position, Positioned};
-pub use journal::LoggedIssue;
+pub use import::issue::{Coded, Issue, IssueKind, Position, Positioned};
+pub use import::report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
+pub use import::upload::ImportSource;
+pub use import::warnings::{Tense, Warning, WarningKind};
+pub use import::{import_file, ImportError};
 pub use lease::LeaseTimes;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
 pub use muster_store::{AuditChange, AuditQuery};
-pub use plan_apply::{apply_plan, Conflict, PlanApplied, PlanError};
-pub use report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
+pub use preview::{apply_plan, Conflict, PlanError, PlanReport};
 pub use revert::{revert_import, RevertError, RevertReport};
-pub use template::{write_template, TemplateError, TemplateKind};
-pub use upload::ImportSource;
-pub use warnings::{Tense, Warning, WarningKind};
+pub use timefmt::parse_utc;

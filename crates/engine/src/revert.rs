@@ -26,21 +26,24 @@ use muster_store::{
 use serde::Serialize;
 
 use crate::access::{grant_escalation, Actor};
-use crate::apply::ended;
 use crate::audit;
 use crate::context::Context;
 use crate::error::Refusal;
+use crate::history::journal::{fingerprint, same_named, Change, ChangeChunk};
 use crate::history::{self, ChunkCursor, HistoryError};
-use crate::journal::{fingerprint, same_named, Change, ChangeChunk};
+use crate::import::ended;
+use crate::import::report::ImportStatus;
 use crate::lease;
-use crate::plan_apply::{Conflict, MAX_CONFLICTS};
+use crate::preview::{Conflict, MAX_CONFLICTS};
 
 #[derive(Debug, Serialize)]
 pub struct RevertReport {
     /// The history entry of this revert.
     pub revert_id: i64,
     pub import_id: i64,
-    pub status: JobStatus,
+    /// `applied`, `conflicted` (records changed since the import were left alone, listed in
+    /// `conflicts`) or `cancelled` (nothing undone): the statuses every use case's report uses.
+    pub status: ImportStatus,
     pub forced: bool,
     /// Records the import created that are now gone.
     pub removed: u64,
@@ -140,6 +143,10 @@ pub async fn revert_import(
     // A lease taken over stops the revert through the cancel flag; the revert then finds, when
     // it records its end, that the record is no longer its own and reports the loss.
     let (result, _lost) = lease::hold(store, revert_id, &holder, ctx, undo).await?;
+    if let Err(RevertError::Cancelled { id }) = result {
+        // Stopped by request: nothing undone, which is an outcome like any other.
+        return Ok(RevertReport::cancelled(revert_id, id, force));
+    }
     if let Err(error) = &result {
         // A revert that stopped on an error it did not record itself (the record is then still
         // running under this holder) says why; the others are left as they are.
@@ -149,6 +156,26 @@ pub async fn revert_import(
         muster_store::finish_job(&mut conn, revert_id, &holder, &end).await?;
     }
     result
+}
+
+impl RevertReport {
+    fn cancelled(revert_id: i64, import_id: i64, forced: bool) -> RevertReport {
+        RevertReport {
+            revert_id,
+            import_id,
+            status: ImportStatus::Cancelled,
+            forced,
+            removed: 0,
+            restored: 0,
+            already_gone: 0,
+            conflict_count: 0,
+            conflicts: Vec::new(),
+            left: 0,
+            forceable: 0,
+            // Untouched: the import is as it was before this revert.
+            import_status: JobStatus::Applied,
+        }
+    }
 }
 
 /// The revert held by its lease.
@@ -205,7 +232,7 @@ async fn undo_import(
         report: RevertReport {
             revert_id,
             import_id: id,
-            status: JobStatus::Applied,
+            status: ImportStatus::Applied,
             forced: force,
             removed: 0,
             restored: 0,
@@ -250,6 +277,7 @@ async fn undo_import(
         )
         .await?;
         undo.report.import_status = JobStatus::PartlyReverted;
+        undo.report.status = ImportStatus::Conflicted;
     }
     let report = undo.report;
     let outcome = ImportOutcome {
@@ -719,7 +747,7 @@ mod tests {
         let report = RevertReport {
             revert_id: 2,
             import_id: 1,
-            status: JobStatus::Applied,
+            status: ImportStatus::Applied,
             forced: true,
             removed: 0,
             restored: 0,

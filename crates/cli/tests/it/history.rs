@@ -199,7 +199,7 @@ fn a_stale_preview_is_refused_naming_the_records(store: &Store) {
     let out = store.run(&["imports", "apply", &id.to_string(), "--json"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let refused = out.json();
-    assert_eq!(refused["status"], "refused");
+    assert_eq!(refused["status"], "stale");
     let keys: Vec<&str> = refused["conflicts"]
         .as_array()
         .unwrap()

@@ -281,12 +281,14 @@ async fn a_preview_is_checked_again_for_whoever_applies_it(store: &Store) {
     let error = apply_plan(store, id, &ivy)
         .await
         .expect_err("ivy cannot grant administrator");
-    let PlanError::Stale { conflicts, .. } = &error else {
+    let PlanError::Forbidden(refusal) = &error else {
         panic!("expected a refused plan, got {error}");
     };
     assert!(
-        conflicts[0].reason.starts_with("forbidden:"),
-        "{conflicts:?}"
+        refusal
+            .to_string()
+            .starts_with("role `administrator` holds"),
+        "{refusal}"
     );
     apply_plan(store, id, &operator())
         .await
@@ -310,6 +312,7 @@ async fn a_revert_does_not_give_back_roles_beyond_the_actor(store: &Store) {
         .await
         .expect("the revert runs");
     assert_eq!(revert.restored, 0);
+    assert_eq!(revert.status, ImportStatus::Conflicted);
     assert!(
         revert.conflicts[0].reason.starts_with("forbidden:"),
         "{:?}",
@@ -324,6 +327,7 @@ async fn a_revert_does_not_give_back_roles_beyond_the_actor(store: &Store) {
         .await
         .expect("the operator may");
     assert_eq!(by_operator.restored, 1);
+    assert_eq!(by_operator.status, ImportStatus::Applied);
 }
 
 scenarios!(

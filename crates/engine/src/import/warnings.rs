@@ -6,8 +6,8 @@
 use muster_domain::{near_duplicate, Permission};
 use serde::{Serialize, Serializer};
 
-use crate::issue::{Coded, Position};
-use crate::report::ImportStatus;
+use crate::import::issue::{Coded, Position};
+use crate::import::report::ImportStatus;
 
 /// Permissions whose grant deserves a second look: they let the holder change accounts, roles
 /// or credentials (SPEC §3.1 "rows that grant privileged roles").
@@ -107,8 +107,10 @@ impl Tense {
     pub(crate) fn of(status: ImportStatus) -> Tense {
         match status {
             ImportStatus::DryRun => Tense::Planned,
-            ImportStatus::Applied => Tense::Done,
-            ImportStatus::Rejected | ImportStatus::Cancelled => Tense::NotDone,
+            ImportStatus::Applied | ImportStatus::Conflicted => Tense::Done,
+            ImportStatus::Rejected | ImportStatus::Cancelled | ImportStatus::Stale => {
+                Tense::NotDone
+            }
         }
     }
 

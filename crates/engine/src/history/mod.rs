@@ -7,6 +7,10 @@
 //! holder is dead — its lease expired, wherever it ran, or its process is gone from this host —
 //! and records it `failed`.
 
+pub(crate) mod diff;
+pub(crate) mod error_workbook;
+pub(crate) mod journal;
+
 use std::io::Write;
 
 use muster_domain::Permission;
@@ -19,7 +23,7 @@ use serde::Serialize;
 use crate::audit::{self, Target};
 use crate::context::Context;
 use crate::error::Refusal;
-use crate::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
+use crate::history::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
 use crate::lease::holder_is_gone_here;
 use crate::timefmt::rfc3339_utc;
 
@@ -425,17 +429,17 @@ fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
             before,
             after: Some(after),
             ..
-        } => crate::diff::user_changes(before.as_ref(), &after),
+        } => crate::history::diff::user_changes(before.as_ref(), &after),
         Change::User { .. } => Vec::new(),
         Change::Department { before, after, .. } | Change::Group { before, after, .. } => {
-            crate::diff::named_changes(before.as_ref(), &after, None)
+            crate::history::diff::named_changes(before.as_ref(), &after, None)
         }
         Change::Role { before, after, .. } => {
             let permissions = (
                 before.as_ref().map(|b| b.permissions.join(", ")),
                 after.permissions.join(", "),
             );
-            crate::diff::named_changes(
+            crate::history::diff::named_changes(
                 before.as_ref().map(|b| &b.named),
                 &after.named,
                 Some(permissions),
@@ -513,8 +517,8 @@ pub struct ErrorWorkbookWritten {
 pub struct PreparedErrorWorkbook {
     id: i64,
     rejected: bool,
-    failed: std::collections::BTreeMap<String, Vec<crate::journal::FailedRowLog>>,
-    source: crate::error_workbook::ErrorWorkbookSource,
+    failed: std::collections::BTreeMap<String, Vec<crate::history::journal::FailedRowLog>>,
+    source: crate::history::error_workbook::ErrorWorkbookSource,
     /// The archived upload the source reads; removed when this is dropped.
     _archive: tempfile::NamedTempFile,
 }
@@ -526,7 +530,7 @@ pub async fn prepare_error_workbook(
     ctx: &Context,
     id: i64,
 ) -> Result<PreparedErrorWorkbook, HistoryError> {
-    use crate::error_workbook::ErrorWorkbookSource;
+    use crate::history::error_workbook::ErrorWorkbookSource;
     let target = Target::import_number(id);
     audit::require::<HistoryError>(
         store,
@@ -540,7 +544,7 @@ pub async fn prepare_error_workbook(
     let record = muster_store::import_record(&mut conn, id)
         .await?
         .ok_or(HistoryError::NotFound(id))?;
-    let mut failed: std::collections::BTreeMap<String, Vec<crate::journal::FailedRowLog>> =
+    let mut failed: std::collections::BTreeMap<String, Vec<crate::history::journal::FailedRowLog>> =
         std::collections::BTreeMap::new();
     for_each_chunk(
         &mut conn,
@@ -558,7 +562,7 @@ pub async fn prepare_error_workbook(
     let mut archive = tempfile::NamedTempFile::new()?;
     write_archive(&mut conn, &record, archive.as_file_mut()).await?;
     drop(conn);
-    let read = crate::upload::archive_read_options(record.summary.archive.as_ref());
+    let read = crate::import::upload::archive_read_options(record.summary.archive.as_ref());
     let (source, archive) = tokio::task::spawn_blocking(move || {
         ErrorWorkbookSource::open(archive.path(), &read).map(|source| (source, archive))
     })
@@ -655,14 +659,18 @@ impl Write for CountingWriter<'_> {
     }
 }
 
-impl From<crate::report::ImportStatus> for JobStatus {
-    fn from(status: crate::report::ImportStatus) -> JobStatus {
-        use crate::report::ImportStatus;
+impl From<crate::import::report::ImportStatus> for JobStatus {
+    fn from(status: crate::import::report::ImportStatus) -> JobStatus {
+        use crate::import::report::ImportStatus;
         match status {
             ImportStatus::Applied => JobStatus::Applied,
             ImportStatus::Rejected => JobStatus::Rejected,
             ImportStatus::DryRun => JobStatus::DryRun,
             ImportStatus::Cancelled => JobStatus::Cancelled,
+            // Outcomes of applying a preview and of reverting: the preview stays a preview,
+            // and a revert that left records makes its import partly reverted.
+            ImportStatus::Stale => JobStatus::DryRun,
+            ImportStatus::Conflicted => JobStatus::PartlyReverted,
         }
     }
 }

@@ -11,13 +11,13 @@ use muster_store::{Backend, Catalog, NamedKind, NamedRecord, PreparedWrites, Rol
 
 use crate::access::{permissions_escalation, Actor};
 use crate::error::Refusal;
+use crate::history::journal::Change;
 use crate::ids::{IdMaker, Stamp};
-use crate::issue::{Issue, IssueKind, Position};
-use crate::journal::Change;
-use crate::report::ImportReport;
-use crate::seen::FileKeys;
-use crate::source::{field_issue, in_column_order, Record, RowIssue};
-use crate::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
+use crate::import::issue::{Issue, IssueKind, Position};
+use crate::import::report::ImportReport;
+use crate::import::seen::FileKeys;
+use crate::import::source::{field_issue, in_column_order, Record, RowIssue};
+use crate::import::warnings::{near_duplicate_of, privileged, Warning, WarningKind};
 
 pub(crate) struct CatalogPlanner {
     sheet: String,
@@ -400,7 +400,7 @@ mod tests {
     use muster_store::Catalog;
 
     use super::*;
-    use crate::source::field_issues;
+    use crate::import::source::field_issues;
 
     fn plan_roles(lines: &[&[&str]], create_only: bool) -> (ImportReport, CatalogWrites) {
         let headers = ["Role", "Description", "Permissions"];

@@ -19,13 +19,13 @@ use rayon::prelude::*;
 use crate::access::{grant_escalation, Actor};
 use crate::context::{Context, RngRef};
 use crate::error::Refusal;
+use crate::history::journal::{fingerprint, Change};
 use crate::ids::{IdMaker, Stamp};
-use crate::issue::{Issue, IssueKind, Position};
-use crate::journal::{fingerprint, Change};
-use crate::report::ImportReport;
-use crate::seen::FileKeys;
-use crate::source::{field_issue, in_column_order, RowIssue};
-use crate::warnings::{near_duplicate_of, privileged, Tense, Warning, WarningKind};
+use crate::import::issue::{Issue, IssueKind, Position};
+use crate::import::report::ImportReport;
+use crate::import::seen::FileKeys;
+use crate::import::source::{field_issue, in_column_order, RowIssue};
+use crate::import::warnings::{near_duplicate_of, privileged, Tense, Warning, WarningKind};
 
 /// What the store holds for one batch of user rows, read ahead while the previous batch is
 /// planned. It reflects the store before the import: rows of the same file are tracked by the
@@ -976,5 +976,5 @@ impl UserWrites {
 }
 
 #[cfg(test)]
-#[path = "user_import_tests.rs"]
+#[path = "users_tests.rs"]
 mod tests;

@@ -8,10 +8,10 @@ use std::hash::{BuildHasher, RandomState};
 
 use serde::Serialize;
 
-use crate::issue::Coded as _;
-use crate::issue::Issue;
-use crate::journal::{Change, FailedRowLog, LoggedIssue};
-use crate::warnings::{Tense, Warning};
+use crate::history::journal::{Change, FailedRowLog, LoggedIssue};
+use crate::import::issue::Coded as _;
+use crate::import::issue::Issue;
+use crate::import::warnings::{Tense, Warning};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +24,12 @@ pub enum ImportStatus {
     DryRun,
     /// Stopped by the operator (Ctrl-C): nothing written.
     Cancelled,
+    /// A stored preview whose records changed since it was made: nothing written; the
+    /// report names each record (`conflicts`), and a new preview is needed.
+    Stale,
+    /// A revert that undid what it could and left records changed since the import alone
+    /// (reported as conflicts); reverting again takes up what was left.
+    Conflicted,
 }
 
 impl ImportStatus {
@@ -33,6 +39,8 @@ impl ImportStatus {
             ImportStatus::Rejected => "rejected",
             ImportStatus::DryRun => "dry_run",
             ImportStatus::Cancelled => "cancelled",
+            ImportStatus::Stale => "stale",
+            ImportStatus::Conflicted => "conflicted",
         }
     }
 }
@@ -263,8 +271,8 @@ impl ImportReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::issue::Position;
-    use crate::warnings::WarningKind;
+    use crate::import::issue::Position;
+    use crate::import::warnings::WarningKind;
 
     fn new_department(row: u64, name: &str) -> Warning {
         let position = Position {

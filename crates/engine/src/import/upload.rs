@@ -8,7 +8,7 @@ use muster_sheets::ReadOptions;
 use muster_store::{ArchiveCompression, ArchiveRecord, ArchiveState, PreparedWrites};
 use sha2::{Digest, Sha256};
 
-use crate::sanitize::{sanitized_copy, Sanitized};
+use crate::import::sanitize::{sanitized_copy, Sanitized};
 
 /// What an import reads: the file's bytes and the name people know it by. A file given on the
 /// command line is known by its own file name; a browser upload by the name the browser sent,

@@ -21,7 +21,7 @@ use muster_sheets::{
 // The failed rows come as the history stores them: a row number (0 = the file as a whole), its
 // problems (header text as in the file, or none for the row as a whole), and whether the row had
 // a password or hash that the archive blanked, so the fixed row must supply it again.
-use crate::journal::FailedRowLog;
+use crate::history::journal::FailedRowLog;
 
 /// What was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -398,7 +398,7 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::LoggedIssue;
+    use crate::history::journal::LoggedIssue;
     use muster_domain::{map_headers, parse_user_row, Entity, Field};
     use std::fs::File;
     use std::io::Read;

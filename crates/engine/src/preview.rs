@@ -16,15 +16,16 @@ use serde::Serialize;
 
 use crate::access::{grant_escalation, permissions_escalation, Actor};
 use crate::audit;
-use crate::catalog_import::CatalogWrites;
 use crate::context::Context;
 use crate::error::Refusal;
+use crate::history::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
 use crate::history::{self, ChunkCursor, HistoryError};
 use crate::ids::IdMaker;
-use crate::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
+use crate::import::catalog::CatalogWrites;
+use crate::import::report::ImportStatus;
+use crate::import::users::UserWrites;
 use crate::lease;
 use crate::timefmt::rfc3339_utc;
-use crate::user_import::UserWrites;
 
 /// A record that changed since the preview (or, for a revert, since the import).
 #[derive(Clone, Debug, Serialize)]
@@ -56,12 +57,30 @@ impl std::fmt::Display for Conflict {
 /// Conflicts listed in full; the count stays exact.
 pub(crate) const MAX_CONFLICTS: usize = 1_000;
 
+/// How applying a stored preview ended, with the same statuses as every use case's report:
+/// `applied`, `stale` (records changed since the preview: nothing applied, each one listed in
+/// `conflicts`) or `cancelled` (nothing applied).
 #[derive(Debug, Serialize)]
-pub struct PlanApplied {
+pub struct PlanReport {
     pub import_id: i64,
-    pub status: JobStatus,
+    pub status: ImportStatus,
     pub created: i64,
     pub updated: i64,
+    pub conflict_count: u64,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl PlanReport {
+    fn ended(import_id: i64, status: ImportStatus) -> PlanReport {
+        PlanReport {
+            import_id,
+            status,
+            created: 0,
+            updated: 0,
+            conflict_count: 0,
+            conflicts: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,14 +93,6 @@ pub enum PlanError {
     NotAPreview { id: i64, status: String },
     #[error("the preview of import {id} has {failed} failed row(s) and was not partial: fix the file and preview it again, or preview it as a partial import")]
     HasFailures { id: i64, failed: i64 },
-    #[error("{} record(s) changed since the preview of import {id}; preview again:\n  {}", .count, .conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
-    Stale {
-        id: i64,
-        count: u64,
-        conflicts: Vec<Conflict>,
-    },
-    #[error("cancelled: the plan of import {id} was not applied")]
-    Cancelled { id: i64 },
     #[error("forbidden: {0}")]
     Forbidden(Refusal),
     #[error("the apply of import {id} lost its lease (another command took it for dead); nothing of it was applied")]
@@ -92,7 +103,7 @@ pub enum PlanError {
     Store(#[from] StoreError),
 }
 
-pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApplied, PlanError> {
+pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanReport, PlanError> {
     if !ctx.actor.holds(Permission::UsersImport) {
         let refusal = Refusal::Lacks {
             permission: Permission::UsersImport,
@@ -164,7 +175,9 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanApp
         muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
     }
     match result {
-        Err(PlanError::Cancelled { id }) if lost => Err(PlanError::LeaseLost { id }),
+        Ok(report) if lost && report.status == ImportStatus::Cancelled => {
+            Err(PlanError::LeaseLost { id })
+        }
         result => result,
     }
 }
@@ -174,7 +187,7 @@ async fn apply_held(
     store: &Store,
     record: &ImportRecord,
     ctx: &Context,
-) -> Result<PlanApplied, PlanError> {
+) -> Result<PlanReport, PlanError> {
     let id = record.id;
     let now = (ctx.now)();
     let mut tx = store.begin().await?;
@@ -186,6 +199,7 @@ async fn apply_held(
         Err(error) => return Err(history::explain_busy(store, error).await.into()),
     }
     let mut checker = Checker {
+        refused: None,
         actor: ctx.actor.clone(),
         catalog: muster_store::load_catalog(&mut tx).await?,
         conflicts: Vec::new(),
@@ -196,21 +210,35 @@ async fn apply_held(
     while let Some(chunk) = plan.next::<ChangeChunk>(&mut tx).await? {
         if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
             tx.rollback().await.map_err(StoreError::from)?;
-            return Err(PlanError::Cancelled { id });
+            return Ok(PlanReport::ended(id, ImportStatus::Cancelled));
         }
         checker.check_chunk(&mut tx, &chunk).await?;
-        if checker.conflict_count == 0 {
+        if checker.conflict_count == 0 && checker.refused.is_none() {
             plan_writes(chunk.changes, store.backend(), &mut ids)
                 .execute(&mut tx)
                 .await?;
         }
     }
+    if let Some(refusal) = checker.refused {
+        tx.rollback().await.map_err(StoreError::from)?;
+        let target = audit::Target::import(id, &record.file_name);
+        audit::record_refusal(
+            store,
+            &ctx.actor,
+            now,
+            "import.apply_preview",
+            &target,
+            &refusal,
+        )
+        .await?;
+        return Err(PlanError::Forbidden(refusal));
+    }
     if checker.conflict_count > 0 {
         tx.rollback().await.map_err(StoreError::from)?;
-        return Err(PlanError::Stale {
-            id,
-            count: checker.conflict_count,
+        return Ok(PlanReport {
+            conflict_count: checker.conflict_count,
             conflicts: checker.conflicts,
+            ..PlanReport::ended(id, ImportStatus::Stale)
         });
     }
     let mut entry = PreparedWrites::new(store.backend());
@@ -231,15 +259,16 @@ async fn apply_held(
     if record.created + record.updated >= 10_000 {
         store.refresh_statistics().await?;
     }
-    Ok(PlanApplied {
-        import_id: id,
-        status: JobStatus::Applied,
+    Ok(PlanReport {
         created: record.created,
         updated: record.updated,
+        ..PlanReport::ended(id, ImportStatus::Applied)
     })
 }
 
 struct Checker {
+    /// The first change the applier may not make: the whole plan is then refused as forbidden.
+    refused: Option<Refusal>,
     /// Who applies: the plan was checked for whoever previewed it, and is checked again for
     /// the one who applies it, so a preview cannot carry a grant past the applier's permissions.
     actor: Actor,
@@ -255,7 +284,7 @@ impl Checker {
         &self,
         before: Option<&UserRecord>,
         after: Option<&UserRecord>,
-    ) -> Option<String> {
+    ) -> Option<Refusal> {
         let after = after?;
         let none = Vec::new();
         let (roles, groups) = before.map_or((&none, &none), |b| (&b.role_keys, &b.group_keys));
@@ -264,12 +293,9 @@ impl Checker {
                 || *groups != after.group_keys
                 || before.is_some_and(|b| b.password_hash != after.password_hash))
         {
-            return Some(format!(
-                "forbidden: {}",
-                Refusal::OwnRecord {
-                    what: "roles, groups or password"
-                }
-            ));
+            return Some(Refusal::OwnRecord {
+                what: "roles, groups or password",
+            });
         }
         grant_escalation(
             &self.actor,
@@ -279,7 +305,18 @@ impl Checker {
             groups,
             &after.group_keys,
         )
-        .map(|e| format!("forbidden: {e}"))
+        .map(Refusal::Escalation)
+    }
+
+    /// Why the applier may not give a role these permissions: the ones it gains beyond theirs.
+    fn role_refusal(&self, before: Option<&RoleRecord>, after: &RoleRecord) -> Option<Refusal> {
+        let gained: Vec<String> = after
+            .permissions
+            .iter()
+            .filter(|p| before.is_none_or(|b| !b.permissions.contains(p)))
+            .cloned()
+            .collect();
+        permissions_escalation(&self.actor, &after.named.name, &gained).map(Refusal::Escalation)
     }
 
     fn conflict(&mut self, sheet: &str, change: &Change, reason: String) {
@@ -325,8 +362,10 @@ impl Checker {
                             emails.push((email, index));
                         }
                     }
+                    if let Some(refusal) = self.user_refusal(before.as_ref(), after.as_ref()) {
+                        self.refused.get_or_insert(refusal);
+                    }
                     user_drift(before.as_ref(), current.get(key))
-                        .or_else(|| self.user_refusal(before.as_ref(), after.as_ref()))
                 }
                 Change::Department { before, after, .. } => named_drift(
                     before.as_ref(),
@@ -335,20 +374,15 @@ impl Checker {
                 Change::Group { before, after, .. } => {
                     named_drift(before.as_ref(), self.catalog.groups.get(&after.name_key))
                 }
-                Change::Role { before, after, .. } => role_drift(
-                    before.as_ref(),
-                    self.catalog.roles.get(&after.named.name_key),
-                )
-                .or_else(|| {
-                    let gained: Vec<String> = after
-                        .permissions
-                        .iter()
-                        .filter(|p| before.as_ref().is_none_or(|b| !b.permissions.contains(p)))
-                        .cloned()
-                        .collect();
-                    permissions_escalation(&self.actor, &after.named.name, &gained)
-                        .map(|e| format!("forbidden: {e}"))
-                }),
+                Change::Role { before, after, .. } => {
+                    if let Some(refusal) = self.role_refusal(before.as_ref(), after) {
+                        self.refused.get_or_insert(refusal);
+                    }
+                    role_drift(
+                        before.as_ref(),
+                        self.catalog.roles.get(&after.named.name_key),
+                    )
+                }
             };
             if let Some(reason) = reason {
                 self.conflict(&chunk.sheet, change, reason);

@@ -273,7 +273,7 @@ impl SampleRefs {
             .values()
             .find(|r| {
                 r.named.name_key != ADMINISTRATOR_ROLE
-                    && crate::warnings::privileged(&r.permissions).is_empty()
+                    && crate::import::warnings::privileged(&r.permissions).is_empty()
             })
             .map(|r| r.named.name.clone());
         let group = catalog.groups.values().next().map(|g| g.name.clone());
@@ -634,7 +634,7 @@ fn add_lists_sheet(book: &mut StyledWorkbook, choices: &Choices) -> Result<(), W
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::parse_record;
+    use crate::import::source::parse_record;
     use muster_domain::map_headers;
 
     fn catalog_with(roles: &[&str], groups: &[&str]) -> Catalog {

@@ -14,6 +14,17 @@
 //! records only failed rows — the import keeps validating, so the report lists every problem
 //! of the file. A preview (dry run) writes its plan and no data.
 
+pub(crate) mod catalog;
+pub(crate) mod issue;
+pub(crate) mod matrix;
+pub(crate) mod report;
+pub(crate) mod sanitize;
+pub(crate) mod seen;
+pub(crate) mod source;
+pub(crate) mod upload;
+pub(crate) mod users;
+pub(crate) mod warnings;
+
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
@@ -28,19 +39,19 @@ use tokio::sync::mpsc;
 
 use crate::access::Actor;
 use crate::audit;
-use crate::catalog_import::CatalogPlanner;
 use crate::context::{Context, ImportOptions};
 use crate::error::Refusal;
 use crate::history;
+use crate::history::journal::{ChangeChunk, FailureChunk};
 use crate::ids::{IdMaker, Stamp};
-use crate::issue::{Issue, IssueKind, Position};
-use crate::journal::{ChangeChunk, FailureChunk};
+use crate::import::catalog::CatalogPlanner;
+use crate::import::issue::{Issue, IssueKind, Position};
+use crate::import::report::{BatchLog, ImportReport, ImportStatus};
+use crate::import::source::{Event, Record, RowIssue, SourceRequest};
+use crate::import::upload::{ImportSource, Upload};
+use crate::import::users::{look_up, Lookup, UserPlanner};
+use crate::import::warnings::{Warning, WarningKind};
 use crate::lease;
-use crate::report::{BatchLog, ImportReport, ImportStatus};
-use crate::source::{self, Event, Record, RowIssue, SourceRequest};
-use crate::upload::{self, ImportSource, Upload};
-use crate::user_import::{look_up, Lookup, UserPlanner};
-use crate::warnings::{Warning, WarningKind};
 
 /// The default ceiling on an import file's size (SPEC §8), the same as the server's upload limit.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 200 * 1024 * 1024;

@@ -4,6 +4,8 @@
 //! adds a permission matrix sheet for people to read. The workbook export writes all four entities
 //! into one XLSX or ODS, which an import on another instance applies as one plan.
 
+pub(crate) mod template;
+
 use std::io::Write;
 
 use std::collections::BTreeMap;

@@ -14,9 +14,9 @@ use muster_domain::{
 use muster_sheets::{column_letters, Cell, ReadOptions, Row, Workbook};
 use tokio::sync::mpsc;
 
-use crate::error_workbook::linked_import;
-use crate::issue::{Issue, IssueKind, Position};
-use crate::matrix;
+use crate::history::error_workbook::linked_import;
+use crate::import::issue::{Issue, IssueKind, Position};
+use crate::import::matrix;
 
 /// Rows per batch: large enough to amortise a database round trip, small enough to stay cheap.
 pub(crate) const BATCH_ROWS: usize = 2_000;

@@ -7,8 +7,8 @@ use muster_store::{Catalog, NamedRecord, RoleRecord, UserRecord};
 
 use super::*;
 use crate::context::NoProgress;
-use crate::report::ImportReport;
-use crate::source::field_issues;
+use crate::import::report::ImportReport;
+use crate::import::source::field_issues;
 
 const NOW: i64 = 1_700_000_000_000;
 

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use muster_domain::{parse_bool, EntityName, Patch, Permission, RoleRow, PERMISSION_MATRIX_SHEET};
 use muster_sheets::{column_letters, ReadError, Row};
 
-use crate::issue::{Issue, IssueKind, Position};
-use crate::source::{Parsed, Record, WHOLE_ROW};
+use crate::import::issue::{Issue, IssueKind, Position};
+use crate::import::source::{Parsed, Record, WHOLE_ROW};
 
 /// A sheet named "Permission matrix", or one whose first header is "Permission".
 pub(crate) fn is_matrix(headers: &[&str], sheet: Option<&str>) -> bool {
