@@ -24,10 +24,19 @@ const SQLITE_NEW_ID: &str =
 const POSTGRES_NEW_ID: &str = "gen_random_uuid()::text";
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
-    pool.execute(
-        "CREATE TABLE IF NOT EXISTS muster_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .await?;
+    let created = pool
+        .execute(
+            "CREATE TABLE IF NOT EXISTS muster_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await;
+    match created {
+        Ok(_) => {}
+        // PostgreSQL's IF NOT EXISTS is not safe against another process creating the table
+        // at the same moment: the loser gets a unique violation in the catalog, and the table
+        // it wanted exists.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+        Err(e) => return Err(e.into()),
+    }
     let applied: Vec<i64> = sqlx::query("SELECT version FROM muster_migrations")
         .fetch_all(pool)
         .await?
@@ -40,15 +49,27 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
         }
         let failed = |cause| StoreError::Migration { version, cause };
         let mut tx = pool.begin().await.map_err(failed)?;
+        // The version is claimed first, as the transaction's first statement: a second process
+        // migrating the same new database at the same moment waits here until the first
+        // commits, then finds the version taken and leaves it (two `muster` commands started
+        // together on a fresh store once collided on "table already exists").
+        let claimed =
+            sqlx::query("INSERT INTO muster_migrations (version, applied_at) VALUES ($1, 0)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await;
+        match claimed {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await.map_err(failed)?;
+                continue;
+            }
+            Err(e) => return Err(failed(e)),
+        }
         for statement in statements(script) {
             let statement = for_backend(&statement, &tx);
             tx.execute(statement.as_str()).await.map_err(failed)?;
         }
-        sqlx::query("INSERT INTO muster_migrations (version, applied_at) VALUES ($1, 0)")
-            .bind(version)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
         tx.commit().await.map_err(failed)?;
     }
     Ok(())

@@ -164,7 +164,7 @@ fn a_second_writer_is_told_busy_naming_the_running_import(store: &Store) {
     // 10 s busy timeout: a first import into an empty directory builds its indexes at the end
     // and writes fast, so 600,000 rows were once done in time.
     let file = big_file(store, 2_000_000);
-    // The store is created first: two processes migrating a new database at once collide.
+    // The store is created (and migrated) first, so the import is entry 1 of its history.
     assert!(store.imports().is_empty());
     let mut first = spawn_import(store, &file);
     wait_until_writing(store, &mut first);

@@ -80,6 +80,39 @@ fn opening_the_same_postgres_database_twice_is_idempotent() {
     drop(database);
 }
 
+/// Four stores opened at the same moment on a database nobody migrated yet: each waits for the
+/// migration another is running instead of failing on "table already exists".
+async fn concurrent_first_opens_migrate_once(url: &DatabaseUrl) {
+    let opens = (0..4).map(|_| Store::open(url));
+    let stores = futures_util::future::join_all(opens).await;
+    for store in stores {
+        let store = store.expect("every concurrent open succeeds");
+        new_catalog_holds_only_the_administrator(&store).await;
+        store.close().await;
+    }
+}
+
+#[test]
+fn concurrent_first_opens_of_a_sqlite_data_dir_migrate_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = DatabaseUrl::sqlite_in(dir.path());
+    support::runtime().block_on(concurrent_first_opens_migrate_once(&url));
+}
+
+#[test]
+#[cfg_attr(
+    not(muster_postgres),
+    ignore = "set MUSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+fn concurrent_first_opens_of_a_postgres_database_migrate_once() {
+    let server = support::postgres_server();
+    let rt = support::runtime();
+    let database = rt.block_on(support::PgDatabase::create(server));
+    rt.block_on(concurrent_first_opens_migrate_once(&database.url));
+    drop(rt);
+    drop(database);
+}
+
 #[test]
 fn an_unsupported_url_is_refused() {
     let url = DatabaseUrl::new("mysql://u:secret@h/db");
