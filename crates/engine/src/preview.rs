@@ -103,28 +103,12 @@ pub enum PlanError {
     Store(#[from] StoreError),
 }
 
+/// Applies the plan a preview stored; needs `users.import`, and is checked again for the
+/// actor who applies it.
 pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanReport, PlanError> {
-    if !ctx.actor.holds(Permission::UsersImport) {
-        let refusal = Refusal::Lacks {
-            permission: Permission::UsersImport,
-            actor: ctx.actor.name(),
-        };
-        let target = audit::Target {
-            kind: "import",
-            id: Some(id.to_string()),
-            name: format!("import {id}"),
-        };
-        audit::record_refusal(
-            store,
-            &ctx.actor,
-            (ctx.now)(),
-            "import.apply_preview",
-            &target,
-            &refusal,
-        )
-        .await?;
-        return Err(PlanError::Forbidden(refusal));
-    }
+    let target = audit::Target::import_number(id);
+    let permission = Permission::UsersImport;
+    audit::require::<PlanError>(store, ctx, permission, "import.apply_preview", &target).await?;
     let record = {
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id)

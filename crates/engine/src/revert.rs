@@ -96,27 +96,9 @@ pub async fn revert_import(
     force: bool,
     ctx: &Context,
 ) -> Result<RevertReport, RevertError> {
-    if !ctx.actor.holds(Permission::ImportsRevert) {
-        let refusal = Refusal::Lacks {
-            permission: Permission::ImportsRevert,
-            actor: ctx.actor.name(),
-        };
-        let target = audit::Target {
-            kind: "import",
-            id: Some(id.to_string()),
-            name: format!("import {id}"),
-        };
-        audit::record_refusal(
-            store,
-            &ctx.actor,
-            (ctx.now)(),
-            "import.revert",
-            &target,
-            &refusal,
-        )
-        .await?;
-        return Err(RevertError::Forbidden(refusal));
-    }
+    let target = audit::Target::import_number(id);
+    let permission = Permission::ImportsRevert;
+    audit::require::<RevertError>(store, ctx, permission, "import.revert", &target).await?;
     let original = revertible(store, id).await?;
     let now = (ctx.now)();
     let holder = lease::new_holder(ctx);
