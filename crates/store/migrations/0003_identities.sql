@@ -67,7 +67,7 @@ CREATE TABLE users_v3 (
     username       TEXT NOT NULL,
     name           TEXT NOT NULL,
     email          TEXT,
-    email_key      TEXT UNIQUE,
+    email_key      TEXT,
     phone          TEXT,
     department_key TEXT REFERENCES departments_v3 (name_key) ON UPDATE CASCADE,
     active         BIGINT NOT NULL DEFAULT 1,
@@ -116,10 +116,11 @@ ALTER TABLE users_v3 RENAME TO users;
 ALTER TABLE user_roles_v3 RENAME TO user_roles;
 ALTER TABLE group_members_v3 RENAME TO group_members;
 
--- A user's id is unique by an index of its own rather than a column constraint, so a first
--- import into an empty directory can build it at the end like the filter indexes below
--- (store/src/bulk.rs).
+-- A user's id and e-mail are unique by indexes of their own rather than column constraints, so
+-- a first import into an empty directory can build them at the end like the filter indexes
+-- below (store/src/bulk.rs); the import checks both itself meanwhile.
 CREATE UNIQUE INDEX users_by_id ON users (id);
+CREATE UNIQUE INDEX users_by_email ON users (email_key);
 -- Filters of the users list and the export: without these, a department, role or group filter
 -- reads every user or every membership.
 CREATE INDEX users_by_department ON users (department_key);

@@ -356,6 +356,7 @@ async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(
     let before = indexes(store).await;
     for name in [
         "users_by_id",
+        "users_by_email",
         "users_by_department",
         "user_roles_by_role",
         "group_members_by_group",
