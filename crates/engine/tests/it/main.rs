@@ -9,6 +9,7 @@ mod departments;
 mod groups;
 mod identities;
 mod import_access;
+mod leases;
 mod renames;
 mod roles;
 mod sources;
