@@ -11,7 +11,7 @@ use muster_engine::directory::catalog::{
     self, DepartmentView, EntryPatch, GroupView, NewEntry, NewRole, RolePatch, RoleView,
 };
 use muster_engine::directory::Expected;
-use muster_engine::{Context, Error, NoProgress};
+use muster_engine::{Error, NoProgress};
 use muster_store::Store;
 
 use crate::args::{CatalogAction, CatalogArgs, NameArgs, RoleAction, RoleArgs};
@@ -47,98 +47,88 @@ pub async fn role(store: &Store, args: RoleArgs) -> anyhow::Result<Outcome> {
     let RoleAction::Add { entry, permissions } = args.action;
     let NameArgs { name, description } = entry;
     let ctx = session::context(Box::new(NoProgress));
-    let added = add_role(store, &ctx, &name, description, permissions)
-        .await
-        .map_err(|e| flagged(e, "role", &name))?;
-    say!("role `{name}`: {}", added.word());
-    Ok(Outcome::Done)
-}
-
-async fn add_role(
-    store: &Store,
-    ctx: &Context,
-    name: &str,
-    description: Option<String>,
-    permissions: Vec<String>,
-) -> Result<Added, Error> {
-    match found(catalog::find_role(store, ctx, name).await)? {
-        None => {
-            let new = NewRole {
-                name: name.to_owned(),
-                description,
-                permissions,
-            };
-            let view: RoleView = catalog::create_role(store, ctx, &new).await?;
-            Ok(Added::of(None, view.version))
-        }
-        Some(existing) => {
-            let patch = RolePatch {
-                description,
-                // No --permission keeps the role's permissions, as a blank cell would.
-                permissions: (!permissions.is_empty()).then_some(permissions),
-            };
-            let expected = Expected(existing.version);
-            let view = catalog::update_role(store, ctx, &existing.id, expected, &patch).await?;
-            Ok(Added::of(Some(existing.version), view.version))
-        }
-    }
+    let new = NewRole {
+        name: name.clone(),
+        description: description.clone(),
+        permissions: permissions.clone(),
+    };
+    let patch = RolePatch {
+        description,
+        // No --permission keeps the role's permissions, as a blank cell would.
+        permissions: (!permissions.is_empty()).then_some(permissions),
+    };
+    let added = add(
+        catalog::find_role(store, &ctx, &name).await,
+        async || catalog::create_role(store, &ctx, &new).await,
+        async |id, expected| catalog::update_role(store, &ctx, id, expected, &patch).await,
+        |role: &RoleView| (role.id.clone(), role.version),
+    )
+    .await;
+    told(added, "role", &name)
 }
 
 pub async fn group(store: &Store, args: CatalogArgs) -> anyhow::Result<Outcome> {
     let CatalogAction::Add { entry } = args.action;
-    let NameArgs { name, description } = entry;
+    let (new, patch) = entry_and_patch(entry);
     let ctx = session::context(Box::new(NoProgress));
-    let added = async {
-        let new = NewEntry {
-            name: name.clone(),
-            description: description.clone(),
-        };
-        match found(catalog::find_group(store, &ctx, &name).await)? {
-            None => {
-                let view: GroupView = catalog::create_group(store, &ctx, &new).await?;
-                Ok(Added::of(None, view.version))
-            }
-            Some(existing) => {
-                let patch = EntryPatch { description };
-                let expected = Expected(existing.version);
-                let view =
-                    catalog::update_group(store, &ctx, &existing.id, expected, &patch).await?;
-                Ok(Added::of(Some(existing.version), view.version))
-            }
-        }
-    }
-    .await
-    .map_err(|e| flagged(e, "group", &name))?;
-    say!("group `{name}`: {}", added.word());
-    Ok(Outcome::Done)
+    let added = add(
+        catalog::find_group(store, &ctx, &new.name).await,
+        async || catalog::create_group(store, &ctx, &new).await,
+        async |id, expected| catalog::update_group(store, &ctx, id, expected, &patch).await,
+        |group: &GroupView| (group.id.clone(), group.version),
+    )
+    .await;
+    told(added, "group", &new.name)
 }
 
 pub async fn department(store: &Store, args: CatalogArgs) -> anyhow::Result<Outcome> {
     let CatalogAction::Add { entry } = args.action;
-    let NameArgs { name, description } = entry;
+    let (new, patch) = entry_and_patch(entry);
     let ctx = session::context(Box::new(NoProgress));
-    let added = async {
-        let new = NewEntry {
-            name: name.clone(),
-            description: description.clone(),
-        };
-        match found(catalog::find_department(store, &ctx, &name).await)? {
-            None => {
-                let view: DepartmentView = catalog::create_department(store, &ctx, &new).await?;
-                Ok(Added::of(None, view.version))
-            }
-            Some(existing) => {
-                let patch = EntryPatch { description };
-                let expected = Expected(existing.version);
-                let view =
-                    catalog::update_department(store, &ctx, &existing.id, expected, &patch).await?;
-                Ok(Added::of(Some(existing.version), view.version))
-            }
+    let added = add(
+        catalog::find_department(store, &ctx, &new.name).await,
+        async || catalog::create_department(store, &ctx, &new).await,
+        async |id, expected| catalog::update_department(store, &ctx, id, expected, &patch).await,
+        |department: &DepartmentView| (department.id.clone(), department.version),
+    )
+    .await;
+    told(added, "department", &new.name)
+}
+
+fn entry_and_patch(entry: NameArgs) -> (NewEntry, EntryPatch) {
+    let NameArgs { name, description } = entry;
+    let new = NewEntry {
+        name,
+        description: description.clone(),
+    };
+    (new, EntryPatch { description })
+}
+
+/// `add`: given the lookup by name, creates the entry or updates the one found at the version
+/// just read.
+async fn add<V>(
+    found_by_name: Result<V, Error>,
+    create: impl AsyncFnOnce() -> Result<V, Error>,
+    update: impl AsyncFnOnce(&str, Expected) -> Result<V, Error>,
+    id_and_version: fn(&V) -> (String, i64),
+) -> Result<Added, Error> {
+    match found(found_by_name)? {
+        None => {
+            let (_, version) = id_and_version(&create().await?);
+            Ok(Added::of(None, version))
+        }
+        Some(existing) => {
+            let (id, before) = id_and_version(&existing);
+            let (_, after) = id_and_version(&update(&id, Expected(before)).await?);
+            Ok(Added::of(Some(before), after))
         }
     }
-    .await
-    .map_err(|e| flagged(e, "department", &name))?;
-    say!("department `{name}`: {}", added.word());
+}
+
+/// Says how `add` ended, or turns its error into the command's.
+fn told(added: Result<Added, Error>, noun: &str, name: &str) -> anyhow::Result<Outcome> {
+    let added = added.map_err(|e| flagged(e, noun, name))?;
+    say!("{noun} `{name}`: {}", added.word());
     Ok(Outcome::Done)
 }
 

@@ -11,7 +11,7 @@
 //! role beyond their own permissions; nobody changes their own roles, groups, password or MFA
 //! through an import.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use muster_domain::Permission;
@@ -277,9 +277,73 @@ impl fmt::Display for Escalation {
     }
 }
 
-/// The first escalation in giving a user `new_roles` and `new_groups` that they did not have
-/// (`old_*`): each role newly granted, and each group newly joined whose roles hold a
-/// permission the actor lacks. Keeping what one already has is never an escalation.
+/// What granting each role and joining each group would give an actor beyond their own
+/// permissions, worked out once from the catalog. An import checks every row against it (and a
+/// preview or a revert every record), so the role's permission codes are parsed once per
+/// catalog, not once per row; an actor who holds every permission gets an empty table.
+pub struct Grants {
+    roles: HashMap<String, Escalation>,
+    groups: HashMap<String, Escalation>,
+}
+
+impl Grants {
+    pub fn new(actor: &Actor, catalog: &Catalog) -> Grants {
+        let roles: HashMap<String, Escalation> = catalog
+            .roles
+            .keys()
+            .filter_map(|key| Some((key.clone(), role_escalation(actor, catalog, key)?)))
+            .collect();
+        let groups = catalog
+            .group_roles
+            .iter()
+            .filter_map(|(group, held)| {
+                let lacking: BTreeSet<Permission> = held
+                    .iter()
+                    .filter_map(|role| roles.get(role))
+                    .flat_map(|escalation| escalation.lacking.iter().copied())
+                    .collect();
+                if lacking.is_empty() {
+                    return None;
+                }
+                let name = catalog
+                    .groups
+                    .get(group)
+                    .map_or_else(|| group.clone(), |g| g.name.clone());
+                let escalation = Escalation {
+                    through: "group",
+                    name,
+                    lacking: lacking.into_iter().collect(),
+                };
+                Some((group.clone(), escalation))
+            })
+            .collect();
+        Grants { roles, groups }
+    }
+
+    /// The first escalation in giving a user `new_roles` and `new_groups` that they did not
+    /// have (`old_*`): each role newly granted, and each group newly joined whose roles hold a
+    /// permission the actor lacks. Keeping what one already has is never an escalation.
+    pub fn check(
+        &self,
+        old_roles: &[String],
+        new_roles: &[String],
+        old_groups: &[String],
+        new_groups: &[String],
+    ) -> Option<Escalation> {
+        let gained = |new: &[String], old: &[String], table: &HashMap<String, Escalation>| {
+            if table.is_empty() {
+                return None;
+            }
+            new.iter()
+                .filter(|key| !old.contains(key))
+                .find_map(|key| table.get(key).cloned())
+        };
+        gained(new_roles, old_roles, &self.roles)
+            .or_else(|| gained(new_groups, old_groups, &self.groups))
+    }
+}
+
+/// `Grants::check` for one grant (a single-record use case).
 pub fn grant_escalation(
     actor: &Actor,
     catalog: &Catalog,
@@ -288,33 +352,7 @@ pub fn grant_escalation(
     old_groups: &[String],
     new_groups: &[String],
 ) -> Option<Escalation> {
-    for role in new_roles.iter().filter(|r| !old_roles.contains(r)) {
-        if let Some(escalation) = role_escalation(actor, catalog, role) {
-            return Some(escalation);
-        }
-    }
-    for group in new_groups.iter().filter(|g| !old_groups.contains(g)) {
-        let roles = catalog.group_roles.get(group).cloned().unwrap_or_default();
-        let lacking: BTreeSet<Permission> = roles
-            .iter()
-            .filter_map(|key| catalog.roles.get(key))
-            .flat_map(|role| role.permissions.iter())
-            .filter_map(|code| Permission::parse(code).ok())
-            .filter(|p| !actor.holds(*p))
-            .collect();
-        if !lacking.is_empty() {
-            let name = catalog
-                .groups
-                .get(group)
-                .map_or_else(|| group.clone(), |g| g.name.clone());
-            return Some(Escalation {
-                through: "group",
-                name,
-                lacking: lacking.into_iter().collect(),
-            });
-        }
-    }
-    None
+    Grants::new(actor, catalog).check(old_roles, new_roles, old_groups, new_groups)
 }
 
 /// Whether granting the role `key` would give permissions the actor lacks.

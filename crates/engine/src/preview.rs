@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use muster_domain::Permission;
 use muster_store::{
     BusyJob, Catalog, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus, NamedRecord,
-    PreparedWrites, RoleRecord, Store, StoreError, Transaction, UserRecord,
+    RoleRecord, Store, StoreError, Transaction, UserRecord,
 };
 use serde::Serialize;
 
-use crate::access::{grant_escalation, permissions_escalation, Actor};
+use crate::access::{permissions_escalation, Actor, Grants};
 use crate::audit;
 use crate::context::Context;
 use crate::error::Refusal;
@@ -182,10 +182,12 @@ async fn apply_held(
         Ok(false) => return Err(PlanError::AlreadyApplied { id }),
         Err(error) => return Err(history::explain_busy(store, error).await.into()),
     }
+    let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut checker = Checker {
         refused: None,
         actor: ctx.actor.clone(),
-        catalog: muster_store::load_catalog(&mut tx).await?,
+        grants: Grants::new(&ctx.actor, &catalog),
+        catalog,
         conflicts: Vec::new(),
         conflict_count: 0,
     };
@@ -225,20 +227,19 @@ async fn apply_held(
             ..PlanReport::ended(id, ImportStatus::Stale)
         });
     }
-    let mut entry = PreparedWrites::new(store.backend());
     let counts = [
         ("created", record.created as u64),
         ("updated", record.updated as u64),
     ];
-    entry.record_audit(&audit::import_entry(
+    let entry = audit::import_entry(
         &ctx.actor,
         now,
         "import.apply_preview",
         id,
         &record.file_name,
         &counts,
-    ));
-    entry.execute(&mut tx).await?;
+    );
+    muster_store::insert_audit(&mut tx, &entry).await?;
     tx.commit().await.map_err(StoreError::from)?;
     if record.created + record.updated >= 10_000 {
         store.refresh_statistics().await?;
@@ -256,6 +257,8 @@ struct Checker {
     /// Who applies: the plan was checked for whoever previewed it, and is checked again for
     /// the one who applies it, so a preview cannot carry a grant past the applier's permissions.
     actor: Actor,
+    /// What each role and group would grant beyond the applier, worked out once.
+    grants: Grants,
     catalog: Catalog,
     conflicts: Vec<Conflict>,
     conflict_count: u64,
@@ -281,15 +284,9 @@ impl Checker {
                 what: "roles, groups or password",
             });
         }
-        grant_escalation(
-            &self.actor,
-            &self.catalog,
-            roles,
-            &after.role_keys,
-            groups,
-            &after.group_keys,
-        )
-        .map(Refusal::Escalation)
+        self.grants
+            .check(roles, &after.role_keys, groups, &after.group_keys)
+            .map(Refusal::Escalation)
     }
 
     /// Why the applier may not give a role these permissions: the ones it gains beyond theirs.

@@ -25,7 +25,7 @@ use muster_store::{
 };
 use serde::Serialize;
 
-use crate::access::{grant_escalation, Actor};
+use crate::access::Grants;
 use crate::audit;
 use crate::context::Context;
 use crate::error::Refusal;
@@ -207,8 +207,8 @@ async fn undo_import(
         muster_store::finish_job(&mut conn, revert_id, job.holder, &end).await?;
         return Err(RevertError::AlreadyReverted { id, by: revert_id });
     }
+    let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut undo = Undo {
-        actor: ctx.actor.clone(),
         backend: store.backend(),
         force,
         report: RevertReport {
@@ -226,7 +226,8 @@ async fn undo_import(
             import_status: JobStatus::Reverted,
         },
         catalog_changes: Vec::new(),
-        catalog: muster_store::load_catalog(&mut tx).await?,
+        grants: Grants::new(&ctx.actor, &catalog),
+        catalog,
         left: Vec::new(),
         left_chunks: 0,
     };
@@ -338,9 +339,10 @@ fn created_catalog_entries(summary: &JobSummary) -> bool {
 /// memberships, a user is restored only if the department, roles and groups of its earlier
 /// image still exist, and a catalog entry is deleted only when nothing references it.
 struct Undo {
-    /// Who reverts: restoring a user's earlier roles and groups is granting them again, which
-    /// the no-escalation rule checks like any grant.
-    actor: Actor,
+    /// What each role and group would grant beyond the reverting actor: restoring a user's
+    /// earlier roles and groups is granting them again, which the no-escalation rule checks
+    /// like any grant.
+    grants: Grants,
     backend: Backend,
     force: bool,
     report: RevertReport,
@@ -441,9 +443,7 @@ impl Undo {
                     let (roles_now, groups_now) = now
                         .as_ref()
                         .map_or((&none, &none), |n| (&n.role_keys, &n.group_keys));
-                    if let Some(escalation) = grant_escalation(
-                        &self.actor,
-                        &self.catalog,
+                    if let Some(escalation) = self.grants.check(
                         roles_now,
                         &before.role_keys,
                         groups_now,
@@ -741,7 +741,10 @@ mod tests {
             import_status: JobStatus::Reverted,
         };
         Undo {
-            actor: crate::Actor::operator("tester", crate::Source::Cli),
+            grants: Grants::new(
+                &crate::Actor::operator("tester", crate::Source::Cli),
+                &catalog,
+            ),
             backend: Backend::Sqlite,
             force: true,
             report,

@@ -184,32 +184,3 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
         changes: serde_json::from_str(&changes).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
 }
-
-impl crate::PreparedWrites {
-    /// Writes an audit entry among the prepared statements, so it commits with the change it
-    /// records (an import's entry with the import's data) or not at all.
-    pub fn record_audit(&mut self, entry: &AuditEntry) {
-        let changes = serde_json::to_string(&entry.changes).unwrap_or_else(|_| "[]".to_owned());
-        let sql = format!(
-            "INSERT INTO audit_log (at, actor_id, actor, source, action, target_kind, target_id, \
-             target_name, import_id, outcome, changes) VALUES ({})",
-            (1..=11)
-                .map(|n| self.placeholder(n))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut args = sqlx::any::AnyArguments::default();
-        crate::writes::add(&mut args, entry.at);
-        crate::writes::add(&mut args, entry.actor_id.clone());
-        crate::writes::add(&mut args, entry.actor.clone());
-        crate::writes::add(&mut args, entry.source.clone());
-        crate::writes::add(&mut args, entry.action.clone());
-        crate::writes::add(&mut args, entry.target_kind.clone());
-        crate::writes::add(&mut args, entry.target_id.clone());
-        crate::writes::add(&mut args, entry.target_name.clone());
-        crate::writes::add(&mut args, entry.import_id);
-        crate::writes::add(&mut args, entry.outcome.clone());
-        crate::writes::add(&mut args, changes);
-        self.push(sql, args);
-    }
-}

@@ -19,8 +19,8 @@ mod views;
 use muster_domain::Permission;
 use muster_store::{CatalogTable, EntryLookup, Store, Transaction};
 
-use super::{Expected, Page};
-use crate::audit::{self, Target};
+use super::{refuse, require, Expected, Page};
+use crate::audit::Target;
 use crate::context::Context;
 use crate::error::{Error, Refusal};
 use changes::{create, delete, rename, update};
@@ -138,17 +138,6 @@ pub enum References {
 
 // ---- refusals -------------------------------------------------------------------------------
 
-/// Records the refusal and returns the Forbidden error.
-async fn refuse(
-    store: &Store,
-    ctx: &Context,
-    action: &str,
-    target: &Target,
-    refusal: Refusal,
-) -> Error {
-    audit::refused(store, &ctx.actor, (ctx.now)(), action, target, refusal).await
-}
-
 /// Rolls back the change's transaction (it has only read so far), then refuses: on SQLite an
 /// open transaction would hold up the refusal's own audit write.
 async fn refuse_in(
@@ -163,20 +152,6 @@ async fn refuse_in(
         return Error::Store(e.into());
     }
     refuse(store, ctx, action, target, refusal).await
-}
-
-/// Refuses unless the actor holds `permission`.
-async fn require(
-    store: &Store,
-    ctx: &Context,
-    permission: Permission,
-    action: &str,
-    target: impl FnOnce() -> Target,
-) -> Result<(), Error> {
-    match ctx.actor.require(permission) {
-        Err(Error::Forbidden(refusal)) => Err(refuse(store, ctx, action, &target(), refusal).await),
-        other => other,
-    }
 }
 
 /// Refuses a change of the entry `id` unless the actor holds the kind's write permission. The
@@ -202,7 +177,7 @@ async fn require_write(
         Err(_) => None,
     };
     let target = Target::new(kind.entity(), id, name.unwrap_or_else(|| id.to_owned()));
-    require(store, ctx, kind.write(), action, || target).await
+    require(store, ctx, kind.write(), action, &target).await
 }
 
 // ---- the use cases, by kind -----------------------------------------------------------------

@@ -4,7 +4,13 @@
 //! domain checks as an import row, refuses a stale `version` as a conflict, and writes its audit
 //! entry in the same transaction as the change.
 
+use muster_domain::Permission;
+use muster_store::Store;
 use serde::Serialize;
+
+use crate::audit::{self, Target};
+use crate::context::Context;
+use crate::error::{Error, Refusal};
 
 pub mod catalog;
 
@@ -27,3 +33,26 @@ pub struct Page<T> {
 pub struct Expected(pub i64);
 
 pub mod users;
+
+/// Refuses (and records the refusal) unless the actor holds `permission`: `audit::require`
+/// for use cases whose error is `Error`.
+pub(crate) async fn require(
+    store: &Store,
+    ctx: &Context,
+    permission: Permission,
+    action: &str,
+    target: &Target,
+) -> Result<(), Error> {
+    audit::require::<Error>(store, ctx, permission, action, target).await
+}
+
+/// Records the refusal and gives back the error to return.
+pub(crate) async fn refuse(
+    store: &Store,
+    ctx: &Context,
+    action: &str,
+    target: &Target,
+    refusal: Refusal,
+) -> Error {
+    audit::refused(store, &ctx.actor, (ctx.now)(), action, target, refusal).await
+}

@@ -20,13 +20,14 @@ use muster_store::{
     directory_users as db, Membership, Store, StoreError, StoredUser, UserFilter, UserRecord,
 };
 
+use super::{refuse, require};
 use super::{Expected, Page};
 use crate::access::grant_escalation;
 use crate::audit::{self, secret_change, Target};
 use crate::context::Context;
 use crate::error::{Error, Refusal};
 use crate::ids::IdMaker;
-use edit::{by_id, email_free, lacks, not_found, refuse, require, stale_or_missing, Edit};
+use edit::{by_id, email_free, lacks, not_found, stale_or_missing, Edit};
 use input::{
     check_policy, clearable, decode_cursor, encode_cursor, hash, known, matches_search, name_key,
     names, optional, parsed, problem,

@@ -6,11 +6,12 @@ use muster_domain::{parse_permission_list, Description, EntityName, ADMINISTRATO
 use muster_store::{CatalogEntryRow, Connection, EntryLookup, NamedRecord, Store};
 
 use super::views::{view_of, CatalogView};
-use super::{refuse, refuse_in, require, require_write, Kind, References};
+use super::{refuse_in, require_write, Kind, References};
 use crate::access::permissions_escalation;
 use crate::audit::{self, change, diff, Target};
 use crate::context::Context;
 use crate::directory::Expected;
+use crate::directory::{refuse, require};
 use crate::error::{Error, FieldProblem, Refusal};
 use crate::ids::IdMaker;
 
@@ -142,7 +143,7 @@ pub(super) async fn create<V: CatalogView>(
         id: None,
         name: name.to_owned(),
     };
-    require(store, ctx, kind.write(), &action, || target(name)).await?;
+    require(store, ctx, kind.write(), &action, &target(name)).await?;
     let mut problems = Vec::new();
     let name = parse_name(name, &mut problems);
     let description = parse_description(description, &mut problems).unwrap_or_default();

@@ -5,9 +5,10 @@ use muster_domain::EntityName;
 use muster_store::{EntryLookup, Store};
 
 use super::views::{view_of, views, CatalogView};
-use super::{require, CatalogQuery, MAX_PAGE};
+use super::{CatalogQuery, MAX_PAGE};
 use crate::audit::Target;
 use crate::context::Context;
+use crate::directory::require;
 use crate::directory::Page;
 use crate::error::Error;
 
@@ -52,10 +53,8 @@ pub(super) async fn get<V: CatalogView>(
     id: &str,
 ) -> Result<V, Error> {
     let kind = V::KIND;
-    require(store, ctx, kind.read(), &kind.action("read"), || {
-        Target::new(kind.entity(), id, id)
-    })
-    .await?;
+    let target = Target::new(kind.entity(), id, id);
+    require(store, ctx, kind.read(), &kind.action("read"), &target).await?;
     let mut conn = store.acquire().await?;
     view_of(&mut conn, EntryLookup::Id(id), id).await
 }
@@ -66,12 +65,12 @@ pub(super) async fn find<V: CatalogView>(
     name: &str,
 ) -> Result<V, Error> {
     let kind = V::KIND;
-    require(store, ctx, kind.read(), &kind.action("read"), || Target {
+    let target = Target {
         kind: kind.entity(),
         id: None,
         name: name.to_owned(),
-    })
-    .await?;
+    };
+    require(store, ctx, kind.read(), &kind.action("read"), &target).await?;
     let key = EntityName::parse(name).map_err(|_| kind.not_found(name))?;
     let mut conn = store.acquire().await?;
     view_of(&mut conn, EntryLookup::Key(key.key()), name).await
@@ -83,12 +82,12 @@ pub(super) async fn list<V: CatalogView>(
     query: &CatalogQuery,
 ) -> Result<Page<V>, Error> {
     let kind = V::KIND;
-    require(store, ctx, kind.read(), &kind.action("list"), || Target {
+    let target = Target {
         kind: kind.entity(),
         id: None,
         name: query.search.clone().unwrap_or_default(),
-    })
-    .await?;
+    };
+    require(store, ctx, kind.read(), &kind.action("list"), &target).await?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = query.limit.clamp(1, MAX_PAGE);
     let needle = needle(query.search.as_deref());

@@ -11,7 +11,7 @@ use muster_store::{
 use super::view::{fields, view, UserView};
 use crate::audit::{self, Target};
 use crate::context::Context;
-use crate::directory::Expected;
+use crate::directory::{refuse, Expected};
 use crate::error::{Error, Refusal};
 
 /// A user read for a change, inside the change's transaction, at the version the caller read.
@@ -177,30 +177,6 @@ pub(super) fn lacks(ctx: &Context, permission: Permission) -> Refusal {
         permission,
         actor: ctx.actor.name(),
     }
-}
-
-/// Refuses (and records the refusal) unless the actor holds `permission`.
-pub(super) async fn require(
-    store: &Store,
-    ctx: &Context,
-    permission: Permission,
-    action: &str,
-    target: &Target,
-) -> Result<(), Error> {
-    if ctx.actor.holds(permission) {
-        return Ok(());
-    }
-    Err(refuse(store, ctx, action, target, lacks(ctx, permission)).await)
-}
-
-pub(super) async fn refuse(
-    store: &Store,
-    ctx: &Context,
-    action: &str,
-    target: &Target,
-    refusal: Refusal,
-) -> Error {
-    audit::refused(store, &ctx.actor, (ctx.now)(), action, target, refusal).await
 }
 
 /// A conflict unless the e-mail is free or held by the user `own_id` already.
