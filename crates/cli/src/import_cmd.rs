@@ -194,8 +194,8 @@ fn print_summary(report: &ImportReport, partial: bool) {
 /// the domain; only the CLI knows its own flags.
 pub fn hint(kind: &IssueKind) -> &'static str {
     match kind {
-        IssueKind::UnknownEntity(_) => " (pass --entity)",
-        IssueKind::UnknownGroup(_) => " (pass --create-groups to create it)",
+        IssueKind::UnknownEntity { .. } => " (pass --entity)",
+        IssueKind::UnknownGroup { .. } => " (pass --create-groups to create it)",
         _ => "",
     }
 }

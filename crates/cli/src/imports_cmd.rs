@@ -248,7 +248,7 @@ fn print_details(d: &ImportDetails) {
                     .as_deref()
                     .map(|c| format!("{c}: "))
                     .unwrap_or_default(),
-                issue.message
+                issue.message()
             );
         }
     }

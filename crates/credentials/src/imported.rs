@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use password_hash::PasswordHash;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// argon2 caps: 1 GiB, 10 passes, 16 lanes. Beyond these a single login
@@ -45,11 +46,14 @@ const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Hash families we can verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Hash families we can verify. As data, the names `Display` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HashScheme {
+    #[serde(rename = "argon2id")]
     Argon2id,
+    #[serde(rename = "bcrypt")]
     Bcrypt,
+    #[serde(rename = "pbkdf2-sha256")]
     Pbkdf2Sha256,
 }
 
@@ -77,8 +81,10 @@ impl fmt::Debug for ImportedHash {
     }
 }
 
-/// Why an imported hash was refused. No variant ever carries the input text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an imported hash was refused. No variant ever carries the input text. As data it is
+/// `{"code": "cost_too_high", "scheme": "bcrypt", "detail": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum HashRejection {
     #[error("the value is not a recognised password hash")]
     Unrecognised,
@@ -88,9 +94,9 @@ pub enum HashRejection {
     CostTooHigh { scheme: HashScheme, detail: String },
     #[error("{scheme} hash cost is below the accepted minimum: {detail}")]
     CostTooLow { scheme: HashScheme, detail: String },
-    /// A recognised but unsupported scheme; the payload is our label for it.
-    #[error("unsupported password hash scheme: {0}")]
-    UnsupportedScheme(String),
+    /// A recognised but unsupported scheme; `label` is our name for it.
+    #[error("unsupported password hash scheme: {label}")]
+    UnsupportedScheme { label: String },
 }
 
 impl HashRejection {
@@ -232,7 +238,9 @@ fn unsupported_or_unrecognised(text: &str) -> HashRejection {
         }
     });
     match found {
-        Some((_, label)) => HashRejection::UnsupportedScheme((*label).to_owned()),
+        Some((_, label)) => HashRejection::UnsupportedScheme {
+            label: (*label).to_owned(),
+        },
         None => unsalted_hex_digest(text),
     }
 }
@@ -249,7 +257,9 @@ fn unsalted_hex_digest(text: &str) -> HashRejection {
         128 => "unsalted SHA-512",
         _ => return HashRejection::Unrecognised,
     };
-    HashRejection::UnsupportedScheme(label.to_owned())
+    HashRejection::UnsupportedScheme {
+        label: label.to_owned(),
+    }
 }
 
 // ---------------------------------------------------------------- argon2id
@@ -596,15 +606,21 @@ mod tests {
         let d = argon2("m=65536,t=3,p=4").replace("argon2id", "argon2d");
         assert_eq!(
             rejection(&i),
-            HashRejection::UnsupportedScheme("argon2i".into())
+            HashRejection::UnsupportedScheme {
+                label: "argon2i".into()
+            }
         );
         assert_eq!(
             rejection(&d),
-            HashRejection::UnsupportedScheme("argon2d".into())
+            HashRejection::UnsupportedScheme {
+                label: "argon2d".into()
+            }
         );
         assert_eq!(
             rejection(&format!("argon2{i}")),
-            HashRejection::UnsupportedScheme("argon2i".into())
+            HashRejection::UnsupportedScheme {
+                label: "argon2i".into()
+            }
         );
     }
 
@@ -650,7 +666,9 @@ mod tests {
         }
         assert_eq!(
             rejection(&format!("$2x$12${BCRYPT_BODY}")),
-            HashRejection::UnsupportedScheme("bcrypt $2x$".into())
+            HashRejection::UnsupportedScheme {
+                label: "bcrypt $2x$".into()
+            }
         );
     }
 
@@ -736,7 +754,9 @@ mod tests {
         for (text, label) in cases {
             assert_eq!(
                 rejection(text),
-                HashRejection::UnsupportedScheme(label.into()),
+                HashRejection::UnsupportedScheme {
+                    label: label.into()
+                },
                 "{text}"
             );
         }

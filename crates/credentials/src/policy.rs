@@ -38,8 +38,10 @@ impl Default for PasswordPolicy {
 }
 
 /// Why a password was refused. `Display` is a sentence meant for the user; it
-/// never contains the password or the username.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// never contains the password or the username. As data it is
+/// `{"code": "too_short", "min": 12}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum PolicyViolation {
     #[error("the password must be at least {min} characters long")]
     TooShort { min: usize },

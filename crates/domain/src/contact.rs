@@ -6,6 +6,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use email_address::{EmailAddress, Options};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::text::{char_len, excerpt};
@@ -18,7 +19,8 @@ pub const PHONE_MAX_CHARS: usize = 32;
 pub const PHONE_MIN_DIGITS: usize = 3;
 
 /// Why a cell is not an e-mail address.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum EmailError {
     #[error("an e-mail address may not be empty")]
     Empty,
@@ -102,7 +104,8 @@ impl fmt::Debug for Email {
 }
 
 /// Why a cell is not a phone number.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum PhoneError {
     #[error("a phone number may not be empty")]
     Empty,

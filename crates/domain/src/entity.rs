@@ -4,10 +4,14 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::text::squash;
 
-/// A kind of record, one sheet each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A kind of record, one sheet each. As data (in a stored problem) it is its lowercase plural,
+/// `users`, as `as_str` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Entity {
     Users,
     Groups,
@@ -31,6 +35,16 @@ impl Entity {
             Entity::Groups => "groups",
             Entity::Roles => "roles",
             Entity::Departments => "departments",
+        }
+    }
+
+    /// Lowercase singular, for sentences: `user`, `group`, `role`, `department`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            Entity::Users => "user",
+            Entity::Groups => "group",
+            Entity::Roles => "role",
+            Entity::Departments => "department",
         }
     }
 
@@ -66,7 +80,11 @@ impl fmt::Display for Entity {
 /// A column a sheet may carry. `CreatedAt`, `UpdatedAt` and `LastLogin` are written by exports
 /// and recognised, then ignored, on import. `Errors` is the last column of an error workbook: it is
 /// recognised on every sheet and ignored, so a fixed error workbook imports as it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// As data (in a stored problem) a field is its variant's name in snake case (`password_hash`),
+/// which stays put when the header's words change; `header` gives the words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Field {
     // users
     Username,
@@ -171,6 +189,7 @@ mod tests {
         assert_eq!(Entity::parse("User groups"), Some(Entity::Groups));
         assert_eq!(Entity::parse("Sheet1"), None);
         assert_eq!(Entity::parse("Permission matrix"), None);
+        assert_eq!(Entity::Departments.singular(), "department");
     }
 
     #[test]

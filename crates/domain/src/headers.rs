@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::entity::{Entity, Field, FIELD_COUNT};
 use crate::text::squash;
 
@@ -240,9 +242,9 @@ pub fn is_errors_header(header: &str) -> bool {
     lookup(Entity::Users, &squash(header)) == Some(Field::Errors)
 }
 
-/// Error path only: the canonical header of the field whose alias is nearest to an unknown
-/// header, if near enough to be a typo ("Emial" → "E-mail").
-fn suggest(entity: Entity, squashed: &str) -> Option<&'static str> {
+/// Error path only: the field whose alias is nearest to an unknown header, if near enough to be
+/// a typo ("Emial" → E-mail).
+fn suggest(entity: Entity, squashed: &str) -> Option<Field> {
     if squashed.is_empty() {
         return None;
     }
@@ -256,14 +258,16 @@ fn suggest(entity: Entity, squashed: &str) -> Option<&'static str> {
         })
         .filter(|(score, _)| *score >= 0.7)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, field)| field.header())
+        .map(|(_, field)| field)
 }
 
-/// What is wrong with a header row.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What is wrong with a header row. As data it is `{"code": "unknown", "suggestion": "email"}`
+/// (codes and fields in snake case).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum HeaderErrorKind {
-    /// No field of this sheet matches the header.
-    Unknown { suggestion: Option<&'static str> },
+    /// No field of this sheet matches the header; the field it most likely misspells.
+    Unknown { suggestion: Option<Field> },
     /// The column maps to a field an earlier column already supplies.
     Duplicate {
         field: Field,
@@ -277,21 +281,28 @@ pub enum HeaderErrorKind {
 }
 
 /// One problem of a header row. `column` is 0-based, `None` for a missing column; `header` is
-/// the text as written (the canonical header for a missing column).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// the text as written (the canonical header for a missing column). As data the kind's code and
+/// parameters sit beside `column` and `header` in one object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderError {
+    #[serde(flatten)]
+    pub kind: HeaderErrorKind,
     pub column: Option<usize>,
     pub header: String,
-    pub kind: HeaderErrorKind,
 }
 
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             HeaderErrorKind::Unknown {
-                suggestion: Some(s),
+                suggestion: Some(field),
             } => {
-                write!(f, "`{}`: unknown column; did you mean `{s}`?", self.header)
+                write!(
+                    f,
+                    "`{}`: unknown column; did you mean `{}`?",
+                    self.header,
+                    field.header()
+                )
             }
             HeaderErrorKind::Unknown { suggestion: None } => {
                 write!(f, "`{}`: unknown column", self.header)
@@ -502,7 +513,7 @@ pub fn detect_entity(headers: &[&str], sheet_name: Option<&str>) -> Option<Entit
 }
 
 /// Why the entity of a sheet could not be recognised.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unrecognised {
     /// The entities whose sheet the headers fit equally well (empty when they fit none), in
     /// dependency order; the names of the sheet and the file did not pick one of them.
@@ -628,7 +639,7 @@ fn corrected_headers(squashed: &[String]) -> Vec<String> {
             Entity::ALL
                 .iter()
                 .filter_map(|&e| suggest(e, h))
-                .map(squash)
+                .map(|field| squash(field.header()))
                 .max_by(|a, b| {
                     strsim::normalized_damerau_levenshtein(h, a)
                         .total_cmp(&strsim::normalized_damerau_levenshtein(h, b))
@@ -752,7 +763,7 @@ mod tests {
         assert_eq!(
             errs[0].kind,
             HeaderErrorKind::Unknown {
-                suggestion: Some("E-mail")
+                suggestion: Some(Field::Email)
             }
         );
         assert_eq!(
@@ -764,7 +775,7 @@ mod tests {
         assert_eq!(
             errs[0].kind,
             HeaderErrorKind::Unknown {
-                suggestion: Some("Username")
+                suggestion: Some(Field::Username)
             }
         );
     }

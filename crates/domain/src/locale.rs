@@ -10,12 +10,14 @@ use std::sync::OnceLock;
 
 use chrono_tz::{Tz, TZ_VARIANTS};
 use language_tags::LanguageTag;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::text::excerpt;
 
 /// Why a cell is not a locale.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum LocaleError {
     #[error("a locale may not be empty")]
     Empty,
@@ -101,14 +103,15 @@ impl fmt::Debug for Locale {
 }
 
 /// Why a cell is not a time zone.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum TimezoneError {
     #[error("a time zone may not be empty")]
     Empty,
-    #[error("`{value}` is not an IANA time zone{}", suggestion.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    #[error("`{value}` is not an IANA time zone{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     Unknown {
         value: String,
-        suggestion: Option<&'static str>,
+        suggestion: Option<String>,
     },
 }
 
@@ -130,7 +133,7 @@ impl Timezone {
             Some(name) => Ok(Timezone(name)),
             None => Err(TimezoneError::Unknown {
                 value: excerpt(trimmed),
-                suggestion: closest_zone(&lower),
+                suggestion: closest_zone(&lower).map(str::to_owned),
             }),
         }
     }

@@ -10,6 +10,7 @@ use std::hash::{Hash, Hasher};
 
 use precis_profiles::precis_core::profile::PrecisFastInvocation;
 use precis_profiles::UsernameCaseMapped;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::text::{char_len, excerpt, fold_key, is_control, is_line_break, nfc};
@@ -24,7 +25,8 @@ pub const DISPLAY_NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 1000;
 
 /// Why a cell is not a username.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum UsernameError {
     #[error("a username may not be empty")]
     Empty,
@@ -188,7 +190,8 @@ impl fmt::Debug for Username {
 }
 
 /// Why a cell is not a group, role or department name.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum EntityNameError {
     #[error("a name may not be empty")]
     Empty,
@@ -360,7 +363,8 @@ fn is_new(names: &[EntityName], seen: &mut Option<HashSet<String>>, name: &Entit
 }
 
 /// Why a cell is not a display name.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum DisplayNameError {
     #[error("a name may not be empty")]
     Empty,
@@ -415,7 +419,8 @@ impl fmt::Debug for DisplayName {
 }
 
 /// Why a cell is not a description.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum DescriptionError {
     #[error("a description may be at most {max} characters long, not {chars}", max = DESCRIPTION_MAX_CHARS)]
     TooLong { chars: usize },

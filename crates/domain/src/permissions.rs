@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 use crate::text::excerpt;
@@ -134,11 +135,27 @@ impl fmt::Display for Permission {
     }
 }
 
-/// A code that is not in the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+/// A permission is data as its code (`users.read`), as in sheets and the database.
+impl Serialize for Permission {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Permission {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Permission, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Permission::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A code that is not in the catalog. As data its code is `value`, since `code` names the kind
+/// of a stored problem.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[error("`{code}` is not a permission{}", suggestion.map(|p| format!("; did you mean `{}`?", p.code())).unwrap_or_default())]
 pub struct UnknownPermission {
     /// The offending code as written (at most 40 characters).
+    #[serde(rename = "value")]
     pub code: String,
     pub suggestion: Option<Permission>,
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::contact::{Email, EmailError, Phone, PhoneError};
@@ -105,36 +106,73 @@ pub struct RoleRow {
 
 /// What is wrong with one cell. Messages quote at most 40 characters of the value, and never
 /// the value of a secret cell (no variant that can occur on a secret column carries one).
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+///
+/// As data a cell problem is `{"code": "email", "detail": {"code": "invalid", "value": "x@"}}`:
+/// the code names what the cell should hold, and the value type's own error, itself a code and
+/// parameters, is the parameter `detail`.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum FieldErrorKind {
     #[error("is required")]
     Required,
     #[error(transparent)]
-    Username(#[from] UsernameError),
-    #[error(transparent)]
-    DisplayName(#[from] DisplayNameError),
-    #[error(transparent)]
-    EntityName(#[from] EntityNameError),
-    /// One bad item of a list cell (`Roles`, `User group`).
-    #[error("{}", list_item_message(item, error))]
-    ListItem {
-        item: String,
-        error: EntityNameError,
+    Username {
+        #[from]
+        detail: UsernameError,
     },
     #[error(transparent)]
-    Description(#[from] DescriptionError),
+    DisplayName {
+        #[from]
+        detail: DisplayNameError,
+    },
     #[error(transparent)]
-    Email(#[from] EmailError),
+    EntityName {
+        #[from]
+        detail: EntityNameError,
+    },
+    /// One bad item of a list cell (`Roles`, `User group`).
+    #[error("{}", list_item_message(item, detail))]
+    ListItem {
+        item: String,
+        detail: EntityNameError,
+    },
     #[error(transparent)]
-    Phone(#[from] PhoneError),
+    Description {
+        #[from]
+        detail: DescriptionError,
+    },
     #[error(transparent)]
-    Bool(#[from] BoolError),
+    Email {
+        #[from]
+        detail: EmailError,
+    },
     #[error(transparent)]
-    Locale(#[from] LocaleError),
+    Phone {
+        #[from]
+        detail: PhoneError,
+    },
     #[error(transparent)]
-    Timezone(#[from] TimezoneError),
+    Bool {
+        #[from]
+        detail: BoolError,
+    },
     #[error(transparent)]
-    Permission(#[from] UnknownPermission),
+    Locale {
+        #[from]
+        detail: LocaleError,
+    },
+    #[error(transparent)]
+    Timezone {
+        #[from]
+        detail: TimezoneError,
+    },
+    /// An unknown permission code; its parameters (`value`, `suggestion`) sit beside the code.
+    #[error(transparent)]
+    Permission {
+        #[from]
+        #[serde(flatten)]
+        detail: UnknownPermission,
+    },
     /// Reported on the Password hash column.
     #[error("a row may fill Password or Password hash, not both")]
     BothPasswordAndHash,
@@ -301,7 +339,14 @@ impl<'a> RowReader<'a> {
             Ok(names) => Patch::Set(names),
             Err(bad) => {
                 for (item, error) in bad {
-                    self.fail(column, field, FieldErrorKind::ListItem { item, error });
+                    self.fail(
+                        column,
+                        field,
+                        FieldErrorKind::ListItem {
+                            item,
+                            detail: error,
+                        },
+                    );
                 }
                 Patch::Keep
             }

@@ -16,7 +16,7 @@ use std::fmt;
 
 use muster_domain::Permission;
 use muster_store::{Catalog, Store};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Refusal};
 
@@ -232,42 +232,56 @@ pub fn effective_permissions(
 }
 
 /// Why granting something would raise the actor above their own permissions: the role (named
-/// as the catalog shows it) and the permissions of it the actor lacks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// as the catalog shows it) and the permissions of it the actor lacks. As data it is
+/// `{"through": "role", "name": "admin", "lacking": ["users.write"]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
-    /// `role` or `group`.
-    pub through: &'static str,
+    pub through: Through,
     pub name: String,
-    #[serde(serialize_with = "permission_codes")]
     pub lacking: Vec<Permission>,
 }
 
-/// Permissions serialise as their codes (`users.write`), as everywhere else.
-pub(crate) fn permission_codes<S: serde::Serializer>(
-    permissions: &[Permission],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(permissions.iter().map(|p| p.code()))
+/// How a grant would give the permissions: the role itself, or a group whose roles hold them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Through {
+    Role,
+    Group,
 }
 
-pub(crate) fn permission_code<S: serde::Serializer>(
-    permission: &Permission,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(permission.code())
+/// What of their own record nobody changes through an import or a single-record change: the
+/// access they hold and their credentials (SPEC §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Own {
+    Roles,
+    Groups,
+    Password,
+    Mfa,
+}
+
+impl fmt::Display for Own {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Own::Roles => "roles",
+            Own::Groups => "groups",
+            Own::Password => "password",
+            Own::Mfa => "MFA",
+        })
+    }
 }
 
 impl fmt::Display for Escalation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let codes: Vec<&str> = self.lacking.iter().map(|p| p.code()).collect();
         match self.through {
-            "group" => write!(
+            Through::Group => write!(
                 f,
                 "joining group `{}` grants {}, which the actor does not hold",
                 self.name,
                 codes.join(", ")
             ),
-            _ => write!(
+            Through::Role => write!(
                 f,
                 "role `{}` holds {}, which the actor does not hold",
                 self.name,
@@ -310,7 +324,7 @@ impl Grants {
                     .get(group)
                     .map_or_else(|| group.clone(), |g| g.name.clone());
                 let escalation = Escalation {
-                    through: "group",
+                    through: Through::Group,
                     name,
                     lacking: lacking.into_iter().collect(),
                 };
@@ -369,7 +383,7 @@ pub fn permissions_escalation(actor: &Actor, name: &str, codes: &[String]) -> Op
         .filter(|p| !actor.holds(*p))
         .collect();
     (!lacking.is_empty()).then(|| Escalation {
-        through: "role",
+        through: Through::Role,
         name: name.to_owned(),
         lacking,
     })
@@ -428,11 +442,11 @@ mod tests {
         );
         let direct =
             grant_escalation(&reader(), &c, &none, &strings(&["admin"]), &none, &none).unwrap();
-        assert_eq!(direct.through, "role");
+        assert_eq!(direct.through, Through::Role);
         assert_eq!(direct.lacking, [Permission::RolesWrite]);
         let group =
             grant_escalation(&reader(), &c, &none, &none, &none, &strings(&["ops"])).unwrap();
-        assert_eq!(group.through, "group");
+        assert_eq!(group.through, Through::Group);
         assert!(group.to_string().contains("roles.write"), "{group}");
         let kept = strings(&["admin"]);
         assert_eq!(

@@ -9,9 +9,9 @@ use std::fmt;
 
 use muster_domain::Permission;
 use muster_store::StoreError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::access::Escalation;
+use crate::access::{Escalation, Own};
 
 /// What kind of failure an error is, for a front-end to map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -36,20 +36,20 @@ pub trait Classified {
     fn kind(&self) -> ErrorKind;
 }
 
-/// Why an actor is refused.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Why an actor is refused. As data it is `{"code": "lacks", "permission": "users.write",
+/// "actor": "ivy"}`; an escalation's fields sit beside its code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Refusal {
     /// A permission of the catalog is missing.
     Lacks {
-        #[serde(serialize_with = "crate::access::permission_code")]
         permission: Permission,
         actor: String,
     },
     /// Granting this would give permissions the actor does not hold.
     Escalation(Escalation),
     /// Nobody changes their own roles, groups, password or MFA this way.
-    OwnRecord { what: &'static str },
+    OwnRecord { what: Own },
     /// A deactivated user cannot act.
     InactiveUser { username: String },
 }

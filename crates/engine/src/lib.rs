@@ -30,7 +30,9 @@ mod preview;
 mod revert;
 mod timefmt;
 
-pub use access::{effective_permissions, grant_escalation, Actor, Escalation, Source, Who};
+pub use access::{
+    effective_permissions, grant_escalation, Actor, Escalation, Own, Source, Through, Who,
+};
 pub use audit::{list_audit, AuditRecord};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
 pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
@@ -38,7 +40,7 @@ pub use export::template::{write_template, TemplateError, TemplateKind};
 pub use export::{
     export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
 };
-pub use history::journal::LoggedIssue;
+pub use history::journal::{LoggedIssue, LoggedProblem};
 pub use history::{
     download_archive, is_busy, list_imports, prepare_error_workbook, recover_interrupted,
     show_import, ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,

@@ -14,7 +14,7 @@ use muster_store::{
 };
 use serde::Serialize;
 
-use crate::access::{permissions_escalation, Actor, Grants};
+use crate::access::{permissions_escalation, Actor, Grants, Own};
 use crate::audit;
 use crate::context::Context;
 use crate::error::Refusal;
@@ -275,14 +275,19 @@ impl Checker {
         let after = after?;
         let none = Vec::new();
         let (roles, groups) = before.map_or((&none, &none), |b| (&b.role_keys, &b.group_keys));
-        if self.actor.is_user(&after.username_key)
-            && (*roles != after.role_keys
-                || *groups != after.group_keys
-                || before.is_some_and(|b| b.password_hash != after.password_hash))
-        {
-            return Some(Refusal::OwnRecord {
-                what: "roles, groups or password",
-            });
+        if self.actor.is_user(&after.username_key) {
+            let changed = if *roles != after.role_keys {
+                Some(Own::Roles)
+            } else if *groups != after.group_keys {
+                Some(Own::Groups)
+            } else if before.is_some_and(|b| b.password_hash != after.password_hash) {
+                Some(Own::Password)
+            } else {
+                None
+            };
+            if let Some(what) = changed {
+                return Some(Refusal::OwnRecord { what });
+            }
         }
         self.grants
             .check(roles, &after.role_keys, groups, &after.group_keys)

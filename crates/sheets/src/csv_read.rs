@@ -51,7 +51,9 @@ pub(crate) fn inspect(path: &Path, options: &ReadOptions) -> Result<CsvSetup, Re
     sample.truncate(n);
     let encoding = match &options.encoding {
         Some(label) => encoding_for_label(label).ok_or_else(|| {
-            ReadError::new(ReadErrorKind::UnknownEncoding(crate::error::shorten(label)))
+            ReadError::new(ReadErrorKind::UnknownEncoding {
+                label: crate::error::shorten(label),
+            })
         })?,
         None => detect_encoding(&sample, n == SAMPLE_BYTES),
     };
@@ -257,7 +259,7 @@ impl TextSource {
                 return Ok(false);
             }
             if (self.raw_pos == self.raw_len || self.stalled) && !self.input_done {
-                self.read_more().map_err(ReadErrorKind::Io)?;
+                self.read_more().map_err(ReadErrorKind::io)?;
             }
             if self.utf8 {
                 self.decode_utf8();

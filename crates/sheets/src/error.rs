@@ -4,12 +4,21 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// What went wrong while reading. Positions live in [`ReadError`], not here.
-#[derive(Debug, thiserror::Error)]
+///
+/// A kind is data: it (de)serialises as `{"code": "ragged_row", "expected": 12, "found": 5}`,
+/// its code the variant's name in snake case and its fields the parameters, so a stored problem
+/// can be rendered again, in any words, long after the file was read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum ReadErrorKind {
-    /// The cause is in the message (reports show it as text), so it is not also `source()`.
-    #[error("could not read the file: {0}")]
-    Io(std::io::Error),
+    /// The operating system's words for the failure. Kept as text, not as the `io::Error`,
+    /// because a problem is stored and compared; the cause is in the message, so it is not
+    /// also `source()`.
+    #[error("could not read the file: {detail}")]
+    Io { detail: String },
     #[error("the file is not a zip archive, so it cannot be an XLSX or ODS workbook")]
     NotAZip,
     #[error("the workbook is damaged or not a spreadsheet: {detail}")]
@@ -35,8 +44,8 @@ pub enum ReadErrorKind {
     InvalidEncoding { detail: String },
     #[error("invalid UTF-8 byte 0x{byte:02X}: the rest of the file is UTF-8, so this cell cannot be read")]
     InvalidUtf8 { byte: u8 },
-    #[error("unknown encoding label \"{0}\"")]
-    UnknownEncoding(String),
+    #[error("unknown encoding label \"{label}\"")]
+    UnknownEncoding { label: String },
     #[error("more than {limit} data rows")]
     TooManyRows { limit: u64 },
     #[error("more than {limit} columns")]
@@ -45,6 +54,15 @@ pub enum ReadErrorKind {
     CellTooLong { limit: usize },
     #[error("the file contains no rows")]
     Empty,
+}
+
+impl ReadErrorKind {
+    /// An I/O failure, kept as its text.
+    pub fn io(cause: std::io::Error) -> ReadErrorKind {
+        ReadErrorKind::Io {
+            detail: cause.to_string(),
+        }
+    }
 }
 
 /// A read error with the position it refers to. `column` is 1-based.
@@ -95,7 +113,7 @@ impl ReadError {
 
 impl From<std::io::Error> for ReadError {
     fn from(e: std::io::Error) -> Self {
-        ReadError::new(ReadErrorKind::Io(e))
+        ReadError::new(ReadErrorKind::io(e))
     }
 }
 

@@ -22,7 +22,7 @@ use muster_store::{
 
 use super::{refuse, require};
 use super::{Expected, Page};
-use crate::access::grant_escalation;
+use crate::access::{grant_escalation, Own};
 use crate::audit::{self, secret_change, Target};
 use crate::context::Context;
 use crate::error::{Error, Refusal};
@@ -524,7 +524,9 @@ pub async fn set_password(
     .await?;
     let edit = Edit::begin(store, id, expected).await?;
     if ctx.actor.is_user(&edit.user.record.username_key) {
-        let refusal = Refusal::OwnRecord { what: "password" };
+        let refusal = Refusal::OwnRecord {
+            what: Own::Password,
+        };
         return Err(edit.refuse(store, ctx, "user.password", refusal).await);
     }
     let mut record = edit.user.record.clone();
@@ -563,7 +565,7 @@ pub async fn reset_mfa(
     .await?;
     let mut edit = Edit::begin(store, id, expected).await?;
     if ctx.actor.is_user(&edit.user.record.username_key) {
-        let refusal = Refusal::OwnRecord { what: "MFA" };
+        let refusal = Refusal::OwnRecord { what: Own::Mfa };
         return Err(edit.refuse(store, ctx, "user.mfa_reset", refusal).await);
     }
     if !edit.user.mfa_enrolled {
@@ -609,8 +611,8 @@ async fn set_memberships(
     raw: &[String],
 ) -> Result<UserView, Error> {
     let (field, action, what) = match which {
-        Membership::Roles => ("roles", "user.roles", "roles"),
-        Membership::Groups => ("groups", "user.groups", "groups"),
+        Membership::Roles => ("roles", "user.roles", Own::Roles),
+        Membership::Groups => ("groups", "user.groups", Own::Groups),
     };
     require(store, ctx, Permission::UsersWrite, action, &by_id(id)).await?;
     let mut problems = Vec::new();

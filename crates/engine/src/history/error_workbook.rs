@@ -289,8 +289,8 @@ impl RowText {
             .iter()
             .flat_map(|entry| &entry.issues)
             .map(|p| match &p.column {
-                Some(column) => format!("{column}: {}", p.message),
-                None => p.message.clone(),
+                Some(column) => format!("{column}: {}", p.message()),
+                None => p.message(),
             })
             .collect();
         if entries.iter().any(|entry| entry.secret) {
@@ -369,10 +369,7 @@ impl Columns {
         for entry in entries {
             for problem in &entry.issues {
                 if let Some(column) = problem.column.as_deref().and_then(|c| self.find(c)) {
-                    notes
-                        .entry(column)
-                        .or_default()
-                        .push(problem.message.clone());
+                    notes.entry(column).or_default().push(problem.message());
                 }
             }
             if entry.secret {
@@ -398,16 +395,20 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::journal::LoggedIssue;
+    use crate::history::journal::{LoggedIssue, LoggedProblem};
     use muster_domain::{map_headers, parse_user_row, Entity, Field};
     use std::fs::File;
     use std::io::Read;
 
+    /// A problem as an earlier release stored it, its sentence only: the workbook shows it as
+    /// stored (problems stored as data are rendered by `LoggedIssue::message` the same way).
     fn problem(column: Option<&str>, message: &str) -> LoggedIssue {
         LoggedIssue {
             column: column.map(str::to_owned),
-            code: String::new(),
-            message: message.to_owned(),
+            problem: LoggedProblem::Legacy {
+                code: String::new(),
+                message: message.to_owned(),
+            },
         }
     }
 

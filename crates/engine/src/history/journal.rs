@@ -11,6 +11,7 @@
 use muster_store::{NamedRecord, RoleRecord, UserRecord};
 
 use crate::ids::IdMaker;
+use crate::import::issue::{Coded, IssueKind, Shown};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -117,14 +118,97 @@ pub(crate) struct FailedRowLog {
     pub issues: Vec<LoggedIssue>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One problem of a failed row, as the history keeps it: the column header and the problem as
+/// data, `{"column": "User group", "code": "unknown_group", "name": "Ops"}` (see `issue` for the
+/// shape). The sentence is made when the problem is shown, never stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedIssue {
     pub column: Option<String>,
-    /// The problem's code (`IssueKind`'s `Coded::code`); empty in histories written before
-    /// codes were kept.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub code: String,
-    pub message: String,
+    #[serde(flatten)]
+    pub problem: LoggedProblem,
+}
+
+/// A stored problem: the kind with its parameters, or, in a history written by an earlier
+/// release, the sentence it stored.
+///
+/// `Legacy` is tried first and needs `message`, which only earlier releases wrote; a problem
+/// that is data has no `message`, so it is read as an `IssueKind`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LoggedProblem {
+    Legacy {
+        /// The kind's code; empty in histories written before codes were kept.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        code: String,
+        message: String,
+    },
+    Kind(IssueKind),
+}
+
+impl LoggedIssue {
+    pub(crate) fn new(column: Option<String>, kind: IssueKind) -> LoggedIssue {
+        LoggedIssue {
+            column,
+            problem: LoggedProblem::Kind(kind),
+        }
+    }
+
+    /// The problem's code (`Coded::code`); empty for a problem stored before codes were kept.
+    pub fn code(&self) -> &str {
+        match &self.problem {
+            LoggedProblem::Kind(kind) => kind.code(),
+            LoggedProblem::Legacy { code, .. } => code,
+        }
+    }
+
+    /// The problem as data, unless an earlier release stored it as a sentence.
+    pub fn kind(&self) -> Option<&IssueKind> {
+        match &self.problem {
+            LoggedProblem::Kind(kind) => Some(kind),
+            LoggedProblem::Legacy { .. } => None,
+        }
+    }
+
+    /// The sentence: the kind's words, or the sentence an earlier release stored.
+    pub fn message(&self) -> String {
+        match &self.problem {
+            LoggedProblem::Kind(kind) => kind.to_string(),
+            LoggedProblem::Legacy { message, .. } => message.clone(),
+        }
+    }
+}
+
+/// Serialises a row's problems as readers of JSON get them, each `{column, code, <parameters>,
+/// message}` (a legacy problem: `{column, code, message}`).
+pub(crate) fn serialize_shown<S: serde::Serializer>(
+    issues: &[LoggedIssue],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Column<'a> {
+        column: &'a Option<String>,
+    }
+    #[derive(Serialize)]
+    struct LegacyCode<'a> {
+        #[serde(skip_serializing_if = "str::is_empty")]
+        code: &'a str,
+    }
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Data<'a> {
+        Kind(&'a IssueKind),
+        Legacy(LegacyCode<'a>),
+    }
+    serializer.collect_seq(issues.iter().map(|issue| Shown {
+        place: Column {
+            column: &issue.column,
+        },
+        kind: match &issue.problem {
+            LoggedProblem::Kind(kind) => Data::Kind(kind),
+            LoggedProblem::Legacy { code, .. } => Data::Legacy(LegacyCode { code }),
+        },
+        message: issue.message(),
+    }))
 }
 
 /// A 128-bit digest of everything about a user that an import or an administrator can change,
@@ -259,6 +343,58 @@ mod tests {
         assert_eq!(
             (back.row(), back.key(), back.is_create(), back.entity()),
             (7, "alice", true, "user")
+        );
+    }
+
+    /// A failed row as the history keeps it now, and as earlier releases kept it: with the
+    /// sentence and its code, or the sentence only. Each reads back and says what it said.
+    #[test]
+    fn a_failed_rows_problems_read_back_as_data_or_as_the_sentence_an_earlier_release_stored() {
+        let stored = r#"{"row":4,"issues":[
+            {"column":"User group","code":"unknown_group","name":"Ops"},
+            {"column":"E-mail","code":"email_taken","message":"e-mail `a@x.org` is taken"},
+            {"column":null,"message":"a new user needs a Name"}
+        ]}"#;
+        let row: FailedRowLog = serde_json::from_str(stored).expect("reads");
+        let [data, coded, bare] = &row.issues[..] else {
+            panic!("three problems: {row:?}");
+        };
+        assert_eq!(
+            data.kind(),
+            Some(&IssueKind::UnknownGroup { name: "Ops".into() })
+        );
+        assert_eq!(data.code(), "unknown_group");
+        assert_eq!(
+            data.message(),
+            "group `Ops` does not exist, and the import does not create groups"
+        );
+        assert_eq!((coded.code(), coded.kind()), ("email_taken", None));
+        assert_eq!(coded.message(), "e-mail `a@x.org` is taken");
+        assert_eq!(
+            (bare.code(), bare.message().as_str()),
+            ("", "a new user needs a Name")
+        );
+
+        // What is written keeps no sentence, and reads back as the same problem.
+        let written = serde_json::to_value(data).expect("serialises");
+        assert_eq!(
+            written,
+            serde_json::json!({"column": "User group", "code": "unknown_group", "name": "Ops"})
+        );
+        let again: LoggedIssue = serde_json::from_value(written).expect("reads");
+        assert_eq!(&again, data);
+
+        // Shown, each carries its sentence, and its code and parameters where it has them.
+        #[derive(Serialize)]
+        struct Shown<'a>(#[serde(serialize_with = "serialize_shown")] &'a [LoggedIssue]);
+        assert_eq!(
+            serde_json::to_value(Shown(&row.issues)).expect("serialises"),
+            serde_json::json!([
+                {"column": "User group", "code": "unknown_group", "name": "Ops",
+                 "message": "group `Ops` does not exist, and the import does not create groups"},
+                {"column": "E-mail", "code": "email_taken", "message": "e-mail `a@x.org` is taken"},
+                {"column": null, "message": "a new user needs a Name"},
+            ])
         );
     }
 }

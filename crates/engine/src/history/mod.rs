@@ -231,7 +231,11 @@ pub struct RowOutcome {
     /// Field-level changes, before → after (passwords only as "changed").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// A failed row's problems; in JSON each carries its sentence too (`message`).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "journal::serialize_shown"
+    )]
     pub errors: Vec<LoggedIssue>,
 }
 

@@ -164,7 +164,7 @@ impl CatalogPlanner {
             };
             if let Some(similar) = near_duplicate_of(data.name.as_str(), names.into_iter()) {
                 let kind = WarningKind::NearDuplicate {
-                    entity: singular(data.entity),
+                    entity: data.entity,
                     name: data.name.as_str().to_owned(),
                     existing: similar,
                 };
@@ -174,7 +174,7 @@ impl CatalogPlanner {
         let before = existing
             .map(|e| privileged(&e.permissions))
             .unwrap_or_default();
-        let gained: Vec<&'static str> = privileged(&next.permissions)
+        let gained: Vec<Permission> = privileged(&next.permissions)
             .into_iter()
             .filter(|p| !before.contains(p))
             .collect();
@@ -213,7 +213,9 @@ impl CatalogPlanner {
             issues.push(self.issue(
                 row,
                 key_field,
-                IssueKind::AlreadyExists(data.name.as_str().to_owned()),
+                IssueKind::AlreadyExists {
+                    name: data.name.as_str().to_owned(),
+                },
             ));
         }
         let mut next = existing.clone().unwrap_or_else(|| RoleRecord {
@@ -242,7 +244,7 @@ impl CatalogPlanner {
         }
         if existing.as_ref() != Some(&next) {
             for (field, refusal) in self.refusals(data.entity, existing.as_ref(), &next) {
-                issues.push(self.issue(row, field, IssueKind::Forbidden(refusal)));
+                issues.push(self.issue(row, field, IssueKind::Forbidden { detail: refusal }));
             }
         }
         if !issues.is_empty() {
@@ -358,16 +360,6 @@ impl CatalogPlanner {
                 self.catalog.roles.insert(key, record.clone());
             }
         }
-    }
-}
-
-/// "department", "group" or "role", for messages about one record.
-fn singular(entity: Entity) -> &'static str {
-    match entity {
-        Entity::Departments => "department",
-        Entity::Groups => "group",
-        Entity::Users => "user",
-        Entity::Roles => "role",
     }
 }
 
@@ -497,7 +489,10 @@ mod tests {
     #[test]
     fn create_only_refuses_existing_names() {
         let (report, _) = plan_roles(&[&["administrator", "all", "users.read"]], true);
-        assert!(matches!(report.errors[0].kind, IssueKind::AlreadyExists(_)));
+        assert!(matches!(
+            report.errors[0].kind,
+            IssueKind::AlreadyExists { .. }
+        ));
     }
 
     /// Item 12 of issue 7: a row whose cells failed still gets the planner's checks, so the

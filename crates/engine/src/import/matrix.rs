@@ -51,7 +51,9 @@ pub(crate) fn read_matrix(
                     sheet,
                     1,
                     i + 1,
-                    IssueKind::Field(muster_domain::FieldErrorKind::EntityName(e)),
+                    IssueKind::Field {
+                        detail: muster_domain::FieldErrorKind::EntityName { detail: e },
+                    },
                 )]
             });
             (name, BTreeSet::new())
@@ -59,7 +61,14 @@ pub(crate) fn read_matrix(
         .collect();
     let mut failed_rows = Vec::new();
     for row in rows {
-        let row = row.map_err(|e| at(sheet, e.row.unwrap_or(0), 0, IssueKind::Read(e.kind)))?;
+        let row = row.map_err(|e| {
+            at(
+                sheet,
+                e.row.unwrap_or(0),
+                0,
+                IssueKind::Read { detail: e.kind },
+            )
+        })?;
         let code = row.cells.first().map(|c| c.as_str()).unwrap_or("");
         let permission = match Permission::parse(code) {
             Ok(p) => p,
@@ -68,7 +77,9 @@ pub(crate) fn read_matrix(
                     sheet,
                     row.number,
                     0,
-                    IssueKind::UnknownPermission(code.trim().to_owned()),
+                    IssueKind::UnknownPermission {
+                        value: code.trim().to_owned(),
+                    },
                 );
                 failed_rows.push(Parsed::failed(row.number, issue));
                 continue;
@@ -87,7 +98,9 @@ pub(crate) fn read_matrix(
                         sheet,
                         row.number,
                         i + 1,
-                        IssueKind::Field(muster_domain::FieldErrorKind::Bool(e)),
+                        IssueKind::Field {
+                            detail: muster_domain::FieldErrorKind::Bool { detail: e },
+                        },
                     );
                     match name {
                         Ok(_) => *name = Err(vec![issue]),

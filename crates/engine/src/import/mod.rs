@@ -427,7 +427,7 @@ async fn warn_same_file(
         };
         report.push_warning(Warning::new(
             position,
-            WarningKind::SameFileApplied(earlier),
+            WarningKind::SameFileApplied { import_id: earlier },
         ));
     }
     Ok(())

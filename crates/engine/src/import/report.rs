@@ -9,7 +9,6 @@ use std::hash::{BuildHasher, RandomState};
 use serde::Serialize;
 
 use crate::history::journal::{Change, FailedRowLog, LoggedIssue};
-use crate::import::issue::Coded as _;
 use crate::import::issue::Issue;
 use crate::import::warnings::{Tense, Warning};
 
@@ -209,11 +208,7 @@ impl ImportReport {
         self.counts.failed += 1;
         let logged = issues
             .iter()
-            .map(|i| LoggedIssue {
-                column: i.position.column.clone(),
-                code: i.kind.code().to_owned(),
-                message: i.kind.to_string(),
-            })
+            .map(|i| LoggedIssue::new(i.position.column.clone(), i.kind.clone()))
             .collect();
         self.log.failures.push(FailedRowLog {
             row,

@@ -138,7 +138,7 @@ fn read_issue(sheet: &str, error: muster_sheets::ReadError, headers: &[&str]) ->
     };
     Issue {
         position,
-        kind: IssueKind::Read(error.kind),
+        kind: IssueKind::Read { detail: error.kind },
     }
 }
 
@@ -213,8 +213,8 @@ fn read_sheet(
     if tx.blocking_send(Event::Opened(opened)).is_err() {
         return Ok(());
     }
-    let entity =
-        recognised.map_err(|why| file_issue(&sheet_label, IssueKind::UnknownEntity(why)))?;
+    let entity = recognised
+        .map_err(|why| file_issue(&sheet_label, IssueKind::UnknownEntity { detail: why }))?;
     let map =
         map_headers(entity, &headers).map_err(|errors| header_issues(&sheet_label, errors, tx))?;
     if tx.blocking_send(Event::Started(map.clone())).is_err() {
@@ -293,8 +293,14 @@ fn send_matrix(
     tx: &mpsc::Sender<Event>,
 ) -> Result<(), Issue> {
     let records = matrix::read_matrix(sheet, headers, rows)?;
-    let map = map_headers(Entity::Roles, &["Role", "Permissions"])
-        .map_err(|_| file_issue(sheet, IssueKind::UnknownEntity(Unrecognised::default())))?;
+    let map = map_headers(Entity::Roles, &["Role", "Permissions"]).map_err(|_| {
+        file_issue(
+            sheet,
+            IssueKind::UnknownEntity {
+                detail: Unrecognised::default(),
+            },
+        )
+    })?;
     let opened = Opened {
         sheet: sheet.to_owned(),
         entity: Some(Entity::Roles),
@@ -365,12 +371,17 @@ fn header_issues(
                 row: 1,
                 column: Some(error.header.clone()),
             },
-            kind: IssueKind::Header(error),
+            kind: IssueKind::Header { detail: error },
         })
         .collect();
-    let last = issues
-        .pop()
-        .unwrap_or_else(|| file_issue(sheet, IssueKind::UnknownEntity(Unrecognised::default())));
+    let last = issues.pop().unwrap_or_else(|| {
+        file_issue(
+            sheet,
+            IssueKind::UnknownEntity {
+                detail: Unrecognised::default(),
+            },
+        )
+    });
     for issue in issues {
         let _ = tx.blocking_send(Event::Fatal(issue));
     }
@@ -391,7 +402,9 @@ fn parse_row(sheet: &str, entity: Entity, map: &HeaderMap, row: &Row) -> Parsed 
                         row.number,
                         map,
                         index,
-                        IssueKind::CellError(code.clone()),
+                        IssueKind::CellError {
+                            value: code.clone(),
+                        },
                     ),
                 ));
                 error_columns.push(index);
@@ -473,7 +486,13 @@ pub(crate) fn field_issues<'a>(
         .into_iter()
         .filter(move |e| !skip.contains(&e.column))
         .map(move |e| {
-            let issue = cell_issue(sheet, row, map, e.column, IssueKind::Field(e.kind));
+            let issue = cell_issue(
+                sheet,
+                row,
+                map,
+                e.column,
+                IssueKind::Field { detail: e.kind },
+            );
             (e.column, issue)
         })
 }

@@ -10,13 +10,15 @@ use muster_credentials::{
     check_imported_hash, hash_passwords, verify_password, PasswordPolicy, PlainPassword,
     Verification, PROVISIONAL,
 };
-use muster_domain::{latin_lookalike, EntityName, Field, HeaderMap, Patch, Permission, UserRow};
+use muster_domain::{
+    latin_lookalike, Entity, EntityName, Field, HeaderMap, Patch, Permission, UserRow,
+};
 use muster_store::{
     Backend, Catalog, Connection, Membership, NamedKind, NamedRecord, PreparedWrites, UserRecord,
 };
 use rayon::prelude::*;
 
-use crate::access::{Actor, Grants};
+use crate::access::{Actor, Grants, Own};
 use crate::context::{Context, RngRef};
 use crate::error::Refusal;
 use crate::history::journal::{fingerprint, Change};
@@ -119,7 +121,7 @@ pub(crate) struct UserPlanner {
     warnings: Vec<Warning>,
     /// Role key → (display name, privileged permissions) for the roles that hold any: worked out
     /// once, because every row granting a role is checked against it.
-    privileged_roles: HashMap<String, (String, Vec<&'static str>)>,
+    privileged_roles: HashMap<String, (String, Vec<Permission>)>,
 }
 
 /// Keys of the departments and groups this file created (their names are in the catalog), so
@@ -145,10 +147,10 @@ impl Named {
         }
     }
 
-    fn entity(self) -> &'static str {
+    fn entity(self) -> Entity {
         match self {
-            Named::Department => "department",
-            Named::Group => "group",
+            Named::Department => Entity::Departments,
+            Named::Group => Entity::Groups,
         }
     }
 
@@ -322,7 +324,9 @@ impl UserPlanner {
             issues.push(self.issue(
                 row,
                 Field::Username,
-                IssueKind::AlreadyExists(user.username.as_str().to_owned()),
+                IssueKind::AlreadyExists {
+                    name: user.username.as_str().to_owned(),
+                },
             ));
         }
         if existing.is_none() && matches!(user.name, Patch::Keep) && !name_failed {
@@ -360,7 +364,9 @@ impl UserPlanner {
                 issues.push(self.issue(
                     row,
                     Field::Roles,
-                    IssueKind::UnknownRole(role.as_str().to_owned()),
+                    IssueKind::UnknownRole {
+                        name: role.as_str().to_owned(),
+                    },
                 ));
             }
         }
@@ -373,7 +379,9 @@ impl UserPlanner {
                     issues.push(self.issue(
                         row,
                         Field::Groups,
-                        IssueKind::UnknownGroup(group.as_str().to_owned()),
+                        IssueKind::UnknownGroup {
+                            name: group.as_str().to_owned(),
+                        },
                     ));
                 }
             }
@@ -411,9 +419,11 @@ impl UserPlanner {
             let password = PlainPassword::new(secret.expose().to_owned());
             match self.policy.check(&password, user.username.as_str()) {
                 Ok(()) => secrets.password = Some(password),
-                Err(violation) => {
-                    issues.push(self.issue(row, Field::Password, IssueKind::Password(violation)))
-                }
+                Err(violation) => issues.push(self.issue(
+                    row,
+                    Field::Password,
+                    IssueKind::Password { detail: violation },
+                )),
             }
         }
         if let Some(secret) = &user.password_hash {
@@ -422,7 +432,7 @@ impl UserPlanner {
                 Err(rejection) => issues.push(self.issue(
                     row,
                     Field::PasswordHash,
-                    IssueKind::PasswordHash(rejection),
+                    IssueKind::PasswordHash { detail: rejection },
                 )),
             }
         }
@@ -444,7 +454,7 @@ impl UserPlanner {
     ) {
         let actor = &self.actor;
         let mut refuse = |field: Field, refusal: Refusal| {
-            issues.push(self.issue(row, field, IssueKind::Forbidden(refusal)));
+            issues.push(self.issue(row, field, IssueKind::Forbidden { detail: refusal }));
         };
         let lacks = |permission: Permission| Refusal::Lacks {
             permission,
@@ -492,16 +502,21 @@ impl UserPlanner {
             existing.map_or((&none, &none), |e| (&e.role_keys, &e.group_keys));
         if actor.is_user(&record.username_key) {
             if *old_roles != record.role_keys {
-                refuse(Field::Roles, Refusal::OwnRecord { what: "roles" });
+                refuse(Field::Roles, Refusal::OwnRecord { what: Own::Roles });
             }
             if *old_groups != record.group_keys {
-                refuse(Field::Groups, Refusal::OwnRecord { what: "groups" });
+                refuse(Field::Groups, Refusal::OwnRecord { what: Own::Groups });
             }
             if secret {
-                refuse(Field::Password, Refusal::OwnRecord { what: "password" });
+                refuse(
+                    Field::Password,
+                    Refusal::OwnRecord {
+                        what: Own::Password,
+                    },
+                );
             }
             if mfa_changes {
-                refuse(Field::IgnoreMfa, Refusal::OwnRecord { what: "MFA" });
+                refuse(Field::IgnoreMfa, Refusal::OwnRecord { what: Own::Mfa });
             }
         }
         // Roles and groups are refused each at its own cell.
@@ -713,7 +728,9 @@ impl UserPlanner {
                     let (_, issue) = self.issue(
                         candidate.row,
                         Field::Password,
-                        IssueKind::Hashing(error.to_string()),
+                        IssueKind::Hashing {
+                            reason: error.to_string(),
+                        },
                     );
                     report.fail_row(candidate.row, candidate.secret, vec![issue]);
                 }
@@ -903,7 +920,7 @@ fn take_memberships(
 }
 
 /// The roles of the catalog that hold a privileged permission, with those permissions.
-fn privileged_roles(catalog: &Catalog) -> HashMap<String, (String, Vec<&'static str>)> {
+fn privileged_roles(catalog: &Catalog) -> HashMap<String, (String, Vec<Permission>)> {
     catalog
         .roles
         .iter()

@@ -186,7 +186,10 @@ fn create_only_refuses_an_existing_username() {
         true,
     );
     assert_eq!(report.counts.failed, 1);
-    assert!(matches!(report.errors[0].kind, IssueKind::AlreadyExists(_)));
+    assert!(matches!(
+        report.errors[0].kind,
+        IssueKind::AlreadyExists { .. }
+    ));
     assert!(writes.updated.is_empty());
 }
 
@@ -286,8 +289,14 @@ fn a_row_reports_every_problem_at_once_in_column_order() {
         report.errors[0].kind,
         IssueKind::EmailTaken { .. }
     ));
-    assert!(matches!(report.errors[2].kind, IssueKind::UnknownRole(_)));
-    assert!(matches!(report.errors[3].kind, IssueKind::UnknownGroup(_)));
+    assert!(matches!(
+        report.errors[2].kind,
+        IssueKind::UnknownRole { .. }
+    ));
+    assert!(matches!(
+        report.errors[3].kind,
+        IssueKind::UnknownGroup { .. }
+    ));
     assert_eq!(
         report.log.failures[0].issues.len(),
         4,

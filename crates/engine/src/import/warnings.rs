@@ -3,10 +3,10 @@
 //! number of rows that gave the same warning: a name that 600 rows use is one warning, at its
 //! first row, not 600 lines saying the same thing.
 
-use muster_domain::{near_duplicate, Permission};
-use serde::{Serialize, Serializer};
+use muster_domain::{near_duplicate, Entity, Permission};
+use serde::{Deserialize, Serialize, Serializer};
 
-use crate::import::issue::{Coded, Position};
+use crate::import::issue::{Coded, Position, Shown};
 use crate::import::report::ImportStatus;
 
 /// Permissions whose grant deserves a second look: they let the holder change accounts, roles
@@ -17,9 +17,9 @@ pub(crate) const PRIVILEGED: [Permission; 3] = [
     Permission::UsersCredentials,
 ];
 
-/// Something to look at before applying; it does not stop the row. It serialises as
-/// `{sheet, row, column, message, count}`: `row` is the first row that gave it and `count` the
-/// number of rows that did.
+/// Something to look at before applying; it does not stop the row. It serialises as one object,
+/// `{sheet, row, column, code, <parameters>, message, count}` (see `issue`): `row` is the first
+/// row that gave it and `count` the number of rows that did.
 #[derive(Debug)]
 pub struct Warning {
     pub position: Position,
@@ -28,18 +28,23 @@ pub struct Warning {
     pub count: u64,
 }
 
-/// `{sheet, row, column, code, message, count}`.
 impl Serialize for Warning {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(6))?;
-        map.serialize_entry("sheet", &self.position.sheet)?;
-        map.serialize_entry("row", &self.position.row)?;
-        map.serialize_entry("column", &self.position.column)?;
-        map.serialize_entry("code", self.kind.code())?;
-        map.serialize_entry("message", &self.kind.to_string())?;
-        map.serialize_entry("count", &self.count)?;
-        map.end()
+        #[derive(Serialize)]
+        struct Counted<'a> {
+            #[serde(flatten)]
+            shown: Shown<&'a Position, &'a WarningKind>,
+            count: u64,
+        }
+        Counted {
+            shown: Shown {
+                place: &self.position,
+                kind: &self.kind,
+                message: self.kind.to_string(),
+            },
+            count: self.count,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -95,7 +100,9 @@ impl std::fmt::Display for Warning {
 
 /// Whether what a warning announces happened: a preview's "will be created" becomes "created"
 /// once applied, and "would have been created" when the import was rejected or cancelled.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// As data: `planned`, `done`, `not_done`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tense {
     #[default]
     Planned,
@@ -127,34 +134,48 @@ impl Tense {
     }
 }
 
-#[derive(Debug, PartialEq, Eq, Hash, thiserror::Error)]
+/// What a warning is about, as data in the shape of `IssueKind` (see `issue`); the serde names
+/// are the `Coded` codes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum WarningKind {
     #[error("{}", tense.created("department", name))]
     NewDepartment { name: String, tense: Tense },
     #[error("{}", tense.created("group", name))]
     NewGroup { name: String, tense: Tense },
     #[error(
-        "new {entity} `{name}` looks like the existing `{existing}`: a typo or an accent variant?"
+        "new {} `{name}` looks like the existing `{existing}`: a typo or an accent variant?",
+        entity.singular()
     )]
     NearDuplicate {
-        entity: &'static str,
+        entity: Entity,
         name: String,
         existing: String,
     },
+    #[serde(rename = "confusable_username")]
     #[error("username `{username}` looks like `{existing}` written in another script")]
     Confusable { username: String, existing: String },
-    #[error("grants role `{role}`, which holds {}", permissions.join(", "))]
+    #[error("grants role `{role}`, which holds {}", codes(permissions))]
     PrivilegedRole {
         role: String,
-        permissions: Vec<&'static str>,
+        permissions: Vec<Permission>,
     },
-    #[error("role `{role}` gains {}", permissions.join(", "))]
+    #[error("role `{role}` gains {}", codes(permissions))]
     PrivilegedPermissions {
         role: String,
-        permissions: Vec<&'static str>,
+        permissions: Vec<Permission>,
     },
-    #[error("the same file (SHA-256) was already applied as import {0}")]
-    SameFileApplied(i64),
+    #[error("the same file (SHA-256) was already applied as import {import_id}")]
+    SameFileApplied { import_id: i64 },
+}
+
+/// `users.write, roles.write`.
+fn codes(permissions: &[Permission]) -> String {
+    permissions
+        .iter()
+        .map(|p| p.code())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Coded for WarningKind {
@@ -166,7 +187,7 @@ impl Coded for WarningKind {
             WarningKind::Confusable { .. } => "confusable_username",
             WarningKind::PrivilegedRole { .. } => "privileged_role",
             WarningKind::PrivilegedPermissions { .. } => "privileged_permissions",
-            WarningKind::SameFileApplied(_) => "same_file_applied",
+            WarningKind::SameFileApplied { .. } => "same_file_applied",
         }
     }
 }
@@ -192,12 +213,11 @@ pub(crate) fn near_duplicate_of<'a>(
         .map(str::to_owned)
 }
 
-/// The privileged codes among `permissions`.
-pub(crate) fn privileged(permissions: &[String]) -> Vec<&'static str> {
+/// The privileged permissions among the codes `permissions`.
+pub(crate) fn privileged(permissions: &[String]) -> Vec<Permission> {
     PRIVILEGED
-        .iter()
-        .map(|p| p.code())
-        .filter(|code| permissions.iter().any(|p| p == code))
+        .into_iter()
+        .filter(|privileged| permissions.iter().any(|p| p == privileged.code()))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, References};
 use muster_engine::directory::Expected;
-use muster_engine::{Classified, Error, ErrorKind, Refusal};
+use muster_engine::{Classified, Error, ErrorKind, Refusal, Through};
 use muster_store::Store;
 
 use crate::catalog_fixtures::{actor, audit, entry, import_users, role, strings, user, user_actor};
@@ -105,7 +105,7 @@ async fn joining_a_group_whose_roles_exceed_the_actor_is_refused(store: &Store) 
     };
     assert_eq!(
         (escalation.through, escalation.name.as_str()),
-        ("group", "Ops")
+        (Through::Group, "Ops")
     );
     assert_eq!(escalation.lacking, [Permission::UsersWrite]);
     assert!(user(store, "ann").await.group_keys.is_empty());
@@ -174,7 +174,7 @@ async fn giving_a_group_a_role_beyond_the_actor_is_refused(store: &Store) {
     };
     assert_eq!(
         (escalation.through, escalation.name.as_str()),
-        ("role", "Role admins")
+        (Through::Role, "Role admins")
     );
     let given = catalog::set_group_roles(
         store,

@@ -12,7 +12,7 @@ use muster_engine::directory::users::{
 };
 use muster_engine::directory::Expected;
 use muster_engine::{
-    list_audit, Actor, AuditQuery, AuditRecord, Context, Entity, Error, Refusal, Source,
+    list_audit, Actor, AuditQuery, AuditRecord, Context, Entity, Error, Refusal, Source, Through,
 };
 use muster_store::Store;
 
@@ -517,14 +517,14 @@ async fn roles_and_groups_beyond_the_actor_are_refused(store: &Store) {
         Err(Error::Forbidden(Refusal::Escalation(e))) => {
             assert_eq!(
                 (e.through, e.lacking.as_slice()),
-                ("role", &[Permission::RolesWrite][..])
+                (Through::Role, &[Permission::RolesWrite][..])
             )
         }
         other => panic!("expected an escalation through a role: {other:?}"),
     }
     let group = set_user_groups(store, &helpdesk, &jack.id, Expected(1), &["ops".into()]).await;
     match group {
-        Err(Error::Forbidden(Refusal::Escalation(e))) => assert_eq!(e.through, "group"),
+        Err(Error::Forbidden(Refusal::Escalation(e))) => assert_eq!(e.through, Through::Group),
         other => panic!("expected an escalation through a group: {other:?}"),
     }
     let created = create_user(

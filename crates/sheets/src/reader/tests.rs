@@ -97,7 +97,7 @@ fn explicit_and_unknown_encoding() {
         ..Default::default()
     };
     let e = Workbook::open(&p, &opts).err().unwrap();
-    assert!(matches!(e.kind, ReadErrorKind::UnknownEncoding(_)));
+    assert!(matches!(e.kind, ReadErrorKind::UnknownEncoding { .. }));
     let opts = ReadOptions {
         encoding: Some("utf-8".into()),
         ..Default::default()

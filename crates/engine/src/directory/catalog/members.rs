@@ -10,7 +10,7 @@ use muster_store::{Catalog, EntryLookup, Store, UserRecord};
 use super::changes::{fetch_for_change, problem, write_entry};
 use super::views::{view_of, GroupView};
 use super::{refuse_in, require_write, Kind};
-use crate::access::{grant_escalation, role_escalation};
+use crate::access::{grant_escalation, role_escalation, Own};
 use crate::audit::{self, change, Target};
 use crate::context::Context;
 use crate::directory::Expected;
@@ -60,7 +60,7 @@ async fn change_members(
     let target = Target::new(kind.entity(), group_id, &group.named.name);
     if let Some(me) = ctx.actor.user_id() {
         if user_ids.iter().any(|id| id == me) {
-            let refusal = Refusal::OwnRecord { what: "groups" };
+            let refusal = Refusal::OwnRecord { what: Own::Groups };
             return Err(refuse_in(tx, store, ctx, &action, &target, refusal).await);
         }
     }
