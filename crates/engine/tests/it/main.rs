@@ -10,6 +10,7 @@ mod groups;
 mod identities;
 mod import_access;
 mod leases;
+mod problems;
 mod renames;
 mod roles;
 mod sources;
