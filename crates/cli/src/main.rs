@@ -124,6 +124,8 @@ fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
         .map(muster_engine::Error::kind)
 }
 
+/// A cause of the chain as the engine's error, when it is one (the CLI's own errors and those of
+/// opening the store are not).
 fn engine_error<'a>(
     cause: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a muster_engine::Error> {

@@ -114,10 +114,11 @@ pub async fn revert_import(
 }
 
 impl RevertReport {
-    fn cancelled(revert_id: i64, import_id: i64, forced: bool) -> RevertReport {
+    /// Nothing undone: the import keeps the status it had before this revert.
+    fn cancelled(revert_id: i64, original: &ImportRecord, forced: bool) -> RevertReport {
         RevertReport {
             revert_id,
-            import_id,
+            import_id: original.id,
             status: ImportStatus::Cancelled,
             forced,
             removed: 0,
@@ -127,8 +128,7 @@ impl RevertReport {
             conflicts: Vec::new(),
             left: 0,
             forceable: 0,
-            // Untouched: the import is as it was before this revert.
-            import_status: JobStatus::Applied,
+            import_status: original.status,
         }
     }
 }
@@ -214,7 +214,7 @@ async fn undo_import(
     let walked = undo.users(store, &mut tx, journal, ctx).await;
     if !matches!(walked, Ok(Walked::ToTheEnd)) {
         tx.rollback().await.map_err(StoreError::from)?;
-        return stopped(store, job, id, walked, ctx).await;
+        return stopped(store, job, original, walked, ctx).await;
     }
     undo.catalog(&mut tx).await?;
     if undo.report.left > 0 {
@@ -276,14 +276,14 @@ async fn undo_import(
 async fn stopped(
     store: &Store,
     job: &RevertJob<'_>,
-    import_id: i64,
+    original: &ImportRecord,
     walked: Result<Walked, Error>,
     ctx: &Context,
 ) -> Result<RevertReport, Error> {
     let (status, note) = match &walked {
         Ok(_) => (
             JobStatus::Cancelled,
-            format!("cancelled: import {import_id} was not reverted"),
+            format!("cancelled: import {} was not reverted", original.id),
         ),
         Err(error) => (JobStatus::Failed, error.to_string()),
     };
@@ -293,7 +293,7 @@ async fn stopped(
     if !muster_store::finish_job(&mut conn, job.revert_id, job.holder, &end).await? {
         return Err(lease_lost(job.revert_id));
     }
-    walked.map(|_| RevertReport::cancelled(job.revert_id, import_id, job.force))
+    walked.map(|_| RevertReport::cancelled(job.revert_id, original, job.force))
 }
 
 /// The revert `id` was taken for dead by another command, which recorded it failed.

@@ -344,6 +344,11 @@ async fn a_cancelled_job_is_a_status_of_its_report_not_an_error(store: &Store) {
         .expect("a cancelled revert is an outcome");
     assert_eq!(revert.status, ImportStatus::Cancelled);
     assert_eq!((revert.removed, revert.restored), (0, 0));
+    assert_eq!(
+        revert.import_status,
+        JobStatus::Applied,
+        "the import as it was"
+    );
     let plan = apply_plan(store, preview_id, &stopped)
         .await
         .expect("a cancelled apply is an outcome");
