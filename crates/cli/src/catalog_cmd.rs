@@ -11,7 +11,7 @@ use muster_engine::directory::catalog::{
     self, DepartmentView, EntryPatch, GroupView, NewEntry, NewRole, RolePatch, RoleView,
 };
 use muster_engine::directory::Expected;
-use muster_engine::{Error, NoProgress};
+use muster_engine::{Error, Invalid, NoProgress};
 use muster_store::Store;
 
 use crate::args::{CatalogAction, CatalogArgs, NameArgs, RoleAction, RoleArgs};
@@ -136,7 +136,7 @@ fn told(added: Result<Added, Error>, noun: &str, name: &str) -> anyhow::Result<O
 fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
     match result {
         Ok(view) => Ok(Some(view)),
-        Err(Error::NotFound { .. }) => Ok(None),
+        Err(Error::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -147,7 +147,7 @@ fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
 fn flagged(error: Error, noun: &str, name: &str) -> anyhow::Error {
     let context = format!("cannot add {noun} `{name}`");
     match &error {
-        Error::Invalid(problems) => {
+        Error::Invalid(Invalid::Fields(problems)) => {
             let told: Vec<String> = problems
                 .iter()
                 .map(|p| match p.field.as_str() {

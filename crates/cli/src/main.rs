@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use muster_store::{DatabaseUrl, Store};
 
-use muster_engine::{Classified, ErrorKind};
+use muster_engine::{ErrorKind, Invalid};
 
 use crate::args::{Cli, Command};
 
@@ -108,30 +108,28 @@ fn fail(json: bool, error: &anyhow::Error) -> ExitCode {
 /// What to type next, for the engine errors that one of the CLI's flags or commands fixes (the
 /// engine's messages name no flags).
 fn hint(error: &anyhow::Error) -> Option<&'static str> {
-    error.chain().find_map(
-        |cause| match cause.downcast_ref::<muster_engine::PlanError>() {
-            Some(muster_engine::PlanError::HasFailures { .. }) => Some(
-                "preview it with `muster import FILE --dry-run --partial` to apply the valid rows",
-            ),
-            _ => None,
-        },
-    )
+    error.chain().find_map(|cause| match engine_error(cause)? {
+        muster_engine::Error::Invalid(Invalid::HasFailures { .. }) => {
+            Some("preview it with `muster import FILE --dry-run --partial` to apply the valid rows")
+        }
+        _ => None,
+    })
 }
 
 /// The engine's kind of the first engine error in the chain, if any.
 fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
-    error.chain().find_map(|cause| {
-        use muster_engine as e;
-        let any = cause;
-        any.downcast_ref::<e::Error>()
-            .map(Classified::kind)
-            .or_else(|| any.downcast_ref::<e::ImportError>().map(Classified::kind))
-            .or_else(|| any.downcast_ref::<e::RevertError>().map(Classified::kind))
-            .or_else(|| any.downcast_ref::<e::PlanError>().map(Classified::kind))
-            .or_else(|| any.downcast_ref::<e::HistoryError>().map(Classified::kind))
-            .or_else(|| any.downcast_ref::<e::ExportError>().map(Classified::kind))
-            .or_else(|| any.downcast_ref::<e::TemplateError>().map(Classified::kind))
-    })
+    error
+        .chain()
+        .find_map(engine_error)
+        .map(muster_engine::Error::kind)
+}
+
+/// A cause of the chain as the engine's error, when it is one (the CLI's own errors and those of
+/// opening the store are not).
+fn engine_error<'a>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a muster_engine::Error> {
+    cause.downcast_ref()
 }
 
 /// clap's own message for help and version (exit 0) and for usage errors (exit 2); a usage error

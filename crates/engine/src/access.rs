@@ -18,7 +18,7 @@ use muster_domain::Permission;
 use muster_store::{Catalog, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Refusal};
+use crate::error::{Error, Missing, Refusal};
 
 /// Where a request came from, as the audit log and the history record it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -112,21 +112,19 @@ impl Actor {
     /// The user `username` as an actor, with the permissions of their roles and of the roles
     /// of their groups. An unknown or inactive user cannot act.
     pub async fn for_user(store: &Store, username: &str, source: Source) -> Result<Actor, Error> {
+        let unknown = || Missing::Record {
+            entity: "user",
+            key: username.to_owned(),
+        };
         let key = muster_domain::Username::parse(username)
-            .map_err(|_| Error::NotFound {
-                entity: "user",
-                key: username.to_owned(),
-            })?
+            .map_err(|_| unknown())?
             .key()
             .to_owned();
         let mut conn = store.acquire().await?;
         let user = muster_store::fetch_users(&mut conn, &[key.as_str()])
             .await?
             .pop()
-            .ok_or_else(|| Error::NotFound {
-                entity: "user",
-                key: username.to_owned(),
-            })?;
+            .ok_or_else(unknown)?;
         if !user.active {
             return Err(Error::Forbidden(Refusal::InactiveUser {
                 username: user.username,

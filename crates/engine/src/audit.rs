@@ -157,17 +157,14 @@ pub(crate) async fn refused(
 }
 
 /// Checks that the context's actor holds `permission`; a refusal is recorded (on a connection
-/// of its own) and returned as the use case's own error. Every use case starts with this.
-pub(crate) async fn require<E>(
+/// of its own) and returned as `Error::Forbidden`. Every use case starts with this.
+pub(crate) async fn require(
     store: &Store,
     ctx: &crate::Context,
     permission: Permission,
     action: &str,
     target: &Target,
-) -> Result<(), E>
-where
-    E: From<Refusal> + From<muster_store::StoreError>,
-{
+) -> Result<(), Error> {
     if ctx.actor.holds(permission) {
         return Ok(());
     }
@@ -176,7 +173,7 @@ where
         actor: ctx.actor.name(),
     };
     record_refusal(store, &ctx.actor, (ctx.now)(), action, target, &refusal).await?;
-    Err(E::from(refusal))
+    Err(Error::Forbidden(refusal))
 }
 
 /// Records a refusal on a connection of its own.

@@ -1,9 +1,16 @@
-//! The engine's error type for the use cases that front-ends call one record at a time, and
-//! the kinds every engine error maps to. A front-end maps a kind, never a message: the CLI to
-//! an exit code, the console to a page, the API to an HTTP status and an RFC 9457 problem.
+//! The engine's one error type, which every public use case returns, and the kinds it maps to.
+//! The outer variant is the kind (`Error::NotFound(Missing)`, `Error::Conflict(Conflict)`…) and
+//! the typed reason inside says what exactly went wrong (`reasons.rs`), so a front-end maps a
+//! kind with one match and never reads a message: the CLI to an exit code, the console to a
+//! page, the API to an HTTP status and an RFC 9457 problem.
+//!
+//! What a use case did is never an error: a rejected import, a stale preview, a revert that
+//! left conflicts and anything cancelled are statuses of its report (`ImportStatus`).
 //!
 //! Messages never name a CLI flag or command: they say what is wrong in the words of the
 //! domain, and each front-end adds its own hint.
+
+mod reasons;
 
 use std::fmt;
 
@@ -12,6 +19,8 @@ use muster_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Escalation, Own};
+
+pub use reasons::{Conflict, InUse, Internal, Invalid, LeasedJob, Missing, Taken, Unavailable};
 
 /// What kind of failure an error is, for a front-end to map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -25,15 +34,11 @@ pub enum ErrorKind {
     Invalid,
     /// The actor may not do this.
     Forbidden,
-    /// Not now: the store is busy or unreachable; trying again later may work.
+    /// Not now: the store is busy or unreachable, or the caller's output cannot take what is
+    /// written; trying again later may work.
     Unavailable,
     /// A fault of muster or its database.
     Internal,
-}
-
-/// Any error a use case reports, with its kind.
-pub trait Classified {
-    fn kind(&self) -> ErrorKind;
 }
 
 /// Why an actor is refused. As data it is `{"code": "lacks", "permission": "users.write",
@@ -88,65 +93,64 @@ impl fmt::Display for FieldProblem {
     }
 }
 
+/// Why a use case could not do what it was asked; the variant is the kind.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("no {entity} `{key}`")]
-    NotFound { entity: &'static str, key: String },
-    /// The caller's version is not the record's.
-    #[error("{entity} `{key}` changed since it was read (version {expected}, now {actual}); read it again and redo the change")]
-    Stale {
-        entity: &'static str,
-        key: String,
-        expected: i64,
-        actual: i64,
-    },
-    /// The change collides with another record (a taken name or e-mail, a record in use).
     #[error("{0}")]
-    Conflict(String),
-    #[error("{}", join(.0))]
-    Invalid(Vec<FieldProblem>),
+    NotFound(Missing),
+    #[error("{0}")]
+    Conflict(Conflict),
+    #[error("{0}")]
+    Invalid(Invalid),
     #[error("forbidden: {0}")]
     Forbidden(Refusal),
-    #[error("busy: {0}")]
-    Busy(String),
+    #[error("{0}")]
+    Unavailable(Unavailable),
+    #[error("{0}")]
+    Internal(Internal),
+    /// The database: unreachable or busy (unavailable), or a fault (internal).
     // The store's message is the cause; not also `source()` (see ARCHITECTURE.md).
     #[error("{0}")]
     Store(StoreError),
 }
 
-fn join(problems: &[FieldProblem]) -> String {
-    problems
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Error {
-        Error::Store(e)
-    }
-}
-
 impl Error {
-    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
-        Error::Invalid(vec![FieldProblem {
-            field: field.to_owned(),
-            message: message.into(),
-        }])
-    }
-}
-
-impl Classified for Error {
-    fn kind(&self) -> ErrorKind {
+    /// The kind a front-end maps: one per variant, and for the store's errors `store_kind`.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::Stale { .. } | Error::Conflict(_) => ErrorKind::Conflict,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::Conflict,
             Error::Invalid(_) => ErrorKind::Invalid,
             Error::Forbidden(_) => ErrorKind::Forbidden,
-            Error::Busy(_) => ErrorKind::Unavailable,
+            Error::Unavailable(_) => ErrorKind::Unavailable,
+            Error::Internal(_) => ErrorKind::Internal,
             Error::Store(e) => store_kind(e),
         }
+    }
+
+    /// Whether the database is busy with another job: a temporary condition, worth trying
+    /// again when that job ends.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Store(e) if e.is_busy())
+    }
+
+    /// One field's problem.
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
+        Error::Invalid(Invalid::Fields(vec![FieldProblem {
+            field: field.to_owned(),
+            message: message.into(),
+        }]))
+    }
+}
+
+/// Whether an error (an engine error, or a store error a front-end met on its own) is the
+/// database being busy with another job.
+pub fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
+    match error.downcast_ref::<Error>() {
+        Some(e) => e.is_busy(),
+        None => error
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_busy),
     }
 }
 
@@ -159,110 +163,24 @@ pub fn store_kind(e: &StoreError) -> ErrorKind {
     }
 }
 
-// The kinds of the use cases' own error types, so a front-end maps every engine error the
-// same way, whatever use case raised it.
-
-impl Classified for crate::ImportError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            crate::ImportError::Unreadable { .. } => ErrorKind::Invalid,
-            crate::ImportError::Thread(_) => ErrorKind::Internal,
-            crate::ImportError::Forbidden(_) => ErrorKind::Forbidden,
-            crate::ImportError::LeaseLost { .. } => ErrorKind::Conflict,
-            crate::ImportError::Store(e) => store_kind(e),
-        }
-    }
-}
-
-impl Classified for crate::RevertError {
-    fn kind(&self) -> ErrorKind {
-        use crate::RevertError as E;
-        match self {
-            E::NotFound(_) => ErrorKind::NotFound,
-            E::AlreadyReverted { .. } | E::NothingApplied { .. } | E::NothingChanged { .. } => {
-                ErrorKind::Conflict
-            }
-            E::NotAnImport(_) => ErrorKind::Invalid,
-            E::Cancelled { .. } => ErrorKind::Unavailable,
-            E::Forbidden(_) => ErrorKind::Forbidden,
-            E::LeaseLost { .. } => ErrorKind::Conflict,
-            E::History(e) => e.kind(),
-            E::Store(e) => store_kind(e),
-        }
-    }
-}
-
-impl Classified for crate::PlanError {
-    fn kind(&self) -> ErrorKind {
-        use crate::PlanError as E;
-        match self {
-            E::NotFound(_) => ErrorKind::NotFound,
-            E::AlreadyApplied { .. } => ErrorKind::Conflict,
-            E::NotAPreview { .. } | E::HasFailures { .. } => ErrorKind::Invalid,
-            E::Forbidden(_) => ErrorKind::Forbidden,
-            E::LeaseLost { .. } => ErrorKind::Conflict,
-            E::History(e) => e.kind(),
-            E::Store(e) => store_kind(e),
-        }
-    }
-}
-
-impl Classified for crate::HistoryError {
-    fn kind(&self) -> ErrorKind {
-        use crate::HistoryError as E;
-        match self {
-            E::NotFound(_) => ErrorKind::NotFound,
-            E::Forbidden(_) => ErrorKind::Forbidden,
-            E::NoArchive { .. } | E::NoFailedRows(_) => ErrorKind::NotFound,
-            E::Damaged { .. } | E::Workbook(_) => ErrorKind::Internal,
-            E::Write(_) => ErrorKind::Unavailable,
-            E::Store(e) => store_kind(e),
-        }
-    }
-}
-
-// Each use case's own error type takes a refusal, so `audit::require` serves them all.
-macro_rules! forbidden_from_refusal {
-    ($($error:path),+) => {$(
-        impl From<Refusal> for $error {
-            fn from(refusal: Refusal) -> Self {
-                <$error>::Forbidden(refusal)
+// Each reason becomes the error of its kind, so a use case writes `Missing::Import(id).into()`
+// and `?` converts, and `audit::require` turns a refusal into `Error::Forbidden`.
+macro_rules! error_from_reason {
+    ($($reason:ty => $variant:ident),+ $(,)?) => {$(
+        impl From<$reason> for Error {
+            fn from(reason: $reason) -> Error {
+                Error::$variant(reason)
             }
         }
     )+};
 }
 
-forbidden_from_refusal!(
-    Error,
-    crate::ImportError,
-    crate::RevertError,
-    crate::PlanError,
-    crate::HistoryError,
-    crate::ExportError,
-    crate::TemplateError
+error_from_reason!(
+    Missing => NotFound,
+    Conflict => Conflict,
+    Invalid => Invalid,
+    Refusal => Forbidden,
+    Unavailable => Unavailable,
+    Internal => Internal,
+    StoreError => Store,
 );
-
-impl Classified for crate::ExportError {
-    fn kind(&self) -> ErrorKind {
-        use crate::ExportError as E;
-        match self {
-            E::Store(e) => store_kind(e),
-            E::Write(_) => ErrorKind::Unavailable,
-            E::UnknownName { .. } => ErrorKind::NotFound,
-            E::FilterNotApplicable | E::WorkbookNeedsSheets => ErrorKind::Invalid,
-            E::Forbidden(_) => ErrorKind::Forbidden,
-        }
-    }
-}
-
-impl Classified for crate::TemplateError {
-    fn kind(&self) -> ErrorKind {
-        use crate::TemplateError as E;
-        match self {
-            E::Store(e) => store_kind(e),
-            E::WorkbookNeedsXlsx | E::UnsupportedFormat(_) => ErrorKind::Invalid,
-            E::Write(_) => ErrorKind::Unavailable,
-            E::Forbidden(_) => ErrorKind::Forbidden,
-        }
-    }
-}

@@ -13,7 +13,7 @@
 //! - `audit`: the audit log every use case writes to.
 //!
 //! Shared by all of them: `access` (actors, permissions, the no-escalation rule), `error` (the
-//! kinds a front-end maps), `context` (clock, randomness, actor, cancel flag), `lease` (jobs held
+//! one error type every use case returns, whose variant is the kind a front-end maps), `context` (clock, randomness, actor, cancel flag), `lease` (jobs held
 //! by leases), `ids` (record ids) and `timefmt`.
 
 mod access;
@@ -35,26 +35,27 @@ pub use access::{
 };
 pub use audit::{list_audit, AuditRecord};
 pub use context::{system_now, Context, ImportOptions, NoProgress, Progress};
-pub use error::{Classified, Error, ErrorKind, FieldProblem, Refusal};
-pub use export::template::{write_template, TemplateError, TemplateKind};
-pub use export::{
-    export, export_workbook, ExportError, ExportFilter, ExportSummary, WorkbookSummary,
+pub use error::{
+    is_busy, Conflict, Error, ErrorKind, FieldProblem, InUse, Internal, Invalid, LeasedJob,
+    Missing, Refusal, Taken, Unavailable,
 };
+pub use export::template::{write_template, TemplateKind};
+pub use export::{export, export_workbook, ExportFilter, ExportSummary, WorkbookSummary};
 pub use history::journal::{LoggedIssue, LoggedProblem};
 pub use history::{
-    download_archive, is_busy, list_imports, prepare_error_workbook, recover_interrupted,
-    show_import, ErrorWorkbookWritten, FieldChange, HistoryError, ImportDetails, ImportEntry,
-    PreparedErrorWorkbook, RowOutcome,
+    download_archive, list_imports, prepare_error_workbook, recover_interrupted, show_import,
+    ErrorWorkbookWritten, FieldChange, ImportDetails, ImportEntry, PreparedErrorWorkbook,
+    RowOutcome,
 };
+pub use import::import_file;
 pub use import::issue::{Coded, Issue, IssueKind, Position, Positioned};
 pub use import::report::{Counts, ImportReport, ImportStatus, MAX_REPORTED_ISSUES};
 pub use import::upload::ImportSource;
 pub use import::warnings::{Tense, Warning, WarningKind};
-pub use import::{import_file, ImportError};
 pub use lease::LeaseTimes;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
 pub use muster_store::{AuditChange, AuditQuery};
-pub use preview::{apply_plan, Conflict, PlanError, PlanReport};
-pub use revert::{revert_import, RevertError, RevertReport};
+pub use preview::{apply_plan, PlanReport, RecordConflict};
+pub use revert::{revert_import, RevertReport};
 pub use timefmt::parse_utc;

@@ -17,9 +17,9 @@ use serde::Serialize;
 use crate::access::{permissions_escalation, Actor, Grants, Own};
 use crate::audit;
 use crate::context::Context;
-use crate::error::Refusal;
+use crate::error::{Conflict, Error, Invalid, LeasedJob, Missing, Refusal};
 use crate::history::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
-use crate::history::{self, ChunkCursor, HistoryError};
+use crate::history::{self, ChunkCursor};
 use crate::ids::IdMaker;
 use crate::import::catalog::CatalogWrites;
 use crate::import::report::ImportStatus;
@@ -27,9 +27,10 @@ use crate::import::users::UserWrites;
 use crate::lease;
 use crate::timefmt::rfc3339_utc;
 
-/// A record that changed since the preview (or, for a revert, since the import).
+/// A record that changed since the preview (or, for a revert, since the import), as a report
+/// lists it: not an error, since the report's status says what became of the whole.
 #[derive(Clone, Debug, Serialize)]
-pub struct Conflict {
+pub struct RecordConflict {
     pub entity: &'static str,
     pub key: String,
     pub sheet: String,
@@ -40,7 +41,7 @@ pub struct Conflict {
     pub forced: bool,
 }
 
-impl std::fmt::Display for Conflict {
+impl std::fmt::Display for RecordConflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -67,7 +68,7 @@ pub struct PlanReport {
     pub created: i64,
     pub updated: i64,
     pub conflict_count: u64,
-    pub conflicts: Vec<Conflict>,
+    pub conflicts: Vec<RecordConflict>,
 }
 
 impl PlanReport {
@@ -83,54 +84,36 @@ impl PlanReport {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error("there is no import {0}")]
-    NotFound(i64),
-    #[error("import {id} was already applied")]
-    AlreadyApplied { id: i64 },
-    #[error("import {id} is not a preview (its status is {status}); only a dry run stores a plan to apply")]
-    NotAPreview { id: i64, status: String },
-    #[error("the preview of import {id} has {failed} failed row(s) and was not partial: fix the file and preview it again, or preview it as a partial import")]
-    HasFailures { id: i64, failed: i64 },
-    #[error("forbidden: {0}")]
-    Forbidden(Refusal),
-    #[error("the apply of import {id} lost its lease (another command took it for dead); nothing of it was applied")]
-    LeaseLost { id: i64 },
-    #[error(transparent)]
-    History(#[from] HistoryError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Applies the plan a preview stored; needs `users.import`, and is checked again for the
-/// actor who applies it.
-pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanReport, PlanError> {
+/// actor who applies it. A plan that records changed since is a `stale` report, not an error.
+pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanReport, Error> {
     let target = audit::Target::import_number(id);
     let permission = Permission::UsersImport;
-    audit::require::<PlanError>(store, ctx, permission, "import.apply_preview", &target).await?;
+    audit::require(store, ctx, permission, "import.apply_preview", &target).await?;
     let record = {
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id)
             .await?
-            .ok_or(PlanError::NotFound(id))?
+            .ok_or(Missing::Import(id))?
     };
     if record.kind != JobKind::Import || record.status != JobStatus::DryRun {
         return Err(if record.applied_at.is_some() {
-            PlanError::AlreadyApplied { id }
+            Conflict::AlreadyApplied { id }.into()
         } else {
-            PlanError::NotAPreview {
+            Invalid::NotAPreview {
                 id,
-                status: record.status.to_string(),
+                status: record.status,
             }
+            .into()
         });
     }
     let partial = matches!(&record.options, JobOptions::Import(options) if options.partial);
     if record.failed > 0 && !partial {
-        return Err(PlanError::HasFailures {
+        return Err(Invalid::HasFailures {
             id,
             failed: record.failed,
-        });
+        }
+        .into());
     }
     // The apply holds a lease on the preview's record while it runs, as every job does; the
     // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
@@ -143,7 +126,7 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanRep
     match taken {
         Ok(None) => {}
         Ok(Some(live)) => {
-            return Err(PlanError::Store(StoreError::Busy(Some(BusyJob {
+            return Err(Error::Store(StoreError::Busy(Some(BusyJob {
                 kind: JobKind::Import,
                 id,
                 actor: format!("the apply of {}", live.holder),
@@ -160,7 +143,10 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanRep
     }
     match result {
         Ok(report) if lost && report.status == ImportStatus::Cancelled => {
-            Err(PlanError::LeaseLost { id })
+            Err(Error::Conflict(Conflict::LeaseLost {
+                job: LeasedJob::Apply,
+                id,
+            }))
         }
         result => result,
     }
@@ -171,7 +157,7 @@ async fn apply_held(
     store: &Store,
     record: &ImportRecord,
     ctx: &Context,
-) -> Result<PlanReport, PlanError> {
+) -> Result<PlanReport, Error> {
     let id = record.id;
     let now = (ctx.now)();
     let mut tx = store.begin().await?;
@@ -179,7 +165,7 @@ async fn apply_held(
         muster_store::claim_status(&mut tx, id, JobStatus::DryRun, JobStatus::Applied, now).await;
     match claimed {
         Ok(true) => {}
-        Ok(false) => return Err(PlanError::AlreadyApplied { id }),
+        Ok(false) => return Err(Conflict::AlreadyApplied { id }.into()),
         Err(error) => return Err(history::explain_busy(store, error).await.into()),
     }
     let catalog = muster_store::load_catalog(&mut tx).await?;
@@ -217,7 +203,7 @@ async fn apply_held(
             &refusal,
         )
         .await?;
-        return Err(PlanError::Forbidden(refusal));
+        return Err(Error::Forbidden(refusal));
     }
     if checker.conflict_count > 0 {
         tx.rollback().await.map_err(StoreError::from)?;
@@ -260,7 +246,7 @@ struct Checker {
     /// What each role and group would grant beyond the applier, worked out once.
     grants: Grants,
     catalog: Catalog,
-    conflicts: Vec<Conflict>,
+    conflicts: Vec<RecordConflict>,
     conflict_count: u64,
 }
 
@@ -308,7 +294,7 @@ impl Checker {
     fn conflict(&mut self, sheet: &str, change: &Change, reason: String) {
         self.conflict_count += 1;
         if self.conflicts.len() < MAX_CONFLICTS {
-            self.conflicts.push(Conflict {
+            self.conflicts.push(RecordConflict {
                 entity: change.entity(),
                 key: change.key().to_owned(),
                 sheet: sheet.to_owned(),

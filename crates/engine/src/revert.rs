@@ -28,13 +28,13 @@ use serde::Serialize;
 use crate::access::Grants;
 use crate::audit;
 use crate::context::Context;
-use crate::error::Refusal;
+use crate::error::{Conflict, Error, Invalid, LeasedJob, Missing};
 use crate::history::journal::{fingerprint, same_named, Change, ChangeChunk};
-use crate::history::{self, ChunkCursor, HistoryError};
+use crate::history::{self, ChunkCursor};
 use crate::import::ended;
 use crate::import::report::ImportStatus;
 use crate::lease;
-use crate::preview::{Conflict, MAX_CONFLICTS};
+use crate::preview::{RecordConflict, MAX_CONFLICTS};
 
 #[derive(Debug, Serialize)]
 pub struct RevertReport {
@@ -52,7 +52,7 @@ pub struct RevertReport {
     /// Records created by the import that were already gone.
     pub already_gone: u64,
     pub conflict_count: u64,
-    pub conflicts: Vec<Conflict>,
+    pub conflicts: Vec<RecordConflict>,
     /// Records this revert left as they are; a later revert of the same import takes them up.
     pub left: u64,
     /// How many of `left` a forced revert would undo (conflicts with later changes); the rest
@@ -64,41 +64,18 @@ pub struct RevertReport {
     pub import_status: JobStatus,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RevertError {
-    #[error("there is no import {0}")]
-    NotFound(i64),
-    #[error("import {id} was already reverted (by entry {by})")]
-    AlreadyReverted { id: i64, by: i64 },
-    #[error("import {id} changed nothing (its status is {status}), so there is nothing to revert")]
-    NothingApplied { id: i64, status: String },
-    #[error(
-        "import {id} changed nothing (every row was unchanged), so there is nothing to revert"
-    )]
-    NothingChanged { id: i64 },
-    #[error("entry {0} is a revert, not an import")]
-    NotAnImport(i64),
-    #[error("cancelled: import {id} was not reverted")]
-    Cancelled { id: i64 },
-    #[error("forbidden: {0}")]
-    Forbidden(Refusal),
-    #[error("revert {id} lost its lease (another command took it for dead and recorded it failed); nothing of it was applied")]
-    LeaseLost { id: i64 },
-    #[error(transparent)]
-    History(#[from] HistoryError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
+/// Undoes import `id` from its journal; needs `imports.revert`. Records changed since the import
+/// are left alone unless `force` (a `conflicted` report), and a revert stopped by the cancel flag
+/// is a `cancelled` report with nothing undone.
 pub async fn revert_import(
     store: &Store,
     id: i64,
     force: bool,
     ctx: &Context,
-) -> Result<RevertReport, RevertError> {
+) -> Result<RevertReport, Error> {
     let target = audit::Target::import_number(id);
     let permission = Permission::ImportsRevert;
-    audit::require::<RevertError>(store, ctx, permission, "import.revert", &target).await?;
+    audit::require(store, ctx, permission, "import.revert", &target).await?;
     let original = revertible(store, id).await?;
     let now = (ctx.now)();
     let holder = lease::new_holder(ctx);
@@ -125,10 +102,6 @@ pub async fn revert_import(
     // A lease taken over stops the revert through the cancel flag; the revert then finds, when
     // it records its end, that the record is no longer its own and reports the loss.
     let (result, _lost) = lease::hold(store, revert_id, &holder, ctx, undo).await?;
-    if let Err(RevertError::Cancelled { id }) = result {
-        // Stopped by request: nothing undone, which is an outcome like any other.
-        return Ok(RevertReport::cancelled(revert_id, id, force));
-    }
     if let Err(error) = &result {
         // A revert that stopped on an error it did not record itself (the record is then still
         // running under this holder) says why; the others are left as they are.
@@ -141,10 +114,11 @@ pub async fn revert_import(
 }
 
 impl RevertReport {
-    fn cancelled(revert_id: i64, import_id: i64, forced: bool) -> RevertReport {
+    /// Nothing undone: the import keeps the status it had before this revert.
+    fn cancelled(revert_id: i64, original: &ImportRecord, forced: bool) -> RevertReport {
         RevertReport {
             revert_id,
-            import_id,
+            import_id: original.id,
             status: ImportStatus::Cancelled,
             forced,
             removed: 0,
@@ -154,10 +128,16 @@ impl RevertReport {
             conflicts: Vec::new(),
             left: 0,
             forceable: 0,
-            // Untouched: the import is as it was before this revert.
-            import_status: JobStatus::Applied,
+            import_status: original.status,
         }
     }
+}
+
+/// How the walk over the journal's users ended: a cancelled revert is an outcome, not an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walked {
+    ToTheEnd,
+    Cancelled,
 }
 
 /// The revert held by its lease.
@@ -172,7 +152,7 @@ async fn undo_import(
     original: &ImportRecord,
     job: &RevertJob<'_>,
     ctx: &Context,
-) -> Result<RevertReport, RevertError> {
+) -> Result<RevertReport, Error> {
     let (id, revert_id, force, now) = (original.id, job.revert_id, job.force, (ctx.now)());
     // What is left to undo: the import's journal, or what its last revert left of it.
     let (journal, from_status) = match original.reverted_by {
@@ -205,7 +185,7 @@ async fn undo_import(
         let note = JobSummary::note("another revert of the import came first");
         let end = ended(JobStatus::Failed, now, note);
         muster_store::finish_job(&mut conn, revert_id, job.holder, &end).await?;
-        return Err(RevertError::AlreadyReverted { id, by: revert_id });
+        return Err(Conflict::AlreadyReverted { id, by: revert_id }.into());
     }
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut undo = Undo {
@@ -231,21 +211,10 @@ async fn undo_import(
         left: Vec::new(),
         left_chunks: 0,
     };
-    if let Err(error) = undo.users(store, &mut tx, journal, ctx).await {
-        // Nothing of the revert is kept; its own entry says why it stopped.
-        let status = if matches!(error, RevertError::Cancelled { .. }) {
-            JobStatus::Cancelled
-        } else {
-            JobStatus::Failed
-        };
+    let walked = undo.users(store, &mut tx, journal, ctx).await;
+    if !matches!(walked, Ok(Walked::ToTheEnd)) {
         tx.rollback().await.map_err(StoreError::from)?;
-        let mut conn = store.acquire().await?;
-        let end = ended(status, (ctx.now)(), JobSummary::note(error.to_string()));
-        // A revert whose lease was taken over stops the same way; its record says failed already.
-        if !muster_store::finish_job(&mut conn, revert_id, job.holder, &end).await? {
-            return Err(RevertError::LeaseLost { id: revert_id });
-        }
-        return Err(error);
+        return stopped(store, job, original, walked, ctx).await;
     }
     undo.catalog(&mut tx).await?;
     if undo.report.left > 0 {
@@ -279,7 +248,7 @@ async fn undo_import(
     if !muster_store::finish_job(&mut tx, revert_id, job.holder, &outcome).await? {
         // Taken for dead meanwhile: the record says nothing applied, so nothing may commit.
         tx.rollback().await.map_err(StoreError::from)?;
-        return Err(RevertError::LeaseLost { id: revert_id });
+        return Err(lease_lost(revert_id));
     }
     if report.removed + report.restored > 0 {
         let counts = [
@@ -301,29 +270,58 @@ async fn undo_import(
     Ok(report)
 }
 
+/// Ends a revert that stopped while undoing users, by the cancel flag (a `cancelled` report)
+/// or on an error: its transaction was rolled back, so nothing of it is kept, and its own entry
+/// says why it stopped.
+async fn stopped(
+    store: &Store,
+    job: &RevertJob<'_>,
+    original: &ImportRecord,
+    walked: Result<Walked, Error>,
+    ctx: &Context,
+) -> Result<RevertReport, Error> {
+    let (status, note) = match &walked {
+        Ok(_) => (
+            JobStatus::Cancelled,
+            format!("cancelled: import {} was not reverted", original.id),
+        ),
+        Err(error) => (JobStatus::Failed, error.to_string()),
+    };
+    let mut conn = store.acquire().await?;
+    let end = ended(status, (ctx.now)(), JobSummary::note(note));
+    // A revert whose lease was taken over stops the same way; its record says failed already.
+    if !muster_store::finish_job(&mut conn, job.revert_id, job.holder, &end).await? {
+        return Err(lease_lost(job.revert_id));
+    }
+    walked.map(|_| RevertReport::cancelled(job.revert_id, original, job.force))
+}
+
+/// The revert `id` was taken for dead by another command, which recorded it failed.
+fn lease_lost(id: i64) -> Error {
+    Error::Conflict(Conflict::LeaseLost {
+        job: LeasedJob::Revert,
+        id,
+    })
+}
+
 /// The import's record, if it is one that can be reverted now.
-async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord, RevertError> {
+async fn revertible(store: &Store, id: i64) -> Result<muster_store::ImportRecord, Error> {
     let original = {
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id)
             .await?
-            .ok_or(RevertError::NotFound(id))?
+            .ok_or(Missing::Import(id))?
     };
     if original.kind != JobKind::Import {
-        return Err(RevertError::NotAnImport(id));
+        return Err(Invalid::NotAnImport(id).into());
     }
     match (original.status, original.reverted_by) {
-        (JobStatus::Reverted, Some(by)) => return Err(RevertError::AlreadyReverted { id, by }),
+        (JobStatus::Reverted, Some(by)) => return Err(Conflict::AlreadyReverted { id, by }.into()),
         (JobStatus::Applied, None) | (JobStatus::PartlyReverted, Some(_)) => {}
-        (status, _) => {
-            return Err(RevertError::NothingApplied {
-                id,
-                status: status.to_string(),
-            })
-        }
+        (status, _) => return Err(Conflict::NothingApplied { id, status }.into()),
     }
     if original.created + original.updated == 0 && !created_catalog_entries(&original.summary) {
-        return Err(RevertError::NothingChanged { id });
+        return Err(Conflict::NothingChanged { id }.into());
     }
     Ok(original)
 }
@@ -368,7 +366,7 @@ impl Undo {
             self.left.push((sheet.to_owned(), change.clone()));
         }
         if self.report.conflicts.len() < MAX_CONFLICTS {
-            let conflict = Conflict {
+            let conflict = RecordConflict {
                 entity: change.entity(),
                 key: change.key().to_owned(),
                 sheet: sheet.to_owned(),
@@ -392,18 +390,16 @@ impl Undo {
         tx: &mut Connection,
         journal: i64,
         ctx: &Context,
-    ) -> Result<(), RevertError> {
+    ) -> Result<Walked, Error> {
         let mut staged = read_ahead(store.acquire().await?, journal);
         while let Some(next) = staged.recv().await {
             if ctx.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(RevertError::Cancelled {
-                    id: self.report.import_id,
-                });
+                return Ok(Walked::Cancelled);
             }
             let (chunk, current) = next?;
             self.user_chunk(tx, chunk, current).await?;
         }
-        Ok(())
+        Ok(Walked::ToTheEnd)
     }
 
     async fn user_chunk(
@@ -591,7 +587,7 @@ impl Undo {
 }
 
 /// A journal chunk with the current state of its users.
-type StagedChunk = Result<(ChangeChunk, HashMap<UserHandle, UserRecord>), RevertError>;
+type StagedChunk = Result<(ChangeChunk, HashMap<UserHandle, UserRecord>), Error>;
 
 fn read_ahead(
     mut conn: muster_store::PooledConnection,
@@ -604,7 +600,7 @@ fn read_ahead(
             let staged = match journal.next::<ChangeChunk>(&mut conn).await {
                 Ok(None) => return,
                 Ok(Some(chunk)) => with_current_users(&mut conn, chunk).await,
-                Err(e) => Err(e.into()),
+                Err(e) => Err(e),
             };
             let failed = staged.is_err();
             if out.send(staged).await.is_err() || failed {

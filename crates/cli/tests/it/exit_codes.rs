@@ -1,7 +1,10 @@
 //! Exit codes: 0 applied, 1 rows rejected, 2 usage or environment errors (unreadable file,
-//! unreachable database, bad flags).
+//! unreachable database, bad flags, an engine error that is not found, a conflict or invalid),
+//! 77 forbidden; with `--json` an engine error also carries its kind.
 
-use crate::support::{both, muster, Store};
+use serde_json::Value;
+
+use crate::support::{both, muster, Out, Store};
 
 fn missing_file_exits_2(store: &Store) {
     let missing = store.path("no-such-file.csv");
@@ -53,7 +56,63 @@ fn bad_flags_exit_2(store: &Store) {
         .all(|r| r[0] != "auditor"));
 }
 
-both!(missing_file_exits_2, bad_flags_exit_2);
+/// A failed command with `--json`: its exit code, and the one object it printed.
+fn failure(out: &Out, code: i32, kind: &str) -> Value {
+    assert_eq!(out.code, code, "{}\n{}", out.stdout, out.stderr);
+    let json = out.json();
+    assert_eq!(json["status"], "error", "{json}");
+    assert_eq!(json["kind"], kind, "{json}");
+    json
+}
+
+fn each_engine_failure_exits_with_its_kind(store: &Store) {
+    let missing = store.run(&["imports", "revert", "999", "--json"]);
+    let json = failure(&missing, 2, "not_found");
+    assert_eq!(json["message"], "there is no import 999");
+
+    let users = store.file("users.csv", "Username,Name\nbob,Bob\n");
+    let preview = store.import(&users, &["--dry-run"]);
+    assert_eq!(preview.code, 0, "{}", preview.stderr);
+    let id = preview.json()["import_id"].to_string();
+    assert_eq!(store.run(&["imports", "apply", &id]).code, 0);
+    let twice = store.run(&["imports", "apply", &id, "--json"]);
+    let json = failure(&twice, 2, "conflict");
+    assert_eq!(json["message"], format!("import {id} was already applied"));
+
+    let broken = store.file("broken.csv", "Username,Name\ncarl,Carl\n,No Username\n");
+    let preview = store.import(&broken, &["--dry-run"]);
+    assert_eq!(preview.code, 1, "a failed row: {}", preview.stderr);
+    let id = preview.json()["import_id"].to_string();
+    let atomic = store.run(&["imports", "apply", &id, "--json"]);
+    failure(&atomic, 2, "invalid");
+    assert!(
+        atomic
+            .stderr
+            .contains("hint: preview it with `muster import FILE --dry-run --partial`"),
+        "{}",
+        atomic.stderr
+    );
+
+    store.role("viewer", &["users.read"]);
+    store.import_csv_ok("vic.csv", "Username,Name,Roles\nvic,Vic,viewer\n", &[]);
+    for command in [&["imports", "list", "--json"][..], &["audit", "--json"]] {
+        let args: Vec<&str> = ["--as", "vic"].iter().chain(command).copied().collect();
+        let refused = store.run(&args);
+        let json = failure(&refused, 77, "forbidden");
+        assert!(
+            json["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("forbidden: vic lacks the permission")),
+            "{json}"
+        );
+    }
+}
+
+both!(
+    missing_file_exits_2,
+    bad_flags_exit_2,
+    each_engine_failure_exits_with_its_kind
+);
 
 #[test]
 fn unreachable_database_exits_2() {

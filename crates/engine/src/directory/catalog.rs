@@ -22,7 +22,7 @@ use muster_store::{CatalogTable, EntryLookup, Store, Transaction};
 use super::{refuse, require, Expected, Page};
 use crate::audit::Target;
 use crate::context::Context;
-use crate::error::{Error, Refusal};
+use crate::error::{Error, Missing, Refusal};
 use changes::{create, delete, rename, update};
 use reads::{find, get, list};
 
@@ -80,10 +80,10 @@ impl Kind {
     }
 
     fn not_found(self, key: &str) -> Error {
-        Error::NotFound {
+        Error::NotFound(Missing::Record {
             entity: self.entity(),
             key: key.to_owned(),
-        }
+        })
     }
 }
 

@@ -4,7 +4,6 @@
 //! domain checks as an import row, refuses a stale `version` as a conflict, and writes its audit
 //! entry in the same transaction as the change.
 
-use muster_domain::Permission;
 use muster_store::Store;
 use serde::Serialize;
 
@@ -34,17 +33,8 @@ pub struct Expected(pub i64);
 
 pub mod users;
 
-/// Refuses (and records the refusal) unless the actor holds `permission`: `audit::require`
-/// for use cases whose error is `Error`.
-pub(crate) async fn require(
-    store: &Store,
-    ctx: &Context,
-    permission: Permission,
-    action: &str,
-    target: &Target,
-) -> Result<(), Error> {
-    audit::require::<Error>(store, ctx, permission, action, target).await
-}
+/// Refuses (and records the refusal) unless the actor holds a permission, as every use case does.
+pub(crate) use crate::audit::require;
 
 /// Records the refusal and gives back the error to return.
 pub(crate) async fn refuse(

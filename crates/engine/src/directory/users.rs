@@ -25,7 +25,7 @@ use super::{Expected, Page};
 use crate::access::{grant_escalation, Own};
 use crate::audit::{self, secret_change, Target};
 use crate::context::Context;
-use crate::error::{Error, Refusal};
+use crate::error::{Conflict, Error, Invalid, Refusal, Taken};
 use crate::ids::IdMaker;
 use edit::{by_id, email_free, lacks, not_found, stale_or_missing, Edit};
 use input::{
@@ -151,7 +151,7 @@ pub async fn list_users(
         None => None,
     };
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     let needle = query
         .search
@@ -256,13 +256,12 @@ pub async fn create_user(store: &Store, ctx: &Context, new: NewUser) -> Result<U
         catalog.groups.contains_key(k)
     });
     let (Some(username), Some(name), true) = (username, name, problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     };
     if db::user_by_key(&mut tx, username.key()).await?.is_some() {
-        return Err(Error::Conflict(format!(
-            "a user `{}` already exists",
-            username.as_str()
-        )));
+        return Err(Error::Conflict(Conflict::Taken(Taken::User {
+            username: username.as_str().to_owned(),
+        })));
     }
     if let Some(email) = &email {
         email_free(&mut tx, email, None).await?;
@@ -354,7 +353,7 @@ pub async fn update_user(
     let locale = clearable(&mut problems, "locale", &patch.locale, Locale::parse);
     let timezone = clearable(&mut problems, "timezone", &patch.timezone, Timezone::parse);
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     let mut edit = Edit::begin(store, id, expected).await?;
     let mut record = edit.user.record.clone();
@@ -408,17 +407,16 @@ pub async fn rename_user(
         &by_id(id),
     )
     .await?;
-    let username = Username::parse(new_username)
-        .map_err(|e| Error::Invalid(vec![problem("username", e.to_string())]))?;
+    let username =
+        Username::parse(new_username).map_err(|e| Error::invalid("username", e.to_string()))?;
     let mut edit = Edit::begin(store, id, expected).await?;
     let mut record = edit.user.record.clone();
     if username.key() != record.username_key {
         if let Some(holder) = db::user_by_key(&mut edit.tx, username.key()).await? {
-            return Err(Error::Conflict(format!(
-                "the username `{}` is taken by user `{}`",
-                username.as_str(),
-                holder.record.username
-            )));
+            return Err(Error::Conflict(Conflict::Taken(Taken::Username {
+                username: username.as_str().to_owned(),
+                holder: holder.record.username,
+            })));
         }
     }
     record.username_key = username.key().to_owned();
@@ -535,7 +533,7 @@ pub async fn set_password(
             let mut problems = Vec::new();
             check_policy(&mut problems, password, &record.username);
             if !problems.is_empty() {
-                return Err(Error::Invalid(problems));
+                return Err(Error::Invalid(Invalid::Fields(problems)));
             }
             hash(ctx, password)?
         }
@@ -618,7 +616,7 @@ async fn set_memberships(
     let mut problems = Vec::new();
     let keys = names(&mut problems, field, raw);
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     let mut edit = Edit::begin(store, id, expected).await?;
     let catalog = muster_store::load_catalog(&mut edit.tx).await?;
@@ -631,7 +629,7 @@ async fn set_memberships(
         }),
     }
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     if ctx.actor.is_user(&edit.user.record.username_key) {
         return Err(edit
@@ -684,7 +682,7 @@ pub async fn set_user_department(
     let mut problems = Vec::new();
     let name = optional(&mut problems, "department", department, EntityName::parse);
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     let mut edit = Edit::begin(store, id, expected).await?;
     let catalog = muster_store::load_catalog(&mut edit.tx).await?;
@@ -693,7 +691,7 @@ pub async fn set_user_department(
         catalog.departments.contains_key(k)
     });
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     let mut record = edit.user.record.clone();
     record.department_key = key;

@@ -14,11 +14,11 @@ use muster_domain::{
     export_fields, Entity, EntityName, Field, Permission, PERMISSION_MATRIX_SHEET,
 };
 use muster_sheets::{Format, WorkbookWriter, WriteError};
-use muster_store::{Catalog, Store, StoreError, UserFilter, UserRecord};
+use muster_store::{Catalog, Store, UserFilter, UserRecord};
 
 use crate::audit::{self, Target};
 use crate::context::Context;
-use crate::error::Refusal;
+use crate::error::{Error, Invalid, Missing, Unavailable};
 use crate::timefmt::rfc3339_utc;
 
 /// Filters by display name; they are matched by key, so case does not matter.
@@ -36,27 +36,9 @@ pub struct ExportSummary {
     pub rows: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("forbidden: {0}")]
-    Forbidden(Refusal),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The cause is in the message and therefore not also `source()`, which would repeat it.
-    #[error("cannot write the export: {0}")]
-    Write(WriteError),
-    #[error("{kind} `{name}` does not exist")]
-    UnknownName { kind: &'static str, name: String },
-    #[error("the department, group, role and active filters apply to users only")]
-    FilterNotApplicable,
-    #[error("a workbook holds several sheets, which CSV cannot: write XLSX or ODS")]
-    WorkbookNeedsSheets,
-}
-
-impl From<WriteError> for ExportError {
-    fn from(cause: WriteError) -> ExportError {
-        ExportError::Write(cause)
-    }
+/// The export's output failed: the caller's to fix (a full disk, a closed pipe), and not now.
+fn unwritable(cause: WriteError) -> Error {
+    Error::Unavailable(Unavailable::Export(cause))
 }
 
 /// Exports one entity; needs `users.export` and the entity's read permission.
@@ -67,14 +49,14 @@ pub async fn export(
     format: Format,
     filter: &ExportFilter,
     out: Box<dyn Write + Send>,
-) -> Result<ExportSummary, ExportError> {
+) -> Result<ExportSummary, Error> {
     require_export(store, ctx, &[entity]).await?;
     let mut writer = muster_sheets::writer(format, out);
     let rows = match entity {
         Entity::Users => export_users(store, filter, writer.as_mut()).await?,
         _ => export_catalog(store, entity, format, filter, writer.as_mut()).await?,
     };
-    writer.finish()?;
+    writer.finish().map_err(unwritable)?;
     Ok(ExportSummary { rows })
 }
 
@@ -86,9 +68,9 @@ pub async fn export_workbook(
     ctx: &Context,
     format: Format,
     out: Box<dyn Write + Send>,
-) -> Result<WorkbookSummary, ExportError> {
+) -> Result<WorkbookSummary, Error> {
     if format == Format::Csv {
-        return Err(ExportError::WorkbookNeedsSheets);
+        return Err(Invalid::WorkbookNeedsSheets.into());
     }
     let all = [
         Entity::Departments,
@@ -106,16 +88,12 @@ pub async fn export_workbook(
     }
     let users = export_users(store, &all, writer.as_mut()).await?;
     summary.sheets.push((Entity::Users, users));
-    writer.finish()?;
+    writer.finish().map_err(unwritable)?;
     Ok(summary)
 }
 
 /// An export needs `users.export`, and reading what it writes: `users.read`, `groups.read`…
-async fn require_export(
-    store: &Store,
-    ctx: &Context,
-    entities: &[Entity],
-) -> Result<(), ExportError> {
+async fn require_export(store: &Store, ctx: &Context, entities: &[Entity]) -> Result<(), Error> {
     let name = entities
         .iter()
         .map(|e| e.as_str())
@@ -133,7 +111,7 @@ async fn require_export(
         Entity::Departments => Permission::DepartmentsRead,
     });
     for permission in std::iter::once(Permission::UsersExport).chain(reads) {
-        audit::require::<ExportError>(store, ctx, permission, "export", &target).await?;
+        audit::require(store, ctx, permission, "export", &target).await?;
     }
     Ok(())
 }
@@ -160,12 +138,12 @@ async fn export_users(
     store: &Store,
     filter: &ExportFilter,
     writer: &mut (dyn WorkbookWriter + Send),
-) -> Result<u64, ExportError> {
+) -> Result<u64, Error> {
     let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
-    let key_of = |kind: &'static str,
+    let key_of = |entity: &'static str,
                   name: &Option<String>,
                   exists: &dyn Fn(&str) -> bool|
-     -> Result<Option<String>, ExportError> {
+     -> Result<Option<String>, Error> {
         let Some(name) = name else { return Ok(None) };
         let key = EntityName::parse(name)
             .map(|n| n.key().to_owned())
@@ -173,10 +151,11 @@ async fn export_users(
         if exists(&key) {
             Ok(Some(key))
         } else {
-            Err(ExportError::UnknownName {
-                kind,
+            Err(Missing::Name {
+                entity,
                 name: name.clone(),
-            })
+            }
+            .into())
         }
     };
     let store_filter = UserFilter {
@@ -188,7 +167,9 @@ async fn export_users(
         active: filter.active,
         search: filter.search.clone(),
     };
-    writer.start_sheet(Entity::Users.sheet_name(), &headers(Entity::Users))?;
+    writer
+        .start_sheet(Entity::Users.sheet_name(), &headers(Entity::Users))
+        .map_err(unwritable)?;
     let mut conn = store.acquire().await?;
     let mut after: Option<String> = None;
     let mut count = 0;
@@ -199,7 +180,7 @@ async fn export_users(
         for user in &page.users {
             let cells = user_cells(user, &catalog);
             let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-            writer.write_row(&refs)?;
+            writer.write_row(&refs).map_err(unwritable)?;
         }
         count += page.users.len() as u64;
         match page.next {
@@ -256,13 +237,13 @@ async fn export_catalog(
     format: Format,
     filter: &ExportFilter,
     writer: &mut (dyn WorkbookWriter + Send),
-) -> Result<u64, ExportError> {
+) -> Result<u64, Error> {
     if filter.department.is_some()
         || filter.group.is_some()
         || filter.role.is_some()
         || filter.active.is_some()
     {
-        return Err(ExportError::FilterNotApplicable);
+        return Err(Invalid::FilterNotApplicable.into());
     }
     let catalog = muster_store::load_catalog(&mut *store.acquire().await?).await?;
     let search = filter.search.as_deref().map(str::to_lowercase);
@@ -271,7 +252,9 @@ async fn export_catalog(
             .as_deref()
             .is_none_or(|s| name.to_lowercase().contains(s))
     };
-    writer.start_sheet(entity.sheet_name(), &headers(entity))?;
+    writer
+        .start_sheet(entity.sheet_name(), &headers(entity))
+        .map_err(unwritable)?;
     let mut count = 0;
     match entity {
         Entity::Departments | Entity::Groups => {
@@ -281,7 +264,9 @@ async fn export_catalog(
                 &catalog.groups
             };
             for record in map.values().filter(|r| wanted(&r.name)) {
-                writer.write_row(&[&record.name, &record.description])?;
+                writer
+                    .write_row(&[&record.name, &record.description])
+                    .map_err(unwritable)?;
                 count += 1;
             }
         }
@@ -292,15 +277,14 @@ async fn export_catalog(
                 .filter(|r| wanted(&r.named.name))
                 .collect();
             for role in &roles {
-                writer.write_row(&[
-                    &role.named.name,
-                    &role.named.description,
-                    &role.permissions.join(", "),
-                ])?;
+                let permissions = role.permissions.join(", ");
+                writer
+                    .write_row(&[&role.named.name, &role.named.description, &permissions])
+                    .map_err(unwritable)?;
                 count += 1;
             }
             if format != Format::Csv {
-                write_matrix(writer, &roles)?;
+                write_matrix(writer, &roles).map_err(unwritable)?;
             }
         }
         Entity::Users => {}

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use crate::audit::{self, Target};
 use crate::context::Context;
-use crate::error::Refusal;
+use crate::error::{Error, Invalid, Unavailable};
 use muster_domain::{import_fields, Entity, EntityName, Field, Permission, ADMINISTRATOR_ROLE};
 use muster_sheets::{
     column_letters, CellNote, CellStyle, Dropdown, DropdownChoices, DropdownStrictness, Format,
@@ -40,10 +40,10 @@ impl TemplateKind {
 
     /// Whether this template can be written as `format`: XLSX always, CSV for one entity's
     /// sheet, ODS never. A caller checks it before creating the output.
-    pub fn check_format(self, format: Format) -> Result<(), TemplateError> {
+    pub fn check_format(self, format: Format) -> Result<(), Error> {
         match (self, format) {
-            (_, Format::Ods) => Err(TemplateError::UnsupportedFormat(format)),
-            (TemplateKind::Workbook, Format::Csv) => Err(TemplateError::WorkbookNeedsXlsx),
+            (_, Format::Ods) => Err(Invalid::UnsupportedFormat(format).into()),
+            (TemplateKind::Workbook, Format::Csv) => Err(Invalid::WorkbookNeedsXlsx.into()),
             _ => Ok(()),
         }
     }
@@ -52,29 +52,6 @@ impl TemplateKind {
 impl std::fmt::Display for TemplateKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(
-        "a workbook template has several sheets, which a CSV file cannot hold; write it as XLSX"
-    )]
-    WorkbookNeedsXlsx,
-    #[error("templates are written as XLSX or CSV, not {}", .0.extension().to_uppercase())]
-    UnsupportedFormat(Format),
-    /// The cause is in the message and therefore not also `source()`, which would repeat it.
-    #[error("cannot write the template: {0}")]
-    Write(WriteError),
-    #[error("forbidden: {0}")]
-    Forbidden(Refusal),
-}
-
-impl From<WriteError> for TemplateError {
-    fn from(cause: WriteError) -> TemplateError {
-        TemplateError::Write(cause)
     }
 }
 
@@ -87,7 +64,7 @@ pub async fn write_template(
     kind: TemplateKind,
     format: Format,
     out: Box<dyn Write + Send>,
-) -> Result<(), TemplateError> {
+) -> Result<(), Error> {
     // Refuse impossible requests before touching the store, so the message is the first thing said.
     kind.check_format(format)?;
     let target = Target {
@@ -95,8 +72,7 @@ pub async fn write_template(
         id: None,
         name: "import template".to_owned(),
     };
-    audit::require::<TemplateError>(store, ctx, Permission::UsersImport, "template", &target)
-        .await?;
+    audit::require(store, ctx, Permission::UsersImport, "template", &target).await?;
     let mut conn = store.acquire().await?;
     let catalog = muster_store::load_catalog(&mut conn).await?;
     let user = free_sample_user(&mut conn).await?;
@@ -118,16 +94,27 @@ pub async fn write_template(
             .map(|&entity| SheetPlan::new(entity, &refs))
             .collect(),
     };
-    let mut book = StyledWorkbook::new(format, out);
-    for sheet in &sheets {
-        add_entity_sheet(&mut book, sheet, &choices)?;
+    let book = StyledWorkbook::new(format, out);
+    write_book(book, format, &sheets, &choices)
+        .map_err(|cause| Error::Unavailable(Unavailable::Template(cause)))
+}
+
+/// Writes the planned sheets into `book` and finishes it.
+fn write_book(
+    mut book: StyledWorkbook,
+    format: Format,
+    sheets: &[SheetPlan],
+    choices: &Choices,
+) -> Result<(), WriteError> {
+    for sheet in sheets {
+        add_entity_sheet(&mut book, sheet, choices)?;
     }
     // Only a users sheet has dropdowns that need the lists, and only XLSX has dropdowns (and
     // room for a second sheet).
     if format == Format::Xlsx && sheets.iter().any(|s| s.entity == Entity::Users) {
-        add_lists_sheet(&mut book, &choices)?;
+        add_lists_sheet(&mut book, choices)?;
     }
-    Ok(book.finish()?)
+    book.finish()
 }
 
 // ---------------------------------------------------------------------------------------------

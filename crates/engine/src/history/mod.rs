@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Target};
 use crate::context::Context;
-use crate::error::Refusal;
+use crate::error::{Error, Internal, Missing, Unavailable};
 use crate::history::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
 use crate::lease::holder_is_gone_here;
 use crate::timefmt::rfc3339_utc;
@@ -31,7 +31,7 @@ use crate::timefmt::rfc3339_utc;
 /// dead when its lease expired (wherever it ran) or when it is a process of this host that is
 /// gone (at once). Every command calls this at start (SPEC §8: a kill mid-apply leaves the
 /// store as before, and the history must say so).
-pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, Error> {
     let running = {
         let mut conn = store.acquire().await?;
         muster_store::imports_with_status(&mut conn, JobStatus::Running).await?
@@ -71,7 +71,7 @@ pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, St
             Ok(true) => recovered.push(record.id),
             Ok(false) => {}
             Err(error) if error.is_busy() => {}
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(recovered)
@@ -106,35 +106,6 @@ pub(crate) async fn explain_busy(store: &Store, error: StoreError) -> StoreError
         },
         Err(_) => error,
     }
-}
-
-/// Whether an error of a use case (or anything it wraps) is the database being busy with
-/// another job: a temporary condition, worth trying again when that job ends.
-pub fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
-    let store = |e: &StoreError| e.is_busy();
-    if let Some(e) = error.downcast_ref::<StoreError>() {
-        return store(e);
-    }
-    if let Some(crate::ImportError::Store(e)) = error.downcast_ref() {
-        return store(e);
-    }
-    if let Some(crate::PlanError::Store(e) | crate::PlanError::History(HistoryError::Store(e))) =
-        error.downcast_ref()
-    {
-        return store(e);
-    }
-    if let Some(
-        crate::RevertError::Store(e) | crate::RevertError::History(HistoryError::Store(e)),
-    ) = error.downcast_ref()
-    {
-        return store(e);
-    }
-    match error.downcast_ref::<crate::Error>() {
-        Some(crate::Error::Store(e)) => return store(e),
-        Some(crate::Error::Busy(_)) => return true,
-        _ => {}
-    }
-    matches!(error.downcast_ref(), Some(HistoryError::Store(e)) if store(e))
 }
 
 /// One line of `imports list`.
@@ -191,10 +162,9 @@ pub async fn list_imports(
     store: &Store,
     ctx: &Context,
     limit: i64,
-) -> Result<Vec<ImportEntry>, HistoryError> {
+) -> Result<Vec<ImportEntry>, Error> {
     let target = Target::history();
-    audit::require::<HistoryError>(store, ctx, Permission::ImportsRead, "import.list", &target)
-        .await?;
+    audit::require(store, ctx, Permission::ImportsRead, "import.list", &target).await?;
     let mut conn = store.acquire().await?;
     Ok(muster_store::list_imports(&mut conn, limit)
         .await?
@@ -246,33 +216,6 @@ pub struct FieldChange {
     pub after: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HistoryError {
-    #[error("there is no import {0}")]
-    NotFound(i64),
-    #[error("forbidden: {0}")]
-    Forbidden(Refusal),
-    #[error("import {id} has no archived file: {reason}")]
-    NoArchive { id: i64, reason: String },
-    #[error("the history of import {id} is damaged: {detail}")]
-    Damaged { id: i64, detail: String },
-    #[error("import {0} has no failed rows")]
-    NoFailedRows(i64),
-    #[error("{0}")]
-    Workbook(String),
-    /// The cause is in the message and therefore not also `source()`, which would repeat it.
-    #[error("cannot write the file: {0}")]
-    Write(std::io::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<std::io::Error> for HistoryError {
-    fn from(cause: std::io::Error) -> HistoryError {
-        HistoryError::Write(cause)
-    }
-}
-
 /// Chunks read per query while walking an import's plan or failures: four batches of 2,000.
 const CHUNKS_PER_READ: i64 = 4;
 
@@ -298,7 +241,7 @@ impl ChunkCursor {
     pub async fn next<T: serde::de::DeserializeOwned>(
         &mut self,
         conn: &mut muster_store::Connection,
-    ) -> Result<Option<T>, HistoryError> {
+    ) -> Result<Option<T>, Error> {
         if self.pending.is_empty() {
             self.pending.extend(
                 muster_store::read_chunks(conn, self.table, self.id, self.after, CHUNKS_PER_READ)
@@ -310,12 +253,12 @@ impl ChunkCursor {
         };
         self.after = seq;
         let id = self.id;
-        serde_json::from_str(&data)
-            .map(Some)
-            .map_err(|e| HistoryError::Damaged {
+        serde_json::from_str(&data).map(Some).map_err(|e| {
+            Error::Internal(Internal::DamagedHistory {
                 id,
                 detail: format!("chunk {seq}: {e}"),
             })
+        })
     }
 }
 
@@ -324,14 +267,13 @@ pub async fn show_import(
     ctx: &Context,
     id: i64,
     limit: usize,
-) -> Result<ImportDetails, HistoryError> {
+) -> Result<ImportDetails, Error> {
     let target = Target::import_number(id);
-    audit::require::<HistoryError>(store, ctx, Permission::ImportsRead, "import.read", &target)
-        .await?;
+    audit::require(store, ctx, Permission::ImportsRead, "import.read", &target).await?;
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?
-        .ok_or(HistoryError::NotFound(id))?;
+        .ok_or(Missing::Import(id))?;
     let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
     // Each table holds its batches in file order, so whole batches up to `limit` rows of each
     // are enough to list the first `limit` rows of both; reading stops there, which keeps
@@ -402,8 +344,8 @@ pub(crate) async fn for_each_chunk<T: serde::de::DeserializeOwned>(
     conn: &mut muster_store::Connection,
     id: i64,
     table: ChunkTable,
-    mut visit: impl FnMut(T) -> Result<bool, HistoryError>,
-) -> Result<(), HistoryError> {
+    mut visit: impl FnMut(T) -> Result<bool, Error>,
+) -> Result<(), Error> {
     let mut cursor = ChunkCursor::new(id, table);
     while let Some(chunk) = cursor.next(conn).await? {
         if !visit(chunk)? {
@@ -459,9 +401,9 @@ pub async fn download_archive(
     ctx: &Context,
     id: i64,
     out: &mut dyn Write,
-) -> Result<u64, HistoryError> {
+) -> Result<u64, Error> {
     let target = Target::import_number(id);
-    audit::require::<HistoryError>(
+    audit::require(
         store,
         ctx,
         Permission::ImportsRead,
@@ -472,7 +414,7 @@ pub async fn download_archive(
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?
-        .ok_or(HistoryError::NotFound(id))?;
+        .ok_or(Missing::Import(id))?;
     write_archive(&mut conn, &record, out).await
 }
 
@@ -481,7 +423,7 @@ async fn write_archive(
     conn: &mut muster_store::Connection,
     record: &ImportRecord,
     out: &mut dyn Write,
-) -> Result<u64, HistoryError> {
+) -> Result<u64, Error> {
     let id = record.id;
     let archive = record.summary.archive.as_ref();
     let mut counted = CountingWriter {
@@ -491,17 +433,17 @@ async fn write_archive(
     let pieces = if archive.and_then(|a| a.compression) == Some(ArchiveCompression::Deflate) {
         let mut inflate = flate2::write::DeflateDecoder::new(&mut counted);
         let pieces = copy_archive(conn, id, &mut inflate).await?;
-        inflate.try_finish()?;
+        inflate.try_finish().map_err(Unavailable::File)?;
         pieces
     } else {
         copy_archive(conn, id, &mut counted).await?
     };
-    counted.flush()?;
+    counted.flush().map_err(Unavailable::File)?;
     if pieces == 0 {
         let reason = archive
             .and_then(|a| a.note.clone())
             .unwrap_or_else(|| "nothing was archived for it".to_owned());
-        return Err(HistoryError::NoArchive { id, reason });
+        return Err(Missing::Archive { id, reason }.into());
     }
     Ok(counted.written)
 }
@@ -533,10 +475,10 @@ pub async fn prepare_error_workbook(
     store: &Store,
     ctx: &Context,
     id: i64,
-) -> Result<PreparedErrorWorkbook, HistoryError> {
+) -> Result<PreparedErrorWorkbook, Error> {
     use crate::history::error_workbook::ErrorWorkbookSource;
     let target = Target::import_number(id);
-    audit::require::<HistoryError>(
+    audit::require(
         store,
         ctx,
         Permission::ImportsRead,
@@ -547,7 +489,7 @@ pub async fn prepare_error_workbook(
     let mut conn = store.acquire().await?;
     let record = muster_store::import_record(&mut conn, id)
         .await?
-        .ok_or(HistoryError::NotFound(id))?;
+        .ok_or(Missing::Import(id))?;
     let mut failed: std::collections::BTreeMap<String, Vec<crate::history::journal::FailedRowLog>> =
         std::collections::BTreeMap::new();
     for_each_chunk(
@@ -561,9 +503,9 @@ pub async fn prepare_error_workbook(
     )
     .await?;
     if failed.is_empty() {
-        return Err(HistoryError::NoFailedRows(id));
+        return Err(Missing::FailedRows(id).into());
     }
-    let mut archive = tempfile::NamedTempFile::new()?;
+    let mut archive = tempfile::NamedTempFile::new().map_err(Unavailable::File)?;
     write_archive(&mut conn, &record, archive.as_file_mut()).await?;
     drop(conn);
     let read = crate::import::upload::archive_read_options(record.summary.archive.as_ref());
@@ -571,8 +513,7 @@ pub async fn prepare_error_workbook(
         ErrorWorkbookSource::open(archive.path(), &read).map(|source| (source, archive))
     })
     .await
-    .map_err(|join| StoreError::Interrupted(join.to_string()))?
-    .map_err(|e| HistoryError::Workbook(e.to_string()))?;
+    .map_err(|join| StoreError::Interrupted(join.to_string()))??;
     Ok(PreparedErrorWorkbook {
         id,
         rejected: record.status == JobStatus::Rejected,
@@ -589,10 +530,7 @@ impl PreparedErrorWorkbook {
     }
 
     /// Writes the workbook to `out`.
-    pub async fn write(
-        self,
-        out: Box<dyn Write + Send>,
-    ) -> Result<ErrorWorkbookWritten, HistoryError> {
+    pub async fn write(self, out: Box<dyn Write + Send>) -> Result<ErrorWorkbookWritten, Error> {
         let PreparedErrorWorkbook {
             id,
             rejected,
@@ -607,8 +545,7 @@ impl PreparedErrorWorkbook {
             written
         })
         .await
-        .map_err(|join| StoreError::Interrupted(join.to_string()))?
-        .map_err(|e| HistoryError::Workbook(e.to_string()))?;
+        .map_err(|join| StoreError::Interrupted(join.to_string()))??;
         let mut notes = Vec::new();
         if rejected {
             notes.push(format!("import {id} was rejected, so none of its rows were applied: importing only these fixed rows leaves out the valid ones — fix them in the original file instead, or import it first so that its valid rows apply"));
@@ -624,12 +561,25 @@ impl PreparedErrorWorkbook {
     }
 }
 
+// An error workbook that cannot be made is muster's fault or its history's, whichever step
+// failed: the archive is what muster stored, and the workbook goes to an output that was
+// already opened.
+impl From<error_workbook::ErrorWorkbookError> for Error {
+    fn from(error: error_workbook::ErrorWorkbookError) -> Error {
+        use error_workbook::ErrorWorkbookError as Failed;
+        Error::Internal(match error {
+            Failed::Read(cause) => Internal::ArchiveUnreadable(cause),
+            Failed::Write(cause) => Internal::ErrorWorkbookUnwritable(cause),
+        })
+    }
+}
+
 /// Writes the stored pieces of an archive to `sink` in order; returns how many there were.
 async fn copy_archive(
     conn: &mut muster_store::Connection,
     id: i64,
     sink: &mut dyn Write,
-) -> Result<u64, HistoryError> {
+) -> Result<u64, Error> {
     let mut after = 0;
     let mut count = 0;
     loop {
@@ -638,7 +588,7 @@ async fn copy_archive(
             return Ok(count);
         };
         for (_, data) in pieces {
-            sink.write_all(&data)?;
+            sink.write_all(&data).map_err(Unavailable::File)?;
             count += 1;
         }
         after = last;

@@ -40,7 +40,7 @@ use tokio::sync::mpsc;
 use crate::access::Actor;
 use crate::audit;
 use crate::context::{Context, ImportOptions};
-use crate::error::Refusal;
+use crate::error::{Conflict, Error, Internal, Invalid, LeasedJob};
 use crate::history;
 use crate::history::journal::{ChangeChunk, FailureChunk};
 use crate::ids::{IdMaker, Stamp};
@@ -61,23 +61,6 @@ const STATISTICS_THRESHOLD: u64 = 10_000;
 
 /// The savepoint before an import's first data write.
 const DATA_SAVEPOINT: &str = "import_data";
-
-/// Problems of the environment rather than of the file: the caller exits with "usage or
-/// environment error". Everything wrong *inside* the file is an `Issue` in the report instead.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    /// The cause is in the message and therefore not also `source()`, which would repeat it.
-    #[error("cannot read {name}: {cause}")]
-    Unreadable { name: String, cause: std::io::Error },
-    #[error("cannot start the reader thread: {0}")]
-    Thread(std::io::Error),
-    #[error("forbidden: {0}")]
-    Forbidden(Refusal),
-    #[error("import {id} lost its lease (another command took it for dead and recorded it failed); nothing of it was applied")]
-    LeaseLost { id: i64 },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// The job an import runs as: its record and the lease it holds on it.
 struct Job<'a> {
@@ -100,13 +83,16 @@ impl Planner {
 }
 
 /// Imports `source` (read → validate → plan → apply in one transaction); needs `users.import`.
+/// Everything wrong *inside* the file is an `Issue` of the report, and a rejected or cancelled
+/// import is a status of it; an error is a file that cannot be read at all, a refusal, or the
+/// store.
 pub async fn import_file(
     store: &Store,
     source: &ImportSource,
     options: &ImportOptions,
     ctx: &Context,
-) -> Result<ImportReport, ImportError> {
-    let unreadable = |cause| ImportError::Unreadable {
+) -> Result<ImportReport, Error> {
+    let unreadable = |cause| Invalid::Unreadable {
         name: source.described().to_owned(),
         cause,
     };
@@ -115,8 +101,7 @@ pub async fn import_file(
         id: None,
         name: source.display_name().to_owned(),
     };
-    audit::require::<ImportError>(store, ctx, Permission::UsersImport, "import.apply", &target)
-        .await?;
+    audit::require(store, ctx, Permission::UsersImport, "import.apply", &target).await?;
     let path = source.path();
     let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
     let upload = Upload::inspect(source, limit).map_err(unreadable)?;
@@ -148,7 +133,7 @@ pub async fn import_file(
     let (result, _lost) = lease::hold(store, id, &holder, ctx, running).await?;
     match result {
         Ok(()) => Ok(report),
-        Err(error @ ImportError::LeaseLost { .. }) => Err(error),
+        Err(error @ Error::Conflict(Conflict::LeaseLost { .. })) => Err(error),
         Err(error) => {
             // The data rolled back with the transaction; the record says why.
             let summary = JobSummary::note(format!("the import stopped: {error}"));
@@ -172,6 +157,14 @@ fn job_options(options: &ImportOptions) -> ImportJobOptions {
         delimiter: options.delimiter.map(|d| (d as char).to_string()),
         encoding: options.encoding.clone(),
     }
+}
+
+/// The import `id` was taken for dead by another command, which recorded it failed.
+fn lease_lost(id: i64) -> Error {
+    Error::Conflict(Conflict::LeaseLost {
+        job: LeasedJob::Import,
+        id,
+    })
 }
 
 /// The end of a job that applied nothing (failed or cancelled): no counts, a summary.
@@ -211,7 +204,7 @@ async fn run(
     ctx: &Context,
     report: &mut ImportReport,
     now: i64,
-) -> Result<(), ImportError> {
+) -> Result<(), Error> {
     let read = ReadOptions {
         delimiter: options.delimiter,
         encoding: options.encoding.clone(),
@@ -242,7 +235,7 @@ async fn run(
         let end = outcome(report, archive, (ctx.now)());
         let mut conn = store.acquire().await?;
         if !muster_store::finish_job(&mut conn, id, job.holder, &end).await? {
-            return Err(ImportError::LeaseLost { id });
+            return Err(lease_lost(id));
         }
         return Ok(());
     }
@@ -256,7 +249,7 @@ async fn run(
         sheet: options.sheet.clone(),
         options: read.clone(),
     };
-    let events = source::spawn(request).map_err(ImportError::Thread)?;
+    let events = source::spawn(request).map_err(Internal::ReaderThread)?;
     let mut staged = look_ahead(events, store.acquire().await?);
     let writer = Writer::start(store, !options.dry_run).await?;
     let mut state = PipelineState {
@@ -287,7 +280,7 @@ async fn run(
         let mut conn = store.acquire().await?;
         // A job whose lease was taken over stops the same way; its record says failed already.
         if !muster_store::finish_job(&mut conn, id, job.holder, &end).await? {
-            return Err(ImportError::LeaseLost { id });
+            return Err(lease_lost(id));
         }
         return Ok(());
     }
@@ -323,7 +316,7 @@ async fn run(
         )
     });
     if !writer.finish(Some((job, end)), entry).await? {
-        return Err(ImportError::LeaseLost { id });
+        return Err(lease_lost(id));
     }
     let written = report.counts.created + report.counts.updated;
     if report.status == ImportStatus::Applied && written >= STATISTICS_THRESHOLD {
@@ -342,7 +335,7 @@ async fn drive(
     options: &ImportOptions,
     ctx: &Context,
     now: i64,
-) -> Result<bool, ImportError> {
+) -> Result<bool, Error> {
     let backend = state.backend;
     while let Some(stage) = staged.recv().await {
         if ctx.cancel.load(Ordering::Relaxed) {

@@ -4,7 +4,7 @@
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery, EntryPatch, NewEntry, References};
 use muster_engine::directory::Expected;
-use muster_engine::{Classified, Error, ErrorKind, Refusal};
+use muster_engine::{Conflict, Error, ErrorKind, Invalid, Refusal};
 use muster_store::Store;
 
 use crate::catalog_fixtures::{actor, audit, entry, import_users, user};
@@ -92,7 +92,7 @@ async fn bad_input_names_every_field_and_a_taken_name_is_a_conflict(store: &Stor
         name: "North, South".into(),
         description: Some("bell\u{7}".into()),
     };
-    let Error::Invalid(problems) = catalog::create_department(store, &ctx, &bad)
+    let Error::Invalid(Invalid::Fields(problems)) = catalog::create_department(store, &ctx, &bad)
         .await
         .unwrap_err()
     else {
@@ -133,11 +133,11 @@ async fn a_stale_update_is_refused_and_nothing_is_lost(store: &Store) {
     assert!(
         matches!(
             e,
-            Error::Stale {
+            Error::Conflict(Conflict::Stale {
                 expected: 1,
                 actual: 2,
                 ..
-            }
+            })
         ),
         "{e}"
     );

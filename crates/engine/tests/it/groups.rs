@@ -4,7 +4,7 @@
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, References};
 use muster_engine::directory::Expected;
-use muster_engine::{Classified, Error, ErrorKind, Refusal, Through};
+use muster_engine::{Conflict, Error, ErrorKind, Invalid, Refusal, Through};
 use muster_store::Store;
 
 use crate::catalog_fixtures::{actor, audit, entry, import_users, role, strings, user, user_actor};
@@ -62,7 +62,10 @@ async fn members_join_and_leave_and_the_group_version_moves(store: &Store) {
     )
     .await
     .unwrap_err();
-    assert!(matches!(stale, Error::Stale { actual: 3, .. }), "{stale}");
+    assert!(
+        matches!(stale, Error::Conflict(Conflict::Stale { actual: 3, .. })),
+        "{stale}"
+    );
     assert!(user(store, "bob").await.group_keys.is_empty());
     let unknown =
         catalog::add_members(store, &ctx, &ops.id, Expected(3), &strings(&["no-such-id"]))
@@ -203,7 +206,7 @@ async fn giving_a_group_a_role_beyond_the_actor_is_refused(store: &Store) {
     )
     .await
     .unwrap_err();
-    let Error::Invalid(problems) = &e else {
+    let Error::Invalid(Invalid::Fields(problems)) = &e else {
         panic!("expected Invalid, got {e}");
     };
     assert_eq!(problems.len(), 2, "{problems:?}");

@@ -5,8 +5,8 @@
 use muster_engine::directory::catalog::{create_group, set_group_roles, NewEntry};
 use muster_engine::directory::Expected;
 use muster_engine::{
-    apply_plan, import_file, list_audit, revert_import, Actor, AuditQuery, Context, ImportError,
-    ImportOptions, ImportReport, ImportSource, ImportStatus, PlanError, RevertError, Source,
+    apply_plan, import_file, list_audit, revert_import, Actor, AuditQuery, Context, Error,
+    ImportOptions, ImportReport, ImportSource, ImportStatus, Source,
 };
 use muster_store::Store;
 
@@ -76,7 +76,7 @@ async fn an_import_needs_the_import_permission_and_the_refusal_is_audited(store:
     let error = import_file(store, &source, &ImportOptions::default(), &vic)
         .await
         .expect_err("a viewer cannot import");
-    assert!(matches!(error, ImportError::Forbidden(_)), "{error}");
+    assert!(matches!(error, Error::Forbidden(_)), "{error}");
     let log = list_audit(
         store,
         &operator().actor,
@@ -281,7 +281,7 @@ async fn a_preview_is_checked_again_for_whoever_applies_it(store: &Store) {
     let error = apply_plan(store, id, &ivy)
         .await
         .expect_err("ivy cannot grant administrator");
-    let PlanError::Forbidden(refusal) = &error else {
+    let Error::Forbidden(refusal) = &error else {
         panic!("expected a refused plan, got {error}");
     };
     assert!(
@@ -322,7 +322,7 @@ async fn a_revert_does_not_give_back_roles_beyond_the_actor(store: &Store) {
     let error = revert_import(store, id, false, &vic)
         .await
         .expect_err("vic may not revert");
-    assert!(matches!(error, RevertError::Forbidden(_)), "{error}");
+    assert!(matches!(error, Error::Forbidden(_)), "{error}");
     let by_operator = revert_import(store, id, false, &operator())
         .await
         .expect("the operator may");

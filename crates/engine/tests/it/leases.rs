@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use muster_engine::{
-    import_file, list_imports, recover_interrupted, ImportError, ImportOptions, ImportSource,
-    LeaseTimes,
+    import_file, list_imports, recover_interrupted, Conflict, Error, ImportOptions, ImportSource,
+    LeaseTimes, LeasedJob,
 };
 use muster_store::Store;
 
@@ -58,7 +58,13 @@ async fn an_import_whose_lease_is_taken_over_applies_nothing(store: &Store) {
     let (outcome, recovered) = tokio::join!(importing, taking_over);
     assert_eq!(recovered.len(), 1, "the running import is taken for dead");
     assert!(
-        matches!(outcome, Err(ImportError::LeaseLost { .. })),
+        matches!(
+            outcome,
+            Err(Error::Conflict(Conflict::LeaseLost {
+                job: LeasedJob::Import,
+                ..
+            }))
+        ),
         "the import stops: {:?}",
         outcome.map(|r| r.status)
     );

@@ -6,6 +6,7 @@
 
 mod catalog_fixtures;
 mod departments;
+mod error_kinds;
 mod groups;
 mod identities;
 mod import_access;

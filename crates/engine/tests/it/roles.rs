@@ -5,7 +5,7 @@
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery, NewRole, References, RolePatch};
 use muster_engine::directory::Expected;
-use muster_engine::{Classified, Error, ErrorKind, Refusal};
+use muster_engine::{Conflict, Error, ErrorKind, Invalid, Refusal};
 use muster_store::Store;
 
 use crate::catalog_fixtures::{actor, audit, entry, import_users, role, strings, user};
@@ -71,7 +71,7 @@ async fn roles_show_their_permissions_in_catalog_order(store: &Store) {
     )
     .await
     .unwrap_err();
-    let Error::Invalid(problems) = &bad else {
+    let Error::Invalid(Invalid::Fields(problems)) = &bad else {
         panic!("expected Invalid, got {bad}");
     };
     assert_eq!(problems.len(), 2);
@@ -238,11 +238,11 @@ async fn a_rename_keeps_holders_and_the_groups_that_give_it(store: &Store) {
     assert!(
         matches!(
             stale,
-            Error::Stale {
+            Error::Conflict(Conflict::Stale {
                 expected: 1,
                 actual: 2,
                 ..
-            }
+            })
         ),
         "{stale}"
     );

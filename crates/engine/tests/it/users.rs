@@ -12,7 +12,8 @@ use muster_engine::directory::users::{
 };
 use muster_engine::directory::Expected;
 use muster_engine::{
-    list_audit, Actor, AuditQuery, AuditRecord, Context, Entity, Error, Refusal, Source, Through,
+    list_audit, Actor, AuditQuery, AuditRecord, Conflict, Context, Entity, Error, Invalid, Missing,
+    Refusal, Source, Taken, Through,
 };
 use muster_store::Store;
 
@@ -182,7 +183,7 @@ async fn created_users_are_read_back_by_id_and_username(store: &Store) {
     assert!(!text.contains("argon2"), "no hash in the audit log: {text}");
     assert!(matches!(
         get_user(store, &operator(), "no-such-id").await,
-        Err(Error::NotFound { .. })
+        Err(Error::NotFound(Missing::Record { .. }))
     ));
 }
 
@@ -201,7 +202,7 @@ async fn every_bad_field_is_reported_at_once(store: &Store) {
         },
     )
     .await;
-    let Err(Error::Invalid(problems)) = result else {
+    let Err(Error::Invalid(Invalid::Fields(problems))) = result else {
         panic!("expected the fields refused: {result:?}");
     };
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
@@ -223,7 +224,13 @@ async fn taken_usernames_and_emails_are_conflicts_naming_the_owner(store: &Store
     )
     .await;
     let again = create_user(store, &operator(), new_user("ALICE")).await;
-    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            Err(Error::Conflict(Conflict::Taken(Taken::User { .. })))
+        ),
+        "{again:?}"
+    );
     let bob = create(store, new_user("bob")).await;
     let patch = UserPatch {
         email: Some(Some("ALICE@example.com".into())),
@@ -231,7 +238,9 @@ async fn taken_usernames_and_emails_are_conflicts_naming_the_owner(store: &Store
     };
     let taken = update_user(store, &operator(), &bob.id, Expected(bob.version), patch).await;
     match taken {
-        Err(Error::Conflict(message)) => assert!(message.contains("alice"), "{message}"),
+        Err(Error::Conflict(Conflict::Taken(taken @ Taken::Email { .. }))) => {
+            assert!(taken.to_string().contains("alice"), "{taken}")
+        }
         other => panic!("expected a conflict: {other:?}"),
     }
     // Keeping one's own e-mail is not a conflict.
@@ -273,9 +282,9 @@ async fn updates_change_only_the_given_fields_and_stale_ones_are_refused(store: 
         ..UserPatch::default()
     };
     match update_user(store, &operator(), &dora.id, Expected(1), stale).await {
-        Err(Error::Stale {
+        Err(Error::Conflict(Conflict::Stale {
             expected, actual, ..
-        }) => assert_eq!((expected, actual), (1, 2)),
+        })) => assert_eq!((expected, actual), (1, 2)),
         other => panic!("expected a stale version: {other:?}"),
     }
     let now = get_user(store, &operator(), &dora.id).await.expect("get");
@@ -326,7 +335,13 @@ async fn a_rename_keeps_the_id_memberships_and_mfa(store: &Store) {
     enrol_mfa(store, "erin").await;
     create(store, new_user("frank")).await;
     let taken = rename_user(store, &operator(), &erin.id, Expected(1), "Frank").await;
-    assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+    assert!(
+        matches!(
+            taken,
+            Err(Error::Conflict(Conflict::Taken(Taken::Username { .. })))
+        ),
+        "{taken:?}"
+    );
     let renamed = rename_user(store, &operator(), &erin.id, Expected(1), "Erin.Smith")
         .await
         .expect("rename");
@@ -339,7 +354,7 @@ async fn a_rename_keeps_the_id_memberships_and_mfa(store: &Store) {
     assert!(renamed.mfa_enrolled, "the MFA enrolment follows the key");
     assert!(matches!(
         find_user(store, &operator(), "erin").await,
-        Err(Error::NotFound { .. })
+        Err(Error::NotFound(Missing::Record { .. }))
     ));
     assert_eq!(
         find_user(store, &operator(), "erin.smith")
@@ -387,13 +402,16 @@ async fn deactivation_activation_and_deletion(store: &Store) {
     assert!(on.active);
     assert_eq!(on.version, 3);
     let stale = delete_user(store, &operator(), &gina.id, Expected(2)).await;
-    assert!(matches!(stale, Err(Error::Stale { .. })), "{stale:?}");
+    assert!(
+        matches!(stale, Err(Error::Conflict(Conflict::Stale { .. }))),
+        "{stale:?}"
+    );
     delete_user(store, &operator(), &gina.id, Expected(3))
         .await
         .expect("delete");
     assert!(matches!(
         get_user(store, &operator(), &gina.id).await,
-        Err(Error::NotFound { .. })
+        Err(Error::NotFound(Missing::Record { .. }))
     ));
     let readers = UserQuery {
         group: Some("Readers".into()),
@@ -410,7 +428,10 @@ async fn deactivation_activation_and_deletion(store: &Store) {
         Some("Readers")
     );
     let gone = delete_user(store, &operator(), &gina.id, Expected(3)).await;
-    assert!(matches!(gone, Err(Error::NotFound { .. })), "{gone:?}");
+    assert!(
+        matches!(gone, Err(Error::NotFound(Missing::Record { .. }))),
+        "{gone:?}"
+    );
 }
 
 async fn passwords_need_the_credentials_permission_and_meet_the_policy(store: &Store) {
@@ -437,7 +458,7 @@ async fn passwords_need_the_credentials_permission_and_meet_the_policy(store: &S
     )
     .await;
     assert!(
-        matches!(weak, Err(Error::Invalid(ref p)) if p[0].field == "password"),
+        matches!(weak, Err(Error::Invalid(Invalid::Fields(ref p))) if p[0].field == "password"),
         "{weak:?}"
     );
     let set = set_password(store, &operator(), &hank.id, Expected(1), password())
@@ -747,7 +768,7 @@ async fn lists_walk_pages_by_cursor_with_filters(store: &Store) {
     )
     .await;
     assert!(
-        matches!(bad, Err(Error::Invalid(ref p)) if p[0].field == "cursor"),
+        matches!(bad, Err(Error::Invalid(Invalid::Fields(ref p))) if p[0].field == "cursor"),
         "{bad:?}"
     );
     let clamped = list_users(

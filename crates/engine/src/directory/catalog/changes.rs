@@ -12,7 +12,7 @@ use crate::audit::{self, change, diff, Target};
 use crate::context::Context;
 use crate::directory::Expected;
 use crate::directory::{refuse, require};
-use crate::error::{Error, FieldProblem, Refusal};
+use crate::error::{Conflict, Error, FieldProblem, InUse, Invalid, Refusal, Taken};
 use crate::ids::IdMaker;
 
 // ---- parsing --------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ fn checked(problems: Vec<FieldProblem>) -> Result<(), Error> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Error::Invalid(problems))
+        Err(Error::Invalid(Invalid::Fields(problems)))
     }
 }
 
@@ -78,12 +78,12 @@ pub(super) async fn fetch_for_change(
 }
 
 fn stale(kind: Kind, row: &CatalogEntryRow, expected: Expected) -> Error {
-    Error::Stale {
+    Error::Conflict(Conflict::Stale {
         entity: kind.entity(),
         key: row.named.name.clone(),
         expected: expected.0,
         actual: row.version,
-    }
+    })
 }
 
 /// After a conditional write matched no row: the entry is gone, or someone changed it since.
@@ -119,11 +119,12 @@ async fn ensure_free(
     let holder =
         muster_store::fetch_catalog_entry(tx, kind.table(), EntryLookup::Key(name.key())).await?;
     match holder {
-        Some(row) if Some(row.named.id.as_str()) != id => Err(Error::Conflict(format!(
-            "a {} named `{}` already exists",
-            kind.entity(),
-            row.named.name
-        ))),
+        Some(row) if Some(row.named.id.as_str()) != id => {
+            Err(Error::Conflict(Conflict::Taken(Taken::Name {
+                entity: kind.entity(),
+                name: row.named.name,
+            })))
+        }
         _ => Ok(()),
     }
 }
@@ -150,7 +151,7 @@ pub(super) async fn create<V: CatalogView>(
     let codes = permissions.and_then(|raw| parse_permissions(raw, &mut problems));
     // A name that did not parse left its problem, so the list is never empty then.
     let (Some(name), true) = (name, problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     };
     let codes = codes.unwrap_or_default();
     if let Some(escalation) = permissions_escalation(&ctx.actor, name.as_str(), &codes) {
@@ -290,7 +291,7 @@ pub(super) async fn rename<V: CatalogView>(
     let mut problems = Vec::new();
     let name = parse_name(new_name, &mut problems);
     let (Some(name), true) = (name, problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     };
     let mut tx = store.begin().await?;
     let row = fetch_for_change(&mut tx, kind, id, expected).await?;
@@ -317,25 +318,24 @@ pub(super) async fn rename<V: CatalogView>(
     Ok(view)
 }
 
-/// How an entry is still referenced, in words, or None when nothing refers to it.
-fn in_use(kind: Kind, row: &CatalogEntryRow) -> Option<String> {
-    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let name = &row.named.name;
+/// How an entry is still referenced, or None when nothing refers to it.
+fn in_use(kind: Kind, row: &CatalogEntryRow) -> Option<InUse> {
+    let name = row.named.name.clone();
     match kind {
         _ if row.users + row.groups == 0 => None,
-        Kind::Department => Some(format!(
-            "department `{name}` has {}",
-            plural(row.users, "user", "users")
-        )),
-        Kind::Group => Some(format!(
-            "group `{name}` has {}",
-            plural(row.users, "member", "members")
-        )),
-        Kind::Role => Some(format!(
-            "role `{name}` is held by {} directly and given by {}",
-            plural(row.users, "user", "users"),
-            plural(row.groups, "group", "groups")
-        )),
+        Kind::Department => Some(InUse::Department {
+            name,
+            users: row.users,
+        }),
+        Kind::Group => Some(InUse::Group {
+            name,
+            members: row.users,
+        }),
+        Kind::Role => Some(InUse::Role {
+            name,
+            users: row.users,
+            groups: row.groups,
+        }),
     }
 }
 
@@ -353,9 +353,7 @@ pub(super) async fn delete(
     let mut tx = store.begin().await?;
     let row = fetch_for_change(&mut tx, kind, id, expected).await?;
     if kind == Kind::Role && row.named.name_key == ADMINISTRATOR_ROLE {
-        return Err(Error::Conflict(
-            "the built-in administrator role cannot be deleted".to_owned(),
-        ));
+        return Err(Error::Conflict(Conflict::AdministratorRole));
     }
     let mut changes = vec![
         change("name", Some(&row.named.name), None),
@@ -363,13 +361,15 @@ pub(super) async fn delete(
     ];
     if let Some(uses) = in_use(kind, &row) {
         if references == References::Refuse {
-            return Err(Error::Conflict(format!(
-                "{uses}; remove those references first, or delete it with its references removed"
-            )));
+            return Err(Error::Conflict(Conflict::InUse(uses)));
         }
         muster_store::detach_catalog_references(&mut tx, kind.table(), &row.named.name_key, now)
             .await?;
-        changes.push(change("references", Some(&uses), Some("removed")));
+        changes.push(change(
+            "references",
+            Some(&uses.to_string()),
+            Some("removed"),
+        ));
     }
     if !muster_store::delete_catalog_entry(&mut tx, kind.table(), id, expected.0).await? {
         return Err(lost_race(&mut tx, kind, id, expected).await);

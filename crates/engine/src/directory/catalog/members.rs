@@ -14,7 +14,7 @@ use crate::access::{grant_escalation, role_escalation, Own};
 use crate::audit::{self, change, Target};
 use crate::context::Context;
 use crate::directory::Expected;
-use crate::error::{Error, Refusal};
+use crate::error::{Error, Invalid, Missing, Refusal};
 
 /// Makes the users with these ids members of the group `group_id`. Users who already are stay
 /// as they are; when none joins, nothing is written or recorded.
@@ -67,10 +67,10 @@ async fn change_members(
     let ids: Vec<&str> = user_ids.iter().map(String::as_str).collect();
     let users = muster_store::fetch_users_by_id(&mut tx, &ids).await?;
     if let Some(missing) = ids.iter().find(|id| !users.iter().any(|u| u.id == **id)) {
-        return Err(Error::NotFound {
+        return Err(Error::NotFound(Missing::Record {
             entity: "user",
             key: (*missing).to_owned(),
-        });
+        }));
     }
     let key = group.named.name_key.as_str();
     let mut moving: Vec<&UserRecord> = users
@@ -163,7 +163,7 @@ pub async fn set_group_roles(
         }
     }
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(Error::Invalid(Invalid::Fields(problems)));
     }
     let group = fetch_for_change(&mut tx, kind, group_id, expected).await?;
     let target = Target::new(kind.entity(), group_id, &group.named.name);

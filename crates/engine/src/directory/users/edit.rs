@@ -12,7 +12,7 @@ use super::view::{fields, view, UserView};
 use crate::audit::{self, Target};
 use crate::context::Context;
 use crate::directory::{refuse, Expected};
-use crate::error::{Error, Refusal};
+use crate::error::{Conflict, Error, Missing, Refusal, Taken};
 
 /// A user read for a change, inside the change's transaction, at the version the caller read.
 pub(super) struct Edit {
@@ -153,19 +153,19 @@ pub(super) async fn stale_or_missing(
 }
 
 pub(super) fn stale(key: &str, expected: Expected, actual: i64) -> Error {
-    Error::Stale {
+    Error::Conflict(Conflict::Stale {
         entity: "user",
         key: key.to_owned(),
         expected: expected.0,
         actual,
-    }
+    })
 }
 
 pub(super) fn not_found(key: &str) -> Error {
-    Error::NotFound {
+    Error::NotFound(Missing::Record {
         entity: "user",
         key: key.to_owned(),
-    }
+    })
 }
 
 pub(super) fn by_id(id: &str) -> Target {
@@ -186,10 +186,10 @@ pub(super) async fn email_free(
     own_id: Option<&str>,
 ) -> Result<(), Error> {
     match db::email_holder(tx, email.key(), own_id).await? {
-        Some(owner) => Err(Error::Conflict(format!(
-            "the e-mail address `{}` belongs to user `{owner}`",
-            email.as_str()
-        ))),
+        Some(owner) => Err(Error::Conflict(Conflict::Taken(Taken::Email {
+            email: email.as_str().to_owned(),
+            owner,
+        }))),
         None => Ok(()),
     }
 }
