@@ -250,8 +250,8 @@ async fn run(
         options: read.clone(),
     };
     let events = source::spawn(request).map_err(Internal::ReaderThread)?;
-    let mut staged = look_ahead(events, store.acquire().await?);
     let writer = Writer::start(store, !options.dry_run).await?;
+    let mut staged = look_ahead(events, store.acquire().await?, writer.empty_directory);
     let mut state = PipelineState {
         planner: None,
         sheet: upload.file_name.clone(),
@@ -626,10 +626,13 @@ struct StagedBatch {
 
 /// The look-ahead stage: a task with its own read connection that loads the catalog and, for
 /// each batch of users, the existing users and e-mail owners, while the planner works on the
-/// batch before.
+/// batch before. Into a directory that had no user when the import took the write lock
+/// (`empty_directory`, see `Writer::empty_directory`) there is nothing to look up, and the
+/// queries, a tenth of a million-user first import's reading, are skipped.
 fn look_ahead(
     mut events: mpsc::Receiver<Event>,
     mut reads: muster_store::PooledConnection,
+    empty_directory: bool,
 ) -> mpsc::Receiver<Staged> {
     let (out, staged) = mpsc::channel(2);
     tokio::spawn(async move {
@@ -651,7 +654,7 @@ fn look_ahead(
                 }
                 Event::Linked(previous) => Ok(Staged::Linked(previous)),
                 Event::Fatal(issue) => Ok(Staged::Fatal(issue)),
-                Event::Batch(rows) => stage_batch(&mut reads, rows, users)
+                Event::Batch(rows) => stage_batch(&mut reads, rows, users, empty_directory)
                     .await
                     .map(Staged::Batch),
             };
@@ -673,6 +676,7 @@ async fn stage_batch(
     reads: &mut Connection,
     rows: Vec<source::Parsed>,
     users: bool,
+    empty_directory: bool,
 ) -> Result<StagedBatch, StoreError> {
     let mut batch = StagedBatch {
         rows: rows.len() as u64,
@@ -690,7 +694,9 @@ async fn stage_batch(
             )),
         }
     }
-    if users {
+    if users && empty_directory {
+        batch.lookup = Some(Lookup::default());
+    } else if users {
         let user_rows = batch
             .valid
             .iter()
@@ -713,6 +719,10 @@ enum Message {
 /// The task that owns the import's transaction and applies batches in order.
 struct Writer {
     messages: mpsc::Sender<Message>,
+    /// The directory had no user when the transaction began, and the transaction holds the
+    /// store's write lock, so none can appear until it ends: true only where the filter indexes
+    /// were suspended, which takes that lock (SQLite's single writer).
+    empty_directory: bool,
     /// The transaction, and whether the filter indexes are suspended in it (see
     /// `muster_store::suspend_filter_indexes`), which `finish` must then restore.
     task: tokio::task::JoinHandle<Result<(muster_store::Transaction, bool), StoreError>>,
@@ -727,6 +737,7 @@ impl Writer {
         // After the savepoint: rolling back to it (an atomic import that will not apply) takes
         // the suspension back with the data.
         let mut suspended = data && muster_store::suspend_filter_indexes(&mut tx).await?;
+        let empty_directory = suspended;
         // Two batches in flight bound the memory while letting planning run ahead of writing.
         let (messages, mut incoming) = mpsc::channel::<Message>(2);
         let task = tokio::spawn(async move {
@@ -741,7 +752,11 @@ impl Writer {
             }
             Ok((tx, suspended))
         });
-        Ok(Writer { messages, task })
+        Ok(Writer {
+            messages,
+            empty_directory,
+            task,
+        })
     }
 
     async fn send(&self, message: Message) {

@@ -33,7 +33,9 @@ use crate::import::warnings::{near_duplicate_of, privileged, Tense, Warning, War
 /// planned. It reflects the store before the import: rows of the same file are tracked by the
 /// planner itself (keys and e-mails seen, departments and groups created). One consequence is
 /// deliberate: an e-mail that one row gives up and a later row of the same file takes is
-/// reported as taken, rather than depending on the order in which rows are applied.
+/// reported as taken, rather than depending on the order in which rows are applied. The default
+/// is what an empty directory holds.
+#[derive(Default)]
 pub(crate) struct Lookup {
     existing: HashMap<String, UserRecord>,
     /// E-mail key → the user holding it, for e-mails that would change hands.

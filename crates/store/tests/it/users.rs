@@ -340,8 +340,9 @@ crate::scenarios!(
     replace_memberships_clears_more_than_one_delete_chunk,
 );
 
-/// A first import on SQLite suspends the id and filter indexes inside its transaction and
-/// builds them again before it commits; a rollback takes the suspension back. Elsewhere, or
+/// A first import on SQLite suspends the filter indexes inside its transaction and builds them
+/// again before it commits; a rollback takes the suspension back. The id and e-mail indexes are
+/// never suspended, so a duplicate is refused by the statement that writes it. Elsewhere, or
 /// with users present, nothing is suspended.
 async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(store: &Store) {
     let indexes = |store: &Store| {
@@ -368,6 +369,24 @@ async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(
         .await
         .expect("suspend");
     assert_eq!(suspended, store.backend() == muster_store::Backend::Sqlite);
+    let mut twin = bare_user("bob");
+    twin.email = Some("same@example.com".to_owned());
+    twin.email_key = twin.email.clone();
+    let mut writes = muster_store::PreparedWrites::new(store.backend());
+    writes.insert_users(vec![twin.clone()]);
+    writes
+        .execute(&mut tx)
+        .await
+        .expect("the first holder of an e-mail");
+    twin.username_key = "carol".to_owned();
+    twin.username = "carol".to_owned();
+    twin.id = "user-carol".to_owned();
+    let mut writes = muster_store::PreparedWrites::new(store.backend());
+    writes.insert_users(vec![twin]);
+    assert!(
+        writes.execute(&mut tx).await.is_err(),
+        "the e-mail index is kept while the filter indexes are suspended"
+    );
     tx.rollback().await.expect("rollback");
     assert_eq!(
         indexes(store).await,
