@@ -15,7 +15,7 @@
 //! `reverted`. The import stays revertible: the next revert (typically with `--force`) walks
 //! what the last one left, and only that, so nothing the first revert undid is touched twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use muster_domain::Permission;
 use muster_store::{
@@ -211,10 +211,17 @@ async fn undo_import(
         left: Vec::new(),
         left_chunks: 0,
     };
+    // Undoing users reads them by key and id only; the catalog's reference counts after it need
+    // the filter indexes back.
+    let removing = u64::try_from(original.created).unwrap_or(0);
+    let suspended = muster_store::suspend_filter_indexes_for_removal(&mut tx, removing).await?;
     let walked = undo.users(store, &mut tx, journal, ctx).await;
     if !matches!(walked, Ok(Walked::ToTheEnd)) {
         tx.rollback().await.map_err(StoreError::from)?;
         return stopped(store, job, original, walked, ctx).await;
+    }
+    if suspended {
+        muster_store::restore_indexes_after_removal(&mut tx).await?;
     }
     undo.catalog(&mut tx).await?;
     if undo.report.left > 0 {
@@ -629,24 +636,41 @@ impl UserHandle {
     }
 }
 
-/// The chunk with the current state of its users.
+/// The chunk with the current state of its users. Most journaled users still have the key
+/// they had, so they are read by key, in the table's own order; by id only those that were
+/// renamed since, or whose key another user holds now. Reading every user by id went through
+/// the id index and then the table, and made a million-user revert a quarter slower.
 async fn with_current_users(
     conn: &mut muster_store::Connection,
     chunk: ChangeChunk,
 ) -> StagedChunk {
-    let (mut ids, mut keys) = (Vec::new(), Vec::new());
+    let (mut journaled, mut legacy_keys) = (HashMap::new(), Vec::new());
     for change in &chunk.changes {
         match change {
-            Change::User { id, .. } if !id.is_empty() => ids.push(id.as_str()),
-            Change::User { key, .. } => keys.push(key.as_str()),
+            Change::User { id, key, .. } if !id.is_empty() => {
+                journaled.insert(id.as_str(), key.as_str());
+            }
+            Change::User { key, .. } => legacy_keys.push(key.as_str()),
             _ => {}
         }
     }
-    let mut current = HashMap::new();
-    for user in muster_store::fetch_users_by_id(conn, &ids).await? {
-        current.insert(UserHandle::Id(user.id.clone()), user);
-    }
-    for user in muster_store::fetch_users(conn, &keys).await? {
+    let keys: Vec<&str> = journaled.values().copied().collect();
+    let mut found = muster_store::fetch_users(conn, &keys).await?;
+    found.retain(|user| journaled.contains_key(user.id.as_str()));
+    let moved: Vec<&str> = {
+        let found_ids: HashSet<&str> = found.iter().map(|user| user.id.as_str()).collect();
+        journaled
+            .keys()
+            .copied()
+            .filter(|id| !found_ids.contains(id))
+            .collect()
+    };
+    found.extend(muster_store::fetch_users_by_id(conn, &moved).await?);
+    let mut current: HashMap<UserHandle, UserRecord> = found
+        .into_iter()
+        .map(|user| (UserHandle::Id(user.id.clone()), user))
+        .collect();
+    for user in muster_store::fetch_users(conn, &legacy_keys).await? {
         current.insert(UserHandle::Key(user.username_key.clone()), user);
     }
     Ok((chunk, current))

@@ -53,11 +53,56 @@ pub async fn suspend_filter_indexes(conn: &mut Connection) -> Result<bool> {
     if empty == 0 {
         return Ok(false);
     }
+    drop_filter_indexes(conn).await?;
+    Ok(true)
+}
+
+/// The users' e-mail index, which a large removal also suspends: nothing is inserted while
+/// users are removed, and building it again checks uniqueness as the statements would have.
+const EMAIL_INDEX: (&str, &str) = (
+    "users_by_email",
+    "CREATE UNIQUE INDEX users_by_email ON users (email_key)",
+);
+
+/// On SQLite, when `removing` users are at least half of the directory (a revert of a first
+/// import removes all of it), drops the filter and e-mail indexes inside the caller's
+/// transaction and returns true; the caller must call `restore_indexes_after_removal` before
+/// anything reads by them and before it commits. Deleting a million users from four more
+/// indexes entry by entry cost more than building them again over the users that stay. The id
+/// index stays: a revert finds renamed users by id.
+pub async fn suspend_filter_indexes_for_removal(
+    conn: &mut Connection,
+    removing: u64,
+) -> Result<bool> {
+    if Backend::of(conn) != Backend::Sqlite || removing == 0 {
+        return Ok(false);
+    }
+    let users: i64 = sqlx::query("SELECT count(*) FROM users")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if u64::try_from(users).unwrap_or(u64::MAX) > removing.saturating_mul(2) {
+        return Ok(false);
+    }
+    drop_filter_indexes(conn).await?;
+    conn.execute(format!("DROP INDEX IF EXISTS {}", EMAIL_INDEX.0).as_str())
+        .await?;
+    Ok(true)
+}
+
+/// Builds the indexes `suspend_filter_indexes_for_removal` dropped, inside the caller's
+/// transaction.
+pub async fn restore_indexes_after_removal(conn: &mut Connection) -> Result<()> {
+    conn.execute(EMAIL_INDEX.1).await?;
+    restore_filter_indexes(conn).await
+}
+
+async fn drop_filter_indexes(conn: &mut Connection) -> Result<()> {
     for (name, _) in FILTER_INDEXES {
         conn.execute(format!("DROP INDEX IF EXISTS {name}").as_str())
             .await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Builds the filter indexes again, inside the caller's transaction.
