@@ -370,6 +370,10 @@ async fn drive(
                     writer.send(Message::Writes(writes)).await;
                 }
                 ctx.progress.rows_done(state.rows_done);
+                // The staged batches and the writer's queue are often ready at once, and then
+                // nothing here waits: yield, so the lease's heartbeat, which runs beside this in
+                // the same task, is not starved by a long run of planning.
+                tokio::task::yield_now().await;
             }
         }
     }

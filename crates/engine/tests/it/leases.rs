@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use muster_engine::{
-    apply_plan, import_file, list_imports, recover_interrupted, system_now, Conflict, Context,
-    Error, ImportOptions, ImportSource, ImportStatus, LeaseTimes, LeasedJob,
+    apply_plan, import_file, list_imports, recover_interrupted, revert_import, system_now,
+    Conflict, Context, Error, ImportOptions, ImportSource, ImportStatus, LeaseTimes, LeasedJob,
 };
 use muster_store::{JobStatus, Lease, Store};
 
@@ -199,6 +199,34 @@ async fn an_apply_keeps_its_lease_while_it_runs(store: &Store) {
 )]
 fn an_apply_keeps_its_lease_while_it_runs_on_postgres() {
     on_postgres(|store| async move { an_apply_keeps_its_lease_while_it_runs(&store).await });
+}
+
+/// An import and its revert keep their leases alive the same way. Their leases are longer than
+/// the apply's: the import plans each batch of rows in one stretch beside its heartbeat, which
+/// in a debug build takes a good part of the short lease.
+async fn an_import_and_its_revert_keep_their_leases_while_they_run(store: &Store) {
+    let ctx = leased_operator(Duration::from_secs(1), Duration::from_millis(50));
+    let (source, options) = (big_upload(300_000), ImportOptions::default());
+    let importing = import_file(store, &source, &options, &ctx);
+    let (imported, watch) = watch_lease(store, importing).await;
+    let report = imported.expect("import");
+    assert_eq!(report.status, ImportStatus::Applied);
+    assert_held_throughout("the import", &watch, &ctx);
+    let id = report.import_id.expect("the import's record");
+    let (reverted, watch) = watch_lease(store, revert_import(store, id, false, &ctx)).await;
+    assert_eq!(reverted.expect("revert").status, ImportStatus::Applied);
+    assert_held_throughout("the revert", &watch, &ctx);
+}
+
+#[test]
+#[cfg_attr(
+    not(muster_postgres),
+    ignore = "set MUSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+fn an_import_and_its_revert_keep_their_leases_while_they_run_on_postgres() {
+    on_postgres(|store| async move {
+        an_import_and_its_revert_keep_their_leases_while_they_run(&store).await
+    });
 }
 
 /// Another instance applies the same preview once the first apply's lease looks expired to it
