@@ -209,7 +209,9 @@ async fn apply_held(
 ) -> Result<PlanReport, Error> {
     let id = record.id;
     let now = (ctx.now)();
-    let mut tx = store.begin().await?;
+    // The claim comes last, so the transaction reads before it first writes: on SQLite it takes
+    // the write lock at its start, to wait for it there rather than fail at the first write.
+    let mut tx = store.begin_writing().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut checker = Checker {
         refused: None,
