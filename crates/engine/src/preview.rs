@@ -21,10 +21,11 @@ use serde::Serialize;
 
 use crate::access::{permissions_escalation, Actor, Grants, Own};
 use crate::audit;
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Conflict, Error, Invalid, LeasedJob, Missing, Refusal};
 use crate::history::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
-use crate::history::{self, ChunkCursor};
+use crate::history::ChunkCursor;
 use crate::ids::IdMaker;
 use crate::import::catalog::CatalogWrites;
 use crate::import::report::ImportStatus;
@@ -92,26 +93,29 @@ impl PlanReport {
 /// Applies the plan a preview stored; needs `users.import`, and is checked again for the
 /// actor who applies it. A plan that records changed since is a `stale` report, not an error.
 pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanReport, Error> {
-    let target = audit::Target::import_number(id);
-    let permission = Permission::UsersImport;
-    audit::require(store, ctx, permission, "import.apply_preview", &target).await?;
-    let record = applicable_preview(store, id).await?;
-    // The apply holds a lease on the preview's record while it runs, as every job does; the
-    // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
-    let holder = lease::new_holder(ctx);
-    take_lease(store, id, &holder, ctx).await?;
-    let applying = apply_held(store, &record, &holder, ctx);
-    let (result, lost) = lease::hold(store, id, &holder, ctx, applying).await?;
-    {
-        let mut conn = store.acquire().await?;
-        muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
-    }
-    match result {
-        // Whatever else it ended with (cancelled by its heartbeat, or stale because the new
-        // holder's writes showed), an apply that lost its lease applied nothing because of that.
-        Ok(report) if lost && report.status != ImportStatus::Applied => Err(lease_lost(id)),
-        result => result,
-    }
+    busy::naming_job(store, async move {
+        let target = audit::Target::import_number(id);
+        let permission = Permission::UsersImport;
+        audit::require(store, ctx, permission, "import.apply_preview", &target).await?;
+        let record = applicable_preview(store, id).await?;
+        // The apply holds a lease on the preview's record while it runs, as every job does; the
+        // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
+        let holder = lease::new_holder(ctx);
+        take_lease(store, id, &holder, ctx).await?;
+        let applying = apply_held(store, &record, &holder, ctx);
+        let (result, lost) = lease::hold(store, id, &holder, ctx, applying).await?;
+        {
+            let mut conn = store.acquire().await?;
+            muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
+        }
+        match result {
+            // An apply that lost its lease applied nothing, whatever it ended with (cancelled by
+            // its heartbeat, or stale because the new holder's writes showed): the loss is why.
+            Ok(report) if lost && report.status != ImportStatus::Applied => Err(lease_lost(id)),
+            result => result,
+        }
+    })
+    .await
 }
 
 /// The record of preview `id`, if it is a preview that can be applied.
@@ -149,20 +153,19 @@ async fn take_lease(store: &Store, id: i64, holder: &str, ctx: &Context) -> Resu
     let lease = lease::first_lease(holder.to_owned(), (ctx.now)(), ctx);
     let taken = {
         let mut conn = store.acquire().await?;
-        muster_store::take_lease(&mut conn, id, JobStatus::DryRun, &lease).await
+        muster_store::take_lease(&mut conn, id, JobStatus::DryRun, &lease).await?
     };
     match taken {
-        Ok(LeaseTake::Taken) => Ok(()),
-        Ok(LeaseTake::Held(live)) => Err(Error::Store(StoreError::Busy(Some(BusyJob {
+        LeaseTake::Taken => Ok(()),
+        LeaseTake::Held(live) => Err(Error::Store(StoreError::Busy(Some(BusyJob {
             kind: JobKind::Import,
             id,
             actor: format!("the apply of {}", live.holder),
             started: rfc3339_utc(live.heartbeat_at),
         })))),
         // A preview leaves `dry_run` only by being applied (by another command, since it was read).
-        Ok(LeaseTake::Moved(Some(_))) => Err(Conflict::AlreadyApplied { id }.into()),
-        Ok(LeaseTake::Moved(None)) => Err(Missing::Import(id).into()),
-        Err(error) => Err(history::explain_busy(store, error).await.into()),
+        LeaseTake::Moved(Some(_)) => Err(Conflict::AlreadyApplied { id }.into()),
+        LeaseTake::Moved(None) => Err(Missing::Import(id).into()),
     }
 }
 
