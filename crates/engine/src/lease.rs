@@ -128,8 +128,10 @@ pub(crate) async fn hold<T>(
             match muster_store::renew_lease(&mut conn, id, holder, now, until).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    lost.store(true, Ordering::SeqCst);
-                    ctx.cancel.store(true, Ordering::SeqCst);
+                    if taken_over(&mut conn, id, holder).await {
+                        lost.store(true, Ordering::SeqCst);
+                        ctx.cancel.store(true, Ordering::SeqCst);
+                    }
                     return;
                 }
                 // On SQLite the job's own transaction holds the database's one write lock while
@@ -149,6 +151,19 @@ pub(crate) async fn hold<T>(
         () = &mut beat => job.await,
     };
     Ok((out, lost.load(Ordering::SeqCst)))
+}
+
+/// Whether a record whose lease its holder could not renew was taken over by someone else.
+/// The other reason is the job's own end: its last write (its end, or an apply's claim) keeps
+/// the holder and moves the record past `running`/`dry_run`, and a renewal waiting behind that
+/// write on PostgreSQL finds it so once the job commits; that stops the heartbeat, not the job.
+/// A record that cannot be read is taken as taken over, since only a live lease lets a job
+/// commit anyway.
+async fn taken_over(conn: &mut muster_store::Connection, id: i64, holder: &str) -> bool {
+    match muster_store::import_record(conn, id).await {
+        Ok(Some(record)) => record.lease.holder != holder,
+        Ok(None) | Err(_) => true,
+    }
 }
 
 #[cfg(test)]

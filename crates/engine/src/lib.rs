@@ -13,11 +13,14 @@
 //! - `audit`: the audit log every use case writes to.
 //!
 //! Shared by all of them: `access` (actors, permissions, the no-escalation rule), `error` (the
-//! one error type every use case returns, whose variant is the kind a front-end maps), `context` (clock, randomness, actor, cancel flag), `lease` (jobs held
-//! by leases), `ids` (record ids) and `timefmt`.
+//! one error type every use case returns, whose variant is the kind a front-end maps),
+//! `context` (clock, randomness, actor, cancel flag), `lease` (jobs held by leases), `busy`
+//! (busy errors that name the running job, at every use case's boundary), `ids` (record ids)
+//! and `timefmt`.
 
 mod access;
 mod audit;
+mod busy;
 mod context;
 pub mod directory;
 mod error;

@@ -2,24 +2,30 @@
 //! is executed exactly, without the file. Every record it touches must still be as the preview
 //! saw it — a user or catalog entry created, changed or deleted since, or an e-mail taken since,
 //! refuses the whole plan, naming the records, and nothing is written (preview again). The
-//! status moves from `dry_run` to `applied` inside the same transaction, so a plan is applied at
-//! most once even when two processes try at the same moment.
+//! apply holds a lease on the preview's record while it runs, and the status moves from
+//! `dry_run` to `applied` inside the same transaction, as its last write and only while the
+//! apply still holds that lease, so a plan is applied at most once even when two processes try
+//! at the same moment, and an apply taken for dead never commits. The claim comes last because
+//! on PostgreSQL it locks the record until the commit, and the heartbeat that renews the lease
+//! writes the same record: claimed first, the lease would never be renewed and would look
+//! expired to every other instance during a long apply.
 
 use std::collections::HashMap;
 
 use muster_domain::Permission;
 use muster_store::{
-    BusyJob, Catalog, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus, NamedRecord,
-    RoleRecord, Store, StoreError, Transaction, UserRecord,
+    BusyJob, Catalog, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus, LeaseTake,
+    NamedRecord, RoleRecord, Store, StoreError, Transaction, UserRecord,
 };
 use serde::Serialize;
 
 use crate::access::{permissions_escalation, Actor, Grants, Own};
 use crate::audit;
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Conflict, Error, Invalid, LeasedJob, Missing, Refusal};
 use crate::history::journal::{assign_missing_ids, same_named, same_user, Change, ChangeChunk};
-use crate::history::{self, ChunkCursor};
+use crate::history::ChunkCursor;
 use crate::ids::IdMaker;
 use crate::import::catalog::CatalogWrites;
 use crate::import::report::ImportStatus;
@@ -87,9 +93,33 @@ impl PlanReport {
 /// Applies the plan a preview stored; needs `users.import`, and is checked again for the
 /// actor who applies it. A plan that records changed since is a `stale` report, not an error.
 pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanReport, Error> {
-    let target = audit::Target::import_number(id);
-    let permission = Permission::UsersImport;
-    audit::require(store, ctx, permission, "import.apply_preview", &target).await?;
+    busy::naming_job(store, async move {
+        let target = audit::Target::import_number(id);
+        let permission = Permission::UsersImport;
+        audit::require(store, ctx, permission, "import.apply_preview", &target).await?;
+        let record = applicable_preview(store, id).await?;
+        // The apply holds a lease on the preview's record while it runs, as every job does; the
+        // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
+        let holder = lease::new_holder(ctx);
+        take_lease(store, id, &holder, ctx).await?;
+        let applying = apply_held(store, &record, &holder, ctx);
+        let (result, lost) = lease::hold(store, id, &holder, ctx, applying).await?;
+        {
+            let mut conn = store.acquire().await?;
+            muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
+        }
+        match result {
+            // An apply that lost its lease applied nothing, whatever it ended with (cancelled by
+            // its heartbeat, or stale because the new holder's writes showed): the loss is why.
+            Ok(report) if lost && report.status != ImportStatus::Applied => Err(lease_lost(id)),
+            result => result,
+        }
+    })
+    .await
+}
+
+/// The record of preview `id`, if it is a preview that can be applied.
+async fn applicable_preview(store: &Store, id: i64) -> Result<ImportRecord, Error> {
     let record = {
         let mut conn = store.acquire().await?;
         muster_store::import_record(&mut conn, id)
@@ -115,59 +145,76 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanRep
         }
         .into());
     }
-    // The apply holds a lease on the preview's record while it runs, as every job does; the
-    // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
-    let now = (ctx.now)();
-    let holder = lease::new_holder(ctx);
+    Ok(record)
+}
+
+/// Takes the lease of preview `id` for `holder`, while it is still a preview nobody applies.
+async fn take_lease(store: &Store, id: i64, holder: &str, ctx: &Context) -> Result<(), Error> {
+    let lease = lease::first_lease(holder.to_owned(), (ctx.now)(), ctx);
     let taken = {
         let mut conn = store.acquire().await?;
-        muster_store::take_lease(&mut conn, id, &lease::first_lease(holder.clone(), now, ctx)).await
+        muster_store::take_lease(&mut conn, id, JobStatus::DryRun, &lease).await?
     };
     match taken {
-        Ok(None) => {}
-        Ok(Some(live)) => {
-            return Err(Error::Store(StoreError::Busy(Some(BusyJob {
-                kind: JobKind::Import,
-                id,
-                actor: format!("the apply of {}", live.holder),
-                started: rfc3339_utc(live.heartbeat_at),
-            }))))
-        }
-        Err(error) => return Err(history::explain_busy(store, error).await.into()),
-    }
-    let applying = apply_held(store, &record, ctx);
-    let (result, lost) = lease::hold(store, id, &holder, ctx, applying).await?;
-    {
-        let mut conn = store.acquire().await?;
-        muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
-    }
-    match result {
-        Ok(report) if lost && report.status == ImportStatus::Cancelled => {
-            Err(Error::Conflict(Conflict::LeaseLost {
-                job: LeasedJob::Apply,
-                id,
-            }))
-        }
-        result => result,
+        LeaseTake::Taken => Ok(()),
+        LeaseTake::Held(live) => Err(Error::Store(StoreError::Busy(Some(BusyJob {
+            kind: JobKind::Import,
+            id,
+            actor: format!("the apply of {}", live.holder),
+            started: rfc3339_utc(live.heartbeat_at),
+        })))),
+        // A preview leaves `dry_run` only by being applied (by another command, since it was read).
+        LeaseTake::Moved(Some(_)) => Err(Conflict::AlreadyApplied { id }.into()),
+        LeaseTake::Moved(None) => Err(Missing::Import(id).into()),
     }
 }
 
-/// The apply itself, under the lease `apply_plan` took.
+/// The apply of preview `id` was taken for dead by another command, which took its lease.
+fn lease_lost(id: i64) -> Error {
+    Error::Conflict(Conflict::LeaseLost {
+        job: LeasedJob::Apply,
+        id,
+    })
+}
+
+/// Moves the preview to `applied`, as the last write of the apply's transaction, while the
+/// apply still holds its lease. When it does not, the transaction is rolled back: the preview
+/// was applied by someone else (who took the lease once it looked expired), or is being.
+async fn claim(
+    store: &Store,
+    mut tx: Transaction,
+    id: i64,
+    holder: &str,
+    now: i64,
+) -> Result<Transaction, Error> {
+    let (from, to) = (JobStatus::DryRun, JobStatus::Applied);
+    if muster_store::claim_status(&mut tx, id, holder, from, to, now).await? {
+        return Ok(tx);
+    }
+    tx.rollback().await.map_err(StoreError::from)?;
+    let mut conn = store.acquire().await?;
+    let status = muster_store::import_record(&mut conn, id)
+        .await?
+        .map(|record| record.status);
+    Err(match status {
+        Some(JobStatus::DryRun) => lease_lost(id),
+        Some(_) => Conflict::AlreadyApplied { id }.into(),
+        None => Missing::Import(id).into(),
+    })
+}
+
+/// The apply itself, under the lease `apply_plan` took for `holder`.
 async fn apply_held(
     store: &Store,
     record: &ImportRecord,
+    holder: &str,
     ctx: &Context,
 ) -> Result<PlanReport, Error> {
     let id = record.id;
     let now = (ctx.now)();
-    let mut tx = store.begin().await?;
-    let claimed =
-        muster_store::claim_status(&mut tx, id, JobStatus::DryRun, JobStatus::Applied, now).await;
-    match claimed {
-        Ok(true) => {}
-        Ok(false) => return Err(Conflict::AlreadyApplied { id }.into()),
-        Err(error) => return Err(history::explain_busy(store, error).await.into()),
-    }
+    // The claim comes last, so the transaction reads before it first writes: on SQLite it takes
+    // the write lock at its start, to wait for it there rather than fail at the first write.
+    let mut tx = store.begin_writing().await?;
     let catalog = muster_store::load_catalog(&mut tx).await?;
     let mut checker = Checker {
         refused: None,
@@ -226,6 +273,7 @@ async fn apply_held(
         &counts,
     );
     muster_store::insert_audit(&mut tx, &entry).await?;
+    let tx = claim(store, tx, id, holder, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     if record.created + record.updated >= 10_000 {
         store.refresh_statistics().await?;

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::access::Grants;
 use crate::audit;
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Conflict, Error, Invalid, LeasedJob, Missing};
 use crate::history::journal::{fingerprint, same_named, Change, ChangeChunk};
@@ -73,44 +74,47 @@ pub async fn revert_import(
     force: bool,
     ctx: &Context,
 ) -> Result<RevertReport, Error> {
-    let target = audit::Target::import_number(id);
-    let permission = Permission::ImportsRevert;
-    audit::require(store, ctx, permission, "import.revert", &target).await?;
-    let original = revertible(store, id).await?;
-    let now = (ctx.now)();
-    let holder = lease::new_holder(ctx);
-    let new = NewImport {
-        kind: JobKind::Revert,
-        actor: ctx.actor.to_string(),
-        lease: lease::first_lease(holder.clone(), now, ctx),
-        started_at: now,
-        file_name: original.file_name.clone(),
-        file_size: original.file_size,
-        sha256: original.sha256.clone(),
-        format: original.format.clone(),
-        options: JobOptions::Revert(RevertJobOptions { force }),
-        fixes_id: None,
-        revert_of: Some(id),
-    };
-    let revert_id = history::begin(store, &new).await?;
-    let job = RevertJob {
-        revert_id,
-        holder: &holder,
-        force,
-    };
-    let undo = undo_import(store, &original, &job, ctx);
-    // A lease taken over stops the revert through the cancel flag; the revert then finds, when
-    // it records its end, that the record is no longer its own and reports the loss.
-    let (result, _lost) = lease::hold(store, revert_id, &holder, ctx, undo).await?;
-    if let Err(error) = &result {
-        // A revert that stopped on an error it did not record itself (the record is then still
-        // running under this holder) says why; the others are left as they are.
-        let note = JobSummary::note(format!("the revert stopped: {error}"));
-        let end = ended(JobStatus::Failed, (ctx.now)(), note);
-        let mut conn = store.acquire().await?;
-        muster_store::finish_job(&mut conn, revert_id, &holder, &end).await?;
-    }
-    result
+    busy::naming_job(store, async move {
+        let target = audit::Target::import_number(id);
+        let permission = Permission::ImportsRevert;
+        audit::require(store, ctx, permission, "import.revert", &target).await?;
+        let original = revertible(store, id).await?;
+        let now = (ctx.now)();
+        let holder = lease::new_holder(ctx);
+        let new = NewImport {
+            kind: JobKind::Revert,
+            actor: ctx.actor.to_string(),
+            lease: lease::first_lease(holder.clone(), now, ctx),
+            started_at: now,
+            file_name: original.file_name.clone(),
+            file_size: original.file_size,
+            sha256: original.sha256.clone(),
+            format: original.format.clone(),
+            options: JobOptions::Revert(RevertJobOptions { force }),
+            fixes_id: None,
+            revert_of: Some(id),
+        };
+        let revert_id = history::begin(store, &new).await?;
+        let job = RevertJob {
+            revert_id,
+            holder: &holder,
+            force,
+        };
+        let undo = undo_import(store, &original, &job, ctx);
+        // A lease taken over stops the revert through the cancel flag; the revert then finds, when
+        // it records its end, that the record is no longer its own and reports the loss.
+        let (result, _lost) = lease::hold(store, revert_id, &holder, ctx, undo).await?;
+        if let Err(error) = &result {
+            // A revert that stopped on an error it did not record itself (the record is then still
+            // running under this holder) says why; the others are left as they are.
+            let note = JobSummary::note(format!("the revert stopped: {error}"));
+            let end = ended(JobStatus::Failed, (ctx.now)(), note);
+            let mut conn = store.acquire().await?;
+            muster_store::finish_job(&mut conn, revert_id, &holder, &end).await?;
+        }
+        result
+    })
+    .await
 }
 
 impl RevertReport {
@@ -174,11 +178,7 @@ async fn undo_import(
         JobStatus::Reverted,
         revert_id,
     )
-    .await;
-    let claimed = match claimed {
-        Ok(claimed) => claimed,
-        Err(error) => return Err(history::explain_busy(store, error).await.into()),
-    };
+    .await?;
     if !claimed {
         tx.rollback().await.map_err(StoreError::from)?;
         let mut conn = store.acquire().await?;

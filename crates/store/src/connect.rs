@@ -258,6 +258,20 @@ impl Store {
         Ok(self.pool.begin().await?)
     }
 
+    /// Starts a transaction that writes after reading, holding SQLite's one write lock from its
+    /// start (`BEGIN IMMEDIATE`), as a transaction whose first statement writes does. SQLite
+    /// cannot wait for the lock in a transaction that has read: it fails the first write at
+    /// once as busy while another writer holds the database, and always once another writer
+    /// committed since that read, so a long job that reads before it writes would fail
+    /// half-way instead of waiting out the busy timeout at its start. PostgreSQL locks rows as
+    /// they are written.
+    pub async fn begin_writing(&self) -> Result<crate::Transaction> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => self.begin().await,
+        }
+    }
+
     /// A connection for a writer that keeps referential integrity itself, checking every
     /// reference it writes: on SQLite, foreign-key enforcement is off on it, because SQLite runs
     /// a cascade program per deleted row (a million-user revert spent most of its time there;

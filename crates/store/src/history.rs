@@ -209,13 +209,17 @@ pub async fn fixed_by(conn: &mut Connection, id: i64) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// Moves an import from one status to another, stamping `applied_at`, only if it is still in
-/// the first: the guard that makes "apply twice" fail even when two processes try at once (a
-/// revert claims with [`claim_revert`]). Returns whether this caller won. Run it inside the
-/// transaction that does the work.
+/// Moves a record held by `holder` from one status to another, stamping `applied_at`, only if
+/// it is still in the first and still held by `holder`: the guard that makes "apply twice" fail
+/// even when two processes try at once, and that keeps a job taken for dead meanwhile from
+/// committing (a revert claims its import with [`claim_revert`]). Returns whether this caller
+/// won. Run it inside the transaction that does the work, as its last write before the commit:
+/// on PostgreSQL the update locks the record until the commit, and the heartbeat's renewals of
+/// the same record's lease would wait behind it.
 pub async fn claim_status(
     conn: &mut Connection,
     id: i64,
+    holder: &str,
     from: JobStatus,
     to: JobStatus,
     applied_at: i64,
@@ -223,17 +227,19 @@ pub async fn claim_status(
     let style = Placeholders::of(conn);
     let p = |n| placeholders(style, n, 1);
     let sql = format!(
-        "UPDATE imports SET status = {}, applied_at = {} WHERE id = {} AND status = {}",
+        "UPDATE imports SET status = {}, applied_at = {} WHERE id = {} AND status = {} AND holder = {}",
         p(1),
         p(2),
         p(3),
-        p(4)
+        p(4),
+        p(5)
     );
     let done = sqlx::query(&sql)
         .bind(to.as_str())
         .bind(applied_at)
         .bind(id)
         .bind(from.as_str())
+        .bind(holder)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)

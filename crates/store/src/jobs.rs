@@ -9,6 +9,8 @@
 //! fail a running job whose lease expired with [`fail_abandoned`], which succeeds only if the
 //! lease is still the one the caller saw, so a job that renewed in between is left alone. The
 //! job writes its end with [`finish_job`], which succeeds only while it still holds the record.
+//! A stored preview is applied under a lease taken with [`take_lease`], and its holder moves it
+//! to `applied` (`claim_status`) only at the end of the apply's transaction.
 
 use serde::{Deserialize, Serialize};
 
@@ -358,33 +360,55 @@ pub async fn finish_job(
     Ok(done.rows_affected() == 1)
 }
 
+/// How an attempt to take a record's lease ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeaseTake {
+    /// The caller holds the lease now.
+    Taken,
+    /// Another holder's lease is live; this is it.
+    Held(Lease),
+    /// The record is no longer in the status the caller asked for (a stored preview applied
+    /// meanwhile): the status it has now, or None if the record is gone.
+    Moved(Option<JobStatus>),
+}
+
 /// Takes the lease of a record that is not running (a stored preview about to be applied) for
-/// `holder`, if nobody holds it now. Returns the lease of the live holder otherwise.
-pub async fn take_lease(conn: &mut Connection, id: i64, lease: &Lease) -> Result<Option<Lease>> {
+/// the lease's holder, if the record is still in `status` and nobody holds it now.
+pub async fn take_lease(
+    conn: &mut Connection,
+    id: i64,
+    status: JobStatus,
+    lease: &Lease,
+) -> Result<LeaseTake> {
     let p = |n| placeholders(Placeholders::of(conn), n, 1);
     let sql = format!(
-        "UPDATE imports SET holder = {}, lease_until = {}, heartbeat_at = {} WHERE id = {} AND (lease_until <= {} OR holder = {})",
+        "UPDATE imports SET holder = {}, lease_until = {}, heartbeat_at = {} WHERE id = {} AND status = {} \
+         AND (lease_until <= {} OR holder = {})",
         p(1),
         p(2),
         p(3),
         p(4),
         p(5),
-        p(6)
+        p(6),
+        p(7)
     );
     let done = sqlx::query(&sql)
         .bind(lease.holder.as_str())
         .bind(lease.until)
         .bind(lease.heartbeat_at)
         .bind(id)
+        .bind(status.as_str())
         .bind(lease.heartbeat_at)
         .bind(lease.holder.as_str())
         .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 1 {
-        return Ok(None);
+        return Ok(LeaseTake::Taken);
     }
-    let record = crate::import_record(conn, id).await?;
-    Ok(record.map(|r| r.lease))
+    Ok(match crate::import_record(conn, id).await? {
+        Some(record) if record.status == status => LeaseTake::Held(record.lease),
+        other => LeaseTake::Moved(other.map(|r| r.status)),
+    })
 }
 
 /// Ends a lease taken with [`take_lease`] (or renewed on a record that is not running).

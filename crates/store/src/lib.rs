@@ -46,7 +46,7 @@ pub use history::{
 pub use jobs::{
     fail_abandoned, finish_job, release_lease, renew_lease, take_lease, ArchiveCompression,
     ArchiveRecord, ArchiveState, ImportJobOptions, JobKind, JobOptions, JobStatus, JobSummary,
-    Lease, RevertJobOptions, UnknownValue,
+    Lease, LeaseTake, RevertJobOptions, UnknownValue,
 };
 pub use records::{NamedRecord, RoleRecord, UserRecord};
 pub use users::{

@@ -21,6 +21,7 @@ use muster_store::{CatalogTable, EntryLookup, Store, Transaction};
 
 use super::{refuse, require, Expected, Page};
 use crate::audit::Target;
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Error, Missing, Refusal};
 use changes::{create, delete, rename, update};
@@ -188,7 +189,7 @@ pub async fn get_department(
     ctx: &Context,
     id: &str,
 ) -> Result<DepartmentView, Error> {
-    get(store, ctx, id).await
+    busy::naming_job(store, get(store, ctx, id)).await
 }
 
 /// The department with this name (matched by key: case and width do not matter).
@@ -197,7 +198,7 @@ pub async fn find_department(
     ctx: &Context,
     name: &str,
 ) -> Result<DepartmentView, Error> {
-    find(store, ctx, name).await
+    busy::naming_job(store, find(store, ctx, name)).await
 }
 
 pub async fn list_departments(
@@ -205,7 +206,7 @@ pub async fn list_departments(
     ctx: &Context,
     query: &CatalogQuery,
 ) -> Result<Page<DepartmentView>, Error> {
-    list(store, ctx, query).await
+    busy::naming_job(store, list(store, ctx, query)).await
 }
 
 /// Creates a department; needs `departments.write`. A name another department holds (by key)
@@ -215,7 +216,11 @@ pub async fn create_department(
     ctx: &Context,
     new: &NewEntry,
 ) -> Result<DepartmentView, Error> {
-    create(store, ctx, &new.name, new.description.as_deref(), None).await
+    busy::naming_job(
+        store,
+        create(store, ctx, &new.name, new.description.as_deref(), None),
+    )
+    .await
 }
 
 pub async fn update_department(
@@ -225,7 +230,11 @@ pub async fn update_department(
     expected: Expected,
     patch: &EntryPatch,
 ) -> Result<DepartmentView, Error> {
-    update(store, ctx, id, expected, patch.description.as_deref(), None).await
+    busy::naming_job(
+        store,
+        update(store, ctx, id, expected, patch.description.as_deref(), None),
+    )
+    .await
 }
 
 /// Renames a department; its users follow the new key.
@@ -236,7 +245,7 @@ pub async fn rename_department(
     expected: Expected,
     new_name: &str,
 ) -> Result<DepartmentView, Error> {
-    rename(store, ctx, id, expected, new_name).await
+    busy::naming_job(store, rename(store, ctx, id, expected, new_name)).await
 }
 
 /// Deletes a department; one that still has users is a conflict unless `references` says to
@@ -248,16 +257,20 @@ pub async fn delete_department(
     expected: Expected,
     references: References,
 ) -> Result<(), Error> {
-    delete(store, ctx, Kind::Department, id, expected, references).await
+    busy::naming_job(
+        store,
+        delete(store, ctx, Kind::Department, id, expected, references),
+    )
+    .await
 }
 
 /// The group with this id; needs `groups.read`.
 pub async fn get_group(store: &Store, ctx: &Context, id: &str) -> Result<GroupView, Error> {
-    get(store, ctx, id).await
+    busy::naming_job(store, get(store, ctx, id)).await
 }
 
 pub async fn find_group(store: &Store, ctx: &Context, name: &str) -> Result<GroupView, Error> {
-    find(store, ctx, name).await
+    busy::naming_job(store, find(store, ctx, name)).await
 }
 
 pub async fn list_groups(
@@ -265,7 +278,7 @@ pub async fn list_groups(
     ctx: &Context,
     query: &CatalogQuery,
 ) -> Result<Page<GroupView>, Error> {
-    list(store, ctx, query).await
+    busy::naming_job(store, list(store, ctx, query)).await
 }
 
 /// Creates a group (with no roles: `set_group_roles` gives it some); needs `groups.write`.
@@ -274,7 +287,11 @@ pub async fn create_group(
     ctx: &Context,
     new: &NewEntry,
 ) -> Result<GroupView, Error> {
-    create(store, ctx, &new.name, new.description.as_deref(), None).await
+    busy::naming_job(
+        store,
+        create(store, ctx, &new.name, new.description.as_deref(), None),
+    )
+    .await
 }
 
 pub async fn update_group(
@@ -284,7 +301,11 @@ pub async fn update_group(
     expected: Expected,
     patch: &EntryPatch,
 ) -> Result<GroupView, Error> {
-    update(store, ctx, id, expected, patch.description.as_deref(), None).await
+    busy::naming_job(
+        store,
+        update(store, ctx, id, expected, patch.description.as_deref(), None),
+    )
+    .await
 }
 
 /// Renames a group; its members and roles follow the new key.
@@ -295,7 +316,7 @@ pub async fn rename_group(
     expected: Expected,
     new_name: &str,
 ) -> Result<GroupView, Error> {
-    rename(store, ctx, id, expected, new_name).await
+    busy::naming_job(store, rename(store, ctx, id, expected, new_name)).await
 }
 
 /// Deletes a group; one with members is a conflict unless `references` says to remove them.
@@ -306,16 +327,20 @@ pub async fn delete_group(
     expected: Expected,
     references: References,
 ) -> Result<(), Error> {
-    delete(store, ctx, Kind::Group, id, expected, references).await
+    busy::naming_job(
+        store,
+        delete(store, ctx, Kind::Group, id, expected, references),
+    )
+    .await
 }
 
 /// The role with this id and its permissions; needs `roles.read`.
 pub async fn get_role(store: &Store, ctx: &Context, id: &str) -> Result<RoleView, Error> {
-    get(store, ctx, id).await
+    busy::naming_job(store, get(store, ctx, id)).await
 }
 
 pub async fn find_role(store: &Store, ctx: &Context, name: &str) -> Result<RoleView, Error> {
-    find(store, ctx, name).await
+    busy::naming_job(store, find(store, ctx, name)).await
 }
 
 pub async fn list_roles(
@@ -323,17 +348,20 @@ pub async fn list_roles(
     ctx: &Context,
     query: &CatalogQuery,
 ) -> Result<Page<RoleView>, Error> {
-    list(store, ctx, query).await
+    busy::naming_job(store, list(store, ctx, query)).await
 }
 
 /// Creates a role; needs `roles.write`, and every permission it holds must be the actor's.
 pub async fn create_role(store: &Store, ctx: &Context, new: &NewRole) -> Result<RoleView, Error> {
-    create(
+    busy::naming_job(
         store,
-        ctx,
-        &new.name,
-        new.description.as_deref(),
-        Some(&new.permissions),
+        create(
+            store,
+            ctx,
+            &new.name,
+            new.description.as_deref(),
+            Some(&new.permissions),
+        ),
     )
     .await
 }
@@ -347,13 +375,16 @@ pub async fn update_role(
     expected: Expected,
     patch: &RolePatch,
 ) -> Result<RoleView, Error> {
-    update(
+    busy::naming_job(
         store,
-        ctx,
-        id,
-        expected,
-        patch.description.as_deref(),
-        patch.permissions.as_deref(),
+        update(
+            store,
+            ctx,
+            id,
+            expected,
+            patch.description.as_deref(),
+            patch.permissions.as_deref(),
+        ),
     )
     .await
 }
@@ -366,7 +397,7 @@ pub async fn rename_role(
     expected: Expected,
     new_name: &str,
 ) -> Result<RoleView, Error> {
-    rename(store, ctx, id, expected, new_name).await
+    busy::naming_job(store, rename(store, ctx, id, expected, new_name)).await
 }
 
 /// Deletes a role; one still held (directly or through a group) is a conflict unless
@@ -378,5 +409,9 @@ pub async fn delete_role(
     expected: Expected,
     references: References,
 ) -> Result<(), Error> {
-    delete(store, ctx, Kind::Role, id, expected, references).await
+    busy::naming_job(
+        store,
+        delete(store, ctx, Kind::Role, id, expected, references),
+    )
+    .await
 }

@@ -24,6 +24,7 @@ use super::{refuse, require};
 use super::{Expected, Page};
 use crate::access::{grant_escalation, Own};
 use crate::audit::{self, secret_change, Target};
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Conflict, Error, Invalid, Refusal, Taken};
 use crate::ids::IdMaker;
@@ -90,30 +91,36 @@ const MAX_SEARCH_ROWS: usize = 10_000;
 
 /// The user with this id; needs `users.read`.
 pub async fn get_user(store: &Store, ctx: &Context, id: &str) -> Result<UserView, Error> {
-    require(store, ctx, Permission::UsersRead, "user.read", &by_id(id)).await?;
-    let mut conn = store.acquire().await?;
-    let user = db::user_by_id(&mut conn, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let catalog = muster_store::load_catalog(&mut conn).await?;
-    Ok(view(&catalog, &user))
+    busy::naming_job(store, async move {
+        require(store, ctx, Permission::UsersRead, "user.read", &by_id(id)).await?;
+        let mut conn = store.acquire().await?;
+        let user = db::user_by_id(&mut conn, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let catalog = muster_store::load_catalog(&mut conn).await?;
+        Ok(view(&catalog, &user))
+    })
+    .await
 }
 
 /// The user with this username (matched by its PRECIS key); needs `users.read`.
 pub async fn find_user(store: &Store, ctx: &Context, username: &str) -> Result<UserView, Error> {
-    let target = Target {
-        kind: "user",
-        id: None,
-        name: username.to_owned(),
-    };
-    require(store, ctx, Permission::UsersRead, "user.read", &target).await?;
-    let key = Username::parse(username).map_err(|_| not_found(username))?;
-    let mut conn = store.acquire().await?;
-    let user = db::user_by_key(&mut conn, key.key())
-        .await?
-        .ok_or_else(|| not_found(username))?;
-    let catalog = muster_store::load_catalog(&mut conn).await?;
-    Ok(view(&catalog, &user))
+    busy::naming_job(store, async move {
+        let target = Target {
+            kind: "user",
+            id: None,
+            name: username.to_owned(),
+        };
+        require(store, ctx, Permission::UsersRead, "user.read", &target).await?;
+        let key = Username::parse(username).map_err(|_| not_found(username))?;
+        let mut conn = store.acquire().await?;
+        let user = db::user_by_key(&mut conn, key.key())
+            .await?
+            .ok_or_else(|| not_found(username))?;
+        let catalog = muster_store::load_catalog(&mut conn).await?;
+        Ok(view(&catalog, &user))
+    })
+    .await
 }
 
 /// One page of the users matching `query`, in username-key order; needs `users.read`. A page
@@ -124,205 +131,212 @@ pub async fn list_users(
     ctx: &Context,
     query: &UserQuery,
 ) -> Result<Page<UserView>, Error> {
-    let target = Target {
-        kind: "user",
-        id: None,
-        name: "*".into(),
-    };
-    require(store, ctx, Permission::UsersRead, "user.list", &target).await?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let mut problems = Vec::new();
-    let filter = UserFilter {
-        department_key: name_key("department", query.department.as_deref(), &mut problems),
-        group_key: name_key("group", query.group.as_deref(), &mut problems),
-        role_key: name_key("role", query.role.as_deref(), &mut problems),
-        active: query.active,
-        search: None,
-    };
-    let mut after = match query.cursor.as_deref().map(decode_cursor) {
-        Some(Some(key)) => Some(key),
-        Some(None) => {
-            problems.push(problem(
-                "cursor",
-                "not a cursor of this list; start again from the first page",
-            ));
-            None
+    busy::naming_job(store, async move {
+        let target = Target {
+            kind: "user",
+            id: None,
+            name: "*".into(),
+        };
+        require(store, ctx, Permission::UsersRead, "user.list", &target).await?;
+        let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let mut problems = Vec::new();
+        let filter = UserFilter {
+            department_key: name_key("department", query.department.as_deref(), &mut problems),
+            group_key: name_key("group", query.group.as_deref(), &mut problems),
+            role_key: name_key("role", query.role.as_deref(), &mut problems),
+            active: query.active,
+            search: None,
+        };
+        let mut after = match query.cursor.as_deref().map(decode_cursor) {
+            Some(Some(key)) => Some(key),
+            Some(None) => {
+                problems.push(problem(
+                    "cursor",
+                    "not a cursor of this list; start again from the first page",
+                ));
+                None
+            }
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
         }
-        None => None,
-    };
-    if !problems.is_empty() {
-        return Err(Error::Invalid(Invalid::Fields(problems)));
-    }
-    let needle = query
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase);
-    let mut conn = store.acquire().await?;
-    let mut found: Vec<StoredUser> = Vec::new();
-    let mut read = 0;
-    let next = loop {
-        let page = db::users_after(&mut conn, &filter, after.as_deref(), limit).await?;
-        let full = page.len() == limit;
-        read += page.len();
-        after = page.last().map(|u| u.record.username_key.clone());
-        for user in page {
-            if needle
-                .as_deref()
-                .is_none_or(|n| matches_search(&user.record, n))
-            {
-                found.push(user);
-                if found.len() == limit {
-                    break;
+        let needle = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
+        let mut conn = store.acquire().await?;
+        let mut found: Vec<StoredUser> = Vec::new();
+        let mut read = 0;
+        let next = loop {
+            let page = db::users_after(&mut conn, &filter, after.as_deref(), limit).await?;
+            let full = page.len() == limit;
+            read += page.len();
+            after = page.last().map(|u| u.record.username_key.clone());
+            for user in page {
+                if needle
+                    .as_deref()
+                    .is_none_or(|n| matches_search(&user.record, n))
+                {
+                    found.push(user);
+                    if found.len() == limit {
+                        break;
+                    }
                 }
             }
-        }
-        if found.len() == limit {
-            // The page ends at the last user taken, which may be before the last one read.
-            break found.last().map(|u| u.record.username_key.clone());
-        }
-        if !full {
-            break None;
-        }
-        if read >= MAX_SEARCH_ROWS {
-            break after.clone();
-        }
-    };
-    let catalog = muster_store::load_catalog(&mut conn).await?;
-    Ok(Page {
-        items: found.iter().map(|u| view(&catalog, u)).collect(),
-        next: next.map(|key| encode_cursor(&key)),
+            if found.len() == limit {
+                // The page ends at the last user taken, which may be before the last one read.
+                break found.last().map(|u| u.record.username_key.clone());
+            }
+            if !full {
+                break None;
+            }
+            if read >= MAX_SEARCH_ROWS {
+                break after.clone();
+            }
+        };
+        let catalog = muster_store::load_catalog(&mut conn).await?;
+        Ok(Page {
+            items: found.iter().map(|u| view(&catalog, u)).collect(),
+            next: next.map(|key| encode_cursor(&key)),
+        })
     })
+    .await
 }
 
 /// Creates a user; needs `users.write`, and `users.credentials` to give a password or
 /// `ignore_mfa`. Roles and groups must exist and be within the actor's own permissions.
 pub async fn create_user(store: &Store, ctx: &Context, new: NewUser) -> Result<UserView, Error> {
-    let target = Target {
-        kind: "user",
-        id: None,
-        name: new.username.clone(),
-    };
-    require(store, ctx, Permission::UsersWrite, "user.create", &target).await?;
-    if new.password.is_some() || new.ignore_mfa {
-        require(
-            store,
-            ctx,
-            Permission::UsersCredentials,
+    busy::naming_job(store, async move {
+        let target = Target {
+            kind: "user",
+            id: None,
+            name: new.username.clone(),
+        };
+        require(store, ctx, Permission::UsersWrite, "user.create", &target).await?;
+        if new.password.is_some() || new.ignore_mfa {
+            require(
+                store,
+                ctx,
+                Permission::UsersCredentials,
+                "user.create",
+                &target,
+            )
+            .await?;
+        }
+        let mut problems = Vec::new();
+        let username = parsed(&mut problems, "username", Username::parse(&new.username));
+        let name = parsed(&mut problems, "name", DisplayName::parse(&new.name));
+        let email = optional(&mut problems, "email", new.email.as_deref(), Email::parse);
+        let phone = optional(&mut problems, "phone", new.phone.as_deref(), Phone::parse);
+        let locale = optional(
+            &mut problems,
+            "locale",
+            new.locale.as_deref(),
+            Locale::parse,
+        );
+        let timezone = optional(
+            &mut problems,
+            "timezone",
+            new.timezone.as_deref(),
+            Timezone::parse,
+        );
+        let department = optional(
+            &mut problems,
+            "department",
+            new.department.as_deref(),
+            EntityName::parse,
+        );
+        let roles = names(&mut problems, "roles", &new.roles);
+        let groups = names(&mut problems, "groups", &new.groups);
+        if let (Some(password), Some(username)) = (&new.password, &username) {
+            check_policy(&mut problems, password, username.as_str());
+        }
+        let mut tx = store.begin().await?;
+        let catalog = muster_store::load_catalog(&mut tx).await?;
+        let department_key = department.map(|d| d.key().to_owned());
+        known(&mut problems, "department", department_key.iter(), |k| {
+            catalog.departments.contains_key(k)
+        });
+        known(&mut problems, "roles", roles.iter(), |k| {
+            catalog.roles.contains_key(k)
+        });
+        known(&mut problems, "groups", groups.iter(), |k| {
+            catalog.groups.contains_key(k)
+        });
+        let (Some(username), Some(name), true) = (username, name, problems.is_empty()) else {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
+        };
+        if db::user_by_key(&mut tx, username.key()).await?.is_some() {
+            return Err(Error::Conflict(Conflict::Taken(Taken::User {
+                username: username.as_str().to_owned(),
+            })));
+        }
+        if let Some(email) = &email {
+            email_free(&mut tx, email, None).await?;
+        }
+        if let Some(escalation) = grant_escalation(&ctx.actor, &catalog, &[], &roles, &[], &groups)
+        {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Err(refuse(
+                store,
+                ctx,
+                "user.create",
+                &target,
+                Refusal::Escalation(escalation),
+            )
+            .await);
+        }
+        let password_hash = match &new.password {
+            Some(password) => hash(ctx, password)?,
+            None => PROVISIONAL.to_owned(),
+        };
+        let now = (ctx.now)();
+        let record = UserRecord {
+            id: IdMaker::new(now, &ctx.rng).next_id(),
+            username_key: username.key().to_owned(),
+            username: username.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            email_key: email.as_ref().map(|e| e.key().to_owned()),
+            email: email.map(|e| e.as_str().to_owned()),
+            phone: phone.map(|p| p.as_str().to_owned()),
+            department_key,
+            active: new.active.unwrap_or(true),
+            ignore_mfa: new.ignore_mfa,
+            locale: locale.map(|l| l.as_str().to_owned()),
+            timezone: timezone.map(|t| t.as_str().to_owned()),
+            password_hash,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+            role_keys: roles,
+            group_keys: groups,
+        };
+        db::insert_user(&mut tx, &record).await?;
+        let mut changes = audit::diff(fields(&catalog, None), fields(&catalog, Some(&record)));
+        if new.password.is_some() {
+            changes.push(secret_change("password", true));
+        }
+        let target = Target::new("user", &record.id, &record.username);
+        audit::record(
+            &mut tx,
+            &ctx.actor,
+            now,
             "user.create",
             &target,
+            None,
+            changes,
         )
         .await?;
-    }
-    let mut problems = Vec::new();
-    let username = parsed(&mut problems, "username", Username::parse(&new.username));
-    let name = parsed(&mut problems, "name", DisplayName::parse(&new.name));
-    let email = optional(&mut problems, "email", new.email.as_deref(), Email::parse);
-    let phone = optional(&mut problems, "phone", new.phone.as_deref(), Phone::parse);
-    let locale = optional(
-        &mut problems,
-        "locale",
-        new.locale.as_deref(),
-        Locale::parse,
-    );
-    let timezone = optional(
-        &mut problems,
-        "timezone",
-        new.timezone.as_deref(),
-        Timezone::parse,
-    );
-    let department = optional(
-        &mut problems,
-        "department",
-        new.department.as_deref(),
-        EntityName::parse,
-    );
-    let roles = names(&mut problems, "roles", &new.roles);
-    let groups = names(&mut problems, "groups", &new.groups);
-    if let (Some(password), Some(username)) = (&new.password, &username) {
-        check_policy(&mut problems, password, username.as_str());
-    }
-    let mut tx = store.begin().await?;
-    let catalog = muster_store::load_catalog(&mut tx).await?;
-    let department_key = department.map(|d| d.key().to_owned());
-    known(&mut problems, "department", department_key.iter(), |k| {
-        catalog.departments.contains_key(k)
-    });
-    known(&mut problems, "roles", roles.iter(), |k| {
-        catalog.roles.contains_key(k)
-    });
-    known(&mut problems, "groups", groups.iter(), |k| {
-        catalog.groups.contains_key(k)
-    });
-    let (Some(username), Some(name), true) = (username, name, problems.is_empty()) else {
-        return Err(Error::Invalid(Invalid::Fields(problems)));
-    };
-    if db::user_by_key(&mut tx, username.key()).await?.is_some() {
-        return Err(Error::Conflict(Conflict::Taken(Taken::User {
-            username: username.as_str().to_owned(),
-        })));
-    }
-    if let Some(email) = &email {
-        email_free(&mut tx, email, None).await?;
-    }
-    if let Some(escalation) = grant_escalation(&ctx.actor, &catalog, &[], &roles, &[], &groups) {
-        tx.rollback().await.map_err(StoreError::from)?;
-        return Err(refuse(
-            store,
-            ctx,
-            "user.create",
-            &target,
-            Refusal::Escalation(escalation),
-        )
-        .await);
-    }
-    let password_hash = match &new.password {
-        Some(password) => hash(ctx, password)?,
-        None => PROVISIONAL.to_owned(),
-    };
-    let now = (ctx.now)();
-    let record = UserRecord {
-        id: IdMaker::new(now, &ctx.rng).next_id(),
-        username_key: username.key().to_owned(),
-        username: username.as_str().to_owned(),
-        name: name.as_str().to_owned(),
-        email_key: email.as_ref().map(|e| e.key().to_owned()),
-        email: email.map(|e| e.as_str().to_owned()),
-        phone: phone.map(|p| p.as_str().to_owned()),
-        department_key,
-        active: new.active.unwrap_or(true),
-        ignore_mfa: new.ignore_mfa,
-        locale: locale.map(|l| l.as_str().to_owned()),
-        timezone: timezone.map(|t| t.as_str().to_owned()),
-        password_hash,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        role_keys: roles,
-        group_keys: groups,
-    };
-    db::insert_user(&mut tx, &record).await?;
-    let mut changes = audit::diff(fields(&catalog, None), fields(&catalog, Some(&record)));
-    if new.password.is_some() {
-        changes.push(secret_change("password", true));
-    }
-    let target = Target::new("user", &record.id, &record.username);
-    audit::record(
-        &mut tx,
-        &ctx.actor,
-        now,
-        "user.create",
-        &target,
-        None,
-        changes,
-    )
-    .await?;
-    let stored = db::user_by_id(&mut tx, &record.id)
-        .await?
-        .ok_or_else(|| not_found(&record.id))?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(view(&catalog, &stored))
+        let stored = db::user_by_id(&mut tx, &record.id)
+            .await?
+            .ok_or_else(|| not_found(&record.id))?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(view(&catalog, &stored))
+    })
+    .await
 }
 
 /// Changes the fields `patch` gives; needs `users.write`, and `users.credentials` to change
@@ -335,59 +349,62 @@ pub async fn update_user(
     expected: Expected,
     patch: UserPatch,
 ) -> Result<UserView, Error> {
-    require(
-        store,
-        ctx,
-        Permission::UsersWrite,
-        "user.update",
-        &by_id(id),
-    )
-    .await?;
-    let mut problems = Vec::new();
-    let name = patch
-        .name
-        .as_deref()
-        .and_then(|raw| parsed(&mut problems, "name", DisplayName::parse(raw)));
-    let email = clearable(&mut problems, "email", &patch.email, Email::parse);
-    let phone = clearable(&mut problems, "phone", &patch.phone, Phone::parse);
-    let locale = clearable(&mut problems, "locale", &patch.locale, Locale::parse);
-    let timezone = clearable(&mut problems, "timezone", &patch.timezone, Timezone::parse);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(Invalid::Fields(problems)));
-    }
-    let mut edit = Edit::begin(store, id, expected).await?;
-    let mut record = edit.user.record.clone();
-    if let Some(name) = name {
-        record.name = name.as_str().to_owned();
-    }
-    if let Some(email) = email {
-        if let Some(email) = &email {
-            email_free(&mut edit.tx, email, Some(id)).await?;
+    busy::naming_job(store, async move {
+        require(
+            store,
+            ctx,
+            Permission::UsersWrite,
+            "user.update",
+            &by_id(id),
+        )
+        .await?;
+        let mut problems = Vec::new();
+        let name = patch
+            .name
+            .as_deref()
+            .and_then(|raw| parsed(&mut problems, "name", DisplayName::parse(raw)));
+        let email = clearable(&mut problems, "email", &patch.email, Email::parse);
+        let phone = clearable(&mut problems, "phone", &patch.phone, Phone::parse);
+        let locale = clearable(&mut problems, "locale", &patch.locale, Locale::parse);
+        let timezone = clearable(&mut problems, "timezone", &patch.timezone, Timezone::parse);
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
         }
-        record.email_key = email.as_ref().map(|e| e.key().to_owned());
-        record.email = email.map(|e| e.as_str().to_owned());
-    }
-    if let Some(phone) = phone {
-        record.phone = phone.map(|p| p.as_str().to_owned());
-    }
-    if let Some(locale) = locale {
-        record.locale = locale.map(|l| l.as_str().to_owned());
-    }
-    if let Some(timezone) = timezone {
-        record.timezone = timezone.map(|t| t.as_str().to_owned());
-    }
-    if let Some(active) = patch.active {
-        record.active = active;
-    }
-    if let Some(ignore_mfa) = patch.ignore_mfa {
-        if ignore_mfa != record.ignore_mfa && !ctx.actor.holds(Permission::UsersCredentials) {
-            let refusal = lacks(ctx, Permission::UsersCredentials);
-            return Err(edit.refuse(store, ctx, "user.update", refusal).await);
+        let mut edit = Edit::begin(store, id, expected).await?;
+        let mut record = edit.user.record.clone();
+        if let Some(name) = name {
+            record.name = name.as_str().to_owned();
         }
-        record.ignore_mfa = ignore_mfa;
-    }
-    edit.save(ctx, expected, record, None, "user.update", Vec::new())
-        .await
+        if let Some(email) = email {
+            if let Some(email) = &email {
+                email_free(&mut edit.tx, email, Some(id)).await?;
+            }
+            record.email_key = email.as_ref().map(|e| e.key().to_owned());
+            record.email = email.map(|e| e.as_str().to_owned());
+        }
+        if let Some(phone) = phone {
+            record.phone = phone.map(|p| p.as_str().to_owned());
+        }
+        if let Some(locale) = locale {
+            record.locale = locale.map(|l| l.as_str().to_owned());
+        }
+        if let Some(timezone) = timezone {
+            record.timezone = timezone.map(|t| t.as_str().to_owned());
+        }
+        if let Some(active) = patch.active {
+            record.active = active;
+        }
+        if let Some(ignore_mfa) = patch.ignore_mfa {
+            if ignore_mfa != record.ignore_mfa && !ctx.actor.holds(Permission::UsersCredentials) {
+                let refusal = lacks(ctx, Permission::UsersCredentials);
+                return Err(edit.refuse(store, ctx, "user.update", refusal).await);
+            }
+            record.ignore_mfa = ignore_mfa;
+        }
+        edit.save(ctx, expected, record, None, "user.update", Vec::new())
+            .await
+    })
+    .await
 }
 
 /// Gives the user a new username (its PRECIS key must be free); needs `users.write`. The
@@ -399,30 +416,33 @@ pub async fn rename_user(
     expected: Expected,
     new_username: &str,
 ) -> Result<UserView, Error> {
-    require(
-        store,
-        ctx,
-        Permission::UsersWrite,
-        "user.rename",
-        &by_id(id),
-    )
-    .await?;
-    let username =
-        Username::parse(new_username).map_err(|e| Error::invalid("username", e.to_string()))?;
-    let mut edit = Edit::begin(store, id, expected).await?;
-    let mut record = edit.user.record.clone();
-    if username.key() != record.username_key {
-        if let Some(holder) = db::user_by_key(&mut edit.tx, username.key()).await? {
-            return Err(Error::Conflict(Conflict::Taken(Taken::Username {
-                username: username.as_str().to_owned(),
-                holder: holder.record.username,
-            })));
+    busy::naming_job(store, async move {
+        require(
+            store,
+            ctx,
+            Permission::UsersWrite,
+            "user.rename",
+            &by_id(id),
+        )
+        .await?;
+        let username =
+            Username::parse(new_username).map_err(|e| Error::invalid("username", e.to_string()))?;
+        let mut edit = Edit::begin(store, id, expected).await?;
+        let mut record = edit.user.record.clone();
+        if username.key() != record.username_key {
+            if let Some(holder) = db::user_by_key(&mut edit.tx, username.key()).await? {
+                return Err(Error::Conflict(Conflict::Taken(Taken::Username {
+                    username: username.as_str().to_owned(),
+                    holder: holder.record.username,
+                })));
+            }
         }
-    }
-    record.username_key = username.key().to_owned();
-    record.username = username.as_str().to_owned();
-    edit.save(ctx, expected, record, None, "user.rename", Vec::new())
-        .await
+        record.username_key = username.key().to_owned();
+        record.username = username.as_str().to_owned();
+        edit.save(ctx, expected, record, None, "user.rename", Vec::new())
+            .await
+    })
+    .await
 }
 
 /// Deactivates the user (they can no longer act or sign in); needs `users.write`.
@@ -432,7 +452,11 @@ pub async fn deactivate_user(
     id: &str,
     expected: Expected,
 ) -> Result<UserView, Error> {
-    set_active(store, ctx, id, expected, false, "user.deactivate").await
+    busy::naming_job(
+        store,
+        set_active(store, ctx, id, expected, false, "user.deactivate"),
+    )
+    .await
 }
 
 /// Activates a deactivated user; needs `users.write`. Recorded as an update of `active`.
@@ -442,7 +466,11 @@ pub async fn activate_user(
     id: &str,
     expected: Expected,
 ) -> Result<UserView, Error> {
-    set_active(store, ctx, id, expected, true, "user.update").await
+    busy::naming_job(
+        store,
+        set_active(store, ctx, id, expected, true, "user.update"),
+    )
+    .await
 }
 
 async fn set_active(
@@ -469,37 +497,40 @@ pub async fn delete_user(
     id: &str,
     expected: Expected,
 ) -> Result<(), Error> {
-    require(
-        store,
-        ctx,
-        Permission::UsersWrite,
-        "user.delete",
-        &by_id(id),
-    )
-    .await?;
-    let mut edit = Edit::begin(store, id, expected).await?;
-    if !db::delete_user(&mut edit.tx, id, expected.0).await? {
-        let username = &edit.user.record.username;
-        return Err(stale_or_missing(&mut edit.tx, id, username, expected).await);
-    }
-    let catalog = muster_store::load_catalog(&mut edit.tx).await?;
-    let changes = audit::diff(
-        fields(&catalog, Some(&edit.user.record)),
-        fields(&catalog, None),
-    );
-    let now = (ctx.now)();
-    audit::record(
-        &mut edit.tx,
-        &ctx.actor,
-        now,
-        "user.delete",
-        &edit.target,
-        None,
-        changes,
-    )
-    .await?;
-    edit.tx.commit().await.map_err(StoreError::from)?;
-    Ok(())
+    busy::naming_job(store, async move {
+        require(
+            store,
+            ctx,
+            Permission::UsersWrite,
+            "user.delete",
+            &by_id(id),
+        )
+        .await?;
+        let mut edit = Edit::begin(store, id, expected).await?;
+        if !db::delete_user(&mut edit.tx, id, expected.0).await? {
+            let username = &edit.user.record.username;
+            return Err(stale_or_missing(&mut edit.tx, id, username, expected).await);
+        }
+        let catalog = muster_store::load_catalog(&mut edit.tx).await?;
+        let changes = audit::diff(
+            fields(&catalog, Some(&edit.user.record)),
+            fields(&catalog, None),
+        );
+        let now = (ctx.now)();
+        audit::record(
+            &mut edit.tx,
+            &ctx.actor,
+            now,
+            "user.delete",
+            &edit.target,
+            None,
+            changes,
+        )
+        .await?;
+        edit.tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    })
+    .await
 }
 
 /// Sets the user's password (checked against the policy, hashed with argon2id), or with None
@@ -512,36 +543,39 @@ pub async fn set_password(
     expected: Expected,
     password: Option<PlainPassword>,
 ) -> Result<UserView, Error> {
-    require(
-        store,
-        ctx,
-        Permission::UsersCredentials,
-        "user.password",
-        &by_id(id),
-    )
-    .await?;
-    let edit = Edit::begin(store, id, expected).await?;
-    if ctx.actor.is_user(&edit.user.record.username_key) {
-        let refusal = Refusal::OwnRecord {
-            what: Own::Password,
-        };
-        return Err(edit.refuse(store, ctx, "user.password", refusal).await);
-    }
-    let mut record = edit.user.record.clone();
-    record.password_hash = match &password {
-        Some(password) => {
-            let mut problems = Vec::new();
-            check_policy(&mut problems, password, &record.username);
-            if !problems.is_empty() {
-                return Err(Error::Invalid(Invalid::Fields(problems)));
-            }
-            hash(ctx, password)?
+    busy::naming_job(store, async move {
+        require(
+            store,
+            ctx,
+            Permission::UsersCredentials,
+            "user.password",
+            &by_id(id),
+        )
+        .await?;
+        let edit = Edit::begin(store, id, expected).await?;
+        if ctx.actor.is_user(&edit.user.record.username_key) {
+            let refusal = Refusal::OwnRecord {
+                what: Own::Password,
+            };
+            return Err(edit.refuse(store, ctx, "user.password", refusal).await);
         }
-        None => PROVISIONAL.to_owned(),
-    };
-    let changes = vec![secret_change("password", password.is_some())];
-    edit.save(ctx, expected, record, None, "user.password", changes)
-        .await
+        let mut record = edit.user.record.clone();
+        record.password_hash = match &password {
+            Some(password) => {
+                let mut problems = Vec::new();
+                check_policy(&mut problems, password, &record.username);
+                if !problems.is_empty() {
+                    return Err(Error::Invalid(Invalid::Fields(problems)));
+                }
+                hash(ctx, password)?
+            }
+            None => PROVISIONAL.to_owned(),
+        };
+        let changes = vec![secret_change("password", password.is_some())];
+        edit.save(ctx, expected, record, None, "user.password", changes)
+            .await
+    })
+    .await
 }
 
 /// Forgets the user's second factor, so they enrol again at the next sign-in; needs
@@ -553,27 +587,30 @@ pub async fn reset_mfa(
     id: &str,
     expected: Expected,
 ) -> Result<UserView, Error> {
-    require(
-        store,
-        ctx,
-        Permission::UsersCredentials,
-        "user.mfa_reset",
-        &by_id(id),
-    )
-    .await?;
-    let mut edit = Edit::begin(store, id, expected).await?;
-    if ctx.actor.is_user(&edit.user.record.username_key) {
-        let refusal = Refusal::OwnRecord { what: Own::Mfa };
-        return Err(edit.refuse(store, ctx, "user.mfa_reset", refusal).await);
-    }
-    if !edit.user.mfa_enrolled {
-        return edit.unchanged().await;
-    }
-    db::delete_mfa(&mut edit.tx, &edit.user.record.username_key).await?;
-    let record = edit.user.record.clone();
-    let changes = vec![secret_change("mfa", false)];
-    edit.force_save(ctx, expected, record, None, "user.mfa_reset", changes)
-        .await
+    busy::naming_job(store, async move {
+        require(
+            store,
+            ctx,
+            Permission::UsersCredentials,
+            "user.mfa_reset",
+            &by_id(id),
+        )
+        .await?;
+        let mut edit = Edit::begin(store, id, expected).await?;
+        if ctx.actor.is_user(&edit.user.record.username_key) {
+            let refusal = Refusal::OwnRecord { what: Own::Mfa };
+            return Err(edit.refuse(store, ctx, "user.mfa_reset", refusal).await);
+        }
+        if !edit.user.mfa_enrolled {
+            return edit.unchanged().await;
+        }
+        db::delete_mfa(&mut edit.tx, &edit.user.record.username_key).await?;
+        let record = edit.user.record.clone();
+        let changes = vec![secret_change("mfa", false)];
+        edit.force_save(ctx, expected, record, None, "user.mfa_reset", changes)
+            .await
+    })
+    .await
 }
 
 /// Makes `roles` (names) the user's direct roles; needs `users.write`. Granting a role with a
@@ -585,7 +622,11 @@ pub async fn set_user_roles(
     expected: Expected,
     roles: &[String],
 ) -> Result<UserView, Error> {
-    set_memberships(store, ctx, id, expected, Membership::Roles, roles).await
+    busy::naming_job(
+        store,
+        set_memberships(store, ctx, id, expected, Membership::Roles, roles),
+    )
+    .await
 }
 
 /// Makes `groups` (names) the user's groups; needs `users.write`. Joining a group whose roles
@@ -597,7 +638,11 @@ pub async fn set_user_groups(
     expected: Expected,
     groups: &[String],
 ) -> Result<UserView, Error> {
-    set_memberships(store, ctx, id, expected, Membership::Groups, groups).await
+    busy::naming_job(
+        store,
+        set_memberships(store, ctx, id, expected, Membership::Groups, groups),
+    )
+    .await
 }
 
 async fn set_memberships(
@@ -671,30 +716,33 @@ pub async fn set_user_department(
     expected: Expected,
     department: Option<&str>,
 ) -> Result<UserView, Error> {
-    require(
-        store,
-        ctx,
-        Permission::UsersWrite,
-        "user.update",
-        &by_id(id),
-    )
-    .await?;
-    let mut problems = Vec::new();
-    let name = optional(&mut problems, "department", department, EntityName::parse);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(Invalid::Fields(problems)));
-    }
-    let mut edit = Edit::begin(store, id, expected).await?;
-    let catalog = muster_store::load_catalog(&mut edit.tx).await?;
-    let key = name.map(|n| n.key().to_owned());
-    known(&mut problems, "department", key.iter(), |k| {
-        catalog.departments.contains_key(k)
-    });
-    if !problems.is_empty() {
-        return Err(Error::Invalid(Invalid::Fields(problems)));
-    }
-    let mut record = edit.user.record.clone();
-    record.department_key = key;
-    edit.save(ctx, expected, record, None, "user.update", Vec::new())
-        .await
+    busy::naming_job(store, async move {
+        require(
+            store,
+            ctx,
+            Permission::UsersWrite,
+            "user.update",
+            &by_id(id),
+        )
+        .await?;
+        let mut problems = Vec::new();
+        let name = optional(&mut problems, "department", department, EntityName::parse);
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
+        }
+        let mut edit = Edit::begin(store, id, expected).await?;
+        let catalog = muster_store::load_catalog(&mut edit.tx).await?;
+        let key = name.map(|n| n.key().to_owned());
+        known(&mut problems, "department", key.iter(), |k| {
+            catalog.departments.contains_key(k)
+        });
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
+        }
+        let mut record = edit.user.record.clone();
+        record.department_key = key;
+        edit.save(ctx, expected, record, None, "user.update", Vec::new())
+            .await
+    })
+    .await
 }

@@ -17,6 +17,7 @@ use muster_sheets::{Format, WorkbookWriter, WriteError};
 use muster_store::{Catalog, Store, UserFilter, UserRecord};
 
 use crate::audit::{self, Target};
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Error, Invalid, Missing, Unavailable};
 use crate::timefmt::rfc3339_utc;
@@ -50,14 +51,17 @@ pub async fn export(
     filter: &ExportFilter,
     out: Box<dyn Write + Send>,
 ) -> Result<ExportSummary, Error> {
-    require_export(store, ctx, &[entity]).await?;
-    let mut writer = muster_sheets::writer(format, out);
-    let rows = match entity {
-        Entity::Users => export_users(store, filter, writer.as_mut()).await?,
-        _ => export_catalog(store, entity, format, filter, writer.as_mut()).await?,
-    };
-    writer.finish().map_err(unwritable)?;
-    Ok(ExportSummary { rows })
+    busy::naming_job(store, async move {
+        require_export(store, ctx, &[entity]).await?;
+        let mut writer = muster_sheets::writer(format, out);
+        let rows = match entity {
+            Entity::Users => export_users(store, filter, writer.as_mut()).await?,
+            _ => export_catalog(store, entity, format, filter, writer.as_mut()).await?,
+        };
+        writer.finish().map_err(unwritable)?;
+        Ok(ExportSummary { rows })
+    })
+    .await
 }
 
 /// Writes every department, group, role (with the permission matrix) and user into one XLSX or
@@ -69,27 +73,30 @@ pub async fn export_workbook(
     format: Format,
     out: Box<dyn Write + Send>,
 ) -> Result<WorkbookSummary, Error> {
-    if format == Format::Csv {
-        return Err(Invalid::WorkbookNeedsSheets.into());
-    }
-    let all = [
-        Entity::Departments,
-        Entity::Groups,
-        Entity::Roles,
-        Entity::Users,
-    ];
-    require_export(store, ctx, &all).await?;
-    let mut writer = muster_sheets::writer(format, out);
-    let all = ExportFilter::default();
-    let mut summary = WorkbookSummary::default();
-    for entity in [Entity::Departments, Entity::Groups, Entity::Roles] {
-        let rows = export_catalog(store, entity, format, &all, writer.as_mut()).await?;
-        summary.sheets.push((entity, rows));
-    }
-    let users = export_users(store, &all, writer.as_mut()).await?;
-    summary.sheets.push((Entity::Users, users));
-    writer.finish().map_err(unwritable)?;
-    Ok(summary)
+    busy::naming_job(store, async move {
+        if format == Format::Csv {
+            return Err(Invalid::WorkbookNeedsSheets.into());
+        }
+        let all = [
+            Entity::Departments,
+            Entity::Groups,
+            Entity::Roles,
+            Entity::Users,
+        ];
+        require_export(store, ctx, &all).await?;
+        let mut writer = muster_sheets::writer(format, out);
+        let all = ExportFilter::default();
+        let mut summary = WorkbookSummary::default();
+        for entity in [Entity::Departments, Entity::Groups, Entity::Roles] {
+            let rows = export_catalog(store, entity, format, &all, writer.as_mut()).await?;
+            summary.sheets.push((entity, rows));
+        }
+        let users = export_users(store, &all, writer.as_mut()).await?;
+        summary.sheets.push((Entity::Users, users));
+        writer.finish().map_err(unwritable)?;
+        Ok(summary)
+    })
+    .await
 }
 
 /// An export needs `users.export`, and reading what it writes: `users.read`, `groups.read`…

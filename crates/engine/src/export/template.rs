@@ -8,6 +8,7 @@
 use std::io::Write;
 
 use crate::audit::{self, Target};
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Error, Invalid, Unavailable};
 use muster_domain::{import_fields, Entity, EntityName, Field, Permission, ADMINISTRATOR_ROLE};
@@ -65,38 +66,42 @@ pub async fn write_template(
     format: Format,
     out: Box<dyn Write + Send>,
 ) -> Result<(), Error> {
-    // Refuse impossible requests before touching the store, so the message is the first thing said.
-    kind.check_format(format)?;
-    let target = Target {
-        kind: "template",
-        id: None,
-        name: "import template".to_owned(),
-    };
-    audit::require(store, ctx, Permission::UsersImport, "template", &target).await?;
-    let mut conn = store.acquire().await?;
-    let catalog = muster_store::load_catalog(&mut conn).await?;
-    let user = free_sample_user(&mut conn).await?;
-    let new = SampleNames::free_in(&catalog);
-    let (refs, choices) = match kind {
-        TemplateKind::Entity(_) => (
-            SampleRefs::existing(&catalog, user, new),
-            Choices::existing(&catalog),
-        ),
-        TemplateKind::Workbook => {
-            let choices = Choices::existing(&catalog).with_workbook_samples(&new);
-            (SampleRefs::workbook(user, new), choices)
-        }
-    };
-    let sheets: Vec<SheetPlan> = match kind {
-        TemplateKind::Entity(entity) => vec![SheetPlan::new(entity, &refs)],
-        TemplateKind::Workbook => Entity::ALL
-            .iter()
-            .map(|&entity| SheetPlan::new(entity, &refs))
-            .collect(),
-    };
-    let book = StyledWorkbook::new(format, out);
-    write_book(book, format, &sheets, &choices)
-        .map_err(|cause| Error::Unavailable(Unavailable::Template(cause)))
+    busy::naming_job(store, async move {
+        // Refuse impossible requests before touching the store, so the message is the first
+        // thing said.
+        kind.check_format(format)?;
+        let target = Target {
+            kind: "template",
+            id: None,
+            name: "import template".to_owned(),
+        };
+        audit::require(store, ctx, Permission::UsersImport, "template", &target).await?;
+        let mut conn = store.acquire().await?;
+        let catalog = muster_store::load_catalog(&mut conn).await?;
+        let user = free_sample_user(&mut conn).await?;
+        let new = SampleNames::free_in(&catalog);
+        let (refs, choices) = match kind {
+            TemplateKind::Entity(_) => (
+                SampleRefs::existing(&catalog, user, new),
+                Choices::existing(&catalog),
+            ),
+            TemplateKind::Workbook => {
+                let choices = Choices::existing(&catalog).with_workbook_samples(&new);
+                (SampleRefs::workbook(user, new), choices)
+            }
+        };
+        let sheets: Vec<SheetPlan> = match kind {
+            TemplateKind::Entity(entity) => vec![SheetPlan::new(entity, &refs)],
+            TemplateKind::Workbook => Entity::ALL
+                .iter()
+                .map(|&entity| SheetPlan::new(entity, &refs))
+                .collect(),
+        };
+        let book = StyledWorkbook::new(format, out);
+        write_book(book, format, &sheets, &choices)
+            .map_err(|cause| Error::Unavailable(Unavailable::Template(cause)))
+    })
+    .await
 }
 
 /// Writes the planned sheets into `book` and finishes it.

@@ -15,12 +15,13 @@ use std::io::Write;
 
 use muster_domain::Permission;
 use muster_store::{
-    ArchiveCompression, BusyJob, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus,
-    JobSummary, NewImport, Store, StoreError,
+    ArchiveCompression, ChunkTable, ImportRecord, JobKind, JobOptions, JobStatus, JobSummary,
+    NewImport, Store, StoreError,
 };
 use serde::Serialize;
 
 use crate::audit::{self, Target};
+use crate::busy;
 use crate::context::Context;
 use crate::error::{Error, Internal, Missing, Unavailable};
 use crate::history::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
@@ -32,80 +33,58 @@ use crate::timefmt::rfc3339_utc;
 /// gone (at once). Every command calls this at start (SPEC §8: a kill mid-apply leaves the
 /// store as before, and the history must say so).
 pub async fn recover_interrupted(store: &Store, now: i64) -> Result<Vec<i64>, Error> {
-    let running = {
-        let mut conn = store.acquire().await?;
-        muster_store::imports_with_status(&mut conn, JobStatus::Running).await?
-    };
-    let by = format!(
-        "recovery:{}:{}",
-        crate::lease::hostname(),
-        std::process::id()
-    );
-    let mut recovered = Vec::new();
-    for record in running {
-        let lease = &record.lease;
-        let note = if holder_is_gone_here(&lease.holder) {
-            "the process running this job ended before it finished (killed or crashed); nothing of it was applied".to_owned()
-        } else if lease.expired(now) {
-            format!(
-                "its holder ({}) stopped renewing its lease (last at {}) and is taken for dead, wherever it ran; nothing of it was applied",
-                lease.holder,
-                rfc3339_utc(lease.heartbeat_at)
-            )
-        } else {
-            continue;
+    busy::naming_job(store, async move {
+        let running = {
+            let mut conn = store.acquire().await?;
+            muster_store::imports_with_status(&mut conn, JobStatus::Running).await?
         };
-        // On SQLite a writer that holds the database is alive (a dead process's locks are
-        // gone with it); such a record is left for a later command instead of waiting.
-        let mut conn = store.acquire_briefly().await?;
-        match muster_store::fail_abandoned(
-            &mut conn,
-            record.id,
-            lease,
-            &by,
-            now,
-            &JobSummary::note(note),
-        )
-        .await
-        {
-            Ok(true) => recovered.push(record.id),
-            Ok(false) => {}
-            Err(error) if error.is_busy() => {}
-            Err(error) => return Err(error.into()),
+        let by = format!(
+            "recovery:{}:{}",
+            crate::lease::hostname(),
+            std::process::id()
+        );
+        let mut recovered = Vec::new();
+        for record in running {
+            let lease = &record.lease;
+            let note = if holder_is_gone_here(&lease.holder) {
+                "the process running this job ended before it finished (killed or crashed); nothing of it was applied".to_owned()
+            } else if lease.expired(now) {
+                format!(
+                    "its holder ({}) stopped renewing its lease (last at {}) and is taken for dead, wherever it ran; nothing of it was applied",
+                    lease.holder,
+                    rfc3339_utc(lease.heartbeat_at)
+                )
+            } else {
+                continue;
+            };
+            // On SQLite a writer that holds the database is alive (a dead process's locks are
+            // gone with it); such a record is left for a later command instead of waiting.
+            let mut conn = store.acquire_briefly().await?;
+            match muster_store::fail_abandoned(
+                &mut conn,
+                record.id,
+                lease,
+                &by,
+                now,
+                &JobSummary::note(note),
+            )
+            .await
+            {
+                Ok(true) => recovered.push(record.id),
+                Ok(false) => {}
+                Err(error) if error.is_busy() => {}
+                Err(error) => return Err(error.into()),
+            }
         }
-    }
-    Ok(recovered)
+        Ok(recovered)
+    })
+    .await
 }
 
 /// Inserts a job's record, `running` under its lease, and commits it.
 pub(crate) async fn begin(store: &Store, new: &NewImport) -> Result<i64, StoreError> {
     let mut conn = store.acquire().await?;
-    match muster_store::insert_import(&mut conn, new).await {
-        Err(error) => Err(explain_busy(store, error).await),
-        inserted => inserted,
-    }
-}
-
-/// A busy error names the job that keeps the database busy, when a running one is recorded.
-pub(crate) async fn explain_busy(store: &Store, error: StoreError) -> StoreError {
-    if !matches!(error, StoreError::Busy(None)) {
-        return error;
-    }
-    let Ok(mut conn) = store.acquire().await else {
-        return error;
-    };
-    match muster_store::imports_with_status(&mut conn, JobStatus::Running).await {
-        Ok(running) => match running.into_iter().next() {
-            Some(job) => StoreError::Busy(Some(BusyJob {
-                kind: job.kind,
-                id: job.id,
-                actor: job.actor,
-                started: rfc3339_utc(job.started_at),
-            })),
-            None => error,
-        },
-        Err(_) => error,
-    }
+    muster_store::insert_import(&mut conn, new).await
 }
 
 /// One line of `imports list`.
@@ -163,14 +142,17 @@ pub async fn list_imports(
     ctx: &Context,
     limit: i64,
 ) -> Result<Vec<ImportEntry>, Error> {
-    let target = Target::history();
-    audit::require(store, ctx, Permission::ImportsRead, "import.list", &target).await?;
-    let mut conn = store.acquire().await?;
-    Ok(muster_store::list_imports(&mut conn, limit)
-        .await?
-        .iter()
-        .map(ImportEntry::from)
-        .collect())
+    busy::naming_job(store, async move {
+        let target = Target::history();
+        audit::require(store, ctx, Permission::ImportsRead, "import.list", &target).await?;
+        let mut conn = store.acquire().await?;
+        Ok(muster_store::list_imports(&mut conn, limit)
+            .await?
+            .iter()
+            .map(ImportEntry::from)
+            .collect())
+    })
+    .await
 }
 
 /// Everything `imports show` prints.
@@ -268,74 +250,77 @@ pub async fn show_import(
     id: i64,
     limit: usize,
 ) -> Result<ImportDetails, Error> {
-    let target = Target::import_number(id);
-    audit::require(store, ctx, Permission::ImportsRead, "import.read", &target).await?;
-    let mut conn = store.acquire().await?;
-    let record = muster_store::import_record(&mut conn, id)
-        .await?
-        .ok_or(Missing::Import(id))?;
-    let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
-    // Each table holds its batches in file order, so whole batches up to `limit` rows of each
-    // are enough to list the first `limit` rows of both; reading stops there, which keeps
-    // `show` of a million-row import cheap.
-    let mut rows = Vec::new();
-    // A revert's own journal lists the records it left alone (see `revert`).
-    let left_alone = record.kind == JobKind::Revert;
-    for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
-        for change in chunk.changes {
-            let mut row = change_outcome(&chunk.sheet, change);
-            if left_alone {
-                row.outcome = "left alone";
+    busy::naming_job(store, async move {
+        let target = Target::import_number(id);
+        audit::require(store, ctx, Permission::ImportsRead, "import.read", &target).await?;
+        let mut conn = store.acquire().await?;
+        let record = muster_store::import_record(&mut conn, id)
+            .await?
+            .ok_or(Missing::Import(id))?;
+        let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
+        // Each table holds its batches in file order, so whole batches up to `limit` rows of each
+        // are enough to list the first `limit` rows of both; reading stops there, which keeps
+        // `show` of a million-row import cheap.
+        let mut rows = Vec::new();
+        // A revert's own journal lists the records it left alone (see `revert`).
+        let left_alone = record.kind == JobKind::Revert;
+        for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
+            for change in chunk.changes {
+                let mut row = change_outcome(&chunk.sheet, change);
+                if left_alone {
+                    row.outcome = "left alone";
+                }
+                rows.push(row);
             }
-            rows.push(row);
-        }
-        for (row, key) in chunk.unchanged {
-            rows.push(RowOutcome {
-                sheet: chunk.sheet.clone(),
-                row,
-                outcome: "unchanged",
-                entity: None,
-                key: Some(key),
-                changes: Vec::new(),
-                errors: Vec::new(),
-            });
-        }
-        Ok(rows.len() <= limit)
-    })
-    .await?;
-    let mut failures = Vec::new();
-    for_each_chunk(
-        &mut conn,
-        id,
-        ChunkTable::Failures,
-        |chunk: FailureChunk| {
-            for failed in chunk.rows {
-                failures.push(RowOutcome {
+            for (row, key) in chunk.unchanged {
+                rows.push(RowOutcome {
                     sheet: chunk.sheet.clone(),
-                    row: failed.row,
-                    outcome: "failed",
+                    row,
+                    outcome: "unchanged",
                     entity: None,
-                    key: None,
+                    key: Some(key),
                     changes: Vec::new(),
-                    errors: failed.issues,
+                    errors: Vec::new(),
                 });
             }
-            Ok(failures.len() <= limit)
-        },
-    )
-    .await?;
-    rows.extend(failures);
-    rows.sort_by(|a, b| (a.sheet.as_str(), a.row).cmp(&(b.sheet.as_str(), b.row)));
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    Ok(ImportDetails {
-        entry: ImportEntry::from(&record),
-        options: record.options,
-        summary: record.summary,
-        fixed_by,
-        rows,
-        rows_truncated: more,
+            Ok(rows.len() <= limit)
+        })
+        .await?;
+        let mut failures = Vec::new();
+        for_each_chunk(
+            &mut conn,
+            id,
+            ChunkTable::Failures,
+            |chunk: FailureChunk| {
+                for failed in chunk.rows {
+                    failures.push(RowOutcome {
+                        sheet: chunk.sheet.clone(),
+                        row: failed.row,
+                        outcome: "failed",
+                        entity: None,
+                        key: None,
+                        changes: Vec::new(),
+                        errors: failed.issues,
+                    });
+                }
+                Ok(failures.len() <= limit)
+            },
+        )
+        .await?;
+        rows.extend(failures);
+        rows.sort_by(|a, b| (a.sheet.as_str(), a.row).cmp(&(b.sheet.as_str(), b.row)));
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Ok(ImportDetails {
+            entry: ImportEntry::from(&record),
+            options: record.options,
+            summary: record.summary,
+            fixed_by,
+            rows,
+            rows_truncated: more,
+        })
     })
+    .await
 }
 
 /// Calls `visit` with every stored chunk of one table of an import, in order, until it
@@ -402,20 +387,23 @@ pub async fn download_archive(
     id: i64,
     out: &mut dyn Write,
 ) -> Result<u64, Error> {
-    let target = Target::import_number(id);
-    audit::require(
-        store,
-        ctx,
-        Permission::ImportsRead,
-        "import.download",
-        &target,
-    )
-    .await?;
-    let mut conn = store.acquire().await?;
-    let record = muster_store::import_record(&mut conn, id)
-        .await?
-        .ok_or(Missing::Import(id))?;
-    write_archive(&mut conn, &record, out).await
+    busy::naming_job(store, async move {
+        let target = Target::import_number(id);
+        audit::require(
+            store,
+            ctx,
+            Permission::ImportsRead,
+            "import.download",
+            &target,
+        )
+        .await?;
+        let mut conn = store.acquire().await?;
+        let record = muster_store::import_record(&mut conn, id)
+            .await?
+            .ok_or(Missing::Import(id))?;
+        write_archive(&mut conn, &record, out).await
+    })
+    .await
 }
 
 /// Writes the archive of `record` to `out`, inflating it if it was stored deflated.
@@ -476,51 +464,56 @@ pub async fn prepare_error_workbook(
     ctx: &Context,
     id: i64,
 ) -> Result<PreparedErrorWorkbook, Error> {
-    use crate::history::error_workbook::ErrorWorkbookSource;
-    let target = Target::import_number(id);
-    audit::require(
-        store,
-        ctx,
-        Permission::ImportsRead,
-        "import.errors",
-        &target,
-    )
-    .await?;
-    let mut conn = store.acquire().await?;
-    let record = muster_store::import_record(&mut conn, id)
-        .await?
-        .ok_or(Missing::Import(id))?;
-    let mut failed: std::collections::BTreeMap<String, Vec<crate::history::journal::FailedRowLog>> =
-        std::collections::BTreeMap::new();
-    for_each_chunk(
-        &mut conn,
-        id,
-        ChunkTable::Failures,
-        |chunk: FailureChunk| {
-            failed.entry(chunk.sheet).or_default().extend(chunk.rows);
-            Ok(true)
-        },
-    )
-    .await?;
-    if failed.is_empty() {
-        return Err(Missing::FailedRows(id).into());
-    }
-    let mut archive = tempfile::NamedTempFile::new().map_err(Unavailable::File)?;
-    write_archive(&mut conn, &record, archive.as_file_mut()).await?;
-    drop(conn);
-    let read = crate::import::upload::archive_read_options(record.summary.archive.as_ref());
-    let (source, archive) = tokio::task::spawn_blocking(move || {
-        ErrorWorkbookSource::open(archive.path(), &read).map(|source| (source, archive))
+    busy::naming_job(store, async move {
+        use crate::history::error_workbook::ErrorWorkbookSource;
+        let target = Target::import_number(id);
+        audit::require(
+            store,
+            ctx,
+            Permission::ImportsRead,
+            "import.errors",
+            &target,
+        )
+        .await?;
+        let mut conn = store.acquire().await?;
+        let record = muster_store::import_record(&mut conn, id)
+            .await?
+            .ok_or(Missing::Import(id))?;
+        let mut failed: std::collections::BTreeMap<
+            String,
+            Vec<crate::history::journal::FailedRowLog>,
+        > = std::collections::BTreeMap::new();
+        for_each_chunk(
+            &mut conn,
+            id,
+            ChunkTable::Failures,
+            |chunk: FailureChunk| {
+                failed.entry(chunk.sheet).or_default().extend(chunk.rows);
+                Ok(true)
+            },
+        )
+        .await?;
+        if failed.is_empty() {
+            return Err(Missing::FailedRows(id).into());
+        }
+        let mut archive = tempfile::NamedTempFile::new().map_err(Unavailable::File)?;
+        write_archive(&mut conn, &record, archive.as_file_mut()).await?;
+        drop(conn);
+        let read = crate::import::upload::archive_read_options(record.summary.archive.as_ref());
+        let (source, archive) = tokio::task::spawn_blocking(move || {
+            ErrorWorkbookSource::open(archive.path(), &read).map(|source| (source, archive))
+        })
+        .await
+        .map_err(|join| StoreError::Interrupted(join.to_string()))??;
+        Ok(PreparedErrorWorkbook {
+            id,
+            rejected: record.status == JobStatus::Rejected,
+            failed,
+            source,
+            _archive: archive,
+        })
     })
     .await
-    .map_err(|join| StoreError::Interrupted(join.to_string()))??;
-    Ok(PreparedErrorWorkbook {
-        id,
-        rejected: record.status == JobStatus::Rejected,
-        failed,
-        source,
-        _archive: archive,
-    })
 }
 
 impl PreparedErrorWorkbook {

@@ -39,6 +39,7 @@ use tokio::sync::mpsc;
 
 use crate::access::Actor;
 use crate::audit;
+use crate::busy;
 use crate::context::{Context, ImportOptions};
 use crate::error::{Conflict, Error, Internal, Invalid, LeasedJob};
 use crate::history;
@@ -92,58 +93,61 @@ pub async fn import_file(
     options: &ImportOptions,
     ctx: &Context,
 ) -> Result<ImportReport, Error> {
-    let unreadable = |cause| Invalid::Unreadable {
-        name: source.described().to_owned(),
-        cause,
-    };
-    let target = audit::Target {
-        kind: "import",
-        id: None,
-        name: source.display_name().to_owned(),
-    };
-    audit::require(store, ctx, Permission::UsersImport, "import.apply", &target).await?;
-    let path = source.path();
-    let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
-    let upload = Upload::inspect(source, limit).map_err(unreadable)?;
-    let now = (ctx.now)();
-    let holder = lease::new_holder(ctx);
-    let new = NewImport {
-        kind: JobKind::Import,
-        actor: ctx.actor.to_string(),
-        lease: lease::first_lease(holder.clone(), now, ctx),
-        started_at: now,
-        file_name: upload.file_name.clone(),
-        file_size: upload.size as i64,
-        sha256: upload.sha256.clone(),
-        format: None,
-        options: JobOptions::Import(job_options(options)),
-        fixes_id: None,
-        revert_of: None,
-    };
-    let id = history::begin(store, &new).await?;
-    let job = Job {
-        id,
-        holder: &holder,
-    };
-    let mut report = ImportReport::new(upload.file_name.clone());
-    report.import_id = Some(id);
-    let running = run(store, &job, &upload, path, options, ctx, &mut report, now);
-    // A lease taken over stops the import through the cancel flag; `run` then finds, when it
-    // records the end, that the record is no longer its own and reports the loss.
-    let (result, _lost) = lease::hold(store, id, &holder, ctx, running).await?;
-    match result {
-        Ok(()) => Ok(report),
-        Err(error @ Error::Conflict(Conflict::LeaseLost { .. })) => Err(error),
-        Err(error) => {
-            // The data rolled back with the transaction; the record says why.
-            let summary = JobSummary::note(format!("the import stopped: {error}"));
-            if let Ok(mut conn) = store.acquire().await {
-                let end = ended(JobStatus::Failed, (ctx.now)(), summary);
-                let _ = muster_store::finish_job(&mut conn, id, &holder, &end).await;
+    busy::naming_job(store, async move {
+        let unreadable = |cause| Invalid::Unreadable {
+            name: source.described().to_owned(),
+            cause,
+        };
+        let target = audit::Target {
+            kind: "import",
+            id: None,
+            name: source.display_name().to_owned(),
+        };
+        audit::require(store, ctx, Permission::UsersImport, "import.apply", &target).await?;
+        let path = source.path();
+        let limit = options.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES);
+        let upload = Upload::inspect(source, limit).map_err(unreadable)?;
+        let now = (ctx.now)();
+        let holder = lease::new_holder(ctx);
+        let new = NewImport {
+            kind: JobKind::Import,
+            actor: ctx.actor.to_string(),
+            lease: lease::first_lease(holder.clone(), now, ctx),
+            started_at: now,
+            file_name: upload.file_name.clone(),
+            file_size: upload.size as i64,
+            sha256: upload.sha256.clone(),
+            format: None,
+            options: JobOptions::Import(job_options(options)),
+            fixes_id: None,
+            revert_of: None,
+        };
+        let id = history::begin(store, &new).await?;
+        let job = Job {
+            id,
+            holder: &holder,
+        };
+        let mut report = ImportReport::new(upload.file_name.clone());
+        report.import_id = Some(id);
+        let running = run(store, &job, &upload, path, options, ctx, &mut report, now);
+        // A lease taken over stops the import through the cancel flag; `run` then finds, when it
+        // records the end, that the record is no longer its own and reports the loss.
+        let (result, _lost) = lease::hold(store, id, &holder, ctx, running).await?;
+        match result {
+            Ok(()) => Ok(report),
+            Err(error @ Error::Conflict(Conflict::LeaseLost { .. })) => Err(error),
+            Err(error) => {
+                // The data rolled back with the transaction; the record says why.
+                let summary = JobSummary::note(format!("the import stopped: {error}"));
+                if let Ok(mut conn) = store.acquire().await {
+                    let end = ended(JobStatus::Failed, (ctx.now)(), summary);
+                    let _ = muster_store::finish_job(&mut conn, id, &holder, &end).await;
+                }
+                Err(error)
             }
-            Err(error)
         }
-    }
+    })
+    .await
 }
 
 fn job_options(options: &ImportOptions) -> ImportJobOptions {
@@ -370,6 +374,10 @@ async fn drive(
                     writer.send(Message::Writes(writes)).await;
                 }
                 ctx.progress.rows_done(state.rows_done);
+                // The staged batches and the writer's queue are often ready at once, and then
+                // nothing here waits: yield, so the lease's heartbeat, which runs beside this in
+                // the same task, is not starved by a long run of planning.
+                tokio::task::yield_now().await;
             }
         }
     }

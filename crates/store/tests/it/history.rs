@@ -4,8 +4,8 @@
 
 use muster_store::{
     ArchiveState, CatalogTable, ChunkTable, Connection, ImportJobOptions, ImportOutcome, JobKind,
-    JobOptions, JobStatus, JobSummary, Lease, Membership, NamedKind, NewImport, PreparedWrites,
-    Store,
+    JobOptions, JobStatus, JobSummary, Lease, LeaseTake, Membership, NamedKind, NewImport,
+    PreparedWrites, Store,
 };
 
 use crate::support::{bare_user, named};
@@ -136,15 +136,23 @@ async fn ids_follow_each_other_and_records_read_back(store: &Store) {
 async fn a_status_is_claimed_once(store: &Store) {
     let mut conn = store.acquire().await.expect("connection");
     let id = insert_ended(&mut conn, JobStatus::DryRun).await;
+    let (from, to) = (JobStatus::DryRun, JobStatus::Applied);
     assert!(
-        muster_store::claim_status(&mut conn, id, JobStatus::DryRun, JobStatus::Applied, 5)
+        !muster_store::claim_status(&mut conn, id, "other:2:2:02", from, to, 4)
+            .await
+            .expect("claim"),
+        "only the holder of the record's lease claims it"
+    );
+    assert!(
+        muster_store::claim_status(&mut conn, id, HOLDER, from, to, 5)
             .await
             .expect("claim")
     );
     assert!(
-        !muster_store::claim_status(&mut conn, id, JobStatus::DryRun, JobStatus::Applied, 6)
+        !muster_store::claim_status(&mut conn, id, HOLDER, from, to, 6)
             .await
-            .expect("claim")
+            .expect("claim"),
+        "claimed once"
     );
     let record = muster_store::import_record(&mut conn, id)
         .await
@@ -429,20 +437,21 @@ async fn an_expired_lease_is_failed_once_and_its_holder_learns_it(store: &Store)
 }
 
 /// A stored preview is applied under a lease taken on its record: a second taker is refused
-/// while the lease runs, and gets it once it expired.
+/// while the lease runs, and gets it once it expired; nobody takes it once it was applied.
 async fn a_preview_lease_is_taken_while_free_only(store: &Store) {
     let mut conn = store.acquire().await.expect("connection");
     let id = insert_ended(&mut conn, JobStatus::DryRun).await;
+    let preview = JobStatus::DryRun;
     let first = Lease {
         holder: "a:1:1:01".into(),
         until: 32_000,
         heartbeat_at: 2_000,
     };
     assert_eq!(
-        muster_store::take_lease(&mut conn, id, &first)
+        muster_store::take_lease(&mut conn, id, preview, &first)
             .await
             .expect("take"),
-        None
+        LeaseTake::Taken
     );
     let second = Lease {
         holder: "b:2:2:02".into(),
@@ -450,10 +459,10 @@ async fn a_preview_lease_is_taken_while_free_only(store: &Store) {
         heartbeat_at: 3_000,
     };
     assert_eq!(
-        muster_store::take_lease(&mut conn, id, &second)
+        muster_store::take_lease(&mut conn, id, preview, &second)
             .await
             .expect("take"),
-        Some(first.clone()),
+        LeaseTake::Held(first.clone()),
         "the live holder is named"
     );
     assert!(
@@ -470,11 +479,32 @@ async fn a_preview_lease_is_taken_while_free_only(store: &Store) {
         ..second
     };
     assert_eq!(
-        muster_store::take_lease(&mut conn, id, &later)
+        muster_store::take_lease(&mut conn, id, preview, &later)
             .await
             .expect("take"),
-        None,
+        LeaseTake::Taken,
         "a released lease is free"
+    );
+    let (from, to) = (JobStatus::DryRun, JobStatus::Applied);
+    assert!(
+        muster_store::claim_status(&mut conn, id, "b:2:2:02", from, to, 7_000)
+            .await
+            .expect("claim")
+    );
+    muster_store::release_lease(&mut conn, id, "b:2:2:02", 8_000)
+        .await
+        .expect("release");
+    let after = Lease {
+        holder: "c:3:3:03".into(),
+        until: 39_000,
+        heartbeat_at: 9_000,
+    };
+    assert_eq!(
+        muster_store::take_lease(&mut conn, id, preview, &after)
+            .await
+            .expect("take"),
+        LeaseTake::Moved(Some(JobStatus::Applied)),
+        "an applied preview is not taken again"
     );
 }
 

@@ -1,8 +1,9 @@
-//! A transaction that does not commit leaves nothing behind.
+//! A transaction that does not commit leaves nothing behind, and on SQLite one begun for
+//! writing holds the database's write lock from its start.
 
 use muster_store::{Membership, NamedKind, PreparedWrites, Store};
 
-use crate::support::{bare_user, catalog, fetch, named, role};
+use crate::support::{bare_user, catalog, fetch, named, on_sqlite, role};
 
 fn everything(store: &Store) -> PreparedWrites {
     let mut writes = PreparedWrites::new(store.backend());
@@ -81,3 +82,32 @@ crate::scenarios!(
     dropped_transaction_leaves_nothing,
     committed_transaction_keeps_everything,
 );
+
+/// One department, written by a connection that gives up at once when another writer holds
+/// SQLite's write lock.
+async fn write_briefly(store: &Store) -> Result<(), muster_store::StoreError> {
+    let mut conn = store.acquire_briefly().await.expect("connection");
+    let mut writes = PreparedWrites::new(store.backend());
+    writes.upsert_named(NamedKind::Department, &[named("ops", "Ops", "", 1)]);
+    writes.execute(&mut conn).await
+}
+
+/// A transaction begun for writing holds SQLite's write lock before its first statement, so a
+/// job that reads before it writes waits for the lock at its start instead of failing later.
+async fn a_writing_transaction_holds_the_database_from_its_start(store: &Store) {
+    let tx = store.begin_writing().await.expect("begin");
+    let refused = write_briefly(store).await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.is_busy()),
+        "another writer waits: {refused:?}"
+    );
+    tx.rollback().await.expect("rollback");
+    write_briefly(store).await.expect("the lock is free again");
+}
+
+#[test]
+fn a_writing_transaction_holds_the_database_from_its_start_on_sqlite() {
+    on_sqlite(|store| async move {
+        a_writing_transaction_holds_the_database_from_its_start(&store).await
+    });
+}

@@ -12,6 +12,7 @@ use super::views::{view_of, GroupView};
 use super::{refuse_in, require_write, Kind};
 use crate::access::{grant_escalation, role_escalation, Own};
 use crate::audit::{self, change, Target};
+use crate::busy;
 use crate::context::Context;
 use crate::directory::Expected;
 use crate::error::{Error, Invalid, Missing, Refusal};
@@ -25,7 +26,11 @@ pub async fn add_members(
     expected: Expected,
     user_ids: &[String],
 ) -> Result<GroupView, Error> {
-    change_members(store, ctx, group_id, expected, user_ids, true).await
+    busy::naming_job(
+        store,
+        change_members(store, ctx, group_id, expected, user_ids, true),
+    )
+    .await
 }
 
 /// Takes the users with these ids out of the group `group_id`; users who are not members are
@@ -37,7 +42,11 @@ pub async fn remove_members(
     expected: Expected,
     user_ids: &[String],
 ) -> Result<GroupView, Error> {
-    change_members(store, ctx, group_id, expected, user_ids, false).await
+    busy::naming_job(
+        store,
+        change_members(store, ctx, group_id, expected, user_ids, false),
+    )
+    .await
 }
 
 async fn change_members(
@@ -142,70 +151,73 @@ pub async fn set_group_roles(
     expected: Expected,
     role_names: &[String],
 ) -> Result<GroupView, Error> {
-    let kind = Kind::Group;
-    let action = kind.action("roles");
-    let now = (ctx.now)();
-    require_write(store, ctx, kind, group_id, &action).await?;
-    let mut problems = Vec::new();
-    let names: Vec<EntityName> = role_names
-        .iter()
-        .filter_map(|raw| {
-            EntityName::parse(raw)
-                .map_err(|e| problems.push(problem("roles", e)))
-                .ok()
-        })
-        .collect();
-    let mut tx = store.begin().await?;
-    let catalog = muster_store::load_catalog(&mut tx).await?;
-    for name in &names {
-        if !catalog.roles.contains_key(name.key()) {
-            problems.push(problem("roles", format!("no role `{name}`")));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::Invalid(Invalid::Fields(problems)));
-    }
-    let group = fetch_for_change(&mut tx, kind, group_id, expected).await?;
-    let target = Target::new(kind.entity(), group_id, &group.named.name);
-    let key = group.named.name_key.as_str();
-    let old: Vec<String> = catalog.group_roles.get(key).cloned().unwrap_or_default();
-    let mut new: Vec<String> = names.iter().map(|n| n.key().to_owned()).collect();
-    new.sort();
-    new.dedup();
-    let escalation = new
-        .iter()
-        .filter(|role| !old.contains(role))
-        .find_map(|role| role_escalation(&ctx.actor, &catalog, role));
-    if let Some(escalation) = escalation {
-        let refusal = Refusal::Escalation(escalation);
-        return Err(refuse_in(tx, store, ctx, &action, &target, refusal).await);
-    }
-    if new == old {
-        return view_of(&mut tx, EntryLookup::Id(group_id), group_id).await;
-    }
-    let mut next = group.named.clone();
-    next.updated_at = now;
-    write_entry(&mut tx, kind, &next, expected).await?;
-    let keys: Vec<&str> = new.iter().map(String::as_str).collect();
-    muster_store::replace_group_roles(&mut tx, key, &keys).await?;
-    let role_names = |keys: &[String]| {
-        keys.iter()
-            .map(|k| {
-                catalog
-                    .roles
-                    .get(k)
-                    .map_or(k.as_str(), |r| r.named.name.as_str())
+    busy::naming_job(store, async move {
+        let kind = Kind::Group;
+        let action = kind.action("roles");
+        let now = (ctx.now)();
+        require_write(store, ctx, kind, group_id, &action).await?;
+        let mut problems = Vec::new();
+        let names: Vec<EntityName> = role_names
+            .iter()
+            .filter_map(|raw| {
+                EntityName::parse(raw)
+                    .map_err(|e| problems.push(problem("roles", e)))
+                    .ok()
             })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let changes = vec![change(
-        "roles",
-        Some(&role_names(&old)),
-        Some(&role_names(&new)),
-    )];
-    audit::record(&mut tx, &ctx.actor, now, &action, &target, None, changes).await?;
-    let view = view_of(&mut tx, EntryLookup::Id(group_id), group_id).await?;
-    tx.commit().await.map_err(muster_store::StoreError::from)?;
-    Ok(view)
+            .collect();
+        let mut tx = store.begin().await?;
+        let catalog = muster_store::load_catalog(&mut tx).await?;
+        for name in &names {
+            if !catalog.roles.contains_key(name.key()) {
+                problems.push(problem("roles", format!("no role `{name}`")));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
+        }
+        let group = fetch_for_change(&mut tx, kind, group_id, expected).await?;
+        let target = Target::new(kind.entity(), group_id, &group.named.name);
+        let key = group.named.name_key.as_str();
+        let old: Vec<String> = catalog.group_roles.get(key).cloned().unwrap_or_default();
+        let mut new: Vec<String> = names.iter().map(|n| n.key().to_owned()).collect();
+        new.sort();
+        new.dedup();
+        let escalation = new
+            .iter()
+            .filter(|role| !old.contains(role))
+            .find_map(|role| role_escalation(&ctx.actor, &catalog, role));
+        if let Some(escalation) = escalation {
+            let refusal = Refusal::Escalation(escalation);
+            return Err(refuse_in(tx, store, ctx, &action, &target, refusal).await);
+        }
+        if new == old {
+            return view_of(&mut tx, EntryLookup::Id(group_id), group_id).await;
+        }
+        let mut next = group.named.clone();
+        next.updated_at = now;
+        write_entry(&mut tx, kind, &next, expected).await?;
+        let keys: Vec<&str> = new.iter().map(String::as_str).collect();
+        muster_store::replace_group_roles(&mut tx, key, &keys).await?;
+        let role_names = |keys: &[String]| {
+            keys.iter()
+                .map(|k| {
+                    catalog
+                        .roles
+                        .get(k)
+                        .map_or(k.as_str(), |r| r.named.name.as_str())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let changes = vec![change(
+            "roles",
+            Some(&role_names(&old)),
+            Some(&role_names(&new)),
+        )];
+        audit::record(&mut tx, &ctx.actor, now, &action, &target, None, changes).await?;
+        let view = view_of(&mut tx, EntryLookup::Id(group_id), group_id).await?;
+        tx.commit().await.map_err(muster_store::StoreError::from)?;
+        Ok(view)
+    })
+    .await
 }
