@@ -210,6 +210,7 @@ async fn undo_import(
         catalog,
         left: Vec::new(),
         left_chunks: 0,
+        mfa_enrolled: muster_store::any_mfa_enrolment(&mut tx).await?,
     };
     // Undoing users reads them by key and id only; the catalog's reference counts after it need
     // the filter indexes back.
@@ -359,6 +360,10 @@ struct Undo {
     left: Vec<(String, Change)>,
     /// Chunks of left entries written so far under the revert's own entry.
     left_chunks: i64,
+    /// Some user was enrolled in MFA when the revert began, so removed users' enrolments must be
+    /// removed too. None can appear meanwhile on SQLite, where the revert is the one writer;
+    /// PostgreSQL enforces the enrolments' ON DELETE CASCADE on every connection.
+    mfa_enrolled: bool,
 }
 
 impl Undo {
@@ -474,7 +479,7 @@ impl Undo {
         self.report.removed += delete.len() as u64;
         self.report.restored += restore.len() as u64;
         let mut writes = PreparedWrites::new(self.backend);
-        writes.delete_users(delete);
+        writes.delete_users(delete, self.mfa_enrolled);
         writes.rekey_users(rekey);
         writes.restore_users(restore);
         self.write_left(&mut writes);
@@ -772,6 +777,7 @@ mod tests {
             catalog,
             left: Vec::new(),
             left_chunks: 0,
+            mfa_enrolled: true,
         }
     }
 

@@ -354,3 +354,12 @@ pub async fn insert_mfa(
         .await?;
     Ok(())
 }
+
+/// Whether any user is enrolled in MFA (a count, which both backends return as an integer).
+pub async fn any_mfa_enrolment(conn: &mut Connection) -> Result<bool> {
+    let enrolled: i64 = sqlx::query("SELECT COUNT(*) FROM (SELECT 1 FROM user_mfa LIMIT 1) AS one")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    Ok(enrolled > 0)
+}

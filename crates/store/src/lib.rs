@@ -37,7 +37,7 @@ pub use directory_catalog::{
     replace_role_permissions, role_permission_codes, update_catalog_entry, CatalogEntryRow,
     EntryLookup, GroupRoleRow,
 };
-pub use directory_users::StoredUser;
+pub use directory_users::{any_mfa_enrolment, StoredUser};
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
     insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,

@@ -69,7 +69,59 @@ async fn a_forced_revert_gives_a_renamed_user_its_old_name_and_memberships(store
     assert_eq!(roles, ["viewer"]);
 }
 
+/// The journal's key of a user now belongs to another user: the revert reads users by key
+/// first, and must take the one it finds for the journaled user only when the ids agree.
+async fn a_revert_tells_a_renamed_user_from_a_new_holder_of_its_old_name(store: &Store) {
+    let created = import(store, "Username,Name\nalice,Alice\n").await;
+    rename(store, "alice", "alicia").await;
+    import(store, "Username,Name\nalice,Another Alice\n").await;
+    let ctx = operator();
+    let newcomer = find_user(store, &ctx, "alice")
+        .await
+        .expect("the new alice");
+    let kept = revert_import(store, created, false, &ctx)
+        .await
+        .expect("revert");
+    assert_eq!(
+        kept.status,
+        ImportStatus::Conflicted,
+        "alicia was renamed since"
+    );
+    assert_eq!(kept.removed, 0);
+    let forced = revert_import(store, created, true, &ctx)
+        .await
+        .expect("forced");
+    assert_eq!(forced.removed, 1);
+    assert!(
+        find_user(store, &ctx, "alicia").await.is_err(),
+        "the import's user is gone"
+    );
+    let still = find_user(store, &ctx, "alice")
+        .await
+        .expect("the new alice stays");
+    assert_eq!(still.id, newcomer.id);
+}
+
+/// A removed user's MFA enrolment goes with it, also on SQLite's revert connection, which
+/// checks references itself instead of cascading.
+async fn a_revert_removes_the_mfa_enrolments_of_the_users_it_removes(store: &Store) {
+    let created = import(store, "Username,Name\nalice,Alice\nbob,Bob\n").await;
+    let mut conn = store.acquire().await.expect("connection");
+    muster_store::directory_users::insert_mfa(&mut conn, "alice", "JBSWY3DPEHPK3PXP", 1)
+        .await
+        .expect("enrolling MFA");
+    let report = revert_import(store, created, false, &operator())
+        .await
+        .expect("revert");
+    assert_eq!(report.removed, 2);
+    assert!(!muster_store::any_mfa_enrolment(&mut conn)
+        .await
+        .expect("enrolments"));
+}
+
 scenarios!(
     a_revert_finds_a_user_renamed_since_the_import,
     a_forced_revert_gives_a_renamed_user_its_old_name_and_memberships,
+    a_revert_tells_a_renamed_user_from_a_new_holder_of_its_old_name,
+    a_revert_removes_the_mfa_enrolments_of_the_users_it_removes,
 );

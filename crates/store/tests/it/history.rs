@@ -339,7 +339,7 @@ async fn references_are_counted_and_deletes_cascade(store: &Store) {
             .expect("count");
     assert_eq!(departments, [("sales".to_owned(), 2)], "ops is unused");
     let mut delete = PreparedWrites::new(store.backend());
-    delete.delete_users(vec!["a".into()]);
+    delete.delete_users(vec!["a".into()], true);
     delete.execute(&mut conn).await.expect("delete");
     let groups = muster_store::reference_counts(&mut conn, CatalogTable::Groups, &["staff"])
         .await
