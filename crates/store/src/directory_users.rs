@@ -33,7 +33,7 @@ fn stored_user_columns() -> String {
     columns.push("u.version".into());
     // A count rather than EXISTS: PostgreSQL returns EXISTS as a boolean and SQLite as an
     // integer, while COUNT is a BIGINT on both.
-    columns.push("(SELECT COUNT(*) FROM user_mfa x WHERE x.username_key = u.username_key)".into());
+    columns.push("(SELECT COUNT(*) FROM user_mfa x WHERE x.user_id = u.id)".into());
     columns.push(format!(
         "(SELECT string_agg(x.role_key, '{item}') FROM user_roles x WHERE x.username_key = u.username_key)"
     ));
@@ -304,10 +304,23 @@ pub async fn replace_memberships(
     Ok(())
 }
 
-/// Deletes the user with this id if it is still at `expected`; memberships and MFA enrolment
-/// go with it (`ON DELETE CASCADE`). False when it was not (stale or gone).
+/// Deletes the user with this id if it is still at `expected`; memberships go with it (`ON
+/// DELETE CASCADE`), and its MFA enrolment is removed here (migration 5). False when it was not
+/// (stale or gone).
 pub async fn delete_user(conn: &mut Connection, id: &str, expected: i64) -> Result<bool> {
     let style = Placeholders::of(conn);
+    let forget = format!(
+        "DELETE FROM user_mfa WHERE user_id = {} AND EXISTS (SELECT 1 FROM users WHERE id = {} AND version = {})",
+        placeholders(style, 1, 1),
+        placeholders(style, 2, 1),
+        placeholders(style, 3, 1)
+    );
+    sqlx::query(&forget)
+        .bind(id)
+        .bind(id)
+        .bind(expected)
+        .execute(&mut *conn)
+        .await?;
     let sql = format!(
         "DELETE FROM users WHERE id = {} AND version = {}",
         placeholders(style, 1, 1),
@@ -321,16 +334,13 @@ pub async fn delete_user(conn: &mut Connection, id: &str, expected: i64) -> Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Forgets the user's MFA enrolment; true when there was one.
-pub async fn delete_mfa(conn: &mut Connection, username_key: &str) -> Result<bool> {
+/// Forgets the MFA enrolment of the user with this id; true when there was one.
+pub async fn delete_mfa(conn: &mut Connection, user_id: &str) -> Result<bool> {
     let sql = format!(
-        "DELETE FROM user_mfa WHERE username_key = {}",
+        "DELETE FROM user_mfa WHERE user_id = {}",
         placeholders(Placeholders::of(conn), 1, 1)
     );
-    let done = sqlx::query(&sql)
-        .bind(username_key)
-        .execute(&mut *conn)
-        .await?;
+    let done = sqlx::query(&sql).bind(user_id).execute(&mut *conn).await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -338,16 +348,16 @@ pub async fn delete_mfa(conn: &mut Connection, username_key: &str) -> Result<boo
 /// something to reset).
 pub async fn insert_mfa(
     conn: &mut Connection,
-    username_key: &str,
+    user_id: &str,
     secret: &str,
     enrolled_at: i64,
 ) -> Result<()> {
     let sql = format!(
-        "INSERT INTO user_mfa (username_key, secret, enrolled_at) VALUES ({})",
+        "INSERT INTO user_mfa (user_id, secret, enrolled_at) VALUES ({})",
         placeholders(Placeholders::of(conn), 1, 3)
     );
     sqlx::query(&sql)
-        .bind(username_key)
+        .bind(user_id)
         .bind(secret)
         .bind(enrolled_at)
         .execute(&mut *conn)

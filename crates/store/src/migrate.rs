@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_import_history.sql")),
     (3, include_str!("../migrations/0003_identities.sql")),
     (4, include_str!("../migrations/0004_job_leases.sql")),
+    (5, include_str!("../migrations/0005_mfa_by_user_id.sql")),
 ];
 
 /// A fresh random UUID (version 4) per row, as text: what migration 3 gives the records that

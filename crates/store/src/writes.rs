@@ -147,13 +147,14 @@ impl PreparedWrites {
         self.replace_memberships(Membership::Groups, keys, groups);
     }
 
-    /// Gives users back an earlier key (old key → new key), with their memberships and MFA
-    /// enrolment: a revert restoring a user renamed since the import. The user moves first, so
+    /// Gives users back an earlier key (old key → new key), with their memberships (an MFA
+    /// enrolment follows the id, which no rename changes): a revert restoring a user renamed
+    /// since the import. The user moves first, so
     /// on a connection that enforces foreign keys the references follow by ON UPDATE CASCADE
     /// and the explicit updates after it find nothing; on the self-checking connection they
     /// move the references themselves.
     pub fn rekey_users(&mut self, moves: Vec<(String, String)>) {
-        for table in ["users", "user_roles", "group_members", "user_mfa"] {
+        for table in ["users", "user_roles", "group_members"] {
             for (from, to) in &moves {
                 let sql = format!(
                     "UPDATE {table} SET username_key = {} WHERE username_key = {}",
@@ -174,14 +175,23 @@ impl PreparedWrites {
     /// `mfa: false` says that no user is enrolled (`any_mfa_enrolment` in the same
     /// transaction), which spares a statement per thousand users that would find nothing.
     pub fn delete_users(&mut self, keys: Vec<String>, mfa: bool) {
-        let mut tables = vec![
-            Membership::Roles.table_and_column().0,
-            Membership::Groups.table_and_column().0,
-        ];
         if mfa {
-            tables.push("user_mfa");
+            for chunk in keys.chunks(KEYS_PER_DELETE) {
+                let sql = format!(
+                    "DELETE FROM user_mfa WHERE user_id IN (SELECT id FROM users WHERE username_key IN ({}))",
+                    placeholders(self.style, 1, chunk.len())
+                );
+                let mut args = AnyArguments::default();
+                for key in chunk {
+                    add(&mut args, key.clone());
+                }
+                self.statements.push(Statement { sql, args });
+            }
         }
-        for table in tables {
+        for (table, _) in [
+            Membership::Roles.table_and_column(),
+            Membership::Groups.table_and_column(),
+        ] {
             self.delete_in(table, "username_key", keys.clone());
         }
         self.delete_in("users", "username_key", keys);

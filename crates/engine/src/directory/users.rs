@@ -604,7 +604,7 @@ pub async fn reset_mfa(
         if !edit.user.mfa_enrolled {
             return edit.unchanged().await;
         }
-        db::delete_mfa(&mut edit.tx, &edit.user.record.username_key).await?;
+        db::delete_mfa(&mut edit.tx, &edit.user.record.id).await?;
         let record = edit.user.record.clone();
         let changes = vec![secret_change("mfa", false)];
         edit.force_save(ctx, expected, record, None, "user.mfa_reset", changes)

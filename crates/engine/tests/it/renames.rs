@@ -106,10 +106,8 @@ async fn a_revert_tells_a_renamed_user_from_a_new_holder_of_its_old_name(store: 
 /// checks references itself instead of cascading.
 async fn a_revert_removes_the_mfa_enrolments_of_the_users_it_removes(store: &Store) {
     let created = import(store, "Username,Name\nalice,Alice\nbob,Bob\n").await;
+    crate::users::enrol_mfa(store, "alice").await;
     let mut conn = store.acquire().await.expect("connection");
-    muster_store::directory_users::insert_mfa(&mut conn, "alice", "JBSWY3DPEHPK3PXP", 1)
-        .await
-        .expect("enrolling MFA");
     let report = revert_import(store, created, false, &operator())
         .await
         .expect("revert");

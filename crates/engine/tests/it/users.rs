@@ -371,9 +371,14 @@ async fn a_rename_keeps_the_id_memberships_and_mfa(store: &Store) {
     );
 }
 
-async fn enrol_mfa(store: &Store, username_key: &str) {
+pub async fn enrol_mfa(store: &Store, username_key: &str) {
     let mut conn = store.acquire().await.expect("connection");
-    muster_store::directory_users::insert_mfa(&mut conn, username_key, "JBSWY3DPEHPK3PXP", 1)
+    let user = muster_store::fetch_users(&mut conn, &[username_key])
+        .await
+        .expect("reading the user")
+        .pop()
+        .expect("the user");
+    muster_store::directory_users::insert_mfa(&mut conn, &user.id, "JBSWY3DPEHPK3PXP", 1)
         .await
         .expect("enrolling MFA");
 }
@@ -401,14 +406,23 @@ async fn deactivation_activation_and_deletion(store: &Store) {
         .expect("activate");
     assert!(on.active);
     assert_eq!(on.version, 3);
+    enrol_mfa(store, "gina").await;
+    let enrolled = || async {
+        let mut conn = store.acquire().await.expect("connection");
+        muster_store::any_mfa_enrolment(&mut conn)
+            .await
+            .expect("enrolments")
+    };
     let stale = delete_user(store, &operator(), &gina.id, Expected(2)).await;
     assert!(
         matches!(stale, Err(Error::Conflict(Conflict::Stale { .. }))),
         "{stale:?}"
     );
+    assert!(enrolled().await, "a stale delete keeps the enrolment");
     delete_user(store, &operator(), &gina.id, Expected(3))
         .await
         .expect("delete");
+    assert!(!enrolled().await, "the enrolment goes with the user");
     assert!(matches!(
         get_user(store, &operator(), &gina.id).await,
         Err(Error::NotFound(Missing::Record { .. }))
