@@ -111,10 +111,12 @@ pub(crate) fn holder_is_gone_here(holder: &str) -> bool {
 pub(crate) async fn hold<T>(
     store: &Store,
     id: i64,
-    holder: &str,
+    lease: &muster_store::Lease,
     ctx: &Context,
     job: impl Future<Output = T>,
 ) -> Result<(T, bool), StoreError> {
+    let holder = lease.holder.as_str();
+    let mut held_until = lease.until;
     let mut conn = store.acquire().await?;
     // The heartbeat may be dropped in the middle of a renewal when the job ends; a connection
     // left so is closed rather than handed to the next user of the pool.
@@ -125,8 +127,9 @@ pub(crate) async fn hold<T>(
             tokio::time::sleep(ctx.lease.heartbeat).await;
             let now = (ctx.now)();
             let until = now.saturating_add(ctx.lease.length_ms());
-            match muster_store::renew_lease(&mut conn, id, holder, now, until).await {
-                Ok(true) => {}
+            let renewal = (held_until, until);
+            match muster_store::renew_lease(&mut conn, id, holder, now, renewal).await {
+                Ok(true) => held_until = until,
                 Ok(false) => {
                     if taken_over(&mut conn, id, holder).await {
                         lost.store(true, Ordering::SeqCst);

@@ -101,9 +101,9 @@ pub async fn apply_plan(store: &Store, id: i64, ctx: &Context) -> Result<PlanRep
         // The apply holds a lease on the preview's record while it runs, as every job does; the
         // record stays `dry_run` until the apply commits, so a crash leaves a preview to apply.
         let holder = lease::new_holder(ctx);
-        take_lease(store, id, &holder, ctx).await?;
+        let lease = take_lease(store, id, &holder, ctx).await?;
         let applying = apply_held(store, &record, &holder, ctx);
-        let (result, lost) = lease::hold(store, id, &holder, ctx, applying).await?;
+        let (result, lost) = lease::hold(store, id, &lease, ctx, applying).await?;
         {
             let mut conn = store.acquire().await?;
             muster_store::release_lease(&mut conn, id, &holder, (ctx.now)()).await?;
@@ -148,15 +148,21 @@ async fn applicable_preview(store: &Store, id: i64) -> Result<ImportRecord, Erro
     Ok(record)
 }
 
-/// Takes the lease of preview `id` for `holder`, while it is still a preview nobody applies.
-async fn take_lease(store: &Store, id: i64, holder: &str, ctx: &Context) -> Result<(), Error> {
+/// Takes the lease of preview `id` for `holder`, while it is still a preview nobody applies;
+/// returns the lease taken.
+async fn take_lease(
+    store: &Store,
+    id: i64,
+    holder: &str,
+    ctx: &Context,
+) -> Result<muster_store::Lease, Error> {
     let lease = lease::first_lease(holder.to_owned(), (ctx.now)(), ctx);
     let taken = {
         let mut conn = store.acquire().await?;
         muster_store::take_lease(&mut conn, id, JobStatus::DryRun, &lease).await?
     };
     match taken {
-        LeaseTake::Taken => Ok(()),
+        LeaseTake::Taken => Ok(lease),
         LeaseTake::Held(live) => Err(Error::Store(StoreError::Busy(Some(BusyJob {
             kind: JobKind::Import,
             id,

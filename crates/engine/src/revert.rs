@@ -81,10 +81,11 @@ pub async fn revert_import(
         let original = revertible(store, id).await?;
         let now = (ctx.now)();
         let holder = lease::new_holder(ctx);
+        let lease = lease::first_lease(holder.clone(), now, ctx);
         let new = NewImport {
             kind: JobKind::Revert,
             actor: ctx.actor.to_string(),
-            lease: lease::first_lease(holder.clone(), now, ctx),
+            lease: lease.clone(),
             started_at: now,
             file_name: original.file_name.clone(),
             file_size: original.file_size,
@@ -103,7 +104,7 @@ pub async fn revert_import(
         let undo = undo_import(store, &original, &job, ctx);
         // A lease taken over stops the revert through the cancel flag; the revert then finds, when
         // it records its end, that the record is no longer its own and reports the loss.
-        let (result, _lost) = lease::hold(store, revert_id, &holder, ctx, undo).await?;
+        let (result, _lost) = lease::hold(store, revert_id, &lease, ctx, undo).await?;
         if let Err(error) = &result {
             // A revert that stopped on an error it did not record itself (the record is then still
             // running under this holder) says why; the others are left as they are.

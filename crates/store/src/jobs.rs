@@ -262,29 +262,35 @@ pub(crate) fn to_text<T: Serialize>(value: &T) -> String {
 }
 
 /// Extends the lease of a job its holder still holds (a running job, or a stored preview being
-/// applied); returns false when `holder` lost it (the job ended, or someone failed it as
-/// abandoned).
+/// applied) from `held_until`, the expiry the holder last wrote, to `until`; returns false when
+/// `holder` lost it (the job ended, or someone failed it as abandoned). The expiry is compared
+/// too because a renewal can reach the database after the job's end: on PostgreSQL it waits
+/// behind the job's last write and then finds a finished preview still `dry_run` under the same
+/// holder; only the expiry, which every end rewrites, tells that the lease is no longer the one
+/// being renewed.
 pub async fn renew_lease(
     conn: &mut Connection,
     id: i64,
     holder: &str,
     now: i64,
-    until: i64,
+    (held_until, until): (i64, i64),
 ) -> Result<bool> {
     let p = |n| placeholders(Placeholders::of(conn), n, 1);
     let sql = format!(
         "UPDATE imports SET lease_until = {}, heartbeat_at = {} WHERE id = {} AND holder = {} \
-         AND status IN ('running', 'dry_run')",
+         AND lease_until = {} AND status IN ('running', 'dry_run')",
         p(1),
         p(2),
         p(3),
-        p(4)
+        p(4),
+        p(5)
     );
     let done = sqlx::query(&sql)
         .bind(until)
         .bind(now)
         .bind(id)
         .bind(holder)
+        .bind(held_until)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)

@@ -109,10 +109,11 @@ pub async fn import_file(
         let upload = Upload::inspect(source, limit).map_err(unreadable)?;
         let now = (ctx.now)();
         let holder = lease::new_holder(ctx);
+        let lease = lease::first_lease(holder.clone(), now, ctx);
         let new = NewImport {
             kind: JobKind::Import,
             actor: ctx.actor.to_string(),
-            lease: lease::first_lease(holder.clone(), now, ctx),
+            lease: lease.clone(),
             started_at: now,
             file_name: upload.file_name.clone(),
             file_size: upload.size as i64,
@@ -132,7 +133,7 @@ pub async fn import_file(
         let running = run(store, &job, &upload, path, options, ctx, &mut report, now);
         // A lease taken over stops the import through the cancel flag; `run` then finds, when it
         // records the end, that the record is no longer its own and reports the loss.
-        let (result, _lost) = lease::hold(store, id, &holder, ctx, running).await?;
+        let (result, _lost) = lease::hold(store, id, &lease, ctx, running).await?;
         match result {
             Ok(()) => Ok(report),
             Err(error @ Error::Conflict(Conflict::LeaseLost { .. })) => Err(error),

@@ -59,11 +59,15 @@ async fn a_directory_write_names_the_running_import(store: &Store) {
     // The job's own write transaction: its first write takes SQLite's one write lock.
     let mut job = store.begin().await.expect("the job's transaction");
     let lease = running_import().lease;
-    assert!(
-        muster_store::renew_lease(&mut job, id, &lease.holder, NOW, lease.until)
-            .await
-            .expect("the job writes")
-    );
+    assert!(muster_store::renew_lease(
+        &mut job,
+        id,
+        &lease.holder,
+        NOW,
+        (lease.until, lease.until)
+    )
+    .await
+    .expect("the job writes"));
     let ctx = operator();
     let user = NewUser {
         username: "bob".into(),

@@ -365,12 +365,12 @@ async fn a_lease_is_renewed_by_its_holder_only(store: &Store) {
     let id = insert_ended(&mut conn, JobStatus::Running).await;
     assert_eq!(record(&mut conn, id).await.lease, lease(HOLDER, 31_000));
     assert!(
-        !muster_store::renew_lease(&mut conn, id, "other:2:2:ff", 5_000, 35_000)
+        !muster_store::renew_lease(&mut conn, id, "other:2:2:ff", 5_000, (31_000, 35_000))
             .await
             .expect("renew")
     );
     assert!(
-        muster_store::renew_lease(&mut conn, id, HOLDER, 5_000, 35_000)
+        muster_store::renew_lease(&mut conn, id, HOLDER, 5_000, (31_000, 35_000))
             .await
             .expect("renew")
     );
@@ -383,7 +383,7 @@ async fn a_lease_is_renewed_by_its_holder_only(store: &Store) {
             .expect("finish")
     );
     assert!(
-        !muster_store::renew_lease(&mut conn, id, HOLDER, 6_000, 36_000)
+        !muster_store::renew_lease(&mut conn, id, HOLDER, 6_000, (35_000, 36_000))
             .await
             .expect("renew"),
         "an ended job has no lease to renew"
@@ -422,7 +422,7 @@ async fn an_expired_lease_is_failed_once_and_its_holder_learns_it(store: &Store)
     );
     assert_eq!(failed.lease.holder, "me:3:3:aa");
     assert!(
-        !muster_store::renew_lease(&mut conn, id, HOLDER, 41_000, 71_000)
+        !muster_store::renew_lease(&mut conn, id, HOLDER, 41_000, (seen.until, 71_000))
             .await
             .expect("renew"),
         "the old holder's heartbeat finds its lease taken"
@@ -466,13 +466,20 @@ async fn a_preview_lease_is_taken_while_free_only(store: &Store) {
         "the live holder is named"
     );
     assert!(
-        muster_store::renew_lease(&mut conn, id, "a:1:1:01", 4_000, 34_000)
+        muster_store::renew_lease(&mut conn, id, "a:1:1:01", 4_000, (32_000, 34_000))
             .await
             .expect("renew")
     );
     muster_store::release_lease(&mut conn, id, "a:1:1:01", 5_000)
         .await
         .expect("release");
+    assert!(
+        !muster_store::renew_lease(&mut conn, id, "a:1:1:01", 5_500, (34_000, 35_500))
+            .await
+            .expect("renew"),
+        "a renewal that arrives after the lease was released (the record is still a preview, \
+         under the same holder) finds it ended"
+    );
     let later = Lease {
         heartbeat_at: 6_000,
         until: 36_000,
