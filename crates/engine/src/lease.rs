@@ -257,7 +257,8 @@ mod tests {
                 }
                 ctx.cancel.load(Ordering::SeqCst)
             };
-            let (stopped, lost) = hold(&store, id, &holder, &ctx, job).await.expect("hold");
+            let lease = first_lease(holder.clone(), started, &ctx);
+            let (stopped, lost) = hold(&store, id, &lease, &ctx, job).await.expect("hold");
             assert!(stopped && lost, "the job was stopped by its heartbeat");
         });
     }
