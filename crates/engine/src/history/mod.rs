@@ -251,12 +251,7 @@ pub async fn show_import(
     limit: usize,
 ) -> Result<ImportDetails, Error> {
     busy::naming_job(store, async move {
-        let target = Target::import_number(id);
-        audit::require(store, ctx, Permission::ImportsRead, "import.read", &target).await?;
-        let mut conn = store.acquire().await?;
-        let record = muster_store::import_record(&mut conn, id)
-            .await?
-            .ok_or(Missing::Import(id))?;
+        let (mut conn, record) = readable_import(store, ctx, id, "import.read").await?;
         let fixed_by = muster_store::fixed_by(&mut conn, id).await?;
         // Each table holds its batches in file order, so whole batches up to `limit` rows of each
         // are enough to list the first `limit` rows of both; reading stops there, which keeps
@@ -388,22 +383,27 @@ pub async fn download_archive(
     out: &mut dyn Write,
 ) -> Result<u64, Error> {
     busy::naming_job(store, async move {
-        let target = Target::import_number(id);
-        audit::require(
-            store,
-            ctx,
-            Permission::ImportsRead,
-            "import.download",
-            &target,
-        )
-        .await?;
-        let mut conn = store.acquire().await?;
-        let record = muster_store::import_record(&mut conn, id)
-            .await?
-            .ok_or(Missing::Import(id))?;
+        let (mut conn, record) = readable_import(store, ctx, id, "import.download").await?;
         write_archive(&mut conn, &record, out).await
     })
     .await
+}
+
+/// Checks that the actor may read the history (`action` names what for the audit of a refusal)
+/// and reads import `id`'s record, with the connection it was read on.
+async fn readable_import(
+    store: &Store,
+    ctx: &Context,
+    id: i64,
+    action: &str,
+) -> Result<(muster_store::PooledConnection, ImportRecord), Error> {
+    let target = Target::import_number(id);
+    audit::require(store, ctx, Permission::ImportsRead, action, &target).await?;
+    let mut conn = store.acquire().await?;
+    let record = muster_store::import_record(&mut conn, id)
+        .await?
+        .ok_or(Missing::Import(id))?;
+    Ok((conn, record))
 }
 
 /// Writes the archive of `record` to `out`, inflating it if it was stored deflated.
@@ -466,19 +466,7 @@ pub async fn prepare_error_workbook(
 ) -> Result<PreparedErrorWorkbook, Error> {
     busy::naming_job(store, async move {
         use crate::history::error_workbook::ErrorWorkbookSource;
-        let target = Target::import_number(id);
-        audit::require(
-            store,
-            ctx,
-            Permission::ImportsRead,
-            "import.errors",
-            &target,
-        )
-        .await?;
-        let mut conn = store.acquire().await?;
-        let record = muster_store::import_record(&mut conn, id)
-            .await?
-            .ok_or(Missing::Import(id))?;
+        let (mut conn, record) = readable_import(store, ctx, id, "import.errors").await?;
         let mut failed: std::collections::BTreeMap<
             String,
             Vec<crate::history::journal::FailedRowLog>,
