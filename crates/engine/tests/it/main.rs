@@ -8,6 +8,7 @@ mod busy;
 mod catalog_fixtures;
 mod departments;
 mod error_kinds;
+mod first_import;
 mod groups;
 mod identities;
 mod import_access;
