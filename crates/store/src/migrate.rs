@@ -33,9 +33,12 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
     match created {
         Ok(_) => {}
         // PostgreSQL's IF NOT EXISTS is not safe against another process creating the table
-        // at the same moment: the loser gets a unique violation in the catalog, and the table
-        // it wanted exists.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+        // at the same moment: the loser gets a unique violation in the catalog, or, when the
+        // other's table type is already visible, "duplicate object" (42710) or "duplicate
+        // table" (42P07); the table it wanted exists either way.
+        Err(sqlx::Error::Database(e))
+            if e.is_unique_violation()
+                || matches!(e.code().as_deref(), Some("42710" | "42P07")) => {}
         Err(e) => return Err(e.into()),
     }
     let applied: Vec<i64> = sqlx::query("SELECT version FROM muster_migrations")
