@@ -234,6 +234,7 @@ impl Store {
             .await
             .map_err(connect_error)?;
         migrate::run(&pool).await?;
+        crate::bulk::ensure_filter_indexes(&pool).await?;
         Ok(Store { pool, backend })
     }
 

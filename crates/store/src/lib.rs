@@ -26,8 +26,8 @@ mod writes;
 pub use admin::{create_postgres_database, drop_postgres_database};
 pub use audit::{insert_audit, list_audit, AuditChange, AuditEntry, AuditQuery};
 pub use bulk::{
-    index_names, restore_filter_indexes, restore_indexes_after_removal, suspend_filter_indexes,
-    suspend_filter_indexes_for_removal,
+    build_filter_indexes, index_names, restore_filter_indexes, restore_indexes_after_removal,
+    suspend_filter_indexes, suspend_filter_indexes_for_removal,
 };
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};

@@ -728,6 +728,8 @@ enum Message {
 /// The task that owns the import's transaction and applies batches in order.
 struct Writer {
     messages: mpsc::Sender<Message>,
+    /// For building the suspended filter indexes beside the commit (`finish`).
+    store: Store,
     /// The directory had no user when the transaction began, and the transaction holds the
     /// store's write lock, so none can appear until it ends: true only where the filter indexes
     /// were suspended, which takes that lock (SQLite's single writer).
@@ -763,6 +765,7 @@ impl Writer {
         });
         Ok(Writer {
             messages,
+            store: store.clone(),
             empty_directory,
             task,
         })
@@ -784,30 +787,55 @@ impl Writer {
         audit_entry: Option<muster_store::AuditEntry>,
     ) -> Result<bool, StoreError> {
         drop(self.messages);
-        let (mut tx, suspended) = match self.task.await {
+        let (tx, suspended) = match self.task.await {
             Ok(result) => result?,
             Err(join) => return Err(StoreError::Interrupted(join.to_string())),
         };
         match end {
             Some((job, outcome)) => {
-                if suspended {
-                    muster_store::restore_filter_indexes(&mut tx).await?;
+                // The suspended filter indexes are built in a transaction of their own that
+                // waits for this one and runs during its checkpoint (see
+                // `muster_store::build_filter_indexes`); if this one rolls back, the indexes it
+                // dropped come back with it and that build finds nothing to do.
+                let indexes = suspended.then(|| {
+                    let store = self.store.clone();
+                    tokio::spawn(async move { muster_store::build_filter_indexes(&store).await })
+                });
+                let committed = Self::commit_end(tx, job, &outcome, audit_entry.as_ref()).await;
+                if let Some(indexes) = indexes {
+                    match indexes.await {
+                        Ok(built) => built?,
+                        Err(join) => return Err(StoreError::Interrupted(join.to_string())),
+                    }
                 }
-                if !muster_store::finish_job(&mut tx, job.id, job.holder, &outcome).await? {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                if let Some(entry) = &audit_entry {
-                    muster_store::insert_audit(&mut tx, entry).await?;
-                }
-                tx.commit().await?;
-                Ok(true)
+                committed
             }
             None => {
                 tx.rollback().await?;
                 Ok(true)
             }
         }
+    }
+}
+
+impl Writer {
+    /// Records the job's end and its audit entry and commits; false, having rolled back, when
+    /// the job no longer held its record.
+    async fn commit_end(
+        mut tx: muster_store::Transaction,
+        job: &Job<'_>,
+        outcome: &ImportOutcome,
+        audit_entry: Option<&muster_store::AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        if !muster_store::finish_job(&mut tx, job.id, job.holder, outcome).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(entry) = audit_entry {
+            muster_store::insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

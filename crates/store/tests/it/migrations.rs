@@ -125,3 +125,32 @@ fn an_unsupported_url_is_refused() {
     );
     assert!(!err.to_string().contains("secret"), "{err}");
 }
+
+/// A first import on SQLite commits its users before it builds the filter indexes; a process
+/// that dies in between leaves them missing, and the next open builds them.
+#[test]
+fn opening_a_sqlite_store_builds_missing_filter_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = DatabaseUrl::sqlite_in(dir.path());
+    support::runtime().block_on(async {
+        let store = Store::open(&url).await.expect("first open");
+        let all = {
+            let mut conn = store.acquire().await.expect("connection");
+            let all = muster_store::index_names(&mut conn).await.expect("indexes");
+            use sqlx::Executor;
+            for name in ["users_by_department", "group_members_by_group"] {
+                conn.execute(format!("DROP INDEX {name}").as_str())
+                    .await
+                    .expect("dropping an index");
+            }
+            all
+        };
+        store.close().await;
+        let store = Store::open(&url).await.expect("second open");
+        let mut conn = store.acquire().await.expect("connection");
+        let now = muster_store::index_names(&mut conn).await.expect("indexes");
+        assert_eq!(now, all, "the open built the missing indexes again");
+        drop(conn);
+        store.close().await;
+    });
+}
