@@ -119,12 +119,19 @@ pub async fn revert_import(
 }
 
 impl RevertReport {
-    /// Nothing undone: the import keeps the status it had before this revert.
-    fn cancelled(revert_id: i64, original: &ImportRecord, forced: bool) -> RevertReport {
+    /// A revert of `import_id` that has undone nothing yet, ending with these statuses unless
+    /// the walk changes them.
+    fn nothing_yet(
+        revert_id: i64,
+        import_id: i64,
+        forced: bool,
+        status: ImportStatus,
+        import_status: JobStatus,
+    ) -> RevertReport {
         RevertReport {
             revert_id,
-            import_id: original.id,
-            status: ImportStatus::Cancelled,
+            import_id,
+            status,
             forced,
             removed: 0,
             restored: 0,
@@ -133,8 +140,14 @@ impl RevertReport {
             conflicts: Vec::new(),
             left: 0,
             forceable: 0,
-            import_status: original.status,
+            import_status,
         }
+    }
+
+    /// Nothing undone: the import keeps the status it had before this revert.
+    fn cancelled(revert_id: i64, original: &ImportRecord, forced: bool) -> RevertReport {
+        let cancelled = ImportStatus::Cancelled;
+        RevertReport::nothing_yet(revert_id, original.id, forced, cancelled, original.status)
     }
 }
 
@@ -192,20 +205,13 @@ async fn undo_import(
     let mut undo = Undo {
         backend: store.backend(),
         force,
-        report: RevertReport {
+        report: RevertReport::nothing_yet(
             revert_id,
-            import_id: id,
-            status: ImportStatus::Applied,
-            forced: force,
-            removed: 0,
-            restored: 0,
-            already_gone: 0,
-            conflict_count: 0,
-            conflicts: Vec::new(),
-            left: 0,
-            forceable: 0,
-            import_status: JobStatus::Reverted,
-        },
+            id,
+            force,
+            ImportStatus::Applied,
+            JobStatus::Reverted,
+        ),
         catalog_changes: Vec::new(),
         grants: Grants::new(&ctx.actor, &catalog),
         catalog,
@@ -752,20 +758,8 @@ mod tests {
     use super::*;
 
     fn undo_with(catalog: Catalog) -> Undo {
-        let report = RevertReport {
-            revert_id: 2,
-            import_id: 1,
-            status: ImportStatus::Applied,
-            forced: true,
-            removed: 0,
-            restored: 0,
-            already_gone: 0,
-            conflict_count: 0,
-            conflicts: Vec::new(),
-            left: 0,
-            forceable: 0,
-            import_status: JobStatus::Reverted,
-        };
+        let report =
+            RevertReport::nothing_yet(2, 1, true, ImportStatus::Applied, JobStatus::Reverted);
         Undo {
             grants: Grants::new(
                 &crate::Actor::operator("tester", crate::Source::Cli),

@@ -97,7 +97,7 @@ impl PreparedWrites {
     pub fn upsert_roles(&mut self, roles: &[RoleRecord]) {
         self.upsert_named_in("roles", roles.iter().map(|r| &r.named));
         let keys: Vec<String> = roles.iter().map(|r| r.named.name_key.clone()).collect();
-        self.delete_in("role_permissions", "role_key", keys);
+        self.delete_in("role_permissions", "role_key", &keys);
         let grants: Vec<(String, String)> = roles
             .iter()
             .flat_map(|r| {
@@ -176,25 +176,17 @@ impl PreparedWrites {
     /// transaction), which spares a statement per thousand users that would find nothing.
     pub fn delete_users(&mut self, keys: Vec<String>, mfa: bool) {
         if mfa {
-            for chunk in keys.chunks(KEYS_PER_DELETE) {
-                let sql = format!(
-                    "DELETE FROM user_mfa WHERE user_id IN (SELECT id FROM users WHERE username_key IN ({}))",
-                    placeholders(self.style, 1, chunk.len())
-                );
-                let mut args = AnyArguments::default();
-                for key in chunk {
-                    add(&mut args, key.clone());
-                }
-                self.statements.push(Statement { sql, args });
-            }
+            self.delete_matching(&keys, |list| {
+                format!("DELETE FROM user_mfa WHERE user_id IN (SELECT id FROM users WHERE username_key IN ({list}))")
+            });
         }
         for (table, _) in [
             Membership::Roles.table_and_column(),
             Membership::Groups.table_and_column(),
         ] {
-            self.delete_in(table, "username_key", keys.clone());
+            self.delete_in(table, "username_key", &keys);
         }
-        self.delete_in("users", "username_key", keys);
+        self.delete_in("users", "username_key", &keys);
     }
 
     /// Deletes departments, groups or roles by key, a role with its grants. The caller makes
@@ -202,12 +194,12 @@ impl PreparedWrites {
     /// `Store::acquire_self_checking`).
     pub fn delete_catalog(&mut self, table: CatalogTable, keys: Vec<String>) {
         if table == CatalogTable::Roles {
-            self.delete_in("role_permissions", "role_key", keys.clone());
+            self.delete_in("role_permissions", "role_key", &keys);
         }
         if table == CatalogTable::Groups {
-            self.delete_in("group_roles", "group_key", keys.clone());
+            self.delete_in("group_roles", "group_key", &keys);
         }
-        self.delete_in(table.table(), "name_key", keys);
+        self.delete_in(table.table(), "name_key", &keys);
     }
 
     /// The records are consumed: their strings move into the arguments instead of being copied.
@@ -253,16 +245,20 @@ impl PreparedWrites {
         pairs: Vec<(String, String)>,
     ) {
         let (table, column) = kind.table_and_column();
-        self.delete_in(table, "username_key", clear);
+        self.delete_in(table, "username_key", &clear);
         self.insert_pairs(table, "username_key", column, pairs);
     }
 
-    fn delete_in(&mut self, table: &str, column: &str, keys: Vec<String>) {
+    fn delete_in(&mut self, table: &str, column: &str, keys: &[String]) {
+        self.delete_matching(keys, |list| {
+            format!("DELETE FROM {table} WHERE {column} IN ({list})")
+        });
+    }
+
+    /// One delete per thousand keys; `sql` makes each statement from its `IN` list.
+    fn delete_matching(&mut self, keys: &[String], sql: impl Fn(&str) -> String) {
         for chunk in keys.chunks(KEYS_PER_DELETE) {
-            let sql = format!(
-                "DELETE FROM {table} WHERE {column} IN ({})",
-                placeholders(self.style, 1, chunk.len())
-            );
+            let sql = sql(&placeholders(self.style, 1, chunk.len()));
             let mut args = AnyArguments::default();
             for key in chunk {
                 add(&mut args, key.clone());
