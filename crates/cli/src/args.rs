@@ -54,6 +54,32 @@ pub enum Command {
     Imports(ImportsArgs),
     /// The audit log: every change, who made it, from where and when, newest first.
     Audit(AuditArgs),
+    /// Serve the web console (prints its address, and admin's one-time password on an empty
+    /// store).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Whether users without `Ignore MFA` must enrol a second factor at sign-in.
+    #[arg(long, value_enum, default_value_t = MfaArg::Optional)]
+    pub mfa: MfaArg,
+    /// Send mail through this server (smtp://… or smtps://…); without it mail goes to
+    /// DATA_DIR/outbox/.
+    #[arg(long, env = "MUSTER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The URL people reach the console at; with https:// cookies are Secure and `__Host-`.
+    #[arg(long, env = "MUSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaArg {
+    Required,
+    Optional,
 }
 
 #[derive(Args, Debug)]

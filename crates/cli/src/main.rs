@@ -18,6 +18,7 @@ mod logging;
 mod out;
 mod output;
 mod progress;
+mod serve_cmd;
 mod session;
 mod template_cmd;
 
@@ -184,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Template(args) => template_cmd::run(&store, args).await,
         Command::Imports(args) => imports_cmd::run(&store, args).await,
         Command::Audit(args) => audit_cmd::run(&store, args).await,
+        Command::Serve(args) => serve_cmd::run(&store, args).await,
     };
     store.close().await;
     outcome

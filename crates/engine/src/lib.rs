@@ -25,6 +25,7 @@ mod context;
 pub mod directory;
 mod error;
 mod export;
+mod health;
 mod history;
 mod ids;
 mod import;
@@ -44,6 +45,7 @@ pub use error::{
 };
 pub use export::template::{write_template, TemplateKind};
 pub use export::{export, export_workbook, ExportFilter, ExportSummary, WorkbookSummary};
+pub use health::check_ready;
 pub use history::journal::{LoggedIssue, LoggedProblem};
 pub use history::{
     download_archive, list_imports, prepare_error_workbook, recover_interrupted, show_import,
@@ -61,4 +63,4 @@ pub use muster_sheets::Format;
 pub use muster_store::{AuditChange, AuditQuery};
 pub use preview::{apply_plan, PlanReport, RecordConflict};
 pub use revert::{revert_import, RevertReport};
-pub use timefmt::parse_utc;
+pub use timefmt::{parse_utc, rfc3339_utc};

@@ -1,7 +1,7 @@
 //! Formatting unix milliseconds as RFC 3339 UTC text for the export's timestamp columns, with the
 //! civil-from-days algorithm (Howard Hinnant's), so no date crate is needed for one function.
 
-pub(crate) fn rfc3339_utc(millis: i64) -> String {
+pub fn rfc3339_utc(millis: i64) -> String {
     let secs = millis.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

@@ -14,6 +14,7 @@ mod directory_catalog;
 /// Single-user reads and conditional writes, named through the module
 /// (`directory_users::update_user`) so they are not mistaken for the import's batch functions.
 pub mod directory_users;
+mod health;
 mod history;
 mod jobs;
 mod migrate;
@@ -38,6 +39,7 @@ pub use directory_catalog::{
     EntryLookup, GroupRoleRow,
 };
 pub use directory_users::{any_mfa_enrolment, StoredUser};
+pub use health::ping;
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
     insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,

@@ -1,0 +1,13 @@
+//! Whether the database answers: the server's readiness probe asks this. Migrations have run by
+//! then (opening the store runs them), so a store that answers is ready.
+
+use sqlx::Executor;
+
+use crate::{Result, Store};
+
+/// Runs the cheapest query there is on a pooled connection.
+pub async fn ping(store: &Store) -> Result<()> {
+    let mut conn = store.acquire().await?;
+    conn.execute("SELECT 1").await?;
+    Ok(())
+}
