@@ -1,5 +1,6 @@
 //! `muster serve`: the web console on the same store as the other commands. The store's
-//! migrations ran when it was opened; this prints the address, then serves until Ctrl-C or
+//! migrations ran when it was opened; this creates the administrator on an empty store, prints
+//! the address, then serves until Ctrl-C or
 //! SIGTERM, finishing the requests under way.
 
 use anyhow::Context as _;
@@ -24,6 +25,7 @@ pub async fn run(store: &Store, args: ServeArgs) -> anyhow::Result<Outcome> {
     };
     config.public_url = public_url;
     config.smtp_url = args.smtp_url;
+    bootstrap(store).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -35,6 +37,25 @@ pub async fn run(store: &Store, args: ServeArgs) -> anyhow::Result<Outcome> {
         .await
         .context("while serving")?;
     Ok(Outcome::Done)
+}
+
+/// On a store where nobody holds the administrator role: creates `admin` and prints its one-time
+/// password once (given by `MUSTER_BOOTSTRAP_PASSWORD`, or generated).
+async fn bootstrap(store: &Store) -> anyhow::Result<()> {
+    let given = std::env::var("MUSTER_BOOTSTRAP_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let ctx = crate::session::context(Box::new(muster_engine::NoProgress));
+    let created = muster_engine::account::bootstrap_admin(store, &ctx, given)
+        .await
+        .context("while creating the administrator")?;
+    if let Some(password) = created {
+        tell!(
+            "created the administrator `{}`; its one-time password (change it at the first sign-in): {password}",
+            muster_engine::account::BOOTSTRAP_USERNAME
+        );
+    }
+    Ok(())
 }
 
 /// Completes at Ctrl-C or SIGTERM (a service manager's stop).

@@ -1,11 +1,12 @@
-//! Readiness for a server's probe: the store answers a query. Migrations need no check of their
+//! Readiness for a server's probe: the store's databases (the main one and the sign-in one)
+//! answer a query. Migrations need no check of their
 //! own, since a store is only ever opened after they have run.
 
 use muster_store::Store;
 
 use crate::error::Error;
 
-/// Ok when the database answers; the store's error (unavailable or internal) otherwise.
+/// Ok when both databases answer; the store's error (unavailable or internal) otherwise.
 pub async fn check_ready(store: &Store) -> Result<(), Error> {
     muster_store::ping(store).await?;
     Ok(())

@@ -14,6 +14,7 @@ mod errors;
 mod metrics;
 mod pages;
 mod security;
+mod session;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,9 +22,10 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::{middleware, Router};
+use muster_engine::account::{AccountPolicy, ThrottlePolicy};
 use muster_store::Store;
 use tokio::net::TcpListener;
 
@@ -53,6 +55,16 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn cookies(&self) -> Cookies {
         Cookies::new(self.config.secure_cookies())
+    }
+
+    /// The engine's sign-in and session policy, from the configuration.
+    pub fn account_policy(&self) -> AccountPolicy {
+        AccountPolicy {
+            mfa_required: self.config.mfa == MfaPolicy::Required,
+            idle_ms: self.config.session.idle_ms,
+            absolute_ms: self.config.session.absolute_ms,
+            throttle: ThrottlePolicy::default(),
+        }
     }
 }
 
@@ -89,6 +101,7 @@ pub async fn serve_on(
 
 fn router(state: AppState) -> Router {
     Router::new()
+        .merge(pages())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::serve))
@@ -104,6 +117,91 @@ fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(security::headers))
         .with_state(state)
+}
+
+/// The console's pages; each handler extracts its session itself (`session::Console` or, on
+/// the sign-in steps, `session::Pending`).
+fn pages() -> Router<AppState> {
+    use pages::{account, audit, departments, groups, roles, sign_in, user_forms, users};
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route(
+            "/sign-in/password",
+            get(sign_in::password_form).post(sign_in::password_submit),
+        )
+        .route(
+            "/sign-in/mfa-enrol",
+            get(sign_in::enrol_form_page).post(sign_in::enrol_submit),
+        )
+        .route(
+            "/sign-in/mfa",
+            get(sign_in::challenge).post(sign_in::challenge_submit),
+        )
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route(
+            "/account/sessions/others",
+            post(account::sign_out_elsewhere),
+        )
+        .route("/account/sessions/revoke", post(account::revoke))
+        .route("/users", get(users::list))
+        .route("/users/new", get(user_forms::new).post(user_forms::create))
+        .route("/users/{id}", get(users::show))
+        .route(
+            "/users/{id}/edit",
+            get(user_forms::edit).post(user_forms::update),
+        )
+        .route("/users/{id}/rename", post(user_forms::rename))
+        .route("/users/{id}/active", post(user_forms::set_active))
+        .route(
+            "/users/{id}/delete",
+            get(user_forms::confirm_delete).post(user_forms::delete),
+        )
+        .route("/users/{id}/mfa-reset", post(user_forms::reset_mfa))
+        .route(
+            "/users/{id}/password",
+            get(user_forms::password).post(user_forms::set_password),
+        )
+        .route("/groups", get(groups::list))
+        .route("/groups/new", get(groups::new).post(groups::create))
+        .route("/groups/{id}", get(groups::show))
+        .route("/groups/{id}/edit", post(groups::update))
+        .route("/groups/{id}/rename", post(groups::rename))
+        .route(
+            "/groups/{id}/delete",
+            get(groups::confirm_delete).post(groups::delete),
+        )
+        .route("/groups/{id}/members", post(groups::add_members))
+        .route("/groups/{id}/members/remove", post(groups::remove_members))
+        .route("/roles", get(roles::list))
+        .route("/roles/new", get(roles::new).post(roles::create))
+        .route("/roles/{id}", get(roles::show))
+        .route("/roles/{id}/edit", post(roles::update))
+        .route("/roles/{id}/rename", post(roles::rename))
+        .route(
+            "/roles/{id}/delete",
+            get(roles::confirm_delete).post(roles::delete),
+        )
+        .route("/departments", get(departments::list))
+        .route(
+            "/departments/new",
+            get(departments::new).post(departments::create),
+        )
+        .route("/departments/{id}", get(departments::show))
+        .route("/departments/{id}/edit", post(departments::update))
+        .route("/departments/{id}/rename", post(departments::rename))
+        .route(
+            "/departments/{id}/delete",
+            get(departments::confirm_delete).post(departments::delete),
+        )
+        .route("/audit", get(audit::list))
+}
+
+/// `/` leads to the first section the user may read.
+async fn home(console: session::Console) -> Redirect {
+    Redirect::to(pages::layout::home(&console.actor))
 }
 
 /// The process is alive and answering.

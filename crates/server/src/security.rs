@@ -44,19 +44,32 @@ pub async fn headers(request: Request, next: Next) -> Response {
 }
 
 /// Refuses every request that may change state (anything but GET and HEAD) unless it comes from
-/// the console's own origin: the Origin header, or the Referer when a browser sent no Origin.
-/// The form's token is checked by the handler, which knows the session.
+/// the console's own origin. The form's token is checked by the handler, which knows the session.
 pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
     let expected = expected_origin(&state, request.headers());
-    let sent = sent_origin(request.headers());
-    match (expected, sent) {
-        (Some(expected), Some(sent)) if sent.eq_ignore_ascii_case(&expected) => {
-            next.run(request).await
-        }
-        _ => PageError::CrossOrigin.into_response(),
+    if expected.is_some_and(|expected| from_origin(request.headers(), &expected)) {
+        next.run(request).await
+    } else {
+        PageError::CrossOrigin.into_response()
+    }
+}
+
+/// Whether the request says it comes from `expected`. Under `Referrer-Policy: no-referrer` a
+/// browser sends `Origin: null` and no Referer even for its own pages' forms (the Fetch
+/// standard serialises the origin as null under that policy), so then the browser's
+/// `Sec-Fetch-Site` decides, which no page can forge; a client sending none of the three is
+/// refused.
+fn from_origin(headers: &HeaderMap, expected: &str) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    match text(header::ORIGIN) {
+        Some(origin) if origin != "null" => origin.eq_ignore_ascii_case(expected),
+        _ => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some(site) => site == "same-origin",
+            None => referer_origin(headers).is_some_and(|o| o.eq_ignore_ascii_case(expected)),
+        },
     }
 }
 
@@ -70,11 +83,8 @@ fn expected_origin(state: &AppState, headers: &HeaderMap) -> Option<String> {
     Some(format!("http://{host}"))
 }
 
-/// The origin the browser says the request comes from.
-fn sent_origin(headers: &HeaderMap) -> Option<String> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        return origin.to_str().ok().map(str::to_owned);
-    }
+/// The origin of the Referer header.
+fn referer_origin(headers: &HeaderMap) -> Option<String> {
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
     let (scheme, rest) = referer.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
@@ -339,8 +349,26 @@ mod tests {
             HeaderValue::from_static("http://127.0.0.1:8080/users?q=x"),
         );
         assert_eq!(
-            sent_origin(&headers).as_deref(),
+            referer_origin(&headers).as_deref(),
             Some("http://127.0.0.1:8080")
         );
+        assert!(from_origin(&headers, "http://127.0.0.1:8080"));
+        assert!(!from_origin(&headers, "https://muster.example"));
+    }
+
+    #[test]
+    fn a_null_origin_counts_only_with_a_same_origin_fetch() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!from_origin(&headers, "http://localhost"));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!from_origin(&headers, "http://localhost"));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(from_origin(&headers, "http://localhost"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert!(!from_origin(&headers, "http://localhost"));
     }
 }

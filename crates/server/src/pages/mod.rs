@@ -2,9 +2,17 @@
 //! input types, calls one use case with the viewer's actor, and renders; none holds SQL or a
 //! business rule.
 
+pub mod account;
+pub mod audit;
+pub mod departments;
 pub mod entries;
+pub mod groups;
 pub mod layout;
 pub mod paging;
+pub mod roles;
+pub mod sign_in;
+pub mod user_forms;
+pub mod users;
 
 use muster_engine::directory::catalog::References;
 use muster_engine::directory::Expected;

@@ -2,6 +2,8 @@
 //! store, on SQLite and (when `MUSTER_TEST_POSTGRES_URL` is set at build time) PostgreSQL,
 //! driven by an HTTP client, and by a headless Chromium in `browser`.
 
+mod browser;
+mod console;
 mod headers;
 mod health;
 mod support;
