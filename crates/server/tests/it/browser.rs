@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use muster_engine::{import_file, ImportOptions, ImportSource, ImportStatus};
+use muster_server::MfaPolicy;
 use muster_store::Store;
 use serde_json::json;
 
 use crate::console::{add_user_with_role, ADMIN_PASSWORD, NEW_PASSWORD, USER_PASSWORD};
 use crate::scenarios;
-use crate::support::{operator, start, TestServer};
+use crate::support::{operator, start, start_with, TestServer};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -154,6 +155,12 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("the page did not change after a click");
+    }
+
+    async fn sign_out(&self) {
+        let xpath = "//header//button[normalize-space(.)='Sign out']";
+        self.follow(Locator::XPath(xpath)).await;
+        assert_eq!(self.path().await, "/sign-in");
     }
 
     async fn heading(&self) -> String {
@@ -384,9 +391,103 @@ async fn pages_are_styled_under_the_content_security_policy(store: &Store) {
         .expect("closing the browser");
 }
 
+/// The code an authenticator app shows for `secret` at `unix_s`.
+fn totp_code(secret: &str, unix_s: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("a base32 secret");
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        "test".into(),
+    )
+    .expect("a TOTP");
+    totp.generate(unix_s)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+async fn mfa_enrolment_then_sign_in_with_a_code_and_with_a_recovery_code(store: &Store) {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let server = start_with(store, |config| config.mfa = MfaPolicy::Required).await;
+    add_user_with_role(store, "max", &["users.read"]).await;
+
+    browser.sign_in(&server, "max", USER_PASSWORD).await;
+    assert_eq!(browser.path().await, "/sign-in/mfa-enrol");
+    let qr = browser
+        .client
+        .find(Locator::Css("img.qr"))
+        .await
+        .expect("the QR code");
+    let src = qr.attr("src").await.unwrap().unwrap_or_default();
+    assert!(src.starts_with("data:image/svg+xml;base64,"), "{src}");
+    let secret = browser
+        .client
+        .find(Locator::Css(".secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    browser.fill("code", &totp_code(&secret, unix_now())).await;
+    browser.press("Confirm").await;
+    assert_eq!(browser.heading().await, "Your recovery codes");
+    let codes = browser
+        .client
+        .find_all(Locator::Css("ul.codes li"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    let recovery = codes[0].text().await.unwrap();
+    browser
+        .follow(Locator::LinkText("I have kept them — continue"))
+        .await;
+    assert_eq!(browser.heading().await, "Users");
+
+    browser.sign_out().await;
+    browser.sign_in(&server, "max", USER_PASSWORD).await;
+    assert_eq!(browser.path().await, "/sign-in/mfa");
+    browser.fill("code", &recovery).await;
+    browser.press("Continue").await;
+    assert_eq!(browser.heading().await, "Users");
+
+    // A recovery code is good once.
+    browser.sign_out().await;
+    browser.sign_in(&server, "max", USER_PASSWORD).await;
+    browser.fill("code", &recovery).await;
+    browser.press("Continue").await;
+    assert_eq!(browser.path().await, "/sign-in/mfa");
+    assert!(browser.page_text().await.contains("not right"));
+
+    // The enrolment used the current step's code; the next step's is within the skew and new.
+    browser
+        .fill("code", &totp_code(&secret, unix_now() + 30))
+        .await;
+    browser.press("Continue").await;
+    assert_eq!(browser.heading().await, "Users");
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("closing the browser");
+}
+
 scenarios!(
     pages_are_styled_under_the_content_security_policy,
     bootstrap_sign_in_forces_a_new_password,
     create_edit_and_find_a_user_among_100_000,
     a_user_without_users_write_is_refused,
+    mfa_enrolment_then_sign_in_with_a_code_and_with_a_recovery_code,
 );

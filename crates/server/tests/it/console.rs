@@ -392,6 +392,58 @@ async fn signing_out_ends_the_session(store: &Store) {
     assert_eq!(location(&after), "/sign-in");
 }
 
+async fn repeated_failures_are_throttled_with_a_clear_wait(store: &Store) {
+    add_user_with_role(store, "tess", &["users.read"]).await;
+    let server = start(store).await;
+    let http = client();
+    let (_, form) = get_text(&http, &server, "/sign-in").await;
+    let csrf = field_value(&form, "csrf").unwrap();
+    let attempt = [
+        ("csrf", csrf.as_str()),
+        ("identifier", "tess"),
+        ("password", "wrong guess"),
+    ];
+    let mut last = None;
+    for _ in 0..6 {
+        last = Some(post(&http, &server, "/sign-in", &attempt).await);
+    }
+    let throttled = last.unwrap();
+    assert_eq!(throttled.status().as_u16(), 429);
+    let wait: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0);
+    let page = throttled.text().await.unwrap();
+    assert!(page.contains(&format!("try again in {wait} s")), "{page}");
+    // Even the right password waits.
+    let right = [
+        ("csrf", csrf.as_str()),
+        ("identifier", "tess"),
+        ("password", USER_PASSWORD),
+    ];
+    assert_eq!(
+        post(&http, &server, "/sign-in", &right)
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+    let metrics = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"muster_sign_ins_total{outcome="throttled"} 2"#),
+        "{metrics}"
+    );
+}
+
 scenarios!(
     pages_without_a_session_lead_to_sign_in,
     sign_in_needs_the_form_token,
@@ -402,4 +454,5 @@ scenarios!(
     the_role_form_refuses_an_escalation,
     a_stale_edit_is_a_conflict_and_bad_fields_are_shown_beside_them,
     signing_out_ends_the_session,
+    repeated_failures_are_throttled_with_a_clear_wait,
 );

@@ -6,4 +6,5 @@ mod browser;
 mod console;
 mod headers;
 mod health;
+mod sections;
 mod support;
