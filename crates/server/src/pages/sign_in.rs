@@ -151,8 +151,19 @@ fn password_change_form(pending: &Pending, problems: &[FieldProblem]) -> Markup 
                 (text_field("The new password again", "confirm", None, problems, "password"))
                 button type="submit" { "Change password" }
             }
+            (step_sign_out(&pending.session.csrf))
         },
     )
+}
+
+/// Leaves a half-done sign-in: the pages of its steps have no navigation bar.
+fn step_sign_out(csrf: &str) -> Markup {
+    html! {
+        form method="post" action="/sign-out" {
+            (layout::csrf(csrf))
+            button.link type="submit" { "Sign out" }
+        }
+    }
 }
 
 /// `GET /sign-in/password`
@@ -237,6 +248,7 @@ fn enrol_form(
                 }
                 button type="submit" { "Confirm" }
             }
+            (step_sign_out(&pending.session.csrf))
         },
     )
 }
@@ -319,6 +331,7 @@ fn challenge_form(pending: &Pending, problem: Option<&str>) -> Markup {
                 }
                 button type="submit" { "Continue" }
             }
+            (step_sign_out(&pending.session.csrf))
         },
     )
 }

@@ -444,6 +444,42 @@ async fn repeated_failures_are_throttled_with_a_clear_wait(store: &Store) {
     );
 }
 
+async fn a_signed_in_post_needs_the_session_token_and_the_origin(store: &Store) {
+    add_user_with_role(store, "wes", &["users.read", "users.write"]).await;
+    let server = start(store).await;
+    let http = client();
+    sign_in(&http, &server, "wes", USER_PASSWORD).await;
+    let (_, form) = get_text(&http, &server, "/users/new").await;
+    let csrf = field_value(&form, "csrf").unwrap();
+    let fields = [("username", "nina"), ("name", "Nina")];
+    let tokenless = post(&http, &server, "/users/new", &fields).await;
+    assert_eq!(tokenless.status().as_u16(), 403);
+    let with_token = [
+        ("csrf", csrf.as_str()),
+        ("username", "nina"),
+        ("name", "Nina"),
+    ];
+    let foreign = http
+        .post(server.url("/users/new"))
+        .header("origin", "http://evil.example")
+        .form(&with_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    assert!(
+        users::find_user(store, &operator(), "nina").await.is_err(),
+        "nobody was created"
+    );
+    assert_eq!(
+        post(&http, &server, "/users/new", &with_token)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+}
+
 scenarios!(
     pages_without_a_session_lead_to_sign_in,
     sign_in_needs_the_form_token,
@@ -455,4 +491,5 @@ scenarios!(
     a_stale_edit_is_a_conflict_and_bad_fields_are_shown_beside_them,
     signing_out_ends_the_session,
     repeated_failures_are_throttled_with_a_clear_wait,
+    a_signed_in_post_needs_the_session_token_and_the_origin,
 );
