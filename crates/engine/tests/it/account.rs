@@ -139,6 +139,7 @@ scenarios!(
     unknown_wrong_and_inactive_get_one_refusal,
     a_provisional_password_is_refused_with_its_reason,
     a_legacy_bcrypt_hash_verifies_and_is_rehashed,
+    a_busy_database_postpones_the_rehash_not_the_sign_in,
     sessions_expire_when_idle_and_at_their_absolute_end,
     a_stage_advance_rotates_the_token,
     signing_out_and_revoking_sessions,
@@ -305,20 +306,65 @@ async fn a_provisional_password_is_refused_with_its_reason(store: &Store) {
     assert_eq!(refusal(result), Refusal::ProvisionalPassword);
 }
 
-async fn a_legacy_bcrypt_hash_verifies_and_is_rehashed(store: &Store) {
-    let c = Clocked::new();
-    let eve = add_user(store, "eve", None, &[]).await;
+/// Gives the user a bcrypt hash of `PASSWORD`, as an import from another system would, and
+/// returns the user as stored then.
+async fn with_legacy_hash(store: &Store, id: &str) -> muster_store::StoredUser {
     let legacy = bcrypt::hash(PASSWORD, 4).expect("a bcrypt hash");
     let mut conn = store.acquire().await.expect("acquire");
-    let mut stored = muster_store::directory_users::user_by_id(&mut conn, &eve.id)
+    let mut stored = muster_store::directory_users::user_by_id(&mut conn, id)
         .await
         .expect("read")
-        .expect("eve");
-    stored.record.password_hash = legacy.clone();
+        .expect("the user");
+    stored.record.password_hash = legacy;
     muster_store::directory_users::update_user(&mut conn, &stored.record, stored.version)
         .await
         .expect("writing the legacy hash");
-    drop(conn);
+    stored
+}
+
+async fn stored_hash(store: &Store, id: &str) -> String {
+    let mut conn = store.acquire().await.expect("acquire");
+    muster_store::directory_users::user_by_id(&mut conn, id)
+        .await
+        .expect("read")
+        .expect("the user")
+        .record
+        .password_hash
+}
+
+async fn a_busy_database_postpones_the_rehash_not_the_sign_in(store: &Store) {
+    let c = Clocked::new();
+    let policy = AccountPolicy::default();
+    let uma = add_user(store, "uma", None, &[]).await;
+    with_legacy_hash(store, &uma.id).await;
+    // Another transaction holds the user's row (and on SQLite the whole database).
+    let mut import = store.begin_writing().await.expect("begin");
+    sqlx::query("UPDATE users SET updated_at = updated_at + 1 WHERE username_key = 'uma'")
+        .execute(&mut *import)
+        .await
+        .expect("locking the row");
+    let started = std::time::Instant::now();
+    signed_in(store, &c, &policy, "uma", PASSWORD).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the re-hash must not wait for the lock"
+    );
+    assert!(
+        stored_hash(store, &uma.id).await.starts_with("$2b$"),
+        "postponed"
+    );
+    import.rollback().await.expect("rollback");
+    signed_in(store, &c, &policy, "uma", PASSWORD).await;
+    assert!(
+        stored_hash(store, &uma.id).await.starts_with("$argon2id$"),
+        "done at the next sign-in"
+    );
+}
+
+async fn a_legacy_bcrypt_hash_verifies_and_is_rehashed(store: &Store) {
+    let c = Clocked::new();
+    let eve = add_user(store, "eve", None, &[]).await;
+    let stored = with_legacy_hash(store, &eve.id).await;
 
     let (_, session) = signed_in(store, &c, &AccountPolicy::default(), "eve", PASSWORD).await;
     assert_eq!(session.stage, SessionStage::Full);
@@ -461,6 +507,15 @@ async fn signing_out_and_revoking_sessions(store: &Store) {
     );
 }
 
+/// The user's session rows in the sign-in database, expired or not.
+async fn stored_sessions(store: &Store, user_id: &str) -> usize {
+    let mut conn = store.acquire_signin().await.expect("acquire");
+    muster_store::signin::user_sessions(&mut conn, user_id, i64::MIN)
+        .await
+        .expect("listing")
+        .len()
+}
+
 async fn directory_changes_end_the_users_sessions(store: &Store) {
     let c = Clocked::new();
     let policy = AccountPolicy::default();
@@ -486,14 +541,14 @@ async fn directory_changes_end_the_users_sessions(store: &Store) {
     deactivate_user(store, &operator(), &kim.id, Expected(kim.version))
         .await
         .expect("deactivating kim");
-    assert!(
-        resolves(store, &c, &kims).await.is_none(),
-        "deactivate_user"
-    );
+    // Gone from the sign-in database, not merely refused when resolved.
+    assert_eq!(stored_sessions(store, &kim.id).await, 0, "deactivate_user");
+    assert!(resolves(store, &c, &kims).await.is_none());
     delete_user(store, &operator(), &lee.id, Expected(lee.version))
         .await
         .expect("deleting lee");
-    assert!(resolves(store, &c, &lees).await.is_none(), "delete_user");
+    assert_eq!(stored_sessions(store, &lee.id).await, 0, "delete_user");
+    assert!(resolves(store, &c, &lees).await.is_none());
     assert!(resolves(store, &c, &lees_other).await.is_none());
 
     // Deactivating through an update ends them too, and so does the explicit revoke.
@@ -512,7 +567,8 @@ async fn directory_changes_end_the_users_sessions(store: &Store) {
     )
     .await
     .expect("deactivating jo by update");
-    assert!(resolves(store, &c, &jos).await.is_none(), "update_user");
+    assert_eq!(stored_sessions(store, &jo.id).await, 0, "update_user");
+    assert!(resolves(store, &c, &jos).await.is_none());
     add_user(store, "max", None, &[]).await;
     let (maxs, max_session) = signed_in(store, &c, &policy, "max", PASSWORD).await;
     assert_eq!(
