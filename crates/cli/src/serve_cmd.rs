@@ -32,8 +32,9 @@ pub async fn run(store: &Store, args: ServeArgs) -> anyhow::Result<Outcome> {
     let address = listener
         .local_addr()
         .context("while reading the listening address")?;
+    let shutdown = shutdown_signal()?;
     tell!("muster is serving the console at http://{address}/");
-    muster_server::serve_on(listener, config, store.clone(), shutdown_signal())
+    muster_server::serve_on(listener, config, store.clone(), shutdown)
         .await
         .context("while serving")?;
     Ok(Outcome::Done)
@@ -58,24 +59,24 @@ async fn bootstrap(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes at Ctrl-C or SIGTERM (a service manager's stop).
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Completes at Ctrl-C or SIGTERM (a service manager's stop). The handlers are installed here,
+/// before the address is printed, so a signal sent as soon as the address appears is caught.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("while catching Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("while catching SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

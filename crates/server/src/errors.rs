@@ -7,7 +7,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use muster_engine::{Conflict, Error, ErrorKind, FieldProblem, Invalid, Taken};
+use muster_engine::{Conflict, Error, ErrorKind, FieldProblem, Invalid, Taken, Unavailable};
 
 use crate::pages::layout;
 
@@ -157,6 +157,7 @@ fn forbidden_reason(error: &Error) -> String {
 fn retry_after(error: &Error) -> Option<u64> {
     match error {
         Error::Store(e) if e.is_busy() => Some(5),
+        Error::Unavailable(Unavailable::Throttled { retry_after_s }) => Some(*retry_after_s),
         _ => None,
     }
 }

@@ -23,6 +23,7 @@ mod office_support;
 mod round_trip;
 mod secrets;
 mod semantics;
+mod serve;
 mod templates;
 mod transfer;
 mod updates;
