@@ -193,6 +193,10 @@ async fn bootstrap_creates_admin_once_and_forces_a_password_change(store: &Store
         .await
         .expect_err("a weak password is refused");
     assert_eq!(weak.kind(), ErrorKind::Invalid);
+    let same = change_own_password(store, &c.ctx, &policy, token.expose(), &password, &password)
+        .await
+        .expect_err("keeping the one-time password is refused");
+    assert_eq!(same.kind(), ErrorKind::Invalid);
 
     let (new_token, full) = change_own_password(
         store,
