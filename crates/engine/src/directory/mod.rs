@@ -4,6 +4,7 @@
 //! domain checks as an import row, refuses a stale `version` as a conflict, and writes its audit
 //! entry in the same transaction as the change.
 
+use muster_domain::Permission;
 use muster_store::Store;
 use serde::Serialize;
 
@@ -35,6 +36,26 @@ pub mod users;
 
 /// Refuses (and records the refusal) unless the actor holds a permission, as every use case does.
 pub(crate) use crate::audit::require;
+
+/// For a front-end about to show the form of a use case: refuses unless the actor holds the
+/// permission that use case will need, recording the refusal under the use case's `action`
+/// (`user.update`…) and target (`kind`, and the record's id when the form is about one), as the
+/// use case itself would. So opening a form one may not submit is refused and audited alike.
+pub async fn require_for_form(
+    store: &Store,
+    ctx: &Context,
+    permission: Permission,
+    action: &str,
+    kind: &'static str,
+    id: Option<&str>,
+) -> Result<(), Error> {
+    let target = Target {
+        kind,
+        id: id.map(str::to_owned),
+        name: id.unwrap_or("*").to_owned(),
+    };
+    require(store, ctx, permission, action, &target).await
+}
 
 /// Records the refusal and gives back the error to return.
 pub(crate) async fn refuse(

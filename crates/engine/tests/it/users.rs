@@ -798,6 +798,49 @@ async fn lists_walk_pages_by_cursor_with_filters(store: &Store) {
     assert_eq!(clamped.items.len(), 1);
 }
 
+async fn opening_a_form_without_its_permission_is_refused_and_recorded(store: &Store) {
+    let lena = create(store, new_user("lena")).await;
+    let reader = acting(&[Permission::UsersRead]);
+    let refused = muster_engine::directory::require_for_form(
+        store,
+        &reader,
+        Permission::UsersWrite,
+        "user.update",
+        "user",
+        Some(&lena.id),
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Forbidden(Refusal::Lacks {
+                permission: Permission::UsersWrite,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    let entries = audit(store, "user.update").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].outcome, "refused");
+    assert_eq!(entries[0].target_id.as_deref(), Some(lena.id.as_str()));
+    let writer = acting(&[Permission::UsersWrite]);
+    muster_engine::directory::require_for_form(
+        store,
+        &writer,
+        Permission::UsersWrite,
+        "user.create",
+        "user",
+        None,
+    )
+    .await
+    .expect("a writer may open the form");
+    assert!(audit(store, "user.create")
+        .await
+        .iter()
+        .all(|e| e.outcome != "refused"));
+}
+
 scenarios!(
     created_users_are_read_back_by_id_and_username,
     every_bad_field_is_reported_at_once,
@@ -811,4 +854,5 @@ scenarios!(
     a_missing_permission_is_refused_and_recorded,
     departments_are_set_and_cleared,
     lists_walk_pages_by_cursor_with_filters,
+    opening_a_form_without_its_permission_is_refused_and_recorded,
 );

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery, DepartmentView, EntryPatch, NewEntry};
+use muster_engine::directory::require_for_form;
 use muster_engine::directory::users::{self, UserQuery};
 use muster_engine::FieldProblem;
 
@@ -42,8 +43,17 @@ pub async fn list(
 }
 
 /// `GET /departments/new`
-pub async fn new(console: Console) -> PageResult {
-    console.actor.require(Permission::DepartmentsWrite)?;
+pub async fn new(State(state): State<AppState>, console: Console) -> PageResult {
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::DepartmentsWrite,
+        "department.create",
+        "department",
+        None,
+    )
+    .await?;
     Ok(html(entries::new_page(
         &DEPARTMENTS,
         &console.viewer(),
@@ -197,8 +207,17 @@ pub async fn confirm_delete(
     console: Console,
     Path(id): Path<String>,
 ) -> PageResult {
-    console.actor.require(Permission::DepartmentsWrite)?;
-    let department = catalog::get_department(&state.store, &console.context(), &id).await?;
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::DepartmentsWrite,
+        "department.delete",
+        "department",
+        Some(&id),
+    )
+    .await?;
+    let department = catalog::get_department(&state.store, &ctx, &id).await?;
     Ok(html(entries::delete_page(
         &DEPARTMENTS,
         &console.viewer(),

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery, EntryPatch, GroupView, NewEntry};
+use muster_engine::directory::require_for_form;
 use muster_engine::directory::users::{self, UserQuery};
 use muster_engine::directory::Expected;
 use muster_engine::FieldProblem;
@@ -44,8 +45,17 @@ pub async fn list(
 }
 
 /// `GET /groups/new`
-pub async fn new(console: Console) -> PageResult {
-    console.actor.require(Permission::GroupsWrite)?;
+pub async fn new(State(state): State<AppState>, console: Console) -> PageResult {
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::GroupsWrite,
+        "group.create",
+        "group",
+        None,
+    )
+    .await?;
     Ok(html(entries::new_page(
         &GROUPS,
         &console.viewer(),
@@ -253,8 +263,17 @@ pub async fn confirm_delete(
     console: Console,
     Path(id): Path<String>,
 ) -> PageResult {
-    console.actor.require(Permission::GroupsWrite)?;
-    let group = catalog::get_group(&state.store, &console.context(), &id).await?;
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::GroupsWrite,
+        "group.delete",
+        "group",
+        Some(&id),
+    )
+    .await?;
+    let group = catalog::get_group(&state.store, &ctx, &id).await?;
     Ok(html(entries::delete_page(
         &GROUPS,
         &console.viewer(),

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect};
 use maud::{html, Markup};
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery, NewRole, RolePatch, RoleView};
+use muster_engine::directory::require_for_form;
 use muster_engine::directory::users::{self, UserQuery};
 use muster_engine::{Actor, FieldProblem};
 
@@ -68,8 +69,17 @@ pub async fn list(
 }
 
 /// `GET /roles/new`
-pub async fn new(console: Console) -> PageResult {
-    console.actor.require(Permission::RolesWrite)?;
+pub async fn new(State(state): State<AppState>, console: Console) -> PageResult {
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::RolesWrite,
+        "role.create",
+        "role",
+        None,
+    )
+    .await?;
     let boxes = permission_boxes(&console.actor, &[], &[]);
     Ok(html(entries::new_page(
         &ROLES,
@@ -234,8 +244,17 @@ pub async fn confirm_delete(
     console: Console,
     Path(id): Path<String>,
 ) -> PageResult {
-    console.actor.require(Permission::RolesWrite)?;
-    let role = catalog::get_role(&state.store, &console.context(), &id).await?;
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::RolesWrite,
+        "role.delete",
+        "role",
+        Some(&id),
+    )
+    .await?;
+    let role = catalog::get_role(&state.store, &ctx, &id).await?;
     Ok(html(entries::delete_page(&ROLES, &console.viewer(), &role)))
 }
 

@@ -10,7 +10,7 @@ use muster_credentials::PlainPassword;
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery};
 use muster_engine::directory::users::{self, NewUser, UserPatch, UserView};
-use muster_engine::directory::Expected;
+use muster_engine::directory::{require_for_form, Expected};
 use muster_engine::{Context, Error, FieldProblem, Invalid};
 use muster_store::Store;
 
@@ -193,8 +193,17 @@ fn new_form(
 
 /// `GET /users/new`
 pub async fn new(State(state): State<AppState>, console: Console) -> PageResult {
-    console.actor.require(Permission::UsersWrite)?;
-    let choices = choices(&state.store, &console.context()).await?;
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::UsersWrite,
+        "user.create",
+        "user",
+        None,
+    )
+    .await?;
+    let choices = choices(&state.store, &ctx).await?;
     let fields = Fields {
         active: true,
         ..Fields::default()
@@ -274,8 +283,16 @@ pub async fn edit(
     console: Console,
     Path(id): Path<String>,
 ) -> PageResult {
-    console.actor.require(Permission::UsersWrite)?;
     let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::UsersWrite,
+        "user.update",
+        "user",
+        Some(&id),
+    )
+    .await?;
     let user = users::get_user(&state.store, &ctx, &id).await?;
     let choices = choices(&state.store, &ctx).await?;
     Ok(html(edit_form(
@@ -431,8 +448,17 @@ pub async fn confirm_delete(
     console: Console,
     Path(id): Path<String>,
 ) -> PageResult {
-    console.actor.require(Permission::UsersWrite)?;
-    let user = users::get_user(&state.store, &console.context(), &id).await?;
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::UsersWrite,
+        "user.delete",
+        "user",
+        Some(&id),
+    )
+    .await?;
+    let user = users::get_user(&state.store, &ctx, &id).await?;
     let viewer = console.viewer();
     let body = html! {
         h1 { "Delete " (user.username) "?" }
@@ -496,8 +522,17 @@ pub async fn password(
     console: Console,
     Path(id): Path<String>,
 ) -> PageResult {
-    console.actor.require(Permission::UsersCredentials)?;
-    let user = users::get_user(&state.store, &console.context(), &id).await?;
+    let ctx = console.context();
+    require_for_form(
+        &state.store,
+        &ctx,
+        Permission::UsersCredentials,
+        "user.password",
+        "user",
+        Some(&id),
+    )
+    .await?;
+    let user = users::get_user(&state.store, &ctx, &id).await?;
     Ok(html(password_form(&console.viewer(), &user, &[])))
 }
 

@@ -294,6 +294,20 @@ async fn a_user_without_users_write_gets_403_on_the_edit_form_and_its_post(store
     assert!(response.text().await.unwrap().contains("users.write"));
     let unchanged = users::get_user(store, &operator(), &ivy).await.unwrap();
     assert_eq!(unchanged.name, "ivy tester");
+    // Both refusals, the form's and its post's, are in the audit log.
+    let query = muster_engine::AuditQuery {
+        action: Some("user.update".into()),
+        limit: 10,
+        ..muster_engine::AuditQuery::default()
+    };
+    let entries = muster_engine::list_audit(store, &operator().actor, &query)
+        .await
+        .unwrap();
+    let refused = entries
+        .iter()
+        .filter(|e| e.outcome == "refused" && e.actor == "ivy")
+        .count();
+    assert_eq!(refused, 2, "{entries:?}");
 }
 
 async fn the_role_form_refuses_an_escalation(store: &Store) {
