@@ -494,6 +494,84 @@ async fn a_signed_in_post_needs_the_session_token_and_the_origin(store: &Store) 
     );
 }
 
+/// The session cookie's value in a response's Set-Cookie.
+fn session_cookie(response: &Response) -> String {
+    let header = response
+        .headers()
+        .get("set-cookie")
+        .expect("a Set-Cookie")
+        .to_str()
+        .unwrap();
+    let pair = header.split(';').next().unwrap();
+    pair.strip_prefix("muster_session=")
+        .expect("the session cookie")
+        .to_owned()
+}
+
+/// GETs `path` sending only this session cookie; where it redirects (empty for a page).
+async fn with_token(server: &TestServer, token: &str, path: &str) -> String {
+    let response = client()
+        .get(server.url(path))
+        .header("cookie", format!("muster_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    location(&response)
+}
+
+async fn the_session_token_rotates_at_each_step_and_expires_when_idle(store: &Store) {
+    muster_engine::account::bootstrap_admin(store, &operator(), Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
+    let server = start_with(store, |config| config.session.idle_ms = 1_500).await;
+    let http = client();
+    let (_, form) = get_text(&http, &server, "/sign-in").await;
+    let csrf = field_value(&form, "csrf").unwrap();
+    let signed_in = post(
+        &http,
+        &server,
+        "/sign-in",
+        &[
+            ("csrf", &csrf),
+            ("identifier", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ],
+    )
+    .await;
+    let first = session_cookie(&signed_in);
+    assert_eq!(
+        with_token(&server, &first, "/users").await,
+        "/sign-in/password"
+    );
+    let (_, page) = get_text(&http, &server, "/sign-in/password").await;
+    let csrf = field_value(&page, "csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("current", ADMIN_PASSWORD),
+        ("new", NEW_PASSWORD),
+        ("confirm", NEW_PASSWORD),
+    ];
+    let changed = post(&http, &server, "/sign-in/password", &fields).await;
+    let second = session_cookie(&changed);
+    assert_ne!(first, second, "a new token at the step");
+    assert_eq!(
+        with_token(&server, &first, "/users").await,
+        "/sign-in",
+        "the old token is dead"
+    );
+    assert_eq!(
+        with_token(&server, &second, "/users").await,
+        "",
+        "the new one signs in"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    assert_eq!(
+        with_token(&server, &second, "/users").await,
+        "/sign-in",
+        "idle too long"
+    );
+}
+
 scenarios!(
     pages_without_a_session_lead_to_sign_in,
     sign_in_needs_the_form_token,
@@ -506,4 +584,5 @@ scenarios!(
     signing_out_ends_the_session,
     repeated_failures_are_throttled_with_a_clear_wait,
     a_signed_in_post_needs_the_session_token_and_the_origin,
+    the_session_token_rotates_at_each_step_and_expires_when_idle,
 );
