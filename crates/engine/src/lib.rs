@@ -11,6 +11,8 @@
 //! - `export`: one entity or the whole instance as a spreadsheet, and import templates.
 //! - `directory`: single-record use cases for users, groups, roles and departments.
 //! - `audit`: the audit log every use case writes to.
+//! - `account`: sign-in, sessions, the own password and second factor, the first
+//!   administrator; what it writes goes to the sign-in database.
 //!
 //! Shared by all of them: `access` (actors, permissions, the no-escalation rule), `error` (the
 //! one error type every use case returns, whose variant is the kind a front-end maps),
@@ -19,6 +21,7 @@
 //! and `timefmt`.
 
 mod access;
+pub mod account;
 mod audit;
 mod busy;
 mod context;
