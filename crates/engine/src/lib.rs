@@ -11,6 +11,7 @@
 //! - `export`: one entity or the whole instance as a spreadsheet, and import templates.
 //! - `directory`: single-record use cases for users, groups, roles and departments.
 //! - `audit`: the audit log every use case writes to.
+//! - `account`: a person's own account: the mail the engine sends (`account::mail`).
 //!
 //! Shared by all of them: `access` (actors, permissions, the no-escalation rule), `error` (the
 //! one error type every use case returns, whose variant is the kind a front-end maps),
@@ -19,6 +20,7 @@
 //! and `timefmt`.
 
 mod access;
+pub mod account;
 mod audit;
 mod busy;
 mod context;

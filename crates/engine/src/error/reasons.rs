@@ -166,6 +166,10 @@ pub enum Unavailable {
     /// An archived upload being downloaded, or the scratch copy an error workbook is cut from.
     #[error("cannot write the file: {0}")]
     File(std::io::Error),
+    /// The mail transport could not take a message: the SMTP server refused it or could not be
+    /// reached, or the outbox could not be written. The cause is the transport's own error.
+    #[error("cannot send the mail: {0}")]
+    Mail(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A fault of muster or of what it stored: nothing the caller can fix by asking differently.
