@@ -39,6 +39,19 @@ pub fn hash_password(
     hash_with_salt(password, &salt)
 }
 
+/// Bytes of salt `hash_password_salted` takes: the length `hash_password` draws.
+pub const SALT_LEN: usize = password_hash::Salt::RECOMMENDED_LENGTH;
+
+/// `hash_password` with salt bytes drawn beforehand, for callers that hash on another thread
+/// than the one holding their random source (a server hashes off its async threads).
+pub fn hash_password_salted(
+    password: &PlainPassword,
+    salt: &[u8; SALT_LEN],
+) -> Result<String, CredentialError> {
+    let salt = SaltString::encode_b64(salt).map_err(CredentialError::hashing)?;
+    hash_with_salt(password, &salt)
+}
+
 /// Several at once using every core. Salts are drawn from `rng` up front, in
 /// input order, so the result equals calling `hash_password` on each password
 /// in turn with the same RNG. Output order matches input order.
@@ -109,6 +122,24 @@ mod tests {
 
     fn pw(s: &str) -> PlainPassword {
         PlainPassword::new(s.to_owned())
+    }
+
+    #[test]
+    fn a_salted_hash_equals_the_hash_drawing_the_same_salt() {
+        let password = pw(SENTINEL);
+        let mut salt = [0u8; SALT_LEN];
+        SeededRng::new(7).fill_bytes(&mut salt);
+        let salted = hash_password_salted(&password, &salt).unwrap();
+        assert_eq!(
+            salted,
+            hash_password(&password, &mut SeededRng::new(7)).unwrap()
+        );
+        assert_eq!(
+            verify_password(&salted, &password).unwrap(),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod stored;
 mod verify;
 
 pub use error::CredentialError;
-pub use hashing::{hash_password, hash_passwords};
+pub use hashing::{hash_password, hash_password_salted, hash_passwords, SALT_LEN};
 pub use imported::{check_imported_hash, HashRejection, HashScheme, ImportedHash};
 pub use password::PlainPassword;
 pub use policy::{PasswordPolicy, PolicyViolation};

@@ -19,6 +19,7 @@ use muster_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Escalation, Own};
+use crate::account::SessionStage;
 
 pub use reasons::{Conflict, InUse, Internal, Invalid, LeasedJob, Missing, Taken, Unavailable};
 
@@ -57,6 +58,21 @@ pub enum Refusal {
     OwnRecord { what: Own },
     /// A deactivated user cannot act.
     InactiveUser { username: String },
+    /// The identifier or the password is wrong, or the user is unknown or deactivated: one
+    /// answer for all of them, so a sign-in form does not tell which users exist.
+    SignInFailed,
+    /// The user has no password yet (the provisional marker): only a password reset or an
+    /// invitation sets one.
+    ProvisionalPassword,
+    /// No session: the token is unknown, expired or revoked, or its user is gone or inactive.
+    NotSignedIn,
+    /// The session has not reached the stage this needs (a password to change first, a second
+    /// factor to enrol or give).
+    SessionStage { stage: SessionStage },
+    /// The current password given to change it is wrong.
+    CurrentPasswordWrong,
+    /// The TOTP code or recovery code is wrong or was used already.
+    SecondFactorFailed,
 }
 
 impl fmt::Display for Refusal {
@@ -74,6 +90,18 @@ impl fmt::Display for Refusal {
             }
             Refusal::InactiveUser { username } => {
                 write!(f, "user `{username}` is deactivated and cannot act")
+            }
+            Refusal::SignInFailed => {
+                f.write_str("the username, e-mail address or password is wrong")
+            }
+            Refusal::ProvisionalPassword => f.write_str(
+                "this account has no password yet; ask for a password reset or use the invitation",
+            ),
+            Refusal::NotSignedIn => f.write_str("not signed in, or the session expired"),
+            Refusal::SessionStage { stage } => write!(f, "{}", stage.pending()),
+            Refusal::CurrentPasswordWrong => f.write_str("the current password is wrong"),
+            Refusal::SecondFactorFailed => {
+                f.write_str("the code is wrong, expired or was used already")
             }
         }
     }

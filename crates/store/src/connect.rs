@@ -45,6 +45,46 @@ impl DatabaseUrl {
         ))
     }
 
+    /// The URL of the sign-in database beside a SQLite store: the same path with `-signin`
+    /// before its extension (`DATA_DIR/muster.db` → `DATA_DIR/muster-signin.db`, `PATH` →
+    /// `PATH-signin`), with the URL's parameters kept, and created when missing whatever the main
+    /// URL's `mode` says (an existing store opened without `mode=rwc` has no sign-in file yet).
+    /// None for PostgreSQL, whose sign-in tables live in the main database.
+    pub fn signin_companion(&self) -> Option<DatabaseUrl> {
+        if self.backend()? != Backend::Sqlite {
+            return None;
+        }
+        let rest = &self.0["sqlite:".len()..];
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        let slashes = if path.starts_with("//") { "//" } else { "" };
+        let path = &path[slashes.len()..];
+        if path.is_empty() || path == ":memory:" {
+            // An in-memory store keeps its sign-in tables in memory too.
+            return Some(DatabaseUrl("sqlite::memory:".to_owned()));
+        }
+        let name_start = path.rfind('/').map_or(0, |i| i + 1);
+        let companion = match path[name_start..].rfind('.') {
+            Some(dot) if dot > 0 => {
+                let dot = name_start + dot;
+                format!("{}-signin{}", &path[..dot], &path[dot..])
+            }
+            _ => format!("{path}-signin"),
+        };
+        let params: Vec<&str> = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+            .chain(["mode=rwc"])
+            .collect();
+        Some(DatabaseUrl(format!(
+            "sqlite:{slashes}{companion}?{}",
+            params.join("&")
+        )))
+    }
+
     pub fn backend(&self) -> Option<Backend> {
         if self.0.starts_with("sqlite:") {
             Some(Backend::Sqlite)
@@ -172,11 +212,70 @@ async fn probe(options: &AnyConnectOptions) -> std::result::Result<(), sqlx::Err
     }
 }
 
-/// An open, migrated database.
+/// An open, migrated database: the main pool and the sign-in pool (on SQLite a second file, see
+/// `DatabaseUrl::signin_companion`; on PostgreSQL the same pool).
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    signin: AnyPool,
     backend: Backend,
+}
+
+/// The pragmas of every SQLite connection, main or sign-in. 8 KiB pages for a new store (an
+/// existing one keeps its own: the size is fixed once the file has a table): half the pages,
+/// syscalls and B-tree cells of 4 KiB for the same rows, which made a million-user first import
+/// 10% faster, most of it in the commit's checkpoint. WAL lets exports read while an import
+/// writes; NORMAL sync is durable at each commit in WAL mode; a 32 MB cache per connection keeps
+/// a big import's upper index pages in memory within the memory budget.
+const SQLITE_PRAGMAS: [&str; 7] = [
+    "PRAGMA page_size = 8192",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA cache_size = -32768",
+    "PRAGMA temp_store = MEMORY",
+];
+
+/// The pragmas of a sign-in connection: WAL and NORMAL sync as the main file, and a short wait
+/// for the lock, because its writers (a sign-in, a session touch) are single-row statements
+/// that end in a moment; a small cache, since its tables are small.
+const SQLITE_SIGNIN_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA cache_size = -4096",
+];
+
+/// A pool for `options` whose connections run `pragmas` when they open (SQLite), or turn JIT off
+/// (PostgreSQL).
+async fn connect_pool(
+    backend: Backend,
+    options: AnyConnectOptions,
+    max_connections: u32,
+    pragmas: &'static [&'static str],
+) -> std::result::Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Postgres {
+                    // JIT compilation pays off for long analytical queries; muster's are short
+                    // batches, and right after a bulk load stale statistics make every one look
+                    // expensive enough to compile: measured 143 ms of JIT on a 3 ms query, which
+                    // made a million-row re-import take minutes.
+                    conn.execute("SET jit = off").await?;
+                }
+                if backend == Backend::Sqlite {
+                    for pragma in pragmas {
+                        conn.execute(*pragma).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
 }
 
 impl Store {
@@ -195,47 +294,32 @@ impl Store {
         if backend == Backend::Postgres {
             probe(&options).await.map_err(connect_error)?;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Postgres {
-                        // JIT compilation pays off for long analytical queries; muster's are short
-                        // batches, and right after a bulk load stale statistics make every one
-                        // look expensive enough to compile: measured 143 ms of JIT on a 3 ms
-                        // query, which made a million-row re-import take minutes.
-                        conn.execute("SET jit = off").await?;
-                    }
-                    if backend == Backend::Sqlite {
-                        // 8 KiB pages for a new store (an existing one keeps its own: the
-                        // size is fixed once the file has a table): half the pages, syscalls
-                        // and B-tree cells of 4 KiB for the same rows, which made a
-                        // million-user first import 10% faster, most of it in the commit's
-                        // checkpoint. WAL lets exports read while an import writes; NORMAL sync
-                        // is durable at each commit in WAL mode; a 32 MB cache per connection
-                        // keeps a big import's upper index pages in memory within the memory
-                        // budget.
-                        for pragma in [
-                            "PRAGMA page_size = 8192",
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 10000",
-                            "PRAGMA cache_size = -32768",
-                            "PRAGMA temp_store = MEMORY",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        let max_connections = if backend == Backend::Sqlite { 4 } else { 8 };
+        let pool = connect_pool(backend, options, max_connections, &SQLITE_PRAGMAS)
             .await
             .map_err(connect_error)?;
-        migrate::run(&pool).await?;
+        migrate::run(&pool, &migrate::MAIN).await?;
         crate::bulk::ensure_filter_indexes(&pool).await?;
-        Ok(Store { pool, backend })
+        let signin = match url.signin_companion() {
+            Some(signin_url) => {
+                let connect_error = |cause| StoreError::Connect {
+                    url: signin_url.clone(),
+                    cause,
+                };
+                let options =
+                    AnyConnectOptions::from_str(signin_url.expose()).map_err(connect_error)?;
+                connect_pool(backend, options, 4, &SQLITE_SIGNIN_PRAGMAS)
+                    .await
+                    .map_err(connect_error)?
+            }
+            None => pool.clone(),
+        };
+        migrate::run(&signin, &migrate::SIGNIN).await?;
+        Ok(Store {
+            pool,
+            signin,
+            backend,
+        })
     }
 
     /// Refreshes the planner's statistics after a bulk change, so the next queries are planned
@@ -306,7 +390,40 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
+    /// A connection to the sign-in database (sessions, throttles, second-factor steps and
+    /// recovery codes), for reads and single-statement writes. On SQLite it is another file, so
+    /// it never waits for an import holding the main database's write lock.
+    pub async fn acquire_signin(&self) -> Result<crate::PooledConnection> {
+        Ok(self.signin.acquire().await?)
+    }
+
+    /// A transaction on the sign-in database that reads before it writes (a throttle counted
+    /// up, a session rotated): on SQLite it takes the sign-in file's write lock from its start,
+    /// for the reason `begin_writing` gives.
+    pub async fn begin_signin(&self) -> Result<crate::Transaction> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.signin.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => Ok(self.signin.begin().await?),
+        }
+    }
+
+    /// A connection to the main database whose writes give up at once instead of waiting for
+    /// another writer: on SQLite a busy timeout of zero (closed when dropped, so the setting
+    /// never reaches the pool), on PostgreSQL a lock timeout of a tenth of a second for each
+    /// statement. For writes that may as well wait for a later occasion, such as re-hashing an
+    /// imported password at sign-in while an import holds the database.
+    pub async fn acquire_without_waiting(&self) -> Result<crate::PooledConnection> {
+        let mut conn = self.pool.acquire().await?;
+        conn.close_on_drop();
+        match self.backend {
+            Backend::Sqlite => conn.execute("PRAGMA busy_timeout = 0").await?,
+            Backend::Postgres => conn.execute("SET lock_timeout = 100").await?,
+        };
+        Ok(conn)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
+        self.signin.close().await;
     }
 }

@@ -24,6 +24,8 @@ pub struct StoredUser {
     pub record: UserRecord,
     pub version: i64,
     pub mfa_enrolled: bool,
+    /// The user must choose a new password at the next sign-in (migration 6).
+    pub must_change_password: bool,
 }
 
 /// The select list of a `StoredUser`, reading `users u`.
@@ -40,6 +42,7 @@ fn stored_user_columns() -> String {
     columns.push(format!(
         "(SELECT string_agg(x.group_key, '{item}') FROM group_members x WHERE x.username_key = u.username_key)"
     ));
+    columns.push("u.must_change_password".into());
     columns.join(", ")
 }
 
@@ -69,6 +72,7 @@ fn stored_user_from_row(row: &AnyRow) -> Result<StoredUser> {
         record,
         version: row.try_get(16)?,
         mfa_enrolled: row.try_get::<i64, _>(17)? > 0,
+        must_change_password: row.try_get::<i64, _>(20)? != 0,
     })
 }
 
@@ -80,6 +84,11 @@ pub async fn user_by_id(conn: &mut Connection, id: &str) -> Result<Option<Stored
 /// The user with this username key, if any.
 pub async fn user_by_key(conn: &mut Connection, key: &str) -> Result<Option<StoredUser>> {
     user_where(conn, "username_key", key).await
+}
+
+/// The user with this e-mail key, if any (sign-in by e-mail address).
+pub async fn user_by_email_key(conn: &mut Connection, key: &str) -> Result<Option<StoredUser>> {
+    user_where(conn, "email_key", key).await
 }
 
 async fn user_where(
@@ -372,4 +381,110 @@ pub async fn any_mfa_enrolment(conn: &mut Connection) -> Result<bool> {
         .await?
         .try_get(0)?;
     Ok(enrolled > 0)
+}
+
+/// The TOTP secret (base32) of the user's enrolment, if the user is enrolled.
+pub async fn mfa_secret(conn: &mut Connection, user_id: &str) -> Result<Option<String>> {
+    let sql = format!(
+        "SELECT secret FROM user_mfa WHERE user_id = {}",
+        placeholders(Placeholders::of(conn), 1, 1)
+    );
+    let row = sqlx::query(&sql)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Sets whether the user must choose a new password at the next sign-in, bumping the version.
+/// False when there is no such user.
+pub async fn set_must_change_password(
+    conn: &mut Connection,
+    user_id: &str,
+    must_change: bool,
+) -> Result<bool> {
+    let style = Placeholders::of(conn);
+    let sql = format!(
+        "UPDATE users SET must_change_password = {}, version = version + 1 WHERE id = {}",
+        placeholders(style, 1, 1),
+        placeholders(style, 2, 1)
+    );
+    let done = sqlx::query(&sql)
+        .bind(i64::from(must_change))
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user's own new password: the hash, the change flag cleared, the version bumped, if the
+/// stored hash is still `old_hash` (another change in between wins). False otherwise.
+pub async fn set_own_password(
+    conn: &mut Connection,
+    user_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    at: i64,
+) -> Result<bool> {
+    let style = Placeholders::of(conn);
+    let sql = format!(
+        "UPDATE users SET password_hash = {}, must_change_password = 0, updated_at = {}, \
+         version = version + 1 WHERE id = {} AND password_hash = {}",
+        placeholders(style, 1, 1),
+        placeholders(style, 2, 1),
+        placeholders(style, 3, 1),
+        placeholders(style, 4, 1)
+    );
+    let done = sqlx::query(&sql)
+        .bind(new_hash)
+        .bind(at)
+        .bind(user_id)
+        .bind(old_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces an imported (legacy) hash by an argon2id hash of the same password, if the stored
+/// hash is still `old_hash`. The version is not bumped: the user's data did not change, and a
+/// caller holding the version must not see its next change refused for it.
+pub async fn rehash_password(
+    conn: &mut Connection,
+    user_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool> {
+    let style = Placeholders::of(conn);
+    let sql = format!(
+        "UPDATE users SET password_hash = {} WHERE id = {} AND password_hash = {}",
+        placeholders(style, 1, 1),
+        placeholders(style, 2, 1),
+        placeholders(style, 3, 1)
+    );
+    let done = sqlx::query(&sql)
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(old_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether any user holds the role `role_key`, directly or through a group.
+pub async fn role_has_holder(conn: &mut Connection, role_key: &str) -> Result<bool> {
+    let style = Placeholders::of(conn);
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM user_roles WHERE role_key = {} LIMIT 1) AS d) \
+         + (SELECT COUNT(*) FROM (SELECT 1 FROM group_roles r JOIN group_members m \
+         ON m.group_key = r.group_key WHERE r.role_key = {} LIMIT 1) AS g)",
+        placeholders(style, 1, 1),
+        placeholders(style, 2, 1)
+    );
+    let held: i64 = sqlx::query(&sql)
+        .bind(role_key)
+        .bind(role_key)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    Ok(held > 0)
 }

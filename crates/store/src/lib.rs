@@ -19,6 +19,8 @@ mod jobs;
 mod migrate;
 mod packed;
 mod records;
+/// The sign-in database's statements, named through the module (`signin::insert_session`).
+pub mod signin;
 mod sql;
 mod users;
 mod writes;

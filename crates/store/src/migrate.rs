@@ -1,17 +1,40 @@
 //! A deliberately small migration runner: numbered SQL files embedded in the binary, applied in
-//! order inside one transaction each, recorded in `muster_migrations`. The same files run on both
+//! order inside one transaction each, recorded in a version table. The same files run on both
 //! backends, which is why they are written in the SQL subset SQLite and PostgreSQL share.
+//!
+//! Two lists run at every open: the main database's (`MAIN`, recorded in `muster_migrations`)
+//! and the sign-in database's (`SIGNIN`, recorded in `signin_schema_version`), which on SQLite is
+//! a file of its own and on PostgreSQL the same database (see `connect.rs`).
 
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::{Backend, Result, StoreError};
 
-const MIGRATIONS: &[(i64, &str)] = &[
+/// A list of migrations and the table that records which of them ran.
+pub(crate) struct Migrations {
+    table: &'static str,
+    scripts: &'static [(i64, &'static str)],
+}
+
+pub(crate) const MAIN: Migrations = Migrations {
+    table: "muster_migrations",
+    scripts: MAIN_SCRIPTS,
+};
+
+/// The sign-in database's own list. Version 1 holds every table of the account branch; the
+/// one-time tokens of mail follow as version 2.
+pub(crate) const SIGNIN: Migrations = Migrations {
+    table: "signin_schema_version",
+    scripts: &[(1, include_str!("../migrations/signin/0001_sessions.sql"))],
+};
+
+const MAIN_SCRIPTS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_import_history.sql")),
     (3, include_str!("../migrations/0003_identities.sql")),
     (4, include_str!("../migrations/0004_job_leases.sql")),
     (5, include_str!("../migrations/0005_mfa_by_user_id.sql")),
+    (6, include_str!("../migrations/0006_password_change.sql")),
 ];
 
 /// A fresh random UUID (version 4) per row, as text: what migration 3 gives the records that
@@ -24,10 +47,12 @@ const SQLITE_NEW_ID: &str =
 /// PostgreSQL 13 and later have `gen_random_uuid` built in.
 const POSTGRES_NEW_ID: &str = "gen_random_uuid()::text";
 
-pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
+pub(crate) async fn run(pool: &AnyPool, migrations: &Migrations) -> Result<()> {
+    let table = migrations.table;
     let created = pool
         .execute(
-            "CREATE TABLE IF NOT EXISTS muster_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            format!("CREATE TABLE IF NOT EXISTS {table} (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+                .as_str(),
         )
         .await;
     match created {
@@ -41,13 +66,13 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
                 || matches!(e.code().as_deref(), Some("42710" | "42P07")) => {}
         Err(e) => return Err(e.into()),
     }
-    let applied: Vec<i64> = sqlx::query("SELECT version FROM muster_migrations")
+    let applied: Vec<i64> = sqlx::query(&format!("SELECT version FROM {table}"))
         .fetch_all(pool)
         .await?
         .iter()
         .map(|row| row.try_get::<i64, _>(0))
         .collect::<Result<_, _>>()?;
-    for &(version, script) in MIGRATIONS {
+    for &(version, script) in migrations.scripts {
         if applied.contains(&version) {
             continue;
         }
@@ -57,11 +82,8 @@ pub(crate) async fn run(pool: &AnyPool) -> Result<()> {
         // migrating the same new database at the same moment waits here until the first
         // commits, then finds the version taken and leaves it (two `muster` commands started
         // together on a fresh store once collided on "table already exists").
-        let claimed =
-            sqlx::query("INSERT INTO muster_migrations (version, applied_at) VALUES ($1, 0)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await;
+        let claim = format!("INSERT INTO {table} (version, applied_at) VALUES ($1, 0)");
+        let claimed = sqlx::query(&claim).bind(version).execute(&mut *tx).await;
         match claimed {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {

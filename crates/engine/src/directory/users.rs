@@ -7,6 +7,13 @@
 //! the record read inside the change's transaction and its version compared with the caller's;
 //! the no-escalation rule for roles and groups; one conditional write that bumps the version;
 //! one audit entry in the same transaction. The SQL is in `muster_store::directory_users`.
+//!
+//! A change that must end the user's sign-ins ends them after its commit
+//! (`account::revoke_user_sessions`): setting or clearing a password, deactivating (also through
+//! `update_user`), deleting, and resetting MFA (which also forgets the recovery codes). Should
+//! the sign-in database fail then, the change stands and the error is returned, so the caller
+//! knows the sessions may live on; `resolve_session` refuses a deleted or inactive user's
+//! sessions anyway.
 
 mod edit;
 mod input;
@@ -23,6 +30,7 @@ use muster_store::{
 use super::{refuse, require};
 use super::{Expected, Page};
 use crate::access::{grant_escalation, Own};
+use crate::account::revoke_user_sessions;
 use crate::audit::{self, secret_change, Target};
 use crate::busy;
 use crate::context::Context;
@@ -401,8 +409,14 @@ pub async fn update_user(
             }
             record.ignore_mfa = ignore_mfa;
         }
-        edit.save(ctx, expected, record, None, "user.update", Vec::new())
-            .await
+        let deactivated = patch.active == Some(false);
+        let view = edit
+            .save(ctx, expected, record, None, "user.update", Vec::new())
+            .await?;
+        if deactivated {
+            revoke_user_sessions(store, id).await?;
+        }
+        Ok(view)
     })
     .await
 }
@@ -445,7 +459,8 @@ pub async fn rename_user(
     .await
 }
 
-/// Deactivates the user (they can no longer act or sign in); needs `users.write`.
+/// Deactivates the user (they can no longer act or sign in) and ends their sessions; needs
+/// `users.write`.
 pub async fn deactivate_user(
     store: &Store,
     ctx: &Context,
@@ -485,11 +500,16 @@ async fn set_active(
     let edit = Edit::begin(store, id, expected).await?;
     let mut record = edit.user.record.clone();
     record.active = active;
-    edit.save(ctx, expected, record, None, action, Vec::new())
-        .await
+    let view = edit
+        .save(ctx, expected, record, None, action, Vec::new())
+        .await?;
+    if !active {
+        revoke_user_sessions(store, id).await?;
+    }
+    Ok(view)
 }
 
-/// Deletes the user with their memberships and MFA enrolment; needs `users.write`. The audit
+/// Deletes the user with their memberships, MFA enrolment and sessions; needs `users.write`. The audit
 /// entry keeps the fields the user had.
 pub async fn delete_user(
     store: &Store,
@@ -528,6 +548,9 @@ pub async fn delete_user(
         )
         .await?;
         edit.tx.commit().await.map_err(StoreError::from)?;
+        revoke_user_sessions(store, id).await?;
+        let mut signin = store.acquire_signin().await?;
+        muster_store::signin::forget_second_factor(&mut signin, id).await?;
         Ok(())
     })
     .await
@@ -535,7 +558,8 @@ pub async fn delete_user(
 
 /// Sets the user's password (checked against the policy, hashed with argon2id), or with None
 /// clears it to the provisional marker; needs `users.credentials`. Nobody sets their own
-/// password this way (that needs the current one, which the sign-in flow asks for).
+/// password this way (that needs the current one, which the sign-in flow asks for). The user's
+/// sessions end: whoever signed in with the old password is signed out.
 pub async fn set_password(
     store: &Store,
     ctx: &Context,
@@ -572,15 +596,18 @@ pub async fn set_password(
             None => PROVISIONAL.to_owned(),
         };
         let changes = vec![secret_change("password", password.is_some())];
-        edit.save(ctx, expected, record, None, "user.password", changes)
-            .await
+        let view = edit
+            .save(ctx, expected, record, None, "user.password", changes)
+            .await?;
+        revoke_user_sessions(store, id).await?;
+        Ok(view)
     })
     .await
 }
 
 /// Forgets the user's second factor, so they enrol again at the next sign-in; needs
 /// `users.credentials`. Nobody resets their own this way. Without an enrolment nothing is
-/// written.
+/// written. The user's sessions end and their recovery codes are forgotten.
 pub async fn reset_mfa(
     store: &Store,
     ctx: &Context,
@@ -607,8 +634,13 @@ pub async fn reset_mfa(
         db::delete_mfa(&mut edit.tx, &edit.user.record.id).await?;
         let record = edit.user.record.clone();
         let changes = vec![secret_change("mfa", false)];
-        edit.force_save(ctx, expected, record, None, "user.mfa_reset", changes)
-            .await
+        let view = edit
+            .force_save(ctx, expected, record, None, "user.mfa_reset", changes)
+            .await?;
+        revoke_user_sessions(store, id).await?;
+        let mut signin = store.acquire_signin().await?;
+        muster_store::signin::forget_second_factor(&mut signin, id).await?;
+        Ok(view)
     })
     .await
 }

@@ -62,6 +62,9 @@ pub enum Conflict {
     InUse(InUse),
     #[error("the built-in administrator role cannot be deleted")]
     AdministratorRole,
+    /// A second factor is enrolled already; an administrator resets it before another.
+    #[error("a second factor is enrolled already")]
+    MfaEnrolled,
 }
 
 /// The jobs that hold their history record by a lease.
@@ -166,6 +169,10 @@ pub enum Unavailable {
     /// An archived upload being downloaded, or the scratch copy an error workbook is cut from.
     #[error("cannot write the file: {0}")]
     File(std::io::Error),
+    /// Too many failed sign-ins for this account or from this address: try again after
+    /// `retry_after_s` seconds.
+    #[error("too many failed attempts; try again in {retry_after_s} s")]
+    Throttled { retry_after_s: u64 },
     /// The mail transport could not take a message: the SMTP server refused it or could not be
     /// reached, or the outbox could not be written. The cause is the transport's own error.
     #[error("cannot send the mail: {0}")]
@@ -186,4 +193,8 @@ pub enum Internal {
     ArchiveUnreadable(ReadError),
     #[error("the error workbook could not be written: {0}")]
     ErrorWorkbookUnwritable(WriteError),
+    /// A password could not be hashed or checked (a worker thread failed, a stored hash is
+    /// beyond what the credentials crate accepts).
+    #[error("the password could not be processed: {0}")]
+    Credentials(String),
 }

@@ -4,6 +4,7 @@
 //! no-escalation rule are exercised here once for every front-end; the CLI's suite keeps to
 //! flags, output and exit codes.
 
+mod account;
 mod busy;
 mod catalog_fixtures;
 mod departments;

@@ -8,6 +8,7 @@ mod database_url;
 mod history;
 mod migrations;
 mod pagination;
+mod signin;
 mod statistics;
 mod transactions;
 mod unique_email;
