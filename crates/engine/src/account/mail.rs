@@ -24,3 +24,17 @@ pub trait MailTransport: Send + Sync {
     /// cannot take the message now is `Error::Unavailable(Unavailable::Mail(..))`.
     fn send(&self, mail: &OutgoingMail) -> Result<(), Error>;
 }
+
+/// Sends through `transport` from async code. Sending blocks (a file write, an SMTP exchange),
+/// so on a multi-threaded runtime it runs as blocking work (`block_in_place`: the transport is
+/// borrowed, which `spawn_blocking` cannot take); a current-thread runtime has no other worker
+/// to hand its tasks to, so there it simply runs.
+pub(super) fn deliver(transport: &dyn MailTransport, mail: &OutgoingMail) -> Result<(), Error> {
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_threaded {
+        tokio::task::block_in_place(|| transport.send(mail))
+    } else {
+        transport.send(mail)
+    }
+}
