@@ -3,7 +3,7 @@
 //! once, within the hour (`one_time`).
 //!
 //! The answer is the same, `Ok(())`, whether or not the identifier names an account, and the
-//! work before the mail is the same too (one user lookup, one read of the sign-in database), so
+//! work before the mail is the same too (one user lookup, one sign-in database transaction), so
 //! neither the answer nor its time tells who has an account, up to the delivery of the mail
 //! itself. A front-end that must hide that too (an SMTP server can be slow) answers before the
 //! use case ends. Only an active user with an e-mail address gets a link, and at most
@@ -39,13 +39,8 @@ pub async fn request_password_reset(
         let email = user.record.email.clone().filter(|_| user.record.active)?;
         Some((user, email))
     });
-    let Some((user, email)) = recipient else {
-        // The same read the other branch makes, for an id no user has.
-        let mut signin = store.acquire_signin().await?;
-        db::pending_tokens(&mut signin, "", TokenPurpose::Reset.as_str(), now).await?;
-        return Ok(());
-    };
-    let Some(token) = issue(store, ctx, &user, now).await? else {
+    let token = issue(store, ctx, recipient.as_ref().map(|(user, _)| user), now).await?;
+    let (Some((user, email)), Some(token)) = (recipient, token) else {
         return Ok(());
     };
     let outgoing = reset_mail(&email, &user, &token.link(public_url, TokenPurpose::Reset));
@@ -55,24 +50,29 @@ pub async fn request_password_reset(
     Ok(())
 }
 
-/// Stores a new reset token for `user`, unless too many are pending.
+/// Stores a new reset token for `user`, unless too many are pending. Without a user it runs the
+/// same statements for an id nobody has and stores nothing, so its time does not tell whether
+/// the identifier named an account.
 async fn issue(
     store: &Store,
     ctx: &Context,
-    user: &StoredUser,
+    user: Option<&StoredUser>,
     now: i64,
 ) -> Result<Option<NewToken>, Error> {
     let purpose = TokenPurpose::Reset.as_str();
-    let id = &user.record.id;
+    let id = user.map_or("", |user| user.record.id.as_str());
     let mut tx = store.begin_signin().await?;
     db::delete_expired_tokens(&mut tx, id, now).await?;
     if db::pending_tokens(&mut tx, id, purpose, now).await? >= MAX_PENDING_RESETS {
         return Ok(None);
     }
-    let token = NewToken::issue(ctx, TokenPurpose::Reset, id, &user.record.username, now);
-    db::insert_token(&mut tx, &token.row).await?;
+    let created_by = user.map_or("", |user| user.record.username.as_str());
+    let token = NewToken::issue(ctx, TokenPurpose::Reset, id, created_by, now);
+    if user.is_some() {
+        db::insert_token(&mut tx, &token.row).await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(Some(token))
+    Ok(user.map(|_| token))
 }
 
 fn reset_mail(email: &str, user: &StoredUser, link: &str) -> OutgoingMail {
