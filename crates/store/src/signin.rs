@@ -199,6 +199,20 @@ pub async fn delete_expired_sessions(
     Ok(done.rows_affected())
 }
 
+/// Forgets up to `limit` sessions of anyone that passed their absolute end by `now` (through the
+/// expiry index), so sessions nobody comes back to do not accumulate; how many.
+pub async fn delete_ended_sessions(conn: &mut Connection, now: i64, limit: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE token_hash IN \
+         (SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)",
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Which failures a throttle row counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ThrottleScope {

@@ -41,6 +41,11 @@ pub async fn change_own_password(
             throttle::record_failure(store, &policy.throttle, now, &subjects).await?;
             return Err(Error::Forbidden(Refusal::CurrentPasswordWrong));
         }
+        // A forced change that keeps the one-time password would change nothing.
+        if new_password == current_password {
+            let message = "the new password must differ from the current one";
+            return Err(Error::invalid("new_password", message));
+        }
         let candidate = PlainPassword::new(new_password.to_owned());
         if let Err(violation) = PasswordPolicy::default().check(&candidate, &user.record.username) {
             return Err(Error::invalid("new_password", violation.to_string()));

@@ -16,6 +16,10 @@ use crate::error::{Error, Missing, Refusal};
 /// rarely writes at all.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
+/// Ended sessions of other users a sign-in removes on its way: a few more than a sign-in
+/// creates, so the table shrinks back to the live sessions over time.
+const ENDED_PER_SIGN_IN: i64 = 10;
+
 /// Random bytes of a session's public id and of its CSRF token.
 const ID_BYTES: usize = 16;
 const CSRF_BYTES: usize = 32;
@@ -313,7 +317,8 @@ pub async fn revoke_user_sessions(store: &Store, user_id: &str) -> Result<u64, E
 }
 
 /// Writes a new session, the sign-in record, the account's cleared throttle and the
-/// opportunistic clean-up of the user's expired sessions in one sign-in database transaction.
+/// opportunistic clean-up (the user's expired sessions, a few ended ones of anyone) in one
+/// sign-in database transaction.
 pub(super) async fn open(
     store: &Store,
     row: &SessionRow,
@@ -323,6 +328,7 @@ pub(super) async fn open(
     db::insert_session(&mut tx, row).await?;
     db::record_sign_in(&mut tx, &row.user_id, row.created_at, &row.address).await?;
     db::delete_expired_sessions(&mut tx, &row.user_id, row.created_at).await?;
+    db::delete_ended_sessions(&mut tx, row.created_at, ENDED_PER_SIGN_IN).await?;
     super::throttle::clear_account(&mut tx, subjects).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())

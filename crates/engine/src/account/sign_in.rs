@@ -44,15 +44,18 @@ pub async fn sign_in(
         None => dummy_hash(ctx).await?,
     };
     let verification = verify(stored.clone(), password.to_owned()).await?;
-    let refusal = match (&user, verification) {
-        (Some(user), _) if !user.record.active => Some(Refusal::SignInFailed),
-        (Some(_), _) if is_provisional(&stored) => Some(Refusal::ProvisionalPassword),
-        (Some(_), Verification::Match { .. }) => None,
-        _ => Some(Refusal::SignInFailed),
+    let outcome = match user {
+        Some(user) if !user.record.active => Err(Refusal::SignInFailed),
+        Some(_) if is_provisional(&stored) => Err(Refusal::ProvisionalPassword),
+        Some(user) if matches!(verification, Verification::Match { .. }) => Ok(user),
+        _ => Err(Refusal::SignInFailed),
     };
-    let (Some(user), None) = (user, refusal.clone()) else {
-        throttle::record_failure(store, &policy.throttle, now, &subjects).await?;
-        return Err(Error::Forbidden(refusal.unwrap_or(Refusal::SignInFailed)));
+    let user = match outcome {
+        Ok(user) => user,
+        Err(refusal) => {
+            throttle::record_failure(store, &policy.throttle, now, &subjects).await?;
+            return Err(Error::Forbidden(refusal));
+        }
     };
     if let Verification::Match { needs_rehash: true } = verification {
         rehash(store, ctx, &user, password).await;

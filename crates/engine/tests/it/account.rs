@@ -193,6 +193,10 @@ async fn bootstrap_creates_admin_once_and_forces_a_password_change(store: &Store
         .await
         .expect_err("a weak password is refused");
     assert_eq!(weak.kind(), ErrorKind::Invalid);
+    let same = change_own_password(store, &c.ctx, &policy, token.expose(), &password, &password)
+        .await
+        .expect_err("keeping the one-time password is refused");
+    assert_eq!(same.kind(), ErrorKind::Invalid);
 
     let (new_token, full) = change_own_password(
         store,
@@ -507,6 +511,15 @@ async fn signing_out_and_revoking_sessions(store: &Store) {
     );
 }
 
+/// The user's session rows in the sign-in database, expired or not.
+async fn stored_sessions(store: &Store, user_id: &str) -> usize {
+    let mut conn = store.acquire_signin().await.expect("acquire");
+    muster_store::signin::user_sessions(&mut conn, user_id, i64::MIN)
+        .await
+        .expect("listing")
+        .len()
+}
+
 async fn directory_changes_end_the_users_sessions(store: &Store) {
     let c = Clocked::new();
     let policy = AccountPolicy::default();
@@ -532,14 +545,14 @@ async fn directory_changes_end_the_users_sessions(store: &Store) {
     deactivate_user(store, &operator(), &kim.id, Expected(kim.version))
         .await
         .expect("deactivating kim");
-    assert!(
-        resolves(store, &c, &kims).await.is_none(),
-        "deactivate_user"
-    );
+    // Gone from the sign-in database, not merely refused when resolved.
+    assert_eq!(stored_sessions(store, &kim.id).await, 0, "deactivate_user");
+    assert!(resolves(store, &c, &kims).await.is_none());
     delete_user(store, &operator(), &lee.id, Expected(lee.version))
         .await
         .expect("deleting lee");
-    assert!(resolves(store, &c, &lees).await.is_none(), "delete_user");
+    assert_eq!(stored_sessions(store, &lee.id).await, 0, "delete_user");
+    assert!(resolves(store, &c, &lees).await.is_none());
     assert!(resolves(store, &c, &lees_other).await.is_none());
 
     // Deactivating through an update ends them too, and so does the explicit revoke.
@@ -558,7 +571,8 @@ async fn directory_changes_end_the_users_sessions(store: &Store) {
     )
     .await
     .expect("deactivating jo by update");
-    assert!(resolves(store, &c, &jos).await.is_none(), "update_user");
+    assert_eq!(stored_sessions(store, &jo.id).await, 0, "update_user");
+    assert!(resolves(store, &c, &jos).await.is_none());
     add_user(store, "max", None, &[]).await;
     let (maxs, max_session) = signed_in(store, &c, &policy, "max", PASSWORD).await;
     assert_eq!(

@@ -24,6 +24,9 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX sessions_by_id ON sessions (id);
 CREATE INDEX sessions_by_user ON sessions (user_id);
+-- Sessions past their absolute end are removed a few at a time by later sign-ins, so the sessions
+-- of users who never come back do not stay forever.
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 
 -- Failed sign-ins counted per account (`scope` 'account') and per client address ('address'):
 -- `failures` within the window that began at `window_started_at`; past the limit the subject is

@@ -201,6 +201,26 @@ async fn sessions_are_written_read_rotated_and_revoked(store: &Store) {
     assert!(!signin::delete_session(&mut conn, "h3")
         .await
         .expect("again"));
+
+    // Sessions past their absolute end go, a few at a time, whoever holds them.
+    for i in 0..5 {
+        let row = session(&format!("e{i}"), &format!("se{i}"), &format!("u{i}"), i);
+        signin::insert_session(&mut conn, &row)
+            .await
+            .expect("insert");
+    }
+    let live = session("live", "sl", "u1", 50_000);
+    signin::insert_session(&mut conn, &live)
+        .await
+        .expect("insert");
+    let ended = signin::delete_ended_sessions(&mut conn, 10_003, 3).await;
+    assert_eq!(ended.expect("purge"), 3);
+    let ended = signin::delete_ended_sessions(&mut conn, 10_003, 3).await;
+    assert_eq!(ended.expect("purge"), 1, "e4 ends at 10_004");
+    for kept in ["e4", "live"] {
+        let row = signin::session_by_token_hash(&mut conn, kept).await;
+        assert!(row.expect("read").is_some(), "{kept}");
+    }
 }
 
 async fn throttles_steps_and_recovery_codes(store: &Store) {
