@@ -8,8 +8,8 @@
 //! itself. A front-end that must hide that too (an SMTP server can be slow) answers before the
 //! use case ends. Only an active user with an e-mail address gets a link, and at most
 //! `MAX_PENDING_RESETS` unexpired links at a time: a request beyond that sends nothing, which
-//! keeps anyone from flooding a mailbox. A mail that cannot be delivered is logged, not
-//! answered, for the same reason.
+//! keeps anyone from flooding a mailbox. A mail that cannot be delivered is logged and its link
+//! deleted, not answered, for the same reason.
 
 use muster_store::one_time_tokens as db;
 use muster_store::{Store, StoreError, StoredUser};
@@ -46,6 +46,9 @@ pub async fn request_password_reset(
     let outgoing = reset_mail(&email, &user, &token.link(public_url, TokenPurpose::Reset));
     if let Err(error) = deliver(mail, &outgoing) {
         tracing::warn!(user = %user.record.username, %error, "the password-reset mail was not sent");
+        // A link nobody received would only count against the pending limit.
+        let mut signin = store.acquire_signin().await?;
+        db::delete_token(&mut signin, &token.row.token_hash).await?;
     }
     Ok(())
 }

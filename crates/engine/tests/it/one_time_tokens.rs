@@ -15,7 +15,7 @@ use muster_engine::account::{
 };
 use muster_engine::{
     import_file, list_audit, AuditQuery, Context, Error, ImportOptions, ImportSource, Invalid,
-    Missing, Refusal,
+    Missing, Refusal, Unavailable,
 };
 use muster_store::{Store, UserRecord};
 
@@ -35,6 +35,16 @@ impl MailTransport for Recorder {
     fn send(&self, mail: &OutgoingMail) -> Result<(), Error> {
         self.0.lock().unwrap().push(mail.clone());
         Ok(())
+    }
+}
+
+/// A transport whose server is away.
+struct Broken;
+
+impl MailTransport for Broken {
+    fn send(&self, _mail: &OutgoingMail) -> Result<(), Error> {
+        let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "no server");
+        Err(Error::Unavailable(Unavailable::Mail(Box::new(cause))))
     }
 }
 
@@ -416,7 +426,37 @@ async fn a_preview_invites_nobody(store: &Store) {
     assert!(mail.sent().is_empty());
 }
 
+async fn an_undelivered_mail_is_not_an_answer_to_a_reset_but_stops_invitations(store: &Store) {
+    let id = import(store, IMPORTED).await;
+    let ctx = operator();
+    // "Forgot password" answers alike even when the mail cannot go out, and the links nobody
+    // received do not count against the pending limit.
+    for _ in 0..MAX_PENDING_RESETS {
+        request_password_reset(store, &ctx, &Broken, PUBLIC_URL, "ann")
+            .await
+            .expect("the same answer");
+    }
+    let mail = Recorder::default();
+    request_password_reset(store, &ctx, &mail, PUBLIC_URL, "ann")
+        .await
+        .unwrap();
+    assert_eq!(mail.sent().len(), 1);
+    // An invitation run stops with the transport's error, and keeps no link nobody received:
+    // the next run invites the same users.
+    let failed = invite_import(store, &ctx, &Broken, PUBLIC_URL, id).await;
+    assert!(
+        matches!(failed, Err(Error::Unavailable(Unavailable::Mail(_)))),
+        "{failed:?}"
+    );
+    let mail = Recorder::default();
+    let report = invite_import(store, &ctx, &mail, PUBLIC_URL, id)
+        .await
+        .unwrap();
+    assert_eq!(report.invited, 2, "{report:?}");
+}
+
 scenarios!(
+    an_undelivered_mail_is_not_an_answer_to_a_reset_but_stops_invitations,
     reset_answers_alike_and_mails_only_an_existing_account,
     a_reset_link_sets_the_password_once,
     a_reset_link_expires_after_an_hour,
