@@ -17,6 +17,8 @@ pub mod directory_users;
 mod history;
 mod jobs;
 mod migrate;
+/// One-time links in the sign-in database (`one_time_tokens::claim_token`).
+pub mod one_time_tokens;
 mod packed;
 mod records;
 /// The sign-in database's statements, named through the module (`signin::insert_session`).
