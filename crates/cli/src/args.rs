@@ -57,6 +57,39 @@ pub enum Command {
     /// Serve the web console (prints its address, and admin's one-time password on an empty
     /// store).
     Serve(ServeArgs),
+    /// Mail invitation links to choose a first password: to the users an import created
+    /// without a password, or to one user.
+    Invite(InviteArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["import", "user"])))]
+pub struct InviteArgs {
+    /// Invite every user this import created whose password is still provisional.
+    #[arg(long, value_name = "N")]
+    pub import: Option<i64>,
+    /// Invite this user.
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// The address the console is reached at; the links point under it.
+    #[arg(long, env = "MUSTER_PUBLIC_URL", value_name = "URL")]
+    pub public_url: String,
+    /// The SMTP server: smtp://HOST:PORT, smtp://HOST:PORT?tls=required (STARTTLS) or
+    /// smtps://USER:PASSWORD@HOST:PORT. Without it the mails are written as .eml files into
+    /// the data directory's `outbox`.
+    #[arg(
+        long,
+        env = "MUSTER_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender address (default: muster@ the public URL's host).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+    /// Print JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -301,6 +334,7 @@ impl Command {
                 ImportsAction::Download { .. } | ImportsAction::Errors { .. } => false,
             },
             Command::Audit(args) => args.json,
+            Command::Invite(args) => args.json,
             _ => false,
         }
     }

@@ -14,6 +14,7 @@ mod catalog_cmd;
 mod export_cmd;
 mod import_cmd;
 mod imports_cmd;
+mod invite_cmd;
 mod logging;
 mod out;
 mod output;
@@ -186,6 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Imports(args) => imports_cmd::run(&store, args).await,
         Command::Audit(args) => audit_cmd::run(&store, args).await,
         Command::Serve(args) => serve_cmd::run(&store, args).await,
+        Command::Invite(args) => invite_cmd::run(&store, &cli.data_dir, args).await,
     };
     store.close().await;
     outcome

@@ -12,7 +12,8 @@
 //! - `directory`: single-record use cases for users, groups, roles and departments.
 //! - `audit`: the audit log every use case writes to.
 //! - `account`: sign-in, sessions, the own password and second factor, the first
-//!   administrator; what it writes goes to the sign-in database.
+//!   administrator, one-time links (password resets, invitations) and the mail they
+//!   go by (`account::mail`); what it writes goes to the sign-in database.
 //!
 //! Shared by all of them: `access` (actors, permissions, the no-escalation rule), `error` (the
 //! one error type every use case returns, whose variant is the kind a front-end maps),

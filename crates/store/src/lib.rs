@@ -18,6 +18,8 @@ mod health;
 mod history;
 mod jobs;
 mod migrate;
+/// One-time links in the sign-in database (`one_time_tokens::claim_token`).
+pub mod one_time_tokens;
 mod packed;
 mod records;
 /// The sign-in database's statements, named through the module (`signin::insert_session`).
@@ -30,7 +32,7 @@ pub use admin::{create_postgres_database, drop_postgres_database};
 pub use audit::{insert_audit, list_audit, AuditChange, AuditEntry, AuditQuery};
 pub use bulk::{
     build_filter_indexes, index_names, restore_filter_indexes, restore_indexes_after_removal,
-    suspend_filter_indexes, suspend_filter_indexes_for_removal,
+    suspend_filter_indexes, suspend_filter_indexes_for_removal, SuspendedIndexes,
 };
 pub use catalog::{load_catalog, Catalog, NamedKind};
 pub use connect::{Backend, DatabaseUrl, Store};

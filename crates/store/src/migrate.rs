@@ -25,7 +25,13 @@ pub(crate) const MAIN: Migrations = Migrations {
 /// one-time tokens of mail follow as version 2.
 pub(crate) const SIGNIN: Migrations = Migrations {
     table: "signin_schema_version",
-    scripts: &[(1, include_str!("../migrations/signin/0001_sessions.sql"))],
+    scripts: &[
+        (1, include_str!("../migrations/signin/0001_sessions.sql")),
+        (
+            2,
+            include_str!("../migrations/signin/0002_one_time_tokens.sql"),
+        ),
+    ],
 };
 
 const MAIN_SCRIPTS: &[(i64, &str)] = &[

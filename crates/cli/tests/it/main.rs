@@ -15,6 +15,7 @@ mod history;
 mod honest_cli;
 mod hostile;
 mod interrupt;
+mod invite;
 mod jobs;
 mod modes;
 mod ods_files;

@@ -13,10 +13,16 @@
 //! enrol or give, then `Full`, the only stage that acts for the user (`session_actor`). Every
 //! advance issues a new token and forgets the old one. Time and randomness come from the
 //! context, so tests compute TOTP codes and expiries exactly.
+//!
+//! The mail the engine sends goes through `mail::MailTransport`, which `muster-mail` implements.
 
 mod bootstrap;
+mod invite;
+pub mod mail;
 mod mfa;
+mod one_time;
 mod password;
+mod reset;
 mod sessions;
 mod sign_in;
 mod throttle;
@@ -33,8 +39,13 @@ use crate::context::Context;
 use crate::error::{Error, Internal};
 
 pub use bootstrap::{bootstrap_admin, sign_in_info, UserSignInInfo, BOOTSTRAP_USERNAME};
+pub use invite::{
+    accept_invitation, invite_import, invite_user, InviteReport, SkipReason, Skipped,
+};
 pub use mfa::{begin_mfa_enrolment, confirm_mfa_enrolment, verify_mfa, MfaEnrolment};
+pub use one_time::{check_one_time_token, TokenInfo, TokenPurpose};
 pub use password::change_own_password;
+pub use reset::{request_password_reset, reset_password, MAX_PENDING_RESETS};
 pub use sessions::{
     list_own_sessions, resolve_session, revoke_other_sessions, revoke_own_session,
     revoke_user_sessions, session_actor, sign_out,

@@ -69,7 +69,10 @@ pub async fn sign_in(
 /// The user an identifier names, or None with the key the throttle counts it under. Text with
 /// an `@` is tried as an e-mail address first (usernames may hold an `@` too, so it falls back
 /// to the username).
-async fn find_user(store: &Store, identifier: &str) -> Result<(Option<StoredUser>, String), Error> {
+pub(super) async fn find_user(
+    store: &Store,
+    identifier: &str,
+) -> Result<(Option<StoredUser>, String), Error> {
     let identifier = identifier.trim();
     let mut conn = store.acquire().await?;
     let email = identifier

@@ -26,6 +26,10 @@ pub enum Missing {
     /// A name an export filter gives (a department, group or role).
     #[error("{entity} `{name}` does not exist")]
     Name { entity: &'static str, name: String },
+    /// A password-reset or invitation link that is unknown, used already, expired, or whose
+    /// user is gone or deactivated: one reason for all, so a link tells nothing more.
+    #[error("this link is unknown, used or expired; ask for a new one")]
+    OneTimeLink,
 }
 
 /// Why a change cannot be made to the records as they are now.
@@ -148,6 +152,9 @@ pub enum Invalid {
     // The cause is in the message and therefore not also `source()`, which would repeat it.
     #[error("cannot read {name}: {cause}")]
     Unreadable { name: String, cause: std::io::Error },
+    /// Invitations for an import's users were asked of an import that created nobody.
+    #[error("import {id} created nobody to invite (its status is {status})")]
+    CreatedNobody { id: i64, status: JobStatus },
 }
 
 fn join(problems: &[FieldProblem]) -> String {
@@ -173,6 +180,10 @@ pub enum Unavailable {
     /// `retry_after_s` seconds.
     #[error("too many failed attempts; try again in {retry_after_s} s")]
     Throttled { retry_after_s: u64 },
+    /// The mail transport could not take a message: the SMTP server refused it or could not be
+    /// reached, or the outbox could not be written. The cause is the transport's own error.
+    #[error("cannot send the mail: {0}")]
+    Mail(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A fault of muster or of what it stored: nothing the caller can fix by asking differently.

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::audit::{self, Target};
 use crate::busy;
 use crate::context::Context;
-use crate::error::{Error, Internal, Missing, Unavailable};
+use crate::error::{Error, Internal, Invalid, Missing, Unavailable};
 use crate::history::journal::{Change, ChangeChunk, FailureChunk, LoggedIssue};
 use crate::lease::holder_is_gone_here;
 use crate::timefmt::rfc3339_utc;
@@ -373,6 +373,52 @@ fn change_outcome(sheet: &str, change: Change) -> RowOutcome {
         }
     };
     row
+}
+
+/// A user an import created, as its journal names it: the id (empty in journals written before
+/// ids existed) and the username key.
+pub(crate) struct CreatedUser {
+    pub id: String,
+    pub key: String,
+}
+
+/// The users an applied import created, in file order, read from its journal; needs
+/// `imports.read`. An entry that is a revert, or an import that applied nothing (a preview, a
+/// rejected or cancelled one), is invalid: it created nobody.
+pub(crate) async fn created_users(
+    store: &Store,
+    ctx: &Context,
+    id: i64,
+    action: &str,
+) -> Result<Vec<CreatedUser>, Error> {
+    let (mut conn, record) = readable_import(store, ctx, id, action).await?;
+    if record.kind == JobKind::Revert {
+        return Err(Invalid::NotAnImport(id).into());
+    }
+    if !matches!(
+        record.status,
+        JobStatus::Applied | JobStatus::PartlyReverted | JobStatus::Reverted
+    ) {
+        let status = record.status;
+        return Err(Invalid::CreatedNobody { id, status }.into());
+    }
+    let mut created = Vec::new();
+    for_each_chunk(&mut conn, id, ChunkTable::Changes, |chunk: ChangeChunk| {
+        for change in chunk.changes {
+            if let Change::User {
+                key,
+                id,
+                before: None,
+                ..
+            } = change
+            {
+                created.push(CreatedUser { id, key });
+            }
+        }
+        Ok(true)
+    })
+    .await?;
+    Ok(created)
 }
 
 /// Writes the archived upload of an import to `out`.

@@ -33,6 +33,7 @@ use muster_sheets::ReadOptions;
 use muster_store::{
     ArchiveRecord, Backend, Catalog, ChunkTable, Connection, ImportJobOptions, ImportOutcome,
     JobKind, JobOptions, JobStatus, JobSummary, NewImport, PreparedWrites, Store, StoreError,
+    SuspendedIndexes,
 };
 
 use tokio::sync::mpsc;
@@ -730,13 +731,15 @@ struct Writer {
     messages: mpsc::Sender<Message>,
     /// For building the suspended filter indexes beside the commit (`finish`).
     store: Store,
-    /// The directory had no user when the transaction began, and the transaction holds the
-    /// store's write lock, so none can appear until it ends: true only where the filter indexes
-    /// were suspended, which takes that lock (SQLite's single writer).
+    /// The directory had no user when the transaction began, and none can appear until it
+    /// ends: true only where the filter indexes were suspended, which holds the users table
+    /// (SQLite's write lock; PostgreSQL's table locks).
     empty_directory: bool,
-    /// The transaction, and whether the filter indexes are suspended in it (see
-    /// `muster_store::suspend_filter_indexes`), which `finish` must then restore.
-    task: tokio::task::JoinHandle<Result<(muster_store::Transaction, bool), StoreError>>,
+    /// The transaction, and the filter indexes suspended in it (see
+    /// `muster_store::suspend_filter_indexes`), which `finish` must then bring back.
+    task: tokio::task::JoinHandle<
+        Result<(muster_store::Transaction, Option<SuspendedIndexes>), StoreError>,
+    >,
 }
 
 impl Writer {
@@ -747,8 +750,11 @@ impl Writer {
         muster_store::savepoint(&mut tx, DATA_SAVEPOINT).await?;
         // After the savepoint: rolling back to it (an atomic import that will not apply) takes
         // the suspension back with the data.
-        let mut suspended = data && muster_store::suspend_filter_indexes(&mut tx).await?;
-        let empty_directory = suspended;
+        let mut suspended = match data {
+            true => muster_store::suspend_filter_indexes(&mut tx).await?,
+            false => None,
+        };
+        let empty_directory = suspended.is_some();
         // Two batches in flight bound the memory while letting planning run ahead of writing.
         let (messages, mut incoming) = mpsc::channel::<Message>(2);
         let task = tokio::spawn(async move {
@@ -757,7 +763,7 @@ impl Writer {
                     Message::Writes(writes) => writes.execute(&mut tx).await?,
                     Message::Discard => {
                         muster_store::rollback_to_savepoint(&mut tx, DATA_SAVEPOINT).await?;
-                        suspended = false;
+                        suspended = None;
                     }
                 }
             }
@@ -787,17 +793,20 @@ impl Writer {
         audit_entry: Option<muster_store::AuditEntry>,
     ) -> Result<bool, StoreError> {
         drop(self.messages);
-        let (tx, suspended) = match self.task.await {
+        let (mut tx, suspended) = match self.task.await {
             Ok(result) => result?,
             Err(join) => return Err(StoreError::Interrupted(join.to_string())),
         };
         match end {
             Some((job, outcome)) => {
-                // The suspended filter indexes are built in a transaction of their own that
-                // waits for this one and runs during its checkpoint (see
+                // On SQLite the suspended filter indexes are built in a transaction of their
+                // own that waits for this one and runs during its checkpoint (see
                 // `muster_store::build_filter_indexes`); if this one rolls back, the indexes it
                 // dropped come back with it and that build finds nothing to do.
-                let indexes = suspended.then(|| {
+                if suspended == Some(SuspendedIndexes::BuildBeforeCommit) {
+                    muster_store::restore_filter_indexes(&mut tx).await?;
+                }
+                let indexes = (suspended == Some(SuspendedIndexes::BuildAfterCommit)).then(|| {
                     let store = self.store.clone();
                     tokio::spawn(async move { muster_store::build_filter_indexes(&store).await })
                 });

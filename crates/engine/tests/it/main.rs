@@ -14,6 +14,7 @@ mod groups;
 mod identities;
 mod import_access;
 mod leases;
+mod one_time_tokens;
 mod problems;
 mod renames;
 mod roles;

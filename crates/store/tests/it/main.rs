@@ -7,6 +7,7 @@ mod catalog;
 mod database_url;
 mod history;
 mod migrations;
+mod one_time_tokens;
 mod pagination;
 mod signin;
 mod statistics;

@@ -71,7 +71,7 @@ async fn signin_migrations_are_recorded_apart(store: &Store) {
             .iter()
             .map(|row| row.get(0))
             .collect();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     let mut main = store.acquire().await.expect("acquire");
     let main_versions: Vec<i64> =
         sqlx::query("SELECT version FROM muster_migrations ORDER BY version")

@@ -340,10 +340,10 @@ crate::scenarios!(
     replace_memberships_clears_more_than_one_delete_chunk,
 );
 
-/// A first import on SQLite suspends the filter indexes inside its transaction and builds them
-/// again before it commits; a rollback takes the suspension back. The id and e-mail indexes are
-/// never suspended, so a duplicate is refused by the statement that writes it. Elsewhere, or
-/// with users present, nothing is suspended.
+/// A first import suspends the filter indexes inside its transaction and builds them again
+/// (SQLite after its commit, PostgreSQL before it); a rollback takes the suspension back. The
+/// id and e-mail indexes are never suspended, so a duplicate is refused by the statement that
+/// writes it. With users present, nothing is suspended.
 async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(store: &Store) {
     let indexes = |store: &Store| {
         let store = store.clone();
@@ -368,7 +368,18 @@ async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(
     let suspended = muster_store::suspend_filter_indexes(&mut tx)
         .await
         .expect("suspend");
-    assert_eq!(suspended, store.backend() == muster_store::Backend::Sqlite);
+    let expected = match store.backend() {
+        muster_store::Backend::Sqlite => muster_store::SuspendedIndexes::BuildAfterCommit,
+        muster_store::Backend::Postgres => muster_store::SuspendedIndexes::BuildBeforeCommit,
+    };
+    assert_eq!(suspended, Some(expected));
+    let inside = muster_store::index_names(&mut tx)
+        .await
+        .expect("index names");
+    assert!(
+        !inside.iter().any(|n| n == "user_roles_by_role"),
+        "suspended inside the transaction: {inside:?}"
+    );
     let mut twin = bare_user("bob");
     twin.email = Some("same@example.com".to_owned());
     twin.email_key = twin.email.clone();
@@ -398,6 +409,7 @@ async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(
     if muster_store::suspend_filter_indexes(&mut tx)
         .await
         .expect("suspend")
+        .is_some()
     {
         muster_store::restore_filter_indexes(&mut tx)
             .await
@@ -414,10 +426,59 @@ async fn filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back(
     writes.insert_users(vec![bare_user("alice")]);
     commit(store, writes).await;
     let mut tx = store.begin().await.expect("begin");
-    assert!(!muster_store::suspend_filter_indexes(&mut tx)
-        .await
-        .expect("suspend"));
+    assert_eq!(
+        muster_store::suspend_filter_indexes(&mut tx)
+            .await
+            .expect("suspend"),
+        None
+    );
     tx.rollback().await.expect("rollback");
 }
 
 crate::scenarios!(filter_indexes_are_suspended_only_for_an_empty_directory_and_come_back);
+
+/// PostgreSQL has no single writer: a user committed between a first import's look at the
+/// directory and its drop of the filter indexes must not leave the import without them. Here
+/// the user's insert is still open when the import looks (the directory reads empty), so the
+/// drop waits for its table lock; once the insert commits, the import looks again under the
+/// lock, keeps its indexes and says nothing was suspended.
+#[test]
+#[cfg_attr(
+    not(muster_postgres),
+    ignore = "set MUSTER_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+fn a_user_committed_during_the_suspension_keeps_the_filter_indexes_on_postgres() {
+    crate::support::on_postgres(|store| async move {
+        let mut racing = store.begin().await.expect("begin the racing insert");
+        let mut writes = muster_store::PreparedWrites::new(store.backend());
+        writes.insert_users(vec![bare_user("alice")]);
+        writes.execute(&mut racing).await.expect("insert alice");
+
+        let import = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.expect("begin the import");
+                let suspended = muster_store::suspend_filter_indexes(&mut tx)
+                    .await
+                    .expect("suspend");
+                let inside = muster_store::index_names(&mut tx).await.expect("indexes");
+                tx.rollback().await.expect("rollback");
+                (suspended, inside)
+            })
+        };
+        // Long enough for the import to have looked and to be waiting on the drop.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !import.is_finished(),
+            "the drop waits for the insert's lock"
+        );
+        racing.commit().await.expect("commit alice");
+
+        let (suspended, inside) = import.await.expect("import task");
+        assert_eq!(suspended, None);
+        assert!(
+            inside.iter().any(|n| n == "user_roles_by_role"),
+            "the indexes stay: {inside:?}"
+        );
+    });
+}
