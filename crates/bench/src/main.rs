@@ -1,7 +1,8 @@
 //! `muster-bench`: generates a deterministic N-row users CSV and runs the release `muster`
 //! binary on it, printing rows per second and each run's peak memory (the child's own maximum
 //! resident set, from `wait4`). It measures the real command an administrator runs, start-up and
-//! all. Usage: `muster-bench [--rows N] [--postgres URL] [--keep DIR]`.
+//! all. Usage: `muster-bench [--rows N] [--postgres URL] [--keep DIR] [--console]`; with
+//! `--console` it measures the console's latency during an import instead (`console.rs`).
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
@@ -11,6 +12,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+mod console;
+
 const DEPARTMENTS: usize = 50;
 const ROLES: &[&str] = &["viewer", "editor", "auditor", "operator"];
 const GROUPS: &[&str] = &["emea", "amer", "apac", "contractors", "staff"];
@@ -19,6 +22,7 @@ struct Settings {
     rows: u64,
     postgres: Option<String>,
     dir: PathBuf,
+    console: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,6 +38,9 @@ fn main() -> anyhow::Result<()> {
         std::fs::metadata(&file)?.len() as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
+    if settings.console {
+        return run_console(&muster, &file, &settings);
+    }
     println!(
         "{:<10} {:<26} {:>10} {:>14} {:>14}",
         "backend", "phase", "seconds", "rows/s", "peak MB"
@@ -51,11 +58,27 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The console's latency during an import, on SQLite and, when given, PostgreSQL.
+fn run_console(muster: &Path, file: &Path, settings: &Settings) -> anyhow::Result<()> {
+    let sqlite_dir = settings.dir.join("console-data");
+    let _ = std::fs::remove_dir_all(&sqlite_dir);
+    let sqlite = vec!["--data-dir".to_owned(), sqlite_dir.display().to_string()];
+    println!("sqlite:");
+    console::run(muster, &sqlite, file, &settings.dir)?;
+    if let Some(url) = &settings.postgres {
+        let store = ["--database-url".to_owned(), fresh_postgres_database(url)?];
+        println!("postgres:");
+        console::run(muster, &store, file, &settings.dir)?;
+    }
+    Ok(())
+}
+
 fn parse_args() -> anyhow::Result<Settings> {
     let mut settings = Settings {
         rows: 1_000_000,
         postgres: None,
         dir: std::env::temp_dir().join("muster-bench"),
+        console: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -64,7 +87,8 @@ fn parse_args() -> anyhow::Result<Settings> {
             "--rows" => settings.rows = value()?.replace('_', "").parse()?,
             "--postgres" => settings.postgres = Some(value()?),
             "--keep" => settings.dir = PathBuf::from(value()?),
-            other => bail!("unknown argument {other}; usage: muster-bench [--rows N] [--postgres URL] [--keep DIR]"),
+            "--console" => settings.console = true,
+            other => bail!("unknown argument {other}; usage: muster-bench [--rows N] [--postgres URL] [--keep DIR] [--console]"),
         }
     }
     Ok(settings)
