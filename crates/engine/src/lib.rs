@@ -49,7 +49,7 @@ pub use error::{
 };
 pub use export::template::{write_template, TemplateKind};
 pub use export::{export, export_workbook, ExportFilter, ExportSummary, WorkbookSummary};
-pub use health::check_ready;
+pub use health::{check_ready, job_totals};
 pub use history::journal::{LoggedIssue, LoggedProblem};
 pub use history::{
     download_archive, list_imports, prepare_error_workbook, recover_interrupted, show_import,
@@ -64,7 +64,7 @@ pub use import::warnings::{Tense, Warning, WarningKind};
 pub use lease::LeaseTimes;
 pub use muster_domain::Entity;
 pub use muster_sheets::Format;
-pub use muster_store::{AuditChange, AuditQuery};
+pub use muster_store::{AuditChange, AuditQuery, JobKind, JobStatus, JobTotals};
 pub use preview::{apply_plan, PlanReport, RecordConflict};
 pub use revert::{revert_import, RevertReport};
 pub use timefmt::{parse_utc, rfc3339_utc};

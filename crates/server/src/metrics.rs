@@ -13,6 +13,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -45,11 +46,28 @@ struct SignInLabels {
     outcome: SignInOutcome,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    kind: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RowLabels {
+    kind: String,
+    status: String,
+    outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     sign_ins: Family<SignInLabels, Counter>,
+    /// Read from the store's history at each scrape: imports run by the CLI or by another
+    /// instance count too, and a restart loses nothing.
+    jobs: Family<JobLabels, Gauge>,
+    job_rows: Family<RowLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -76,6 +94,18 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register("sign_ins", "Sign-in attempts by outcome", sign_ins.clone());
+        let jobs = Family::<JobLabels, Gauge>::default();
+        let job_rows = Family::<RowLabels, Gauge>::default();
+        registry.register(
+            "imports",
+            "Imports and reverts in the history, by kind and status",
+            jobs.clone(),
+        );
+        registry.register(
+            "import_rows",
+            "Rows the history's imports and reverts counted, by kind, status and outcome",
+            job_rows.clone(),
+        );
         // Every outcome is listed from the start, so a dashboard sees zeros, not gaps.
         use SignInOutcome::*;
         for outcome in [success, failed, throttled, mfa_failed] {
@@ -86,6 +116,8 @@ impl Default for Metrics {
             requests,
             latency,
             sign_ins,
+            jobs,
+            job_rows,
         }
     }
 }
@@ -108,6 +140,36 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// Sets the history's gauges to the store's totals.
+    fn record_jobs(&self, totals: &[muster_engine::JobTotals]) {
+        self.jobs.clear();
+        self.job_rows.clear();
+        for total in totals {
+            let (kind, status) = (total.kind.as_str(), total.status.as_str());
+            self.jobs
+                .get_or_create(&JobLabels {
+                    kind: kind.to_owned(),
+                    status: status.to_owned(),
+                })
+                .set(total.jobs);
+            let outcomes = [
+                ("created", total.created),
+                ("updated", total.updated),
+                ("unchanged", total.unchanged),
+                ("failed", total.failed),
+            ];
+            for (outcome, rows) in outcomes {
+                self.job_rows
+                    .get_or_create(&RowLabels {
+                        kind: kind.to_owned(),
+                        status: status.to_owned(),
+                        outcome,
+                    })
+                    .set(rows);
+            }
+        }
     }
 
     fn render(&self) -> Result<String, std::fmt::Error> {
@@ -142,8 +204,14 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// `GET /metrics`: the registry in the OpenMetrics text format Prometheus reads.
+/// `GET /metrics`: the registry in the OpenMetrics text format Prometheus reads, with the
+/// history's totals read at the scrape. A store that does not answer is a 503, as for
+/// `/readyz`.
 pub async fn serve(State(state): State<AppState>) -> Response {
+    match muster_engine::job_totals(&state.store).await {
+        Ok(totals) => state.metrics.record_jobs(&totals),
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
     match state.metrics.render() {
         Ok(text) => (
             [(

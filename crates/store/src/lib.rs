@@ -46,8 +46,8 @@ pub use directory_users::{any_mfa_enrolment, StoredUser};
 pub use health::ping;
 pub use history::{
     applied_with_sha256, claim_revert, claim_status, fixed_by, import_record, imports_with_status,
-    insert_import, list_imports, read_archive, read_chunks, reference_counts, CatalogTable,
-    ChunkTable, ImportOutcome, ImportRecord, NewImport,
+    insert_import, job_totals, list_imports, read_archive, read_chunks, reference_counts,
+    CatalogTable, ChunkTable, ImportOutcome, ImportRecord, JobTotals, NewImport,
 };
 pub use jobs::{
     fail_abandoned, finish_job, release_lease, renew_lease, take_lease, ArchiveCompression,
