@@ -218,6 +218,39 @@ pub async fn change_password(
         new,
     )
     .await
+    .map_err(beside_the_password_fields)
+}
+
+/// Puts the engine's answers about a password change next to the form's own fields: its
+/// `new_password` is this form's `new`, and a wrong current password belongs beside `current`
+/// rather than on a page of its own.
+fn beside_the_password_fields(error: Error) -> Error {
+    let field = |field: &str, message: String| {
+        Error::Invalid(muster_engine::Invalid::Fields(vec![FieldProblem {
+            field: field.into(),
+            message,
+        }]))
+    };
+    match error {
+        Error::Invalid(muster_engine::Invalid::Fields(problems)) => {
+            Error::Invalid(muster_engine::Invalid::Fields(
+                problems
+                    .into_iter()
+                    .map(|problem| match problem.field.as_str() {
+                        "new_password" => FieldProblem {
+                            field: "new".into(),
+                            ..problem
+                        },
+                        _ => problem,
+                    })
+                    .collect(),
+            ))
+        }
+        Error::Forbidden(Refusal::CurrentPasswordWrong) => {
+            field("current", Refusal::CurrentPasswordWrong.to_string())
+        }
+        other => other,
+    }
 }
 
 fn enrol_form(

@@ -572,6 +572,58 @@ async fn the_session_token_rotates_at_each_step_and_expires_when_idle(store: &St
     );
 }
 
+/// The forced password change says what is wrong beside the field it is about: a wrong current
+/// password beside `current` (not a refusal page), a password the policy refuses beside `new`.
+async fn the_password_step_shows_its_problems_beside_the_fields(store: &Store) {
+    muster_engine::account::bootstrap_admin(store, &operator(), Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
+    let server = start(store).await;
+    let http = client();
+    let (_, form) = get_text(&http, &server, "/sign-in").await;
+    let csrf = field_value(&form, "csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("identifier", "admin"),
+        ("password", ADMIN_PASSWORD),
+    ];
+    let signed_in = post(&http, &server, "/sign-in", &fields).await;
+    assert_eq!(location(&signed_in), "/sign-in/password");
+    let (_, page) = get_text(&http, &server, "/sign-in/password").await;
+    let csrf = field_value(&page, "csrf").unwrap();
+    let attempts = [
+        ("Not-The-Current-One-42", NEW_PASSWORD, "current-problem"),
+        (
+            ADMIN_PASSWORD,
+            "Admin-Likes-Long-Passwords-7",
+            "new-problem",
+        ),
+    ];
+    for (current, new, beside) in attempts {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("current", current),
+            ("new", new),
+            ("confirm", new),
+        ];
+        let answer = post(&http, &server, "/sign-in/password", &fields).await;
+        assert_eq!(answer.status().as_u16(), 200, "the form again");
+        let page = answer.text().await.unwrap();
+        assert!(
+            page.contains(&format!("id=\"{beside}\"")),
+            "{beside} in {page}"
+        );
+    }
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("current", ADMIN_PASSWORD),
+        ("new", NEW_PASSWORD),
+        ("confirm", NEW_PASSWORD),
+    ];
+    let changed = post(&http, &server, "/sign-in/password", &fields).await;
+    assert_eq!(changed.status().as_u16(), 303);
+}
+
 scenarios!(
     pages_without_a_session_lead_to_sign_in,
     sign_in_needs_the_form_token,
@@ -585,4 +637,5 @@ scenarios!(
     repeated_failures_are_throttled_with_a_clear_wait,
     a_signed_in_post_needs_the_session_token_and_the_origin,
     the_session_token_rotates_at_each_step_and_expires_when_idle,
+    the_password_step_shows_its_problems_beside_the_fields,
 );
