@@ -15,9 +15,13 @@ const MAX_LIMIT: i64 = 10_000;
 
 pub async fn run(store: &Store, args: AuditArgs) -> anyhow::Result<Outcome> {
     let query = query(&args)?;
-    let entries = list_audit(store, &session::actor(), &query)
-        .await
-        .context("cannot read the audit log")?;
+    let entries = list_audit(
+        store,
+        &session::context(Box::new(muster_engine::NoProgress)),
+        &query,
+    )
+    .await
+    .context("cannot read the audit log")?;
     if args.json {
         out::json(&entries)?;
         return Ok(Outcome::Done);

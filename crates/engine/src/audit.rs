@@ -242,10 +242,15 @@ pub struct AuditRecord {
 /// The entries matching `query`, newest first; needs `audit.read`.
 pub async fn list_audit(
     store: &Store,
-    actor: &Actor,
+    ctx: &crate::Context,
     query: &AuditQuery,
 ) -> Result<Vec<AuditRecord>, Error> {
-    actor.require(Permission::AuditRead)?;
+    let target = Target {
+        kind: "audit",
+        id: None,
+        name: String::new(),
+    };
+    require(store, ctx, Permission::AuditRead, "audit.read", &target).await?;
     let mut conn = store.acquire().await?;
     let entries = muster_store::list_audit(&mut conn, query).await?;
     Ok(entries

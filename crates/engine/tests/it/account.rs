@@ -128,7 +128,7 @@ async fn audit_actions(store: &Store, action: &str) -> Vec<muster_engine::AuditR
         limit: 100,
         ..AuditQuery::default()
     };
-    list_audit(store, &operator().actor, &query)
+    list_audit(store, &operator(), &query)
         .await
         .expect("reading the audit log")
 }

@@ -60,7 +60,7 @@ pub async fn audit(store: &Store, action: &str) -> Vec<AuditRecord> {
         limit: 100,
         ..AuditQuery::default()
     };
-    list_audit(store, &operator().actor, &query)
+    list_audit(store, &operator(), &query)
         .await
         .expect("reading the audit log")
 }

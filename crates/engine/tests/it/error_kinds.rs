@@ -300,7 +300,7 @@ async fn an_actor_lacking_a_permission_is_forbidden_in_every_use_case(store: &St
         (
             "audit",
             Permission::AuditRead,
-            list_audit(store, &actor, &AuditQuery::default())
+            list_audit(store, &nora, &AuditQuery::default())
                 .await
                 .map(|_| ()),
         ),
@@ -316,6 +316,22 @@ async fn an_actor_lacking_a_permission_is_forbidden_in_every_use_case(store: &St
             "{error}"
         );
     }
+    // Reading the audit log is refused like any other use case, and the refusal is itself in
+    // the log.
+    let refused_reads = list_audit(
+        store,
+        &ctx,
+        &AuditQuery {
+            action: Some("audit.read".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        },
+    )
+    .await
+    .expect("the operator reads the audit log");
+    assert_eq!(refused_reads.len(), 1, "{refused_reads:?}");
+    assert_eq!(refused_reads[0].outcome, "refused");
+    assert_eq!(refused_reads[0].actor, "nora");
     let preview_after = list_imports(store, &ctx, 10).await.expect("history");
     let entry = preview_after
         .iter()

@@ -79,7 +79,7 @@ async fn an_import_needs_the_import_permission_and_the_refusal_is_audited(store:
     assert!(matches!(error, Error::Forbidden(_)), "{error}");
     let log = list_audit(
         store,
-        &operator().actor,
+        &operator(),
         &AuditQuery {
             limit: 10,
             ..AuditQuery::default()

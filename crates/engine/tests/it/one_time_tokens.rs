@@ -173,7 +173,7 @@ async fn a_reset_link_sets_the_password_once(store: &Store) {
     ));
 
     // Audited as the user setting the password, from the console.
-    let entries = list_audit(store, &operator().actor, &all_entries())
+    let entries = list_audit(store, &operator(), &all_entries())
         .await
         .unwrap();
     let entry = entries
@@ -399,7 +399,7 @@ async fn inviting_needs_the_credentials_permission(store: &Store) {
     let bob = user(store, "bob").await;
     let refused = invite_user(store, &operator(), &mail, PUBLIC_URL, &bob.id).await;
     assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
-    let entries = list_audit(store, &operator().actor, &all_entries())
+    let entries = list_audit(store, &operator(), &all_entries())
         .await
         .unwrap();
     assert!(entries

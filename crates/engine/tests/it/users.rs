@@ -119,7 +119,7 @@ async fn audit(store: &Store, action: &str) -> Vec<AuditRecord> {
         limit: 100,
         ..AuditQuery::default()
     };
-    list_audit(store, &operator().actor, &query)
+    list_audit(store, &operator(), &query)
         .await
         .expect("reading the audit log")
 }

@@ -70,7 +70,7 @@ pub async fn list(
         limit: PAGE_SIZE as i64 + 1,
     };
     let mut entries = if problems.is_empty() {
-        list_audit(&state.store, &console.actor, &query).await?
+        list_audit(&state.store, &console.context(), &query).await?
     } else {
         // Checked here too so a refusal is a 403 even when the filters are wrong.
         console

@@ -184,7 +184,7 @@ pub async fn show(
             limit: 20,
             ..AuditQuery::default()
         };
-        Some(list_audit(&state.store, &console.actor, &query).await?)
+        Some(list_audit(&state.store, &console.context(), &query).await?)
     } else {
         None
     };

@@ -300,7 +300,7 @@ async fn a_user_without_users_write_gets_403_on_the_edit_form_and_its_post(store
         limit: 10,
         ..muster_engine::AuditQuery::default()
     };
-    let entries = muster_engine::list_audit(store, &operator().actor, &query)
+    let entries = muster_engine::list_audit(store, &operator(), &query)
         .await
         .unwrap();
     let refused = entries
