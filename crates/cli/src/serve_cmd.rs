@@ -20,7 +20,6 @@ pub async fn run(store: &Store, data_dir: &Path, args: ServeArgs) -> anyhow::Res
         .as_deref()
         .map(PublicUrl::parse)
         .transpose()?;
-    bootstrap(store).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -35,6 +34,8 @@ pub async fn run(store: &Store, data_dir: &Path, args: ServeArgs) -> anyhow::Res
         &link_base(public_url.as_ref(), address),
     )
     .context("the mail settings are not usable")?;
+    // After the settings are checked, so a command line that cannot serve creates nobody.
+    bootstrap(store).await?;
     let mut config = ServerConfig::new(address, delivery.transport);
     config.mfa = match args.mfa {
         MfaArg::Required => MfaPolicy::Required,
