@@ -72,9 +72,7 @@ pub async fn forgot_submit(
         };
         return Ok(html(forgot_form_page(&pre.token, &[problem])));
     };
-    let task_state = state.clone();
     tokio::spawn(async move {
-        let state = task_state;
         let result = account::request_password_reset(
             &state.store,
             &system_context(),
