@@ -105,8 +105,12 @@ pub struct ServeArgs {
     #[arg(long, env = "MUSTER_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The URL people reach the console at; with https:// cookies are Secure and `__Host-`.
+    /// Mailed links point under it (default: http:// the listening address).
     #[arg(long, env = "MUSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The sender address of mail (default: muster@ the public URL's host).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

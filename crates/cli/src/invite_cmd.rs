@@ -2,13 +2,13 @@
 //! password, through SMTP (`--smtp-url`) or, without a server, into the data directory's
 //! `outbox` as `.eml` files. Prints how many were invited and who was skipped, and why.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use muster_engine::account::mail::MailTransport;
 use muster_engine::account::{invite_import, invite_user, InviteReport, Skipped};
 use muster_engine::directory::users::find_user;
-use muster_mail::{Outbox, Sender, Smtp};
 use muster_store::Store;
 use serde::Serialize;
 
@@ -74,24 +74,15 @@ pub async fn run(store: &Store, data_dir: &Path, args: InviteArgs) -> anyhow::Re
 fn transport(
     data_dir: &Path,
     args: &InviteArgs,
-) -> anyhow::Result<(Box<dyn MailTransport>, Option<std::path::PathBuf>)> {
-    // The public URL is checked even when --mail-from is given: every link is made from it.
-    let default_from = Sender::for_public_url(&args.public_url).context("--public-url")?;
-    let from = match &args.mail_from {
-        Some(address) => Sender::parse(address).context("--mail-from")?,
-        None => default_from,
-    };
-    Ok(match &args.smtp_url {
-        Some(url) => (
-            Box::new(Smtp::from_url(url, from).context("--smtp-url")?),
-            None,
-        ),
-        None => {
-            let dir = data_dir.join("outbox");
-            let outbox = Outbox::new(&dir, from).context("cannot open the outbox")?;
-            (Box::new(outbox), Some(dir))
-        }
-    })
+) -> anyhow::Result<(Arc<dyn MailTransport>, Option<PathBuf>)> {
+    let delivery = muster_mail::delivery(
+        args.smtp_url.as_deref(),
+        &data_dir.join("outbox"),
+        args.mail_from.as_deref(),
+        &args.public_url,
+    )
+    .context("the mail settings are not usable")?;
+    Ok((delivery.transport, delivery.outbox))
 }
 
 fn summary(args: &InviteArgs, report: &InviteReport, outbox: Option<&str>) {

@@ -186,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Template(args) => template_cmd::run(&store, args).await,
         Command::Imports(args) => imports_cmd::run(&store, args).await,
         Command::Audit(args) => audit_cmd::run(&store, args).await,
-        Command::Serve(args) => serve_cmd::run(&store, args).await,
+        Command::Serve(args) => serve_cmd::run(&store, &cli.data_dir, args).await,
         Command::Invite(args) => invite_cmd::run(&store, &cli.data_dir, args).await,
     };
     store.close().await;

@@ -1,10 +1,12 @@
 //! `muster serve`: the web console on the same store as the other commands. The store's
-//! migrations ran when it was opened; this creates the administrator on an empty store, prints
-//! the address, then serves until Ctrl-C or
-//! SIGTERM, finishing the requests under way.
+//! migrations ran when it was opened; this creates the administrator on an empty store, chooses
+//! where mail goes (`--smtp-url`, else `DATA_DIR/outbox/`), prints the address, then serves
+//! until Ctrl-C or SIGTERM, finishing the requests under way.
 
 use anyhow::Context as _;
-use muster_server::{MfaPolicy, PublicUrl, ServerConfig};
+use std::path::Path;
+
+use muster_server::{link_base, MfaPolicy, PublicUrl, ServerConfig};
 use muster_store::Store;
 use tokio::net::TcpListener;
 
@@ -12,26 +14,34 @@ use crate::args::{MfaArg, ServeArgs};
 use crate::out::tell;
 use crate::Outcome;
 
-pub async fn run(store: &Store, args: ServeArgs) -> anyhow::Result<Outcome> {
+pub async fn run(store: &Store, data_dir: &Path, args: ServeArgs) -> anyhow::Result<Outcome> {
     let public_url = args
         .public_url
         .as_deref()
         .map(PublicUrl::parse)
         .transpose()?;
-    let mut config = ServerConfig::new(args.listen);
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The bound address, not the requested one: with port 0 only it says where links lead.
+    let address = listener
+        .local_addr()
+        .context("while reading the listening address")?;
+    let delivery = muster_mail::delivery(
+        args.smtp_url.as_deref(),
+        &data_dir.join("outbox"),
+        args.mail_from.as_deref(),
+        &link_base(public_url.as_ref(), address),
+    )
+    .context("the mail settings are not usable")?;
+    // After the settings are checked, so a command line that cannot serve creates nobody.
+    bootstrap(store).await?;
+    let mut config = ServerConfig::new(address, delivery.transport);
     config.mfa = match args.mfa {
         MfaArg::Required => MfaPolicy::Required,
         MfaArg::Optional => MfaPolicy::Optional,
     };
     config.public_url = public_url;
-    config.smtp_url = args.smtp_url;
-    bootstrap(store).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let address = listener
-        .local_addr()
-        .context("while reading the listening address")?;
     let shutdown = shutdown_signal()?;
     tell!("muster is serving the console at http://{address}/");
     muster_server::serve_on(listener, config, store.clone(), shutdown)

@@ -5,6 +5,7 @@
 //! that are not a bare address and subjects with control characters before lettre sees them, so
 //! no value can add a header of its own. It decides nothing about what is sent: the engine does.
 
+mod delivery;
 mod message;
 mod outbox;
 mod smtp;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use muster_engine::{Error, FieldProblem, Invalid, Unavailable};
 
+pub use delivery::{delivery, Delivery};
 pub use message::Sender;
 pub use outbox::Outbox;
 pub use smtp::Smtp;

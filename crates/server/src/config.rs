@@ -1,9 +1,13 @@
 //! What `muster serve` is told on its command line, checked once: the address to listen on, the
-//! MFA policy, the public URL (which decides the origin CSRF checks compare with and whether
-//! cookies are `Secure` and `__Host-` prefixed), the SMTP URL (kept for the mail branch) and
-//! how long sessions last.
+//! MFA policy, the public URL (which decides the origin CSRF checks compare with, whether
+//! cookies are `Secure` and `__Host-` prefixed, and where mailed links point), the transport
+//! mail leaves through and how long sessions last.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use muster_engine::account::mail::MailTransport;
 
 /// Whether every user without `Ignore MFA` must enrol a second factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,26 +91,53 @@ impl PublicUrl {
     }
 }
 
-#[derive(Clone, Debug)]
+/// What mailed links start with: the public URL's origin (the console is served from the root
+/// of its origin), or without one the address the server listens on.
+pub fn link_base(public_url: Option<&PublicUrl>, listen: SocketAddr) -> String {
+    match public_url {
+        Some(public) => public.origin().to_owned(),
+        None => format!("http://{listen}"),
+    }
+}
+
+#[derive(Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub mfa: MfaPolicy,
     pub public_url: Option<PublicUrl>,
-    /// Where mail goes (`smtp://…`); unused until the console sends mail.
-    pub smtp_url: Option<String>,
+    /// Where password-reset and invitation mail goes (SMTP, or the outbox directory).
+    pub mail: Arc<dyn MailTransport>,
     pub session: SessionPolicy,
 }
 
+/// The transport may hold an SMTP password: it is never printed.
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("mfa", &self.mfa)
+            .field("public_url", &self.public_url)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ServerConfig {
-    /// Listens on `listen` with optional MFA, no public URL and the default session lengths.
-    pub fn new(listen: SocketAddr) -> ServerConfig {
+    /// Listens on `listen` and mails through `mail`, with optional MFA, no public URL and the
+    /// default session lengths.
+    pub fn new(listen: SocketAddr, mail: Arc<dyn MailTransport>) -> ServerConfig {
         ServerConfig {
             listen,
             mfa: MfaPolicy::Optional,
             public_url: None,
-            smtp_url: None,
+            mail,
             session: SessionPolicy::default(),
         }
+    }
+
+    /// What mailed links start with (`link_base`).
+    pub fn link_base(&self) -> String {
+        link_base(self.public_url.as_ref(), self.listen)
     }
 
     /// Cookies are `Secure` (and `__Host-` prefixed) only when the public URL is https.

@@ -29,7 +29,7 @@ use muster_engine::account::{AccountPolicy, ThrottlePolicy};
 use muster_store::Store;
 use tokio::net::TcpListener;
 
-pub use config::{ConfigError, MfaPolicy, PublicUrl, ServerConfig, SessionPolicy};
+pub use config::{link_base, ConfigError, MfaPolicy, PublicUrl, ServerConfig, SessionPolicy};
 
 use crate::errors::PageError;
 use crate::metrics::Metrics;
@@ -122,7 +122,7 @@ fn router(state: AppState) -> Router {
 /// The console's pages; each handler extracts its session itself (`session::Console` or, on
 /// the sign-in steps, `session::Pending`).
 fn pages() -> Router<AppState> {
-    use pages::{account, audit, departments, groups, roles, sign_in, user_forms, users};
+    use pages::{account, audit, departments, groups, links, roles, sign_in, user_forms, users};
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
@@ -139,6 +139,18 @@ fn pages() -> Router<AppState> {
             get(sign_in::challenge).post(sign_in::challenge_submit),
         )
         .route("/sign-out", post(sign_in::sign_out))
+        .route(
+            "/forgot",
+            get(links::forgot_form).post(links::forgot_submit),
+        )
+        .route(
+            "/reset/{token}",
+            get(links::reset_form).post(links::reset_submit),
+        )
+        .route(
+            "/invite/{token}",
+            get(links::invite_form).post(links::invite_submit),
+        )
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route(
@@ -160,6 +172,7 @@ fn pages() -> Router<AppState> {
             get(user_forms::confirm_delete).post(user_forms::delete),
         )
         .route("/users/{id}/mfa-reset", post(user_forms::reset_mfa))
+        .route("/users/{id}/invite", post(user_forms::invite))
         .route(
             "/users/{id}/password",
             get(user_forms::password).post(user_forms::set_password),

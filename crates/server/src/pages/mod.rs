@@ -8,6 +8,7 @@ pub mod departments;
 pub mod entries;
 pub mod groups;
 pub mod layout;
+pub mod links;
 pub mod paging;
 pub mod roles;
 pub mod sign_in;

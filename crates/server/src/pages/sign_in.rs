@@ -55,7 +55,8 @@ pub async fn form(pre: PreSession) -> Response {
     with_pre_session_cookie(page, &pre)
 }
 
-fn with_pre_session_cookie(mut response: Response, pre: &PreSession) -> Response {
+/// Sends the pre-session cookie when the token shown is new.
+pub(crate) fn with_pre_session_cookie(mut response: Response, pre: &PreSession) -> Response {
     if let Some((name, value)) = pre.set_cookie() {
         response.headers_mut().append(name, value);
     }

@@ -501,6 +501,32 @@ pub async fn reset_mfa(
     Ok(Redirect::to(&format!("/users/{}?done=mfa", user.id)).into_response())
 }
 
+/// `POST /users/{id}/invite`: mails the user a link to choose a password. A user the engine
+/// will not invite (no e-mail address, deactivated) gets the reason on their page.
+pub async fn invite(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    console.check(&form)?;
+    let result = muster_engine::account::invite_user(
+        &state.store,
+        &console.context(),
+        state.config.mail.as_ref(),
+        &state.config.link_base(),
+        &id,
+    )
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/users/{id}?done=invited")).into_response()),
+        Err(error) => {
+            let problems = field_problems(error)?;
+            super::users::user_page(&state, &console, &id, None, &problems).await
+        }
+    }
+}
+
 fn password_form(viewer: &Viewer, user: &UserView, problems: &[FieldProblem]) -> Markup {
     let body = html! {
         h1 { "Set the password of " (user.username) }

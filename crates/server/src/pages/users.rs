@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use maud::{html, Markup};
 use muster_domain::Permission;
 use muster_engine::directory::users::{self, UserQuery, UserView};
-use muster_engine::{list_audit, AuditQuery, ErrorKind};
+use muster_engine::{list_audit, AuditQuery, ErrorKind, FieldProblem};
 use serde::Deserialize;
 
 use super::layout::{self, Viewer};
@@ -164,6 +164,7 @@ fn notice_text(done: Option<&str>) -> Option<&'static str> {
         "deactivated" => Some("User deactivated."),
         "password" => Some("Password set."),
         "mfa" => Some("MFA reset: the user enrols again at the next sign-in."),
+        "invited" => Some("Invitation sent: the link to choose a password is valid seven days."),
         _ => None,
     }
 }
@@ -175,8 +176,27 @@ pub async fn show(
     Path(id): Path<String>,
     Query(notice): Query<Notice>,
 ) -> PageResult {
+    user_page(
+        &state,
+        &console,
+        &id,
+        notice_text(notice.done.as_deref()),
+        &[],
+    )
+    .await
+}
+
+/// The user's page, with a notice after a change or the problems of an action it refused
+/// (an invitation to a user without an e-mail address, say).
+pub async fn user_page(
+    state: &AppState,
+    console: &Console,
+    id: &str,
+    notice: Option<&str>,
+    problems: &[FieldProblem],
+) -> PageResult {
     let ctx = console.context();
-    let user = users::get_user(&state.store, &ctx, &id).await?;
+    let user = users::get_user(&state.store, &ctx, id).await?;
     let sign_in = muster_engine::account::sign_in_info(&state.store, &user.id).await?;
     let history = if console.actor.holds(Permission::AuditRead) {
         let query = AuditQuery {
@@ -191,7 +211,8 @@ pub async fn show(
     let viewer = console.viewer();
     let body = html! {
         h1 { (user.username) }
-        (layout::notice(notice_text(notice.done.as_deref())))
+        (layout::notice(notice))
+        (layout::other_problems(problems, &[]))
         dl.facts {
             dt { "Name" } dd { (user.name) }
             dt { "E-mail" } dd { (user.email.as_deref().unwrap_or("—")) }
@@ -254,6 +275,10 @@ fn actions(viewer: &Viewer, user: &UserView, mfa_enrolled: bool) -> Markup {
             }
             @if credentials {
                 a.button.secondary href={ (base) "/password" } { "Set password" }
+                form method="post" action={ (base) "/invite" } {
+                    (layout::csrf(viewer.csrf))
+                    button.secondary type="submit" { "Send invitation" }
+                }
                 @if mfa_enrolled {
                     form method="post" action={ (base) "/mfa-reset" } {
                         (layout::csrf(viewer.csrf))

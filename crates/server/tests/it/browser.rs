@@ -1,6 +1,7 @@
 //! The console in a real headless Chromium, driven through chromedriver (WebDriver) by
 //! fantoccini, against a server on a free port over a fresh store, on both backends. The tests
-//! read like an administrator's steps, built on one small helper per page.
+//! read like an administrator's steps, built on one small helper per page; mail is read from
+//! the server's outbox.
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` each test prints a SKIPPED line,
 //! unless `CI=true` or `MUSTER_TEST_BROWSER=1`, where a missing browser fails the test.
@@ -15,8 +16,9 @@ use muster_store::Store;
 use serde_json::json;
 
 use crate::console::{add_user_with_role, ADMIN_PASSWORD, NEW_PASSWORD, USER_PASSWORD};
+use crate::links::add_user_with_email;
 use crate::scenarios;
-use crate::support::{operator, start, start_with, TestServer};
+use crate::support::{link_path, operator, start, start_with, TestServer};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -484,7 +486,94 @@ async fn mfa_enrolment_then_sign_in_with_a_code_and_with_a_recovery_code(store: 
         .expect("closing the browser");
 }
 
+/// The link a message in the server's outbox carries, as a path.
+async fn mailed_link(server: &TestServer) -> String {
+    let mail = server.wait_for_mails(1).await.remove(0);
+    link_path(&mail, &server.base)
+}
+
+/// Fills in a link's password form and submits it.
+async fn choose_password(browser: &Browser, password: &str) {
+    browser.fill("new_password", password).await;
+    browser.fill("confirm", password).await;
+    browser.press("Set password").await;
+    assert_eq!(browser.heading().await, "Password set");
+}
+
+async fn forgot_password_through_the_outbox(store: &Store) {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    add_user_with_email(store, "ann", "ann@example.org").await;
+    let server = start(store).await;
+    browser.open(&server, "/sign-in").await;
+    browser.follow(Locator::LinkText("Forgot password?")).await;
+    assert_eq!(browser.path().await, "/forgot");
+    browser.fill("identifier", "ann@example.org").await;
+    browser.press("Send the link").await;
+    assert_eq!(browser.heading().await, "Check your mail");
+    assert!(browser.page_text().await.contains("If an account matches"));
+
+    let link = mailed_link(&server).await;
+    assert!(link.starts_with("/reset/"), "{link}");
+    browser.open(&server, &link).await;
+    assert_eq!(browser.heading().await, "Choose a new password");
+    choose_password(&browser, NEW_PASSWORD).await;
+    browser.follow(Locator::LinkText("Sign in")).await;
+    assert_eq!(browser.path().await, "/sign-in");
+    browser.sign_in(&server, "ann", NEW_PASSWORD).await;
+    assert_eq!(browser.heading().await, "Your account");
+
+    // The link is used up.
+    browser.open(&server, &link).await;
+    assert_eq!(browser.heading().await, "This link cannot be used");
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("closing the browser");
+}
+
+async fn invitation_acceptance(store: &Store) {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let server = start(store).await;
+    muster_engine::account::bootstrap_admin(store, &operator(), Some(ADMIN_PASSWORD.into()))
+        .await
+        .expect("bootstrap");
+    browser.sign_in(&server, "admin", ADMIN_PASSWORD).await;
+    browser.open(&server, "/users/new").await;
+    browser.fill("username", "nina").await;
+    browser.fill("name", "Nina Newcomer").await;
+    browser.fill("email", "nina@example.org").await;
+    browser.press("Create user").await;
+    assert_eq!(browser.heading().await, "nina");
+    assert!(browser.page_text().await.contains("provisional"));
+    browser.press("Send invitation").await;
+    assert!(browser.page_text().await.contains("Invitation sent"));
+    browser.sign_out().await;
+
+    let link = mailed_link(&server).await;
+    assert!(link.starts_with("/invite/"), "{link}");
+    browser.open(&server, &link).await;
+    assert_eq!(browser.heading().await, "Choose your password");
+    assert!(browser.page_text().await.contains("nina"));
+    choose_password(&browser, USER_PASSWORD).await;
+    browser.sign_in(&server, "nina", USER_PASSWORD).await;
+    assert_eq!(browser.heading().await, "Your account");
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("closing the browser");
+}
+
 scenarios!(
+    forgot_password_through_the_outbox,
+    invitation_acceptance,
     pages_are_styled_under_the_content_security_policy,
     bootstrap_sign_in_forces_a_new_password,
     create_edit_and_find_a_user_among_100_000,

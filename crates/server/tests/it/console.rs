@@ -56,7 +56,7 @@ pub async fn post(
         .expect("posting")
 }
 
-async fn get_text(http: &Client, server: &TestServer, path: &str) -> (u16, String) {
+pub async fn get_text(http: &Client, server: &TestServer, path: &str) -> (u16, String) {
     let response = http.get(server.url(path)).send().await.expect("getting");
     (
         response.status().as_u16(),

@@ -6,5 +6,6 @@ mod browser;
 mod console;
 mod headers;
 mod health;
+mod links;
 mod sections;
 mod support;
