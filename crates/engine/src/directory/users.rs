@@ -357,6 +357,35 @@ pub async fn update_user(
     expected: Expected,
     patch: UserPatch,
 ) -> Result<UserView, Error> {
+    let edit = UserEdit {
+        patch,
+        ..UserEdit::default()
+    };
+    edit_user(store, ctx, id, expected, edit).await
+}
+
+/// Everything a user's edit form changes at once: the fields of a patch, the department and,
+/// when given, the roles and the groups (names). None leaves a part as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserEdit {
+    pub patch: UserPatch,
+    /// `Some(None)` (or blank text) takes the user out of any department.
+    pub department: Option<Option<String>>,
+    pub roles: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+}
+
+/// Applies an edit in one transaction under the version the caller read, with one audit
+/// entry: all of it or, on any problem, refusal or stale version, none of it. Needs
+/// `users.write`; `users.credentials` to change `ignore_mfa`; new roles and groups are checked
+/// as grants (no escalation, never one's own).
+pub async fn edit_user(
+    store: &Store,
+    ctx: &Context,
+    id: &str,
+    expected: Expected,
+    change: UserEdit,
+) -> Result<UserView, Error> {
     busy::naming_job(store, async move {
         require(
             store,
@@ -366,6 +395,7 @@ pub async fn update_user(
             &by_id(id),
         )
         .await?;
+        let patch = &change.patch;
         let mut problems = Vec::new();
         let name = patch
             .name
@@ -375,10 +405,40 @@ pub async fn update_user(
         let phone = clearable(&mut problems, "phone", &patch.phone, Phone::parse);
         let locale = clearable(&mut problems, "locale", &patch.locale, Locale::parse);
         let timezone = clearable(&mut problems, "timezone", &patch.timezone, Timezone::parse);
+        let department = clearable(
+            &mut problems,
+            "department",
+            &change.department,
+            EntityName::parse,
+        );
+        let roles = change
+            .roles
+            .as_deref()
+            .map(|r| names(&mut problems, "roles", r));
+        let groups = change
+            .groups
+            .as_deref()
+            .map(|g| names(&mut problems, "groups", g));
         if !problems.is_empty() {
             return Err(Error::Invalid(Invalid::Fields(problems)));
         }
         let mut edit = Edit::begin(store, id, expected).await?;
+        let catalog = muster_store::load_catalog(&mut edit.tx).await?;
+        let department_key = department.map(|d| d.map(|n| n.key().to_owned()));
+        if let Some(Some(key)) = &department_key {
+            known(&mut problems, "department", [key].into_iter(), |k| {
+                catalog.departments.contains_key(k)
+            });
+        }
+        known(&mut problems, "roles", roles.iter().flatten(), |k| {
+            catalog.roles.contains_key(k)
+        });
+        known(&mut problems, "groups", groups.iter().flatten(), |k| {
+            catalog.groups.contains_key(k)
+        });
+        if !problems.is_empty() {
+            return Err(Error::Invalid(Invalid::Fields(problems)));
+        }
         let mut record = edit.user.record.clone();
         if let Some(name) = name {
             record.name = name.as_str().to_owned();
@@ -409,9 +469,22 @@ pub async fn update_user(
             }
             record.ignore_mfa = ignore_mfa;
         }
+        if let Some(key) = department_key {
+            record.department_key = key;
+        }
+        // The same set in another order is no change (and no grant to check).
+        if let Some(roles) = roles.filter(|r| !same_keys(r, &record.role_keys)) {
+            record.role_keys = roles;
+        }
+        if let Some(groups) = groups.filter(|g| !same_keys(g, &record.group_keys)) {
+            record.group_keys = groups;
+        }
+        if let Some(refusal) = membership_refusal(ctx, &catalog, &edit.user.record, &record) {
+            return Err(edit.refuse(store, ctx, "user.update", refusal).await);
+        }
         let deactivated = patch.active == Some(false);
         let view = edit
-            .save(ctx, expected, record, None, "user.update", Vec::new())
+            .save(ctx, expected, record, "user.update", Vec::new())
             .await?;
         if deactivated {
             revoke_user_sessions(store, id).await?;
@@ -419,6 +492,46 @@ pub async fn update_user(
         Ok(view)
     })
     .await
+}
+
+/// Whether two lists of keys hold the same keys, whatever their order.
+fn same_keys(sorted: &[String], stored: &[String]) -> bool {
+    let mut stored = stored.to_vec();
+    stored.sort_unstable();
+    stored.dedup();
+    sorted == stored.as_slice()
+}
+
+/// Why an edit may not give `new` its roles and groups: changing one's own, or granting a
+/// permission the actor lacks, directly or through a group. None when they do not change.
+fn membership_refusal(
+    ctx: &Context,
+    catalog: &muster_store::Catalog,
+    old: &UserRecord,
+    new: &UserRecord,
+) -> Option<Refusal> {
+    let roles_change = old.role_keys != new.role_keys;
+    let groups_change = old.group_keys != new.group_keys;
+    if !roles_change && !groups_change {
+        return None;
+    }
+    if ctx.actor.is_user(&old.username_key) {
+        let what = if roles_change {
+            Own::Roles
+        } else {
+            Own::Groups
+        };
+        return Some(Refusal::OwnRecord { what });
+    }
+    grant_escalation(
+        &ctx.actor,
+        catalog,
+        &old.role_keys,
+        &new.role_keys,
+        &old.group_keys,
+        &new.group_keys,
+    )
+    .map(Refusal::Escalation)
 }
 
 /// Gives the user a new username (its PRECIS key must be free); needs `users.write`. The
@@ -453,7 +566,7 @@ pub async fn rename_user(
         }
         record.username_key = username.key().to_owned();
         record.username = username.as_str().to_owned();
-        edit.save(ctx, expected, record, None, "user.rename", Vec::new())
+        edit.save(ctx, expected, record, "user.rename", Vec::new())
             .await
     })
     .await
@@ -500,9 +613,7 @@ async fn set_active(
     let edit = Edit::begin(store, id, expected).await?;
     let mut record = edit.user.record.clone();
     record.active = active;
-    let view = edit
-        .save(ctx, expected, record, None, action, Vec::new())
-        .await?;
+    let view = edit.save(ctx, expected, record, action, Vec::new()).await?;
     if !active {
         revoke_user_sessions(store, id).await?;
     }
@@ -597,7 +708,7 @@ pub async fn set_password(
         };
         let changes = vec![secret_change("password", password.is_some())];
         let view = edit
-            .save(ctx, expected, record, None, "user.password", changes)
+            .save(ctx, expected, record, "user.password", changes)
             .await?;
         revoke_user_sessions(store, id).await?;
         Ok(view)
@@ -635,7 +746,7 @@ pub async fn reset_mfa(
         let record = edit.user.record.clone();
         let changes = vec![secret_change("mfa", false)];
         let view = edit
-            .force_save(ctx, expected, record, None, "user.mfa_reset", changes)
+            .force_save(ctx, expected, record, "user.mfa_reset", changes)
             .await?;
         revoke_user_sessions(store, id).await?;
         let mut signin = store.acquire_signin().await?;
@@ -736,8 +847,7 @@ async fn set_memberships(
         Membership::Roles => record.role_keys = keys,
         Membership::Groups => record.group_keys = keys,
     }
-    edit.save(ctx, expected, record, Some(which), action, Vec::new())
-        .await
+    edit.save(ctx, expected, record, action, Vec::new()).await
 }
 
 /// Puts the user in the department `department` (a name), or in none; needs `users.write`.
@@ -773,7 +883,7 @@ pub async fn set_user_department(
         }
         let mut record = edit.user.record.clone();
         record.department_key = key;
-        edit.save(ctx, expected, record, None, "user.update", Vec::new())
+        edit.save(ctx, expected, record, "user.update", Vec::new())
             .await
     })
     .await

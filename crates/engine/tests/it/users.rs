@@ -6,9 +6,9 @@ use muster_credentials::PlainPassword;
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, find_group, set_group_roles, NewEntry, NewRole};
 use muster_engine::directory::users::{
-    activate_user, create_user, deactivate_user, delete_user, find_user, get_user, list_users,
-    rename_user, reset_mfa, set_password, set_user_department, set_user_groups, set_user_roles,
-    update_user, NewUser, UserPatch, UserQuery, UserView,
+    activate_user, create_user, deactivate_user, delete_user, edit_user, find_user, get_user,
+    list_users, rename_user, reset_mfa, set_password, set_user_department, set_user_groups,
+    set_user_roles, update_user, NewUser, UserEdit, UserPatch, UserQuery, UserView,
 };
 use muster_engine::directory::Expected;
 use muster_engine::{
@@ -619,6 +619,97 @@ async fn roles_and_groups_beyond_the_actor_are_refused(store: &Store) {
     );
 }
 
+/// An edit form's fields, department, roles and groups are one change: a refused grant or an
+/// unknown group saves none of it, and a whole edit is one audit entry at one new version.
+async fn an_edit_is_applied_whole_or_not_at_all(store: &Store) {
+    catalog(store).await;
+    let jack = create(store, new_user("jack")).await;
+    let helpdesk = acting(&[Permission::UsersRead, Permission::UsersWrite]);
+    let edit = |roles: &[&str], groups: &[&str]| UserEdit {
+        patch: UserPatch {
+            name: Some("Jack Renamed".into()),
+            ..UserPatch::default()
+        },
+        department: Some(Some("Sales".into())),
+        roles: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
+        groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
+    };
+    let escalating = edit_user(
+        store,
+        &helpdesk,
+        &jack.id,
+        Expected(1),
+        edit(&["Role Admin"], &[]),
+    )
+    .await;
+    assert!(
+        matches!(escalating, Err(Error::Forbidden(Refusal::Escalation(_)))),
+        "{escalating:?}"
+    );
+    let unknown = edit_user(
+        store,
+        &helpdesk,
+        &jack.id,
+        Expected(1),
+        edit(&[], &["Nowhere"]),
+    )
+    .await;
+    assert!(matches!(unknown, Err(Error::Invalid(_))), "{unknown:?}");
+    let untouched = get_user(store, &operator(), &jack.id).await.expect("jack");
+    assert_eq!(
+        (
+            untouched.name.as_str(),
+            untouched.version,
+            untouched.department.is_none()
+        ),
+        ("jack Example", 1, true),
+        "nothing of a refused edit is saved"
+    );
+
+    let whole = edit_user(
+        store,
+        &helpdesk,
+        &jack.id,
+        Expected(1),
+        edit(&["Viewer"], &["Readers"]),
+    )
+    .await
+    .expect("an edit within the actor's permissions");
+    assert_eq!(whole.version, 2, "one write");
+    assert_eq!(whole.name, "Jack Renamed");
+    assert_eq!(names(&whole.roles), ["Viewer"]);
+    assert_eq!(names(&whole.groups), ["Readers"]);
+    let entries: Vec<AuditRecord> = audit(store, "user.update")
+        .await
+        .into_iter()
+        .filter(|e| e.outcome == "done")
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    for name in ["name", "department", "roles", "groups"] {
+        assert!(
+            field(&entries[0], name).is_some(),
+            "{name} in {:?}",
+            entries[0]
+        );
+    }
+    // The same sets in another order change nothing, so not even one's own edit is refused.
+    let itself = acting_as(&whole, &Permission::ALL);
+    let same = edit_user(
+        store,
+        &itself,
+        &jack.id,
+        Expected(2),
+        UserEdit {
+            roles: Some(vec!["viewer".into()]),
+            groups: Some(vec!["readers".into()]),
+            ..UserEdit::default()
+        },
+    )
+    .await
+    .expect("an edit that changes nothing");
+    assert_eq!(same.version, 2);
+}
+
 async fn a_missing_permission_is_refused_and_recorded(store: &Store) {
     let lena = create(store, new_user("lena")).await;
     let reader = acting(&[Permission::UsersRead]);
@@ -842,6 +933,7 @@ async fn opening_a_form_without_its_permission_is_refused_and_recorded(store: &S
 }
 
 scenarios!(
+    an_edit_is_applied_whole_or_not_at_all,
     created_users_are_read_back_by_id_and_username,
     every_bad_field_is_reported_at_once,
     taken_usernames_and_emails_are_conflicts_naming_the_owner,

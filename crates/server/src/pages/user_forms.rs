@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use muster_credentials::PlainPassword;
 use muster_domain::Permission;
 use muster_engine::directory::catalog::{self, CatalogQuery};
-use muster_engine::directory::users::{self, NewUser, UserPatch, UserView};
+use muster_engine::directory::users::{self, NewUser, UserEdit, UserPatch, UserView};
 use muster_engine::directory::{require_for_form, Expected};
 use muster_engine::{Context, Error, FieldProblem, Invalid};
 use muster_store::Store;
@@ -356,36 +356,14 @@ async fn apply_edit(
             .holds(Permission::UsersCredentials)
             .then_some(fields.ignore_mfa),
     };
-    let mut user = users::update_user(store, ctx, id, version, patch).await?;
-    let current = Fields::of(&user);
-    if !current.department.eq_ignore_ascii_case(&fields.department) {
-        let department = optional(&fields.department);
-        user = users::set_user_department(
-            store,
-            ctx,
-            id,
-            Expected(user.version),
-            department.as_deref(),
-        )
-        .await?;
-    }
-    if form.checked("roles_shown") && !same_names(&current.roles, &fields.roles) {
-        user = users::set_user_roles(store, ctx, id, Expected(user.version), &fields.roles).await?;
-    }
-    if form.checked("groups_shown") && !same_names(&current.groups, &fields.groups) {
-        user =
-            users::set_user_groups(store, ctx, id, Expected(user.version), &fields.groups).await?;
-    }
-    Ok(user)
-}
-
-fn same_names(a: &[String], b: &[String]) -> bool {
-    let key = |names: &[String]| {
-        let mut keys: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-        keys.sort();
-        keys
+    // One use case for the whole form: a refusal or a problem in any part saves none of it.
+    let edit = UserEdit {
+        patch,
+        department: Some(optional(&fields.department)),
+        roles: form.checked("roles_shown").then(|| fields.roles.clone()),
+        groups: form.checked("groups_shown").then(|| fields.groups.clone()),
     };
-    key(a) == key(b)
+    users::edit_user(store, ctx, id, version, edit).await
 }
 
 /// `POST /users/{id}/rename`

@@ -624,6 +624,42 @@ async fn the_password_step_shows_its_problems_beside_the_fields(store: &Store) {
     assert_eq!(changed.status().as_u16(), 303);
 }
 
+/// The user edit form is one change: a name typed together with a role the editor may not
+/// grant is refused whole, and the name stays as it was.
+async fn an_edit_with_a_refused_role_saves_nothing(store: &Store) {
+    add_user_with_role(store, "hana", &["users.read", "users.write"]).await;
+    let jo = add_user_with_role(store, "jo", &["users.read"]).await;
+    let powerful = NewRole {
+        name: "Powerful".into(),
+        description: None,
+        permissions: vec!["roles.write".into()],
+    };
+    catalog::create_role(store, &operator(), &powerful)
+        .await
+        .expect("the role");
+    let server = start(store).await;
+    let http = client();
+    assert_eq!(sign_in(&http, &server, "hana", USER_PASSWORD).await, "/");
+    let (status, form) = get_text(&http, &server, &format!("/users/{jo}/edit")).await;
+    assert_eq!(status, 200, "{form}");
+    let csrf = field_value(&form, "csrf").expect("the form's token");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("version", "1"),
+        ("name", "Jo Changed"),
+        ("roles_shown", "1"),
+        ("roles", "jo-role"),
+        ("roles", "Powerful"),
+    ];
+    let response = post(&http, &server, &format!("/users/{jo}/edit"), &fields).await;
+    assert_eq!(response.status().as_u16(), 403);
+    let unchanged = users::get_user(store, &operator(), &jo).await.unwrap();
+    assert_eq!(
+        (unchanged.name.as_str(), unchanged.version),
+        ("jo tester", 1)
+    );
+}
+
 scenarios!(
     pages_without_a_session_lead_to_sign_in,
     sign_in_needs_the_form_token,
@@ -638,4 +674,5 @@ scenarios!(
     a_signed_in_post_needs_the_session_token_and_the_origin,
     the_session_token_rotates_at_each_step_and_expires_when_idle,
     the_password_step_shows_its_problems_beside_the_fields,
+    an_edit_with_a_refused_role_saves_nothing,
 );

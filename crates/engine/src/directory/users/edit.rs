@@ -55,32 +55,30 @@ impl Edit {
         Ok(view(&catalog, &self.user))
     }
 
-    /// Writes `record` (and the membership `which`, when given) if it differs from the user as
-    /// read; nothing is written otherwise.
+    /// Writes `record` (with the memberships that differ) if it differs from the user as read;
+    /// nothing is written otherwise.
     pub(super) async fn save(
         self,
         ctx: &Context,
         expected: Expected,
         record: UserRecord,
-        which: Option<Membership>,
         action: &str,
         extra: Vec<AuditChange>,
     ) -> Result<UserView, Error> {
         if record == self.user.record {
             return self.unchanged().await;
         }
-        self.force_save(ctx, expected, record, which, action, extra)
-            .await
+        self.force_save(ctx, expected, record, action, extra).await
     }
 
-    /// Writes `record` under the caller's version, bumping it, with one audit entry listing
-    /// the changed fields (and `extra`, for what the record does not show).
+    /// Writes `record` under the caller's version, bumping it, and its roles and groups where
+    /// they differ from the user as read, with one audit entry listing the changed fields (and
+    /// `extra`, for what the record does not show).
     pub(super) async fn force_save(
         mut self,
         ctx: &Context,
         expected: Expected,
         mut record: UserRecord,
-        which: Option<Membership>,
         action: &str,
         extra: Vec<AuditChange>,
     ) -> Result<UserView, Error> {
@@ -91,26 +89,22 @@ impl Edit {
             let username = &self.user.record.username;
             return Err(stale_or_missing(&mut self.tx, &id, username, expected).await);
         }
-        match which {
-            Some(Membership::Roles) => {
-                db::replace_memberships(
-                    &mut self.tx,
-                    &record.username_key,
-                    Membership::Roles,
-                    &record.role_keys,
-                )
-                .await?
+        let memberships = [
+            (
+                Membership::Roles,
+                &self.user.record.role_keys,
+                &record.role_keys,
+            ),
+            (
+                Membership::Groups,
+                &self.user.record.group_keys,
+                &record.group_keys,
+            ),
+        ];
+        for (which, before, after) in memberships {
+            if before != after {
+                db::replace_memberships(&mut self.tx, &record.username_key, which, after).await?;
             }
-            Some(Membership::Groups) => {
-                db::replace_memberships(
-                    &mut self.tx,
-                    &record.username_key,
-                    Membership::Groups,
-                    &record.group_keys,
-                )
-                .await?
-            }
-            None => {}
         }
         let catalog = muster_store::load_catalog(&mut self.tx).await?;
         let mut changes = audit::diff(
