@@ -571,6 +571,47 @@ async fn invitation_acceptance(store: &Store) {
         .expect("closing the browser");
 }
 
+/// A user who may write roles but lacks `users.credentials` ticks it on the role form: the
+/// form says beforehand that it cannot be granted, the submission is refused as a page of its
+/// own, and no role is created.
+async fn an_escalation_through_the_role_form_is_refused(store: &Store) {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let server = start(store).await;
+    add_user_with_role(store, "rita", &["roles.read", "roles.write"]).await;
+    browser.sign_in(&server, "rita", USER_PASSWORD).await;
+    browser.open(&server, "/roles/new").await;
+    assert!(browser
+        .page_text()
+        .await
+        .contains("you do not hold this, so you cannot grant it"));
+    browser.fill("name", "keymaster").await;
+    browser
+        .client
+        .find(Locator::Id("permission-users.credentials"))
+        .await
+        .expect("the checkbox")
+        .click()
+        .await
+        .expect("ticking it");
+    browser.press("Create role").await;
+    assert_eq!(browser.heading().await, "Not allowed");
+    assert!(browser.page_text().await.contains("users.credentials"));
+    assert!(
+        muster_engine::directory::catalog::find_role(store, &operator(), "keymaster")
+            .await
+            .is_err(),
+        "no role was created"
+    );
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("closing the browser");
+}
+
 scenarios!(
     forgot_password_through_the_outbox,
     invitation_acceptance,
@@ -578,5 +619,6 @@ scenarios!(
     bootstrap_sign_in_forces_a_new_password,
     create_edit_and_find_a_user_among_100_000,
     a_user_without_users_write_is_refused,
+    an_escalation_through_the_role_form_is_refused,
     mfa_enrolment_then_sign_in_with_a_code_and_with_a_recovery_code,
 );
