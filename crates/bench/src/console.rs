@@ -44,16 +44,7 @@ pub fn run(muster: &Path, store: &[String], file: &Path, dir: &Path) -> anyhow::
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    for role in crate::ROLES {
-        crate::run(
-            muster,
-            store,
-            &["role", "add", role, "--permission", "users.read"],
-        )?;
-    }
-    for group in crate::GROUPS {
-        crate::run(muster, store, &["group", "add", group])?;
-    }
+    crate::add_catalog(muster, store)?;
     let server = start_server(muster, store, dir)?;
     runtime.block_on(async {
         wait_ready(&server.base).await?;

@@ -139,16 +139,7 @@ fn run_phases(
     file: &Path,
     settings: &Settings,
 ) -> anyhow::Result<()> {
-    for role in ROLES {
-        run(
-            muster,
-            store,
-            &["role", "add", role, "--permission", "users.read"],
-        )?;
-    }
-    for group in GROUPS {
-        run(muster, store, &["group", "add", group])?;
-    }
+    add_catalog(muster, store)?;
     let file = file.display().to_string();
     let csv_out = settings.dir.join("export.csv").display().to_string();
     let xlsx_out = settings.dir.join("export.xlsx").display().to_string();
@@ -177,6 +168,21 @@ fn run_phases(
             settings.rows as f64 / seconds,
             peak_kb as f64 / 1024.0
         );
+    }
+    Ok(())
+}
+
+/// The roles and groups the generated users file names.
+fn add_catalog(muster: &Path, store: &[String]) -> anyhow::Result<()> {
+    for role in ROLES {
+        run(
+            muster,
+            store,
+            &["role", "add", role, "--permission", "users.read"],
+        )?;
+    }
+    for group in GROUPS {
+        run(muster, store, &["group", "add", group])?;
     }
     Ok(())
 }

@@ -122,7 +122,9 @@ fn router(state: AppState) -> Router {
 /// The console's pages; each handler extracts its session itself (`session::Console` or, on
 /// the sign-in steps, `session::Pending`).
 fn pages() -> Router<AppState> {
-    use pages::{account, audit, departments, groups, links, roles, sign_in, user_forms, users};
+    use pages::{
+        account, audit, departments, entries, groups, links, roles, sign_in, user_forms, users,
+    };
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
@@ -184,7 +186,7 @@ fn pages() -> Router<AppState> {
         .route("/groups/{id}/rename", post(groups::rename))
         .route(
             "/groups/{id}/delete",
-            get(groups::confirm_delete).post(groups::delete),
+            get(entries::confirm_delete::<groups::Groups>).post(entries::delete::<groups::Groups>),
         )
         .route("/groups/{id}/members", post(groups::add_members))
         .route("/groups/{id}/members/remove", post(groups::remove_members))
@@ -195,7 +197,7 @@ fn pages() -> Router<AppState> {
         .route("/roles/{id}/rename", post(roles::rename))
         .route(
             "/roles/{id}/delete",
-            get(roles::confirm_delete).post(roles::delete),
+            get(entries::confirm_delete::<roles::Roles>).post(entries::delete::<roles::Roles>),
         )
         .route("/departments", get(departments::list))
         .route(
@@ -207,7 +209,8 @@ fn pages() -> Router<AppState> {
         .route("/departments/{id}/rename", post(departments::rename))
         .route(
             "/departments/{id}/delete",
-            get(departments::confirm_delete).post(departments::delete),
+            get(entries::confirm_delete::<departments::Departments>)
+                .post(entries::delete::<departments::Departments>),
         )
         .route("/audit", get(audit::list))
 }

@@ -858,33 +858,9 @@ pub async fn set_user_department(
     expected: Expected,
     department: Option<&str>,
 ) -> Result<UserView, Error> {
-    busy::naming_job(store, async move {
-        require(
-            store,
-            ctx,
-            Permission::UsersWrite,
-            "user.update",
-            &by_id(id),
-        )
-        .await?;
-        let mut problems = Vec::new();
-        let name = optional(&mut problems, "department", department, EntityName::parse);
-        if !problems.is_empty() {
-            return Err(Error::Invalid(Invalid::Fields(problems)));
-        }
-        let mut edit = Edit::begin(store, id, expected).await?;
-        let catalog = muster_store::load_catalog(&mut edit.tx).await?;
-        let key = name.map(|n| n.key().to_owned());
-        known(&mut problems, "department", key.iter(), |k| {
-            catalog.departments.contains_key(k)
-        });
-        if !problems.is_empty() {
-            return Err(Error::Invalid(Invalid::Fields(problems)));
-        }
-        let mut record = edit.user.record.clone();
-        record.department_key = key;
-        edit.save(ctx, expected, record, "user.update", Vec::new())
-            .await
-    })
-    .await
+    let edit = UserEdit {
+        department: Some(department.map(str::to_owned)),
+        ..UserEdit::default()
+    };
+    edit_user(store, ctx, id, expected, edit).await
 }

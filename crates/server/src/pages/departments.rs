@@ -11,9 +11,9 @@ use muster_engine::directory::users::{self, UserQuery};
 use muster_engine::FieldProblem;
 
 use super::entries::{self, ListParams, DEPARTMENTS};
+use super::expected;
 use super::layout;
 use super::paging::{link, Trail};
-use super::{expected, references};
 use crate::errors::{field_problems, html, PageResult};
 use crate::security::FormData;
 use crate::session::Console;
@@ -201,45 +201,28 @@ pub async fn rename(
     }
 }
 
-/// `GET /departments/{id}/delete`
-pub async fn confirm_delete(
-    State(state): State<AppState>,
-    console: Console,
-    Path(id): Path<String>,
-) -> PageResult {
-    let ctx = console.context();
-    require_for_form(
-        &state.store,
-        &ctx,
-        Permission::DepartmentsWrite,
-        "department.delete",
-        "department",
-        Some(&id),
-    )
-    .await?;
-    let department = catalog::get_department(&state.store, &ctx, &id).await?;
-    Ok(html(entries::delete_page(
-        &DEPARTMENTS,
-        &console.viewer(),
-        &department,
-    )))
-}
+/// The department, group or role use cases the shared pages call (`entries::CatalogKind`).
+pub struct Departments;
 
-/// `POST /departments/{id}/delete`
-pub async fn delete(
-    State(state): State<AppState>,
-    console: Console,
-    Path(id): Path<String>,
-    form: FormData,
-) -> PageResult {
-    console.check(&form)?;
-    catalog::delete_department(
-        &state.store,
-        &console.context(),
-        &id,
-        expected(&form)?,
-        references(&form),
-    )
-    .await?;
-    Ok(Redirect::to("/departments?done=deleted").into_response())
+impl entries::CatalogKind for Departments {
+    type View = DepartmentView;
+    const KIND: &'static entries::Kind = &DEPARTMENTS;
+
+    async fn get(
+        store: &muster_store::Store,
+        ctx: &muster_engine::Context,
+        id: &str,
+    ) -> Result<DepartmentView, muster_engine::Error> {
+        catalog::get_department(store, ctx, id).await
+    }
+
+    async fn delete(
+        store: &muster_store::Store,
+        ctx: &muster_engine::Context,
+        id: &str,
+        expected: muster_engine::directory::Expected,
+        references: catalog::References,
+    ) -> Result<(), muster_engine::Error> {
+        catalog::delete_department(store, ctx, id, expected, references).await
+    }
 }

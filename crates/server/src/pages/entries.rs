@@ -1,16 +1,28 @@
 //! What the pages of groups, roles and departments share: the list with its search and pages,
-//! the name-and-description form, the rename form and the delete confirmation. Each section's
+//! the name-and-description form, the rename form, and the delete confirmation and delete
+//! handlers (through `CatalogKind`). Each section's
 //! module calls its own use cases and adds what only it has (a group's roles and members, a
 //! role's permissions, a department's users).
 
+use std::future::Future;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect};
 use maud::{html, Markup};
 use muster_domain::Permission;
-use muster_engine::directory::catalog::{DepartmentView, GroupView, RoleView};
-use muster_engine::FieldProblem;
+use muster_engine::directory::catalog::{DepartmentView, GroupView, References, RoleView};
+use muster_engine::directory::{require_for_form, Expected};
+use muster_engine::{Context, Error, FieldProblem};
+use muster_store::Store;
 use serde::Deserialize;
 
 use super::layout::{self, other_problems, text_field, Viewer};
 use super::paging::Trail;
+use super::{expected, references};
+use crate::errors::{html, PageResult};
+use crate::security::FormData;
+use crate::session::Console;
+use crate::AppState;
 
 /// A section of the catalog.
 pub struct Kind {
@@ -237,4 +249,67 @@ pub fn delete_page<E: Entry>(kind: &Kind, viewer: &Viewer, entry: &E) -> Markup 
         }
     };
     layout::page(&title, viewer, body)
+}
+
+/// The engine's use cases that the pages every catalog kind has in common call: with them, the
+/// delete confirmation and the delete itself are written once (`confirm_delete`, `delete`).
+pub trait CatalogKind {
+    type View: Entry + Send;
+    const KIND: &'static Kind;
+
+    fn get(
+        store: &Store,
+        ctx: &Context,
+        id: &str,
+    ) -> impl Future<Output = Result<Self::View, Error>> + Send;
+
+    fn delete(
+        store: &Store,
+        ctx: &Context,
+        id: &str,
+        expected: Expected,
+        references: References,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// `GET /{kind}/{id}/delete`
+pub async fn confirm_delete<C: CatalogKind>(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+) -> PageResult {
+    let ctx = console.context();
+    let kind = C::KIND;
+    let action = format!("{}.delete", kind.singular);
+    require_for_form(
+        &state.store,
+        &ctx,
+        kind.write,
+        &action,
+        kind.singular,
+        Some(&id),
+    )
+    .await?;
+    let entry = C::get(&state.store, &ctx, &id).await?;
+    Ok(html(delete_page(kind, &console.viewer(), &entry)))
+}
+
+/// `POST /{kind}/{id}/delete`
+pub async fn delete<C: CatalogKind>(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    console.check(&form)?;
+    let version = expected(&form)?;
+    C::delete(
+        &state.store,
+        &console.context(),
+        &id,
+        version,
+        references(&form),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("{}?done=deleted", C::KIND.path)).into_response())
 }

@@ -12,9 +12,9 @@ use muster_engine::directory::Expected;
 use muster_engine::FieldProblem;
 
 use super::entries::{self, ListParams, GROUPS};
+use super::expected;
 use super::layout::{self, checkbox, Viewer};
 use super::paging::{link, Trail};
-use super::{expected, references};
 use crate::errors::{field_problems, html, PageResult};
 use crate::security::FormData;
 use crate::session::Console;
@@ -257,47 +257,30 @@ pub async fn rename(
     }
 }
 
-/// `GET /groups/{id}/delete`
-pub async fn confirm_delete(
-    State(state): State<AppState>,
-    console: Console,
-    Path(id): Path<String>,
-) -> PageResult {
-    let ctx = console.context();
-    require_for_form(
-        &state.store,
-        &ctx,
-        Permission::GroupsWrite,
-        "group.delete",
-        "group",
-        Some(&id),
-    )
-    .await?;
-    let group = catalog::get_group(&state.store, &ctx, &id).await?;
-    Ok(html(entries::delete_page(
-        &GROUPS,
-        &console.viewer(),
-        &group,
-    )))
-}
+/// The department, group or role use cases the shared pages call (`entries::CatalogKind`).
+pub struct Groups;
 
-/// `POST /groups/{id}/delete`
-pub async fn delete(
-    State(state): State<AppState>,
-    console: Console,
-    Path(id): Path<String>,
-    form: FormData,
-) -> PageResult {
-    console.check(&form)?;
-    catalog::delete_group(
-        &state.store,
-        &console.context(),
-        &id,
-        expected(&form)?,
-        references(&form),
-    )
-    .await?;
-    Ok(Redirect::to("/groups?done=deleted").into_response())
+impl entries::CatalogKind for Groups {
+    type View = GroupView;
+    const KIND: &'static entries::Kind = &GROUPS;
+
+    async fn get(
+        store: &muster_store::Store,
+        ctx: &muster_engine::Context,
+        id: &str,
+    ) -> Result<GroupView, muster_engine::Error> {
+        catalog::get_group(store, ctx, id).await
+    }
+
+    async fn delete(
+        store: &muster_store::Store,
+        ctx: &muster_engine::Context,
+        id: &str,
+        expected: muster_engine::directory::Expected,
+        references: catalog::References,
+    ) -> Result<(), muster_engine::Error> {
+        catalog::delete_group(store, ctx, id, expected, references).await
+    }
 }
 
 /// `POST /groups/{id}/members`: usernames become user ids through the engine's lookup.

@@ -12,9 +12,9 @@ use muster_engine::directory::users::{self, UserQuery};
 use muster_engine::{Actor, FieldProblem};
 
 use super::entries::{self, ListParams, ROLES};
+use super::expected;
 use super::layout::{self, problems_of};
 use super::paging::{link, Trail};
-use super::{expected, references};
 use crate::errors::{field_problems, html, PageResult};
 use crate::security::FormData;
 use crate::session::Console;
@@ -238,41 +238,28 @@ pub async fn rename(
     }
 }
 
-/// `GET /roles/{id}/delete`
-pub async fn confirm_delete(
-    State(state): State<AppState>,
-    console: Console,
-    Path(id): Path<String>,
-) -> PageResult {
-    let ctx = console.context();
-    require_for_form(
-        &state.store,
-        &ctx,
-        Permission::RolesWrite,
-        "role.delete",
-        "role",
-        Some(&id),
-    )
-    .await?;
-    let role = catalog::get_role(&state.store, &ctx, &id).await?;
-    Ok(html(entries::delete_page(&ROLES, &console.viewer(), &role)))
-}
+/// The department, group or role use cases the shared pages call (`entries::CatalogKind`).
+pub struct Roles;
 
-/// `POST /roles/{id}/delete`
-pub async fn delete(
-    State(state): State<AppState>,
-    console: Console,
-    Path(id): Path<String>,
-    form: FormData,
-) -> PageResult {
-    console.check(&form)?;
-    catalog::delete_role(
-        &state.store,
-        &console.context(),
-        &id,
-        expected(&form)?,
-        references(&form),
-    )
-    .await?;
-    Ok(Redirect::to("/roles?done=deleted").into_response())
+impl entries::CatalogKind for Roles {
+    type View = RoleView;
+    const KIND: &'static entries::Kind = &ROLES;
+
+    async fn get(
+        store: &muster_store::Store,
+        ctx: &muster_engine::Context,
+        id: &str,
+    ) -> Result<RoleView, muster_engine::Error> {
+        catalog::get_role(store, ctx, id).await
+    }
+
+    async fn delete(
+        store: &muster_store::Store,
+        ctx: &muster_engine::Context,
+        id: &str,
+        expected: muster_engine::directory::Expected,
+        references: catalog::References,
+    ) -> Result<(), muster_engine::Error> {
+        catalog::delete_role(store, ctx, id, expected, references).await
+    }
 }
